@@ -1,0 +1,76 @@
+"""dedup: near-duplicate detection and content dedup for text corpora.
+
+The batch job is `run(load_config("configs/news.yaml"))`, which is what `dedup run` calls. The
+stages are importable on their own: `read`, `clean`, `shingle_batch`, `sign`, `band`,
+`candidates`, `connect`, `choose`, and the pipeline's `read_all`, `clean_records`,
+`find_duplicates` and `write_run`.
+"""
+
+from __future__ import annotations
+
+from dedup.cluster import ClusterConfig, choose, connect
+from dedup.config import Config, fingerprint
+from dedup.config import from_dict as config_from_dict
+from dedup.config import load as load_config
+from dedup.errors import (
+    AccountingError,
+    ConfigError,
+    DedupError,
+    EngineError,
+    IndexMismatchError,
+    InputError,
+    OutputError,
+)
+from dedup.io.readers import InputConfig, ReadBatch, read
+from dedup.io.writers import OutputConfig
+from dedup.lsh import LSHConfig, band, candidate_probability, candidates, optimal_params
+from dedup.minhash import MinHashConfig, jaccard, sign
+from dedup.normalize import NormalizeConfig, clean, hashing_form, tokens
+from dedup.pipeline import Cleaned, Duplicates, clean_records, find_duplicates, read_all, run, write_run
+from dedup.records import Reject
+from dedup.report import Report
+from dedup.shingle import ShingleConfig, shingle_batch
+
+__all__ = [
+    "AccountingError",
+    "Cleaned",
+    "ClusterConfig",
+    "Config",
+    "ConfigError",
+    "DedupError",
+    "Duplicates",
+    "EngineError",
+    "IndexMismatchError",
+    "InputConfig",
+    "InputError",
+    "LSHConfig",
+    "MinHashConfig",
+    "NormalizeConfig",
+    "OutputConfig",
+    "OutputError",
+    "ReadBatch",
+    "Reject",
+    "Report",
+    "ShingleConfig",
+    "band",
+    "candidate_probability",
+    "candidates",
+    "choose",
+    "clean",
+    "clean_records",
+    "config_from_dict",
+    "connect",
+    "find_duplicates",
+    "fingerprint",
+    "hashing_form",
+    "jaccard",
+    "load_config",
+    "optimal_params",
+    "read",
+    "read_all",
+    "run",
+    "shingle_batch",
+    "sign",
+    "tokens",
+    "write_run",
+]

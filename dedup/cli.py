@@ -1,0 +1,62 @@
+"""The `dedup` command line: a thin layer over `dedup.load_config` and `dedup.run`.
+
+Only `DedupError` is caught: it is printed as `Error: ...` and the process exits with the error's
+code (2 for config errors, 1 for input and output errors). Anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from dedup import config as config_module
+from dedup.errors import DedupError
+from dedup.pipeline import run as run_pipeline
+from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
+
+
+def _fail(error: DedupError) -> click.ClickException:
+    """A click exception printing `Error: ...` that exits with the error's own code."""
+    failure = click.ClickException(str(error))
+    failure.exit_code = error.exit_code  # type: ignore[misc]
+    return failure
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dedup")
+def main() -> None:
+    """Near-duplicate detection and content dedup for text corpora."""
+
+
+@main.command()
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config key, e.g. --set lsh.threshold=0.7 (repeatable).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Deduplicate the corpus CONFIG describes and write the results to its output folder."""
+    try:
+        cfg = config_module.load(config_path, overrides)
+        console = Console(stderr=True)
+        if not quiet and wants_display(cfg.progress):
+            with RichDisplay(console) as display:
+                report = run_pipeline(cfg, progress=display)
+        else:
+            quiet_progress: Progress = NullProgress()
+            report = run_pipeline(cfg, progress=quiet_progress)
+    except DedupError as err:
+        raise _fail(err) from None
+    if not quiet:
+        click.echo(report.summary())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

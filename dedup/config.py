@@ -1,0 +1,205 @@
+"""Configuration: one YAML file (plus `--set` overrides) into frozen, typed config objects.
+
+Each algorithm module owns its section's dataclass; this module only composes them and loads
+YAML. Every key is checked once, at load: an unknown key names its dotted path and the nearest
+known key; a wrong type, choice or range names the key and what was expected. All such problems
+raise `ConfigError` (exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from dedup.cluster import ClusterConfig
+from dedup.errors import ConfigError
+from dedup.io.readers import InputConfig
+from dedup.io.writers import OutputConfig
+from dedup.lsh import LSHConfig
+from dedup.minhash import MinHashConfig
+from dedup.normalize import NORMALIZE_VERSION, NormalizeConfig
+from dedup.shingle import ShingleConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole run's configuration; each stage receives only its own section.
+
+    Attributes:
+        input: where records come from (`dedup.io.readers.InputConfig`).
+        output: where results go (`dedup.io.writers.OutputConfig`).
+        normalize: cleaning (`dedup.normalize.NormalizeConfig`).
+        shingle: shingling (`dedup.shingle.ShingleConfig`).
+        minhash: signatures (`dedup.minhash.MinHashConfig`).
+        lsh: banding and verification (`dedup.lsh.LSHConfig`).
+        cluster: the keep rule (`dedup.cluster.ClusterConfig`).
+        on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
+        progress: `auto` shows progress on a terminal only; `always` / `never` force it.
+    """
+
+    input: InputConfig = field(default_factory=InputConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
+    shingle: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashConfig = field(default_factory=MinHashConfig)
+    lsh: LSHConfig = field(default_factory=LSHConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    on_error: Literal["skip", "fail"] = "skip"
+    progress: Literal["auto", "always", "never"] = "auto"
+
+
+def _describe(value: object) -> str:
+    return f"{value!r}" if not isinstance(value, str) else f"'{value}'"
+
+
+def _convert(source: str, path: str, hint: Any, value: Any) -> Any:
+    """Check and convert one YAML value against a type hint; raise naming `path`."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{source}: {path} must be a mapping of keys; got {_describe(value)}")
+        return _build(source, path + ".", hint, value)  # type: ignore[arg-type]
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            listed = ", ".join(f"'{c}'" for c in choices)
+            near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+            tip = f"; did you mean '{near[0]}'?" if near else ""
+            raise ConfigError(f"{source}: {path} must be one of {listed}; got {_describe(value)}{tip}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _convert(source, path, inner, value)
+    if origin is tuple:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, Sequence) or isinstance(items, (bytes, Mapping)):
+            raise ConfigError(f"{source}: {path} must be a list of strings; got {_describe(value)}")
+        if not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"{source}: {path} must be a list of strings; got {_describe(value)}")
+        return tuple(items)
+    expected = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[hint]
+    ok = (
+        isinstance(value, bool)
+        if hint is bool
+        else isinstance(value, int) and not isinstance(value, bool)
+        if hint is int
+        else isinstance(value, (int, float)) and not isinstance(value, bool)
+        if hint is float
+        else isinstance(value, str)
+    )
+    if not ok:
+        raise ConfigError(f"{source}: {path} must be {expected}; got {_describe(value)}")
+    return float(value) if hint is float else value
+
+
+def _build(source: str, prefix: str, cls: type[Any], data: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in fields:
+            near = difflib.get_close_matches(str(key), list(fields), n=1)
+            tip = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(fields)}"
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{tip}")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        path = prefix + name
+        converted = _convert(source, path, hints[name], value)
+        check = fields[name].metadata.get("check")
+        problem = check(converted) if check is not None else None
+        if problem is not None:
+            raise ConfigError(f"{source}: {path} {problem}; got {_describe(value)}")
+        values[name] = converted
+    return cls(**values)
+
+
+def _apply_override(data: dict[str, Any], assignment: str) -> None:
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"--set {assignment}: '{part}' is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = ()) -> Config:
+    """Build a `Config` from a mapping (as YAML would give), applying `KEY=VALUE` overrides.
+
+    Raises:
+        ConfigError: an unknown key, a wrong type or a value out of range.
+    """
+    merged = json.loads(json.dumps(data, default=str))
+    config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file
+    if overrides:
+        for assignment in overrides:
+            _apply_override(merged, assignment)
+        config = _build("--set", "", Config, merged)
+    return config
+
+
+def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
+    """Read a YAML config file into a `Config`.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, not a mapping, or holds a bad key or value.
+    """
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: no such config file") from None
+    except OSError as err:
+        raise ConfigError(f"{source}: cannot read the config file: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{source}: the config file is not UTF-8 (byte {err.start})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or "invalid syntax"
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: the config must be a mapping of sections; got {type(data).__name__}")
+    return from_dict(data, source, overrides)
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """The config as plain data (tuples as lists), as written beside the outputs."""
+    return typing.cast(dict[str, Any], json.loads(json.dumps(dataclasses.asdict(config))))
+
+
+def fingerprint(config: Config) -> str:
+    """A hex digest of everything that changes a signature: cleaning, shingling, MinHash.
+
+    Two runs with equal fingerprints produce equal signatures for equal input text.
+    """
+    parts = {
+        "normalize_version": NORMALIZE_VERSION,
+        "normalize_content": config.normalize.content,
+        "shingle": dataclasses.asdict(config.shingle),
+        "minhash": dataclasses.asdict(config.minhash),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

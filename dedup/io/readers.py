@@ -1,0 +1,378 @@
+"""Readers: files, folders and globs of lines, JSONL, CSV or Parquet into Arrow record tables.
+
+Every record gets a stable id (its own id field, else `<file>:<line>`), its text, and its source
+position (`source_file` as the config names it, `source_line` 1-based: the line for line formats,
+the row for CSV and Parquet). Other input fields pass through. A record that cannot be read becomes
+a `Reject` naming file, line and field; the rest of the file goes on. gzip and zstd are opened by
+extension (`.gz`, `.zst`, `.zstd`).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import io
+import json
+import os
+import typing
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import zstandard
+
+from dedup.errors import InputError
+from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
+
+Format = Literal["auto", "lines", "jsonl", "csv", "parquet"]
+BATCH_SIZE = 4096
+_COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+_FORMATS: dict[str, Format] = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+
+
+def _check_paths(value: object) -> str | None:
+    if not value:
+        return "must name at least one file, folder or glob"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class InputConfig:
+    """Where records come from and which fields hold what.
+
+    Attributes:
+        paths: files, folders (read recursively, hidden files skipped) or globs, relative to the
+            working directory.
+        format: `auto` decides per file by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
+        id_field: the field holding a record's id; records without it get `<file>:<line>`.
+        text_field: the field holding the text (JSONL, CSV, Parquet).
+    """
+
+    paths: tuple[str, ...] = field(default=("seeds",), metadata={"check": _check_paths})
+    format: Format = "auto"
+    id_field: str = "id"
+    text_field: str = "text"
+
+
+@dataclass(slots=True)
+class ReadBatch:
+    """What one read step yields.
+
+    Attributes:
+        records: Arrow table with `id`, `text`, `source_file`, `source_line` and pass-through fields.
+        rejects: records of this stretch of input that could not be read.
+        skipped_blank: blank lines passed over (line formats only; they hold no record).
+    """
+
+    records: pa.Table
+    rejects: list[Reject]
+    skipped_blank: int = 0
+
+
+def discover(paths: tuple[str, ...]) -> list[str]:
+    """The input files named by `paths`, in a stable order, as display paths.
+
+    Raises:
+        InputError: an entry names nothing, or a glob matches no file.
+    """
+    found: list[str] = []
+    for entry in paths:
+        if any(ch in entry for ch in "*?["):
+            matches = sorted(m for m in glob.glob(entry, recursive=True) if os.path.isfile(m))
+            if not matches:
+                raise InputError("the glob matched no files", path=entry)
+            found.extend(matches)
+        elif os.path.isdir(entry):
+            root = Path(entry)
+            files = sorted(
+                p.relative_to(root).as_posix()
+                for p in root.rglob("*")
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            )
+            if not files:
+                raise InputError("the folder holds no files", path=entry)
+            found.extend(os.path.join(entry, f) for f in files)
+        elif os.path.isfile(entry):
+            found.append(entry)
+        else:
+            raise InputError("no such file or folder", path=entry)
+    return found
+
+
+def file_format(path: str, configured: Format) -> Format:
+    """The format of `path`: `configured` unless it is `auto`, else by extension."""
+    if configured != "auto":
+        return configured
+    stem, ext = os.path.splitext(path.lower())
+    if ext in _COMPRESSED:
+        ext = os.path.splitext(stem)[1]
+    return _FORMATS.get(ext, "lines")
+
+
+def open_binary(path: str) -> IO[bytes]:
+    """Open `path` for reading bytes, decompressing gzip or zstd by extension."""
+    ext = os.path.splitext(path.lower())[1]
+    kind = _COMPRESSED.get(ext)
+    if kind == "gzip":
+        return typing.cast(IO[bytes], gzip.open(path, "rb"))
+    if kind == "zstd":
+        raw = open(path, "rb")  # noqa: SIM115 -- closed with the reader wrapped around it
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
+    return open(path, "rb")
+
+
+class _Builder:
+    """Collects records and rejects of one file into `ReadBatch`es of at most `BATCH_SIZE`."""
+
+    def __init__(self, display: str) -> None:
+        self.display = display
+        self.rows: list[dict[str, Any]] = []
+        self.rejects: list[Reject] = []
+        self.skipped = 0
+
+    def add(self, line: int, text: str, rid: str | None, extra: dict[str, Any]) -> None:
+        row = {f"input_{k}" if k in RESERVED else k: v for k, v in extra.items()}
+        row.update(
+            {
+                ID: rid if rid is not None else f"{self.display}:{line}",
+                TEXT: text,
+                SOURCE_FILE: self.display,
+                SOURCE_LINE: line,
+            }
+        )
+        self.rows.append(row)
+
+    def reject(self, line: int | None, reason: str, field: str | None = None, raw: Any = None) -> None:
+        self.rejects.append(Reject(self.display, line, reason, "read", None, field, clip_raw(raw)))
+
+    def full(self) -> bool:
+        return len(self.rows) + len(self.rejects) >= BATCH_SIZE
+
+    def flush(self) -> ReadBatch:
+        batch = ReadBatch(_table(self.rows), self.rejects, self.skipped)
+        self.rows, self.rejects, self.skipped = [], [], 0
+        return batch
+
+
+_FIXED = frozenset({ID, TEXT, SOURCE_FILE, SOURCE_LINE})
+
+
+def _json_text(values: list[Any]) -> pa.Array[Any]:
+    """A pass-through column whose values do not share one type, as JSON text (nulls kept)."""
+    return pa.array(
+        [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string()
+    )
+
+
+def _table(rows: list[dict[str, Any]]) -> pa.Table:
+    if not rows:
+        return pa.table(
+            {
+                ID: pa.array([], pa.string()),
+                TEXT: pa.array([], pa.string()),
+                SOURCE_FILE: pa.array([], pa.string()),
+                SOURCE_LINE: pa.array([], pa.int64()),
+            }
+        )
+    keys = list(dict.fromkeys(key for row in rows for key in row))  # every row's fields, in order
+    columns: dict[str, Any] = {}
+    for key in keys:
+        values = [row.get(key) for row in rows]
+        try:
+            columns[key] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if key in _FIXED:
+                raise
+            columns[key] = _json_text(values)
+    table = pa.table(columns)
+    index = table.schema.get_field_index(SOURCE_LINE)
+    return table.set_column(index, SOURCE_LINE, table[SOURCE_LINE].cast(pa.int64()))
+
+
+def concat(tables: list[pa.Table]) -> pa.Table:
+    """Concatenate read tables; a pass-through field whose type differs between files becomes JSON text."""
+    if not tables:
+        return _table([])
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        converted = []
+        for table in tables:
+            for name in table.column_names:
+                if name not in _FIXED:
+                    column = _json_text(table[name].to_pylist())
+                    table = table.set_column(table.schema.get_field_index(name), name, column)  # noqa: PLW2901
+            converted.append(table)
+        return pa.concat_tables(converted, promote_options="permissive")
+
+
+def _record_id(obj: dict[str, Any], cfg: InputConfig) -> tuple[str | None, str | None]:
+    """(id, problem): the record's own id when it has one, else None."""
+    if cfg.id_field not in obj or obj[cfg.id_field] is None:
+        return None, None
+    value = obj[cfg.id_field]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None, f"field '{cfg.id_field}' is {_kind(value)}, expected a string or an integer"
+    return str(value), None
+
+
+def _kind(value: object) -> str:
+    names = {
+        dict: "an object",
+        list: "a list",
+        float: "a number",
+        int: "a number",
+        bool: "a boolean",
+        type(None): "null",
+        str: "a string",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def _take_mapping(b: _Builder, line: int, obj: dict[str, Any], cfg: InputConfig, raw: Any) -> None:
+    """Validate one mapping (a JSON object, CSV row or Parquet row) and add or reject it."""
+    if cfg.text_field not in obj:
+        present = ", ".join(sorted(str(k) for k in obj)) or "none"
+        b.reject(
+            line,
+            f"no field '{cfg.text_field}'; fields present: {present} (set input.text_field)",
+            cfg.text_field,
+            raw,
+        )
+        return
+    text = obj[cfg.text_field]
+    if not isinstance(text, str):
+        b.reject(line, f"field '{cfg.text_field}' is {_kind(text)}, expected a string", cfg.text_field, raw)
+        return
+    rid, problem = _record_id(obj, cfg)
+    if problem is not None:
+        b.reject(line, problem, cfg.id_field, raw)
+        return
+    extra = {k: v for k, v in obj.items() if k not in (cfg.text_field, cfg.id_field)}
+    b.add(line, text, rid, extra)
+
+
+def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -> Iterator[ReadBatch]:
+    line = 0
+    try:
+        for line, raw in enumerate(stream, 1):
+            stripped = raw.rstrip(b"\r\n")
+            if not stripped.strip():
+                b.skipped += 1
+                continue
+            try:
+                text = stripped.decode("utf-8")
+            except UnicodeDecodeError as err:
+                b.reject(
+                    line, f"invalid UTF-8 at byte {err.start} of the line", None if jsonl else "text", raw
+                )
+                continue
+            if jsonl:
+                try:
+                    obj = json.loads(text)
+                except json.JSONDecodeError as err:
+                    b.reject(line, f"malformed JSON ({err.msg}, column {err.colno})", None, text)
+                    continue
+                if not isinstance(obj, dict):
+                    b.reject(line, f"expected a JSON object, got {_kind(obj)}", None, text)
+                    continue
+                _take_mapping(b, line, obj, cfg, text)
+            else:
+                b.add(line, text, None, {})
+            if b.full():
+                yield b.flush()
+    except _STREAM_ERRORS as err:
+        b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {err}", None)
+
+
+def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[ReadBatch]:
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    reader = csv.DictReader(text_stream)
+    start = 2
+    try:
+        header = reader.fieldnames
+        if header is not None and cfg.text_field not in header:
+            b.reject(
+                1,
+                f"no column '{cfg.text_field}'; columns present: {', '.join(header)} (set input.text_field)",
+                cfg.text_field,
+            )
+            return
+        for row in reader:
+            raw = ",".join(str(v) for v in row.values())
+            if None in row:  # more cells than the header names
+                named = len(header or [])
+                b.reject(start, f"the row has more cells than the header's {named}", None, raw)
+            else:
+                _take_mapping(b, start, dict(row), cfg, raw)
+            start = reader.line_num + 1
+            if b.full():
+                yield b.flush()
+    except (*_STREAM_ERRORS, UnicodeDecodeError, csv.Error) as err:
+        b.reject(start, f"cannot read the CSV from here on: {err}", None)
+    finally:
+        text_stream.detach()  # the caller closes the binary stream
+
+
+def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatch]:
+    row = 0
+    try:
+        pfile = pq.ParquetFile(path)
+        names = pfile.schema_arrow.names
+        if cfg.text_field not in names:
+            b.reject(
+                None,
+                f"no column '{cfg.text_field}'; columns present: {', '.join(names)} (set input.text_field)",
+                cfg.text_field,
+            )
+            return
+        for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
+            for obj in batch.to_pylist():
+                row += 1
+                _take_mapping(b, row, obj, cfg, obj.get(cfg.text_field))
+            if b.full():
+                yield b.flush()
+    except (pa.ArrowException, OSError) as err:
+        b.reject(row + 1 if row else None, f"not a readable Parquet file: {err}", None)
+
+
+def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:
+    """Read one file into batches of records and rejects; a problem never stops the other files."""
+    b = _Builder(display)
+    fmt = file_format(display, cfg.format)
+    try:
+        if fmt == "parquet":
+            yield from _read_parquet(b, display, cfg)
+        else:
+            with open_binary(display) as stream:
+                if fmt == "csv":
+                    yield from _read_csv(b, stream, cfg)
+                else:
+                    yield from _read_lines(b, stream, fmt == "jsonl", cfg)
+    except OSError as err:
+        b.reject(None, f"cannot open the file: {err.strerror or err}", None)
+    if b.rows or b.rejects or b.skipped:
+        yield b.flush()
+
+
+def read(cfg: InputConfig) -> Iterator[ReadBatch]:
+    """Read every input file `cfg` names, in a stable order.
+
+    Raises:
+        InputError: a path names nothing (before any record is read).
+    """
+    for display in discover(cfg.paths):
+        yield from read_file(display, cfg)

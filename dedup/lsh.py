@@ -1,0 +1,203 @@
+"""Locality-sensitive hashing: banding signatures, finding candidate pairs, verifying them.
+
+`bands x rows` come from the threshold by minimizing the weighted false-positive and
+false-negative areas under the S-curve `1 - (1 - s**rows)**bands`, as datasketch does. Each band of
+a signature is mixed into one 64-bit key; records sharing a key in any band are candidates, found by
+sorting each band's keys (no all-pairs loop, no Python object per record). Every candidate is then
+verified against the threshold, from the full signatures or from the exact shingle sets, before it
+becomes an edge: a chain of weak band collisions cannot glue unrelated records together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+_MIX = np.uint64(0xBF58476D1CE4E5B9)
+
+
+def _check_threshold(value: object) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < value < 1.0:
+        return "must be a number between 0 and 1 (both excluded)"
+    return None
+
+
+def _check_optional_positive(value: object) -> str | None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        return "must be a positive integer, or null to derive it from the threshold"
+    return None
+
+
+def _check_weight(value: object) -> str | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        return "must be a number from 0 to 1"
+    return None
+
+
+def _check_max_bucket(value: object) -> str | None:
+    if not isinstance(value, int) or value < 2:
+        return "must be an integer of at least 2"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LSHConfig:
+    """How near-duplicates are found.
+
+    Attributes:
+        threshold: the Jaccard similarity at or above which two records are near-duplicates.
+        bands: LSH bands; null derives `bands` and `rows` from the threshold.
+        rows: rows per band; null derives it.
+        false_positive_weight: weight of the false-positive area when deriving bands and rows.
+        false_negative_weight: weight of the false-negative area; higher than the false-positive
+            weight by default because every candidate is verified, so a missed pair costs more
+            than an extra check.
+        verify: `estimate` checks candidates by the signatures' estimated Jaccard, `exact` by the
+            exact Jaccard of their shingle sets.
+        max_bucket: records sharing one band key beyond this many are paired only with their
+            `max_bucket` nearest neighbours in the bucket, to bound the work on boilerplate.
+    """
+
+    threshold: float = field(default=0.8, metadata={"check": _check_threshold})
+    bands: int | None = field(default=None, metadata={"check": _check_optional_positive})
+    rows: int | None = field(default=None, metadata={"check": _check_optional_positive})
+    false_positive_weight: float = field(default=0.05, metadata={"check": _check_weight})
+    false_negative_weight: float = field(default=0.95, metadata={"check": _check_weight})
+    verify: Literal["estimate", "exact"] = "estimate"
+    max_bucket: int = field(default=200, metadata={"check": _check_max_bucket})
+
+
+def candidate_probability(similarity: npt.ArrayLike, bands: int, rows: int) -> npt.NDArray[np.float64]:
+    """The S-curve: the chance two records of Jaccard `similarity` share at least one band key."""
+    s = np.asarray(similarity, dtype=np.float64)
+    return np.asarray(1.0 - (1.0 - s**rows) ** bands, dtype=np.float64)
+
+
+def optimal_params(
+    threshold: float, num_perm: int, false_positive_weight: float = 0.05, false_negative_weight: float = 0.95
+) -> tuple[int, int]:
+    """`(bands, rows)` with `bands * rows <= num_perm` minimizing the weighted error areas.
+
+    The false-positive area is the S-curve's integral below the threshold, the false-negative area
+    the integral of its complement above it (trapezoid rule on 1,001 points).
+    """
+    grid = np.linspace(0.0, 1.0, 1001)
+    below, above = grid[grid <= threshold], grid[grid >= threshold]
+    best: tuple[float, int, int] | None = None
+    for bands in range(1, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            fp = float(np.trapezoid(candidate_probability(below, bands, rows), below))
+            fn = float(np.trapezoid(1.0 - candidate_probability(above, bands, rows), above))
+            error = false_positive_weight * fp + false_negative_weight * fn
+            if best is None or error < best[0] - 1e-12:
+                best = (error, bands, rows)
+    assert best is not None
+    return best[1], best[2]
+
+
+def resolve_params(cfg: LSHConfig, num_perm: int) -> tuple[int, int]:
+    """The `(bands, rows)` a run uses: the configured ones, or derived from the threshold."""
+    if cfg.bands is not None and cfg.rows is not None:
+        return cfg.bands, cfg.rows
+    if cfg.bands is not None:
+        return cfg.bands, max(1, num_perm // cfg.bands)
+    if cfg.rows is not None:
+        return max(1, num_perm // cfg.rows), cfg.rows
+    return optimal_params(cfg.threshold, num_perm, cfg.false_positive_weight, cfg.false_negative_weight)
+
+
+def band(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per record and band.
+
+    Args:
+        signatures: `uint32`, shape `(n, num_perm)` with `num_perm >= bands * rows`.
+        bands: how many bands.
+        rows: signature slots per band.
+
+    Returns:
+        `uint64`, shape `(n, bands)`; equal sub-signatures in the same band give equal keys, and the
+        band index is mixed in so that equal values in different bands do not.
+    """
+    n = signatures.shape[0]
+    cells = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
+    with np.errstate(over="ignore"):
+        keys = np.broadcast_to((np.arange(bands, dtype=np.uint64) + np.uint64(1)) * _MIX, (n, bands)).copy()
+        for r in range(rows):
+            keys = (keys ^ cells[:, :, r]) * _MUL
+            keys ^= keys >> np.uint64(31)
+    return keys
+
+
+def candidates(keys: npt.NDArray[np.uint64], max_bucket: int = 200) -> npt.NDArray[np.int64]:
+    """Candidate pairs: records sharing a key in at least one band.
+
+    Args:
+        keys: `uint64`, shape `(n, bands)`, from `band`.
+        max_bucket: within a bucket of more records than this, each record is paired only with the
+            next `max_bucket` records of the bucket (by index), which keeps the bucket connected.
+
+    Returns:
+        `int64`, shape `(m, 2)`, each row `(i, j)` with `i < j`, unique, sorted.
+    """
+    n, nbands = keys.shape
+    codes: list[npt.NDArray[np.int64]] = []
+    for j in range(nbands):
+        order = np.argsort(keys[:, j], kind="stable")
+        ordered = keys[order, j]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        lengths = np.diff(np.r_[starts, n])
+        multi = lengths > 1
+        starts, lengths = starts[multi], lengths[multi]
+        if len(starts) == 0:
+            continue
+        # Pair each bucket member with the member `offset` places after it, for every offset.
+        for offset in range(1, min(int(lengths.max()), max_bucket + 1)):
+            live = lengths > offset
+            s, length = starts[live], lengths[live]
+            count = length - offset
+            first = np.repeat(s, count) + (
+                np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+            )
+            a, b = order[first], order[first + offset]
+            lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+            codes.append(lo * n + hi)
+    if not codes:
+        return np.empty((0, 2), dtype=np.int64)
+    unique = np.unique(np.concatenate(codes))
+    return np.stack([unique // n, unique % n], axis=1)
+
+
+def estimate_pairs(
+    signatures: npt.NDArray[np.uint32], pairs: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Estimated Jaccard of each pair `(i, j)` from full signatures, in blocks to bound memory."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    step = max(1, 4_000_000 // max(1, signatures.shape[1]))
+    for start in range(0, len(pairs), step):
+        chunk = pairs[start : start + step]
+        out[start : start + step] = np.mean(signatures[chunk[:, 0]] == signatures[chunk[:, 1]], axis=1)
+    return out
+
+
+def exact_pairs(
+    hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Exact Jaccard of each pair's shingle-hash sets (`hashes`/`offsets` as from `shingle_batch`)."""
+    sets: dict[int, npt.NDArray[np.uint32]] = {}
+
+    def members(i: int) -> npt.NDArray[np.uint32]:
+        if i not in sets:
+            sets[i] = np.unique(hashes[offsets[i] : offsets[i + 1]])
+        return sets[i]
+
+    out = np.empty(len(pairs), dtype=np.float64)
+    for k, (i, j) in enumerate(pairs.tolist()):
+        a, b = members(i), members(j)
+        union = len(a) + len(b)
+        inter = len(np.intersect1d(a, b, assume_unique=True))
+        out[k] = inter / (union - inter) if union - inter else 1.0
+    return out

@@ -1,0 +1,80 @@
+"""The shapes records travel in: column names shared by every stage, and a rejected record.
+
+Records move between stages as Arrow tables with the columns named here plus any pass-through
+fields of the input. A record that cannot be read or cleaned becomes a `Reject`, which keeps its
+position, its reason and (a bounded prefix of) its raw content, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Literal
+
+import pyarrow as pa
+
+ID = "id"
+TEXT = "text"
+PARAGRAPHS = "paragraphs"
+SOURCE_FILE = "source_file"
+SOURCE_LINE = "source_line"
+CLUSTER_ID = "cluster_id"
+CLUSTER_SIZE = "cluster_size"
+
+#: Columns the pipeline writes itself; an input field with one of these names is passed through
+#: as ``input_<name>`` instead.
+RESERVED = frozenset({ID, TEXT, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, CLUSTER_ID, CLUSTER_SIZE})
+
+#: The most raw content a reject keeps, in characters; its position points at the rest.
+RAW_LIMIT = 65_536
+
+Stage = Literal["read", "clean"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A record that could not be read or cleaned.
+
+    Attributes:
+        source_file: the file it came from, as the config names it.
+        source_line: its 1-based line (row for tabular formats), or None for a whole-file problem.
+        reason: what was wrong, with a hint.
+        stage: where it was rejected.
+        id: its id, when one was read.
+        field: the field at fault, when one is.
+        raw: a prefix of at most `RAW_LIMIT` characters of what was read.
+    """
+
+    source_file: str
+    source_line: int | None
+    reason: str
+    stage: Stage = "read"
+    id: str | None = None
+    field: str | None = None
+    raw: str | None = None
+
+    @property
+    def where(self) -> str:
+        """`file:line` (or just `file`) for messages."""
+        if self.source_line is None:
+            return self.source_file
+        return f"{self.source_file}:{self.source_line}"
+
+
+def clip_raw(raw: str | bytes | None) -> str | None:
+    """Keep at most `RAW_LIMIT` characters of raw content, decoding bytes leniently."""
+    if raw is None:
+        return None
+    if isinstance(raw, bytes):
+        raw = raw[: RAW_LIMIT * 4].decode("utf-8", errors="replace")
+    return raw[:RAW_LIMIT]
+
+
+def strings(table: pa.Table, column: str) -> list[str]:
+    """A non-null string column as a Python list."""
+    return typing.cast(list[str], table[column].to_pylist())
+
+
+def ints(table: pa.Table, column: str) -> list[int]:
+    """A non-null integer column as a Python list."""
+    return typing.cast(list[int], table[column].to_pylist())

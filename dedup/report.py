@@ -1,0 +1,85 @@
+"""The run report: counts, timings, parameters and the accounting identity, checked.
+
+`read = kept + duplicates + rejected` must hold for every run; `Report.check` raises
+`AccountingError` when it does not, so a lost record is a failed run, never a quiet report line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dedup.errors import AccountingError
+
+
+@dataclass(slots=True)
+class Report:
+    """What a run did.
+
+    Attributes:
+        read: records read, including those rejected while reading.
+        kept: records written to `unique.parquet`.
+        duplicates: records dropped as a duplicate of a kept record.
+        exact_duplicates: of `duplicates`, those equal to the kept record in hashing form.
+        near_duplicates: of `duplicates`, the rest.
+        rejected: records that could not be read or cleaned.
+        clusters: clusters of two or more records.
+        candidate_pairs: pairs sharing a band key, before verification.
+        verified_pairs: candidate pairs whose similarity reached the threshold.
+        skipped_blank_lines: blank lines in line formats (they hold no record).
+        input_bytes: bytes of record text read.
+        bands: LSH bands used.
+        rows: rows per band used.
+        fingerprint: digest of everything that changes a signature.
+        timings: seconds per stage.
+        config: the full configuration of the run.
+        output_dir: where the outputs are.
+    """
+
+    read: int = 0
+    kept: int = 0
+    duplicates: int = 0
+    exact_duplicates: int = 0
+    near_duplicates: int = 0
+    rejected: int = 0
+    clusters: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    skipped_blank_lines: int = 0
+    input_bytes: int = 0
+    bands: int = 0
+    rows: int = 0
+    fingerprint: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    output_dir: str = ""
+
+    def check(self) -> None:
+        """Raise `AccountingError` unless `read = kept + duplicates + rejected` (and its parts add up)."""
+        if self.read != self.kept + self.duplicates + self.rejected:
+            raise AccountingError(
+                f"accounting failed: read {self.read} != kept {self.kept} + duplicates "
+                f"{self.duplicates} + rejected {self.rejected}; this is a bug in dedup"
+            )
+        if self.duplicates != self.exact_duplicates + self.near_duplicates:
+            raise AccountingError(
+                f"accounting failed: duplicates {self.duplicates} != exact {self.exact_duplicates} "
+                f"+ near {self.near_duplicates}; this is a bug in dedup"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for `report.json`, with the identity spelled out."""
+        data = asdict(self)
+        data["accounting"] = {
+            "identity": "read = kept + duplicates + rejected",
+            "holds": self.read == self.kept + self.duplicates + self.rejected,
+        }
+        return data
+
+    def summary(self) -> str:
+        """One line for the terminal."""
+        return (
+            f"read {self.read:,}: kept {self.kept:,}, duplicates {self.duplicates:,} "
+            f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near), rejected {self.rejected:,} "
+            f"-> {self.output_dir}"
+        )

@@ -1,0 +1,76 @@
+"""Shared fixtures: the seed, a CLI runner, and small corpora the tests build themselves."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from dedup.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_ec95721e910ce05b.txt"
+
+
+@pytest.fixture
+def seed_lines() -> list[str]:
+    """The seed's two lines (raw HTML)."""
+    return SEED.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
+    """Run the `dedup` CLI in `tmp_path` and return click's result."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config mapping as YAML (output defaults to `tmp_path/out`); return its path."""
+
+    def write(data: dict[str, Any], name: str = "config.yaml") -> Path:
+        data = {"output": {"dir": str(tmp_path / "out")}, **data}
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    return write
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write `rows` as JSON lines."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+# Words for synthetic articles: common English plus news vocabulary, so shingles look like prose.
+_WORDS = (  # noqa: SIM905
+    "the of and to in a is that for on was with he as it by at said from his an be have has "
+    "but are not were they which this or who had been their its more than also after one two "
+    "government minister president officials market shares percent year week company bank "
+    "police court report election party leaders talks trade deal prices oil city state "
+    "people country economy budget tax workers union strike plan policy growth quarter profit "
+    "loss investors analysts statement spokesman agency capital region border troops vote"
+).split()
+
+
+def article(seed: int, paragraphs: int = 8, words: int = 40) -> list[str]:
+    """A synthetic article: `paragraphs` paragraphs of `words` pseudo-random words each."""
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(_WORDS) for _ in range(words)).capitalize() + "." for _ in range(paragraphs)]
+
+
+def as_html(paragraphs: list[str]) -> str:
+    """Paragraphs as one line of `<p>` HTML."""
+    return "".join(f"<p>{p}</p>" for p in paragraphs)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import Result
+
+from tests.corpus import ROOT, SEED
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SEED, tmp_path / "seeds")
+    (tmp_path / "configs").mkdir()
+    shutil.copy(ROOT / "configs" / "news.yaml", tmp_path / "configs")
+    return tmp_path
+
+
+def test_run_on_the_seed_exits_0_and_summarizes(cli: Callable[..., Result], seeded: Path) -> None:
+    result = cli("run", "configs/news.yaml")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "read 2: kept 1, duplicates 1 (1 exact, 0 near), rejected 0 -> out/news\n"
+    assert pq.read_table(seeded / "out" / "news" / "unique.parquet").num_rows == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["run", "missing.yaml"], 2, "Error: missing.yaml: no such config file\n"),
+        (
+            ["run", "configs/news.yaml", "--set", "minhash.num_perms=64"],
+            2,
+            "Error: --set: unknown key 'minhash.num_perms'; did you mean 'num_perm'?\n",
+        ),
+        (
+            ["run", "configs/news.yaml", "--set", "lsh.threshold=2"],
+            2,
+            "Error: --set: lsh.threshold must be a number between 0 and 1 (both excluded); got 2\n",
+        ),
+        (
+            ["run", "configs/news.yaml", "--set", "input.paths=[nowhere]"],
+            1,
+            "Error: nowhere: no such file or folder\n",
+        ),
+    ],
+)
+def test_user_mistakes_exit_with_their_code_and_no_traceback(
+    cli: Callable[..., Result], seeded: Path, args: list[str], code: int, message: str
+) -> None:
+    result = cli(*args)
+    assert result.exit_code == code
+    assert result.stderr == message
+    assert "Traceback" not in result.output
+
+
+def test_an_earlier_run_exits_1(cli: Callable[..., Result], seeded: Path) -> None:
+    assert cli("run", "configs/news.yaml").exit_code == 0
+    result = cli("run", "configs/news.yaml", "--set", "output.overwrite=false")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: out/news: the output folder holds an earlier run")
+
+
+def test_progress_is_quiet_when_not_a_terminal_and_shown_when_forced(
+    cli: Callable[..., Result], seeded: Path
+) -> None:
+    quiet = cli("run", "configs/news.yaml")
+    assert quiet.stderr == ""
+    shown = cli("run", "configs/news.yaml", "--set", "progress=always")
+    assert shown.exit_code == 0
+    for stage in ("read", "clean", "sign", "write"):
+        assert stage in shown.stderr
+    assert "records" in shown.stderr and "rec/s" in shown.stderr
+
+
+def test_quiet_flag_prints_nothing(cli: Callable[..., Result], seeded: Path) -> None:
+    result = cli("run", "configs/news.yaml", "-q")
+    assert result.exit_code == 0 and result.output == ""
+
+
+def test_python_dash_m_and_console_script(seeded: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dedup", "run", "configs/news.yaml"],
+        cwd=seeded,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("read 2: kept 1, duplicates 1")
+    bad = subprocess.run(
+        [sys.executable, "-m", "dedup", "run", "configs/news.yaml", "--set", "zzz=1"],
+        cwd=seeded,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("Error: --set: unknown key 'zzz'")
+    assert "Traceback" not in bad.stderr
+    script = Path(sys.executable).with_name("dedup")  # the console script the install puts beside python
+    help_text = subprocess.run(
+        [str(script), "run", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--set KEY=VALUE" in help_text

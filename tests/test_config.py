@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dedup.config import Config, fingerprint, from_dict, load, to_dict
+from dedup.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_shipped_config_loads() -> None:
+    cfg = load(ROOT / "configs" / "news.yaml")
+    assert cfg.input.paths == ("seeds",)
+    assert cfg.output.dir == "out/news" and cfg.output.overwrite is True
+    assert cfg.lsh.threshold == 0.8 and cfg.minhash.num_perm == 128 and cfg.shingle.ngram == 5
+
+
+def test_empty_mapping_gives_defaults() -> None:
+    assert from_dict({}) == Config()
+
+
+def test_configs_are_frozen() -> None:
+    cfg = Config()
+    with pytest.raises(AttributeError):
+        cfg.lsh.threshold = 0.5  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"minhash": {"num_perms": 64}}, "c.yaml: unknown key 'minhash.num_perms'; did you mean 'num_perm'?"),
+        ({"lsh": {"treshold": 0.5}}, "c.yaml: unknown key 'lsh.treshold'; did you mean 'threshold'?"),
+        ({"inptu": {}}, "c.yaml: unknown key 'inptu'; did you mean 'input'?"),
+        (
+            {"zzz": 1},
+            "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
+            "cluster, on_error, progress",
+        ),
+        (
+            {"lsh": {"threshold": 1.5}},
+            "c.yaml: lsh.threshold must be a number between 0 and 1 (both excluded); got 1.5",
+        ),
+        ({"lsh": {"threshold": "high"}}, "c.yaml: lsh.threshold must be a number; got 'high'"),
+        (
+            {"lsh": {"verify": "exat"}},
+            "c.yaml: lsh.verify must be one of 'estimate', 'exact'; got 'exat'; did you mean 'exact'?",
+        ),
+        (
+            {"lsh": {"bands": 0}},
+            "c.yaml: lsh.bands must be a positive integer, or null to derive it from the threshold; got 0",
+        ),
+        ({"minhash": {"num_perm": 1}}, "c.yaml: minhash.num_perm must be an integer from 2 to 4096; got 1"),
+        ({"minhash": {"num_perm": 12.5}}, "c.yaml: minhash.num_perm must be an integer; got 12.5"),
+        ({"shingle": {"ngram": 0}}, "c.yaml: shingle.ngram must be an integer from 1 to 32; got 0"),
+        (
+            {"cluster": {"keep": "newest"}},
+            "c.yaml: cluster.keep must be 'first', 'longest' or 'newest:<field>'; got 'newest'",
+        ),
+        ({"input": {"paths": []}}, "c.yaml: input.paths must name at least one file, folder or glob; got []"),
+        ({"input": {"paths": [1]}}, "c.yaml: input.paths must be a list of strings; got [1]"),
+        (
+            {"output": {"overwrite": "yes please"}},
+            "c.yaml: output.overwrite must be true or false; got 'yes please'",
+        ),
+        ({"lsh": 3}, "c.yaml: lsh must be a mapping of keys; got 3"),
+        ({"on_error": "ignore"}, "c.yaml: on_error must be one of 'skip', 'fail'; got 'ignore'"),
+    ],
+)
+def test_config_errors_name_the_key(data: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict(data, "c.yaml")
+    assert str(err.value) == message
+    assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n- b\n", "c.yaml: the config must be a mapping of sections; got list"),
+        (
+            "lsh: [1\n",
+            "c.yaml: not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'",
+        ),
+    ],
+)
+def test_file_level_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("c.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load("c.yaml")
+    assert str(err.value) == message
+
+
+def test_missing_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"^nope.yaml: no such config file$"):
+        load("nope.yaml")
+
+
+def test_overrides_parse_yaml_values_and_name_their_origin() -> None:
+    cfg = from_dict(
+        {"lsh": {"threshold": 0.9}},
+        "c.yaml",
+        ["lsh.threshold=0.7", "input.paths=[a, b]", "cluster.keep=newest:date"],
+    )
+    assert cfg.lsh.threshold == 0.7 and cfg.input.paths == ("a", "b") and cfg.cluster.keep == "newest:date"
+    with pytest.raises(ConfigError, match=r"^--set: unknown key 'lsh.thresh'; did you mean 'threshold'\?$"):
+        from_dict({}, "c.yaml", ["lsh.thresh=0.7"])
+    with pytest.raises(ConfigError, match=r"^--set lsh: expected KEY=VALUE"):
+        from_dict({}, "c.yaml", ["lsh"])
+
+
+def test_fingerprint_follows_what_changes_a_signature_only() -> None:
+    base = fingerprint(Config())
+    assert fingerprint(from_dict({"lsh": {"threshold": 0.5}, "output": {"dir": "x"}})) == base
+    assert fingerprint(from_dict({"minhash": {"seed": 2}})) != base
+    assert fingerprint(from_dict({"shingle": {"ngram": 3}})) != base
+    assert fingerprint(from_dict({"normalize": {"content": "text"}})) != base
+
+
+def test_to_dict_round_trips() -> None:
+    cfg = from_dict({"input": {"paths": ["a"]}, "lsh": {"bands": 4, "rows": 8}})
+    assert from_dict(to_dict(cfg)) == cfg

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dedup import config_from_dict, run
+from dedup.config import Config
+from dedup.errors import InputError, OutputError
+from tests.conftest import write_jsonl
+from tests.corpus import SEED, news_rows
+
+SEED_ID_1 = "seeds/000_ec95721e910ce05b.txt:1"
+SEED_ID_2 = "seeds/000_ec95721e910ce05b.txt:2"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _cfg(**sections: object) -> Config:
+    return config_from_dict({"output": {"dir": "out"}, **sections})
+
+
+def _read(name: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = pq.read_table(Path("out") / name).to_pylist()
+    return rows
+
+
+def test_seed_gives_one_clean_record_and_one_exact_duplicate(workdir: Path) -> None:
+    (workdir / "seeds").mkdir()
+    shutil.copy(SEED, workdir / "seeds")
+    report = run(_cfg(input={"paths": ["seeds"]}))
+    unique, dups, rejects = _read("unique.parquet"), _read("duplicates.parquet"), _read("rejects.parquet")
+    assert len(unique) == 1 and len(dups) == 1 and rejects == []
+    kept = unique[0]
+    assert kept["id"] == SEED_ID_1 and kept["cluster_id"] == SEED_ID_1 and kept["cluster_size"] == 2
+    paragraphs = kept["paragraphs"]
+    assert isinstance(paragraphs, list) and len(paragraphs) == 28
+    text = kept["text"]
+    assert isinstance(text, str) and text == "\n\n".join(paragraphs)
+    assert "Kim Jong Un" not in text  # the stray teaser is gone
+    assert "“allies at the strongest level”" in text and "Japan’s" in text  # curly quotes kept
+    assert dups[0] == {
+        "id": SEED_ID_2,
+        "duplicate_of": SEED_ID_1,
+        "cluster_id": SEED_ID_1,
+        "similarity": 1.0,
+        "match": "exact",
+        "source_file": "seeds/000_ec95721e910ce05b.txt",
+        "source_line": 2,
+    }
+    on_disk = json.loads((workdir / "out" / "report.json").read_text())
+    assert on_disk["read"] == 2 == on_disk["kept"] + on_disk["duplicates"] + on_disk["rejected"]
+    assert on_disk["accounting"]["holds"] is True
+    assert on_disk["fingerprint"] == report.fingerprint and len(report.fingerprint) == 16
+    assert on_disk["config"]["lsh"]["threshold"] == 0.8 and on_disk["bands"] * on_disk["rows"] <= 128
+    assert set(on_disk["timings"]) >= {
+        "read",
+        "clean",
+        "exact",
+        "sign",
+        "candidates",
+        "verify",
+        "cluster",
+        "total",
+    }
+    assert sorted(os.listdir(workdir / "out")) == [
+        "duplicates.parquet",
+        "rejects.parquet",
+        "report.json",
+        "unique.parquet",
+    ]
+
+
+@pytest.mark.parametrize("verify", ["estimate", "exact"])
+def test_edited_copies_are_near_duplicates_and_other_articles_are_kept(workdir: Path, verify: str) -> None:
+    write_jsonl(workdir / "news.jsonl", news_rows())
+    report = run(_cfg(input={"paths": ["news.jsonl"]}, lsh={"verify": verify}))
+    unique = {r["id"]: r for r in _read("unique.parquet")}
+    dups = {r["id"]: r for r in _read("duplicates.parquet")}
+    assert set(unique) == {"original", "other-0", "other-1"}
+    assert unique["original"]["cluster_size"] == 5 and unique["other-0"]["cluster_size"] == 1
+    assert unique["original"]["date"] == "2025-10-28"  # pass-through field kept
+    assert {k: (d["duplicate_of"], d["match"]) for k, d in dups.items()} == {
+        "paragraph-dropped": ("original", "near"),
+        "words-changed": ("original", "near"),
+        "all-three-edits": ("original", "near"),
+        "quotes-restyled": ("original", "exact"),
+    }
+    for rid in ("paragraph-dropped", "words-changed", "all-three-edits"):
+        similarity = dups[rid]["similarity"]
+        assert isinstance(similarity, float) and 0.85 <= similarity < 1.0
+    assert report.exact_duplicates == 1 and report.near_duplicates == 3 and report.clusters == 1
+
+
+def test_exact_similarity_is_the_true_jaccard(workdir: Path) -> None:
+    write_jsonl(workdir / "news.jsonl", news_rows())
+    run(_cfg(input={"paths": ["news.jsonl"]}, lsh={"verify": "exact"}))
+    dups = {r["id"]: r["similarity"] for r in _read("duplicates.parquet")}
+    # Exact Jaccard of the 5-gram sets, computed independently in tests/corpus checks.
+    assert dups["paragraph-dropped"] == pytest.approx(0.98921, abs=1e-4)
+    assert dups["words-changed"] == pytest.approx(0.94415, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("keep", "winner"),
+    [("first", "original"), ("longest", "words-changed"), ("newest:date", "all-three-edits")],
+)
+def test_keep_rules(workdir: Path, keep: str, winner: str) -> None:
+    rows = [r for r in news_rows() if r["id"] != "quotes-restyled"]
+    write_jsonl(workdir / "news.jsonl", rows)
+    run(_cfg(input={"paths": ["news.jsonl"]}, cluster={"keep": keep}))
+    kept = {r["id"] for r in _read("unique.parquet")}
+    assert kept == {winner, "other-0", "other-1"}
+    assert {r["duplicate_of"] for r in _read("duplicates.parquet")} == {winner}
+
+
+def test_output_does_not_depend_on_input_order(workdir: Path) -> None:
+    rows = news_rows()
+    write_jsonl(workdir / "a.jsonl", rows)
+    run(_cfg(input={"paths": ["a.jsonl"]}, cluster={"keep": "longest"}))
+    first = (_read("unique.parquet"), _read("duplicates.parquet"))
+    write_jsonl(workdir / "a.jsonl", rows[::-1])
+    run(
+        _cfg(
+            input={"paths": ["a.jsonl"]},
+            cluster={"keep": "longest"},
+            output={"dir": "out", "overwrite": True},
+        )
+    )
+    again = (_read("unique.parquet"), _read("duplicates.parquet"))
+
+    def strip(rows: list[dict[str, object]]) -> list[dict[str, object]]:  # positions differ, by design
+        return sorted(
+            ({k: v for k, v in r.items() if k != "source_line"} for r in rows), key=lambda r: str(r["id"])
+        )
+
+    assert strip(first[0]) == strip(again[0]) and strip(first[1]) == strip(again[1])
+
+
+def test_file_order_in_the_config_does_not_change_the_output(workdir: Path) -> None:
+    rows = news_rows()
+    write_jsonl(workdir / "a.jsonl", rows[::2])
+    write_jsonl(workdir / "b.jsonl", rows[1::2])
+    outputs = []
+    for paths in (["a.jsonl", "b.jsonl"], ["b.jsonl", "a.jsonl"]):
+        run(_cfg(input={"paths": paths}, output={"dir": "out", "overwrite": True}))
+        outputs.append(
+            [(Path("out") / name).read_bytes() for name in ("unique.parquet", "duplicates.parquet")]
+        )
+    assert outputs[0] == outputs[1]
+
+
+def test_every_record_is_accounted_for(workdir: Path) -> None:
+    good = news_rows()[:2]
+    lines = [
+        json.dumps(good[0]),
+        "{broken json",
+        json.dumps({"id": "e", "text": "   "}),
+        json.dumps({"id": "m", "text": "<p><br></p><script>x()</script>"}),
+        json.dumps({"id": "p", "text": "-- !!"}),
+        json.dumps({"id": "nt", "body": "x"}),
+        json.dumps(good[1]),
+        json.dumps(good[0]),
+    ]
+    (workdir / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = run(_cfg(input={"paths": ["in.jsonl"]}))
+    rejects = [(r["source_line"], r["stage"], r["reason"]) for r in _read("rejects.parquet")]
+    assert rejects == [
+        (2, "read", "malformed JSON (Expecting property name enclosed in double quotes, column 2)"),
+        (6, "read", "no field 'text'; fields present: body, id (set input.text_field)"),
+        (8, "read", "duplicate id 'original'; first seen at in.jsonl:1"),
+        (3, "clean", "no text left after cleaning (empty, whitespace or markup only)"),
+        (4, "clean", "no text left after cleaning (empty, whitespace or markup only)"),
+        (5, "clean", "no words left after cleaning (only punctuation or symbols)"),
+    ]
+    assert _read("rejects.parquet")[0]["raw"] == "{broken json"
+    assert (report.read, report.kept, report.duplicates, report.rejected) == (8, 1, 1, 6)
+
+
+def test_on_error_fail_stops_at_the_first_bad_record(workdir: Path) -> None:
+    (workdir / "in.jsonl").write_text('{"text": "fine"}\n{"txt": "x"}\n', encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        run(_cfg(input={"paths": ["in.jsonl"]}, on_error="fail"))
+    assert (
+        str(err.value)
+        == "in.jsonl:2: no field 'text'; fields present: txt (set input.text_field) (on_error: fail)"
+    )
+    assert (err.value.path, err.value.line, err.value.field) == ("in.jsonl", 2, "text")
+    assert not (workdir / "out").exists() or not (workdir / "out" / "report.json").exists()
+
+
+def test_an_earlier_run_is_not_overwritten_unless_asked(workdir: Path) -> None:
+    write_jsonl(workdir / "in.jsonl", news_rows()[:1])
+    run(_cfg(input={"paths": ["in.jsonl"]}))
+    with pytest.raises(OutputError) as err:
+        run(_cfg(input={"paths": ["in.jsonl"]}))
+    assert str(err.value) == (
+        "out: the output folder holds an earlier run (unique.parquet, duplicates.parquet, rejects.parquet, "
+        "report.json); set output.overwrite: true or choose another output.dir"
+    )
+    run(_cfg(input={"paths": ["in.jsonl"]}, output={"dir": "out", "overwrite": True}))
+
+
+def test_mixed_formats_in_one_folder(workdir: Path) -> None:
+    (workdir / "in").mkdir()
+    rows = news_rows()
+    write_jsonl(workdir / "in" / "a.jsonl", rows[:3])
+    (workdir / "in" / "b.txt").write_text(rows[0]["text"] + "\n", encoding="utf-8")
+    report = run(_cfg(input={"paths": ["in"]}))
+    dups = {r["id"]: r for r in _read("duplicates.parquet")}
+    assert dups["in/b.txt:1"]["duplicate_of"] == "original" and dups["in/b.txt:1"]["match"] == "exact"
+    assert report.read == 4 and report.kept == 1

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from dedup.errors import InputError
+from dedup.io.readers import InputConfig, ReadBatch, concat, discover, file_format, read
+from tests.conftest import write_jsonl
+
+
+def _read(tmp_path: Path, *paths: str, **kw: str) -> tuple[list[dict[str, object]], list[str], int]:
+    os.chdir(tmp_path)
+    batches: list[ReadBatch] = list(read(InputConfig(paths=paths, **kw)))  # type: ignore[arg-type]
+    rows = [r for b in batches for r in b.records.to_pylist()]
+    rejects = [f"{r.where}: {r.reason}" for b in batches for r in b.rejects]
+    return rows, rejects, sum(b.skipped_blank for b in batches)
+
+
+def test_lines_give_file_line_ids_and_positions(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("<p>one</p>\n\n<p>two</p>\n", encoding="utf-8")
+    rows, rejects, skipped = _read(tmp_path, "a.txt")
+    assert [(r["id"], r["source_line"], r["text"]) for r in rows] == [
+        ("a.txt:1", 1, "<p>one</p>"),
+        ("a.txt:3", 3, "<p>two</p>"),
+    ]
+    assert rejects == [] and skipped == 1
+
+
+def test_invalid_utf8_line_is_rejected_and_the_rest_read(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"good\nbad \xff byte\nalso good\n")
+    rows, rejects, _ = _read(tmp_path, "a.txt")
+    assert [r["text"] for r in rows] == ["good", "also good"]
+    assert rejects == ["a.txt:2: invalid UTF-8 at byte 4 of the line"]
+
+
+def test_jsonl_fields_ids_and_pass_through(tmp_path: Path) -> None:
+    write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"id": "x1", "text": "hello", "url": "http://a", "date": "2024-01-01"},
+            {"text": "no id here", "paragraphs": 3},
+            {"id": 7, "text": "integer id"},
+        ],
+    )
+    rows, rejects, _ = _read(tmp_path, "a.jsonl")
+    assert rejects == []
+    assert [r["id"] for r in rows] == ["x1", "a.jsonl:2", "7"]
+    assert rows[0]["url"] == "http://a" and rows[0]["date"] == "2024-01-01"
+    assert rows[1]["input_paragraphs"] == 3  # a reserved name is passed through renamed
+
+
+def test_jsonl_configurable_fields(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a.jsonl", [{"doc_id": "d1", "body": "hello", "id": "other"}])
+    rows, _, _ = _read(tmp_path, "a.jsonl", id_field="doc_id", text_field="body")
+    assert rows[0]["id"] == "d1" and rows[0]["text"] == "hello"
+    assert rows[0]["input_id"] == "other"
+
+
+def test_jsonl_bad_lines_are_rejected_with_file_line_and_reason(tmp_path: Path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(
+        '{"text": "ok"}\n{"text": "broken\n[1, 2]\n{"body": "x", "url": "u"}\n{"text": 5}\n{"id": [1], "text": "t"}\n'
+        '{"text": "fine"}\n',
+        encoding="utf-8",
+    )
+    rows, rejects, _ = _read(tmp_path, "a.jsonl")
+    assert [r["text"] for r in rows] == ["ok", "fine"]
+    assert rejects == [
+        "a.jsonl:2: malformed JSON (Unterminated string starting at, column 10)",
+        "a.jsonl:3: expected a JSON object, got a list",
+        "a.jsonl:4: no field 'text'; fields present: body, url (set input.text_field)",
+        "a.jsonl:5: field 'text' is a number, expected a string",
+        "a.jsonl:6: field 'id' is a list, expected a string or an integer",
+    ]
+
+
+def test_pass_through_types_that_differ_between_files_become_json_text(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "a", "meta": 1}])
+    write_jsonl(tmp_path / "b.jsonl", [{"text": "b", "meta": {"k": "v"}}])
+    os.chdir(tmp_path)
+    table = concat([b.records for b in read(InputConfig(paths=("a.jsonl", "b.jsonl")))])
+    assert table["meta"].to_pylist() == ["1", '{"k": "v"}']
+
+
+def test_csv_with_embedded_newlines_and_a_short_row(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text(
+        'id,text,lang\nr1,"first line\nsecond line",en\nr2,plain,de\nr3,x,en,extra\n', encoding="utf-8"
+    )
+    rows, rejects, _ = _read(tmp_path, "a.csv")
+    assert [(r["id"], r["source_line"], r["text"], r["lang"]) for r in rows] == [
+        ("r1", 2, "first line\nsecond line", "en"),
+        ("r2", 4, "plain", "de"),
+    ]
+    assert rejects == ["a.csv:5: the row has more cells than the header's 3"]
+
+
+def test_csv_without_the_text_column_is_rejected_whole(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,body\n1,x\n", encoding="utf-8")
+    assert _read(tmp_path, "a.csv")[1] == [
+        "a.csv:1: no column 'text'; columns present: id, body (set input.text_field)"
+    ]
+
+
+def test_parquet_rows(tmp_path: Path) -> None:
+    pq.write_table(
+        pa.table({"id": ["p1", "p2"], "text": ["a", "b"], "score": [1.5, 2.5]}), tmp_path / "a.parquet"
+    )
+    rows, rejects, _ = _read(tmp_path, "a.parquet")
+    assert [(r["id"], r["source_line"], r["score"]) for r in rows] == [("p1", 1, 1.5), ("p2", 2, 2.5)]
+    assert rejects == []
+
+
+def test_corrupt_parquet_is_rejected_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    rows, rejects, _ = _read(tmp_path, "bad.parquet")
+    assert rows == [] and len(rejects) == 1
+    assert rejects[0].startswith("bad.parquet: not a readable Parquet file:")
+
+
+def test_gzip_and_zstd_by_extension(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b'{"id": "g", "text": "gz"}\n'))
+    (tmp_path / "b.txt.zst").write_bytes(zstandard.ZstdCompressor().compress(b"zst line\n"))
+    rows, rejects, _ = _read(tmp_path, "a.jsonl.gz", "b.txt.zst")
+    assert [(r["id"], r["text"]) for r in rows] == [("g", "gz"), ("b.txt.zst:1", "zst line")]
+    assert rejects == []
+
+
+def test_truncated_gzip_keeps_what_was_read_and_rejects_the_rest(tmp_path: Path) -> None:
+    data = gzip.compress(b"".join(b"line %d\n" % i for i in range(2000)))
+    (tmp_path / "t.txt.gz").write_bytes(data[: len(data) // 2])
+    rows, rejects, _ = _read(tmp_path, "t.txt.gz")
+    assert len(rows) > 0 and len(rejects) == 1
+    assert f"the file is truncated or corrupt after line {len(rows)}" in rejects[0]
+
+
+def test_folders_globs_and_order(tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "b.txt").write_text("b\n")
+    (tmp_path / "d" / "sub" / "a.txt").write_text("a\n")
+    (tmp_path / "d" / ".hidden").write_text("h\n")
+    os.chdir(tmp_path)
+    assert discover(("d",)) == ["d/b.txt", "d/sub/a.txt"]
+    assert discover(("d/**/*.txt",)) == ["d/b.txt", "d/sub/a.txt"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("missing.txt", "missing.txt: no such file or folder"),
+        ("*.nothing", "*.nothing: the glob matched no files"),
+    ],
+)
+def test_missing_inputs_are_errors(tmp_path: Path, entry: str, message: str) -> None:
+    os.chdir(tmp_path)
+    with pytest.raises(InputError) as err:
+        discover((entry,))
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson.gz", "jsonl"),
+        ("a.csv.zst", "csv"),
+        ("a.parquet", "parquet"),
+        ("a.txt", "lines"),
+        ("a.html.gz", "lines"),
+        ("noext", "lines"),
+    ],
+)
+def test_format_by_extension(path: str, fmt: str) -> None:
+    assert file_format(path, "auto") == fmt
+    assert file_format(path, "csv") == "csv"
