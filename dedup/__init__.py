@@ -1,9 +1,9 @@
 """dedup: near-duplicate detection and content dedup for text corpora.
 
 The batch job is `run(load_config("configs/news.yaml"))`, which is what `dedup run` calls. The
-stages are importable on their own: `read`, `clean`, `shingle_batch`, `sign`, `band`,
-`candidates`, `connect`, `choose`, and the pipeline's `read_all`, `clean_records`,
-`find_duplicates` and `write_run`.
+stages are importable on their own: `read`, `clean_batch`, `hashing_forms`, `sign_forms` (or the
+numpy reference `shingle_batch` + `sign`), `band`, `candidates`, `connect`, `choose`, and the
+pipeline's `read_all`, `clean_records`, `find_duplicates` and `write_run`.
 """
 
 from __future__ import annotations
@@ -24,8 +24,16 @@ from dedup.errors import (
 from dedup.io.readers import InputConfig, ReadBatch, read
 from dedup.io.writers import OutputConfig
 from dedup.lsh import LSHConfig, band, candidate_probability, candidates, optimal_params
-from dedup.minhash import MinHashConfig, jaccard, sign
-from dedup.normalize import NormalizeConfig, clean, hashing_form, tokens
+from dedup.minhash import MinHashConfig, jaccard, permutations, sign, sign_forms
+from dedup.normalize import (
+    NormalizeConfig,
+    clean,
+    clean_batch,
+    hashing_form,
+    hashing_forms,
+    join_paragraphs,
+    tokens,
+)
 from dedup.pipeline import Cleaned, Duplicates, clean_records, find_duplicates, read_all, run, write_run
 from dedup.records import Reject
 from dedup.report import Report
@@ -57,20 +65,25 @@ __all__ = [
     "candidates",
     "choose",
     "clean",
+    "clean_batch",
     "clean_records",
     "config_from_dict",
     "connect",
     "find_duplicates",
     "fingerprint",
     "hashing_form",
+    "hashing_forms",
     "jaccard",
+    "join_paragraphs",
     "load_config",
     "optimal_params",
+    "permutations",
     "read",
     "read_all",
     "run",
     "shingle_batch",
     "sign",
+    "sign_forms",
     "tokens",
     "write_run",
 ]

@@ -15,6 +15,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -72,9 +74,14 @@ def connect(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 def position_rank(files: Sequence[str], lines: Sequence[int], ids: Sequence[str]) -> npt.NDArray[np.int64]:
     """Each record's rank by source position (file, line, id); 0 is the first."""
-    order = sorted(range(len(ids)), key=lambda i: (files[i], lines[i], ids[i]))
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids), dtype=np.int64)
+    table = pa.table(
+        {"f": pa.array(files, pa.string()), "l": pa.array(lines, pa.int64()), "i": pa.array(ids, pa.string())}
+    )
+    order = np.asarray(
+        pc.sort_indices(table, sort_keys=[("f", "ascending"), ("l", "ascending"), ("i", "ascending")])
+    )
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
     return rank
 
 

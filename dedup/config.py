@@ -31,6 +31,12 @@ from dedup.normalize import NORMALIZE_VERSION, NormalizeConfig
 from dedup.shingle import ShingleConfig
 
 
+def _check_workers(value: object) -> str | None:
+    if not isinstance(value, int) or value < 0:
+        return "must be 0 (every core) or a positive integer"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A whole run's configuration; each stage receives only its own section.
@@ -45,6 +51,7 @@ class Config:
         cluster: the keep rule (`dedup.cluster.ClusterConfig`).
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
+        workers: threads for the signature kernel; 0 uses every core.
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -55,6 +62,7 @@ class Config:
     lsh: LSHConfig = field(default_factory=LSHConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     on_error: Literal["skip", "fail"] = "skip"
+    workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
 
 

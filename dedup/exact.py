@@ -7,18 +7,23 @@ accidental collision across any realistic corpus negligible (about 2**-64 at 2**
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import xxhash
 
+from dedup.records import arrow_bytes
 
-def digest(forms: Sequence[str]) -> npt.NDArray[np.uint64]:
-    """xxh3-128 of each hashing form, as `uint64` of shape `(n, 2)` (high word, low word)."""
-    out = np.empty((len(forms), 2), dtype=np.uint64)
-    for i, form in enumerate(forms):
-        value = xxhash.xxh3_128_intdigest(form.encode("utf-8"))
+
+def digest(forms: pa.Array[Any]) -> npt.NDArray[np.uint64]:
+    """xxh3-128 of each hashing form's UTF-8 bytes, as `uint64` of shape `(n, 2)` (high, low word)."""
+    data, offsets = arrow_bytes(forms)
+    out = np.empty((len(offsets) - 1, 2), dtype=np.uint64)
+    bounds = offsets.tolist()
+    for i in range(len(bounds) - 1):
+        value = xxhash.xxh3_128_intdigest(data[bounds[i] : bounds[i + 1]].data)
         out[i, 0] = value >> 64
         out[i, 1] = value & 0xFFFFFFFFFFFFFFFF
     return out

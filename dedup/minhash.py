@@ -4,18 +4,24 @@ The one scheme, `affine32`, is the one datasketch 2.0 uses by default: each 32-b
 goes through the MurmurHash3 32-bit finalizer, then through `num_perm` affine maps
 `a * h + b mod 2**32` with odd `a`; `a` and `b` are drawn from `numpy.random.RandomState(seed)`
 exactly as datasketch draws them. Given the same shingle hashes, our signatures therefore equal
-datasketch's hash values bit for bit, which the tests check. The batch kernel applies all
-permutations to all shingles of a batch in blocks and reduces per record with `minimum.reduceat`,
-with no Python object per shingle.
+datasketch's hash values bit for bit, which the tests check.
+
+Two paths compute them: `sign` is the numpy reference (all permutations applied to all shingle
+hashes of a batch in blocks, reduced per record with `minimum.reduceat`), and `sign_forms` runs
+the compiled kernel from hashing forms in one pass. Tests hold the two equal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+
+from dedup import kernels
+from dedup.records import arrow_bytes
 
 #: The value an empty set's signature holds in every slot (datasketch's empty MinHash).
 EMPTY = np.uint32(0xFFFFFFFF)
@@ -101,6 +107,27 @@ def sign(
         out[docs] = np.minimum.reduceat(block, offsets[docs] - start, axis=0)
         i = j
     return out
+
+
+def sign_forms(
+    forms: pa.Array[Any], ngram: int, cfg: MinHashConfig, workers: int = 1
+) -> npt.NDArray[np.uint32]:
+    """MinHash signatures straight from hashing forms, in the compiled kernel.
+
+    Equal to `sign(*shingle.shingle_batch(forms, ShingleConfig(ngram)), cfg)`, much faster.
+
+    Args:
+        forms: Arrow string array of hashing forms (see `normalize.hashing_forms`).
+        ngram: words per shingle.
+        cfg: the MinHash section.
+        workers: threads to use.
+
+    Returns:
+        `uint32` array of shape `(n, num_perm)`; a record with no tokens gets `EMPTY` everywhere.
+    """
+    data, offsets = arrow_bytes(forms)
+    a, b = permutations(cfg.num_perm, cfg.seed)
+    return kernels.sign_bytes(data, offsets, ngram, a, b, workers)
 
 
 def jaccard(sig_a: npt.NDArray[np.uint32], sig_b: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:

@@ -1,47 +1,55 @@
 """Cleaning: raw record text to the paragraphs we keep, and to the hashing form we hash.
 
 Two forms come out of a record. The *clean* form is what users get back: paragraphs taken from
-HTML paragraph elements with a real HTML parser (selectolax/lexbor), entities decoded, Unicode
-NFKC, invisible characters removed and whitespace collapsed; curly quotes, dashes and accents stay.
-The *hashing form* is harsher and never written out: casefolded, punctuation folded to spaces,
-each CJK ideograph or kana its own token, so that restyled quotes or case do not hide a repeat.
-Digits are kept on purpose: in news the figures are what tells this week's notice from last week's.
+HTML paragraph elements with a real HTML parser (selectolax/lexbor) or, for plain text, blocks
+between blank lines; then, for the whole batch at once with pyarrow: Unicode NFKC, invisible
+characters removed, whitespace collapsed. Curly quotes, dashes and accents stay.
+
+The *hashing form* is harsher and never written out: each character is decomposed (NFD),
+lowercased and stripped of combining marks; letters and digits (Unicode L and N) make tokens,
+each CJK ideograph or kana is a token alone, and everything else separates tokens. Tokens are
+joined by spaces and paragraphs by newlines. Restyled quotes, case or accents then do not hide a
+repeat, while figures (which tell this week's notice from last week's) still count. `tokens` is
+the one-character-at-a-time definition; `hashing_forms` computes the same for whole batches in a
+compiled kernel driven by a per-code-point table built from that definition.
 """
 
 from __future__ import annotations
 
-import re
+import functools
+import os
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 from selectolax.lexbor import LexborHTMLParser
 
+from dedup import kernels
+from dedup.records import arrow_bytes
+
 #: Bumped whenever cleaning or the hashing form changes; part of the signature fingerprint.
-NORMALIZE_VERSION = 1
+NORMALIZE_VERSION = 2
 
 #: Elements whose text is a paragraph; text outside them (teasers, navigation) is boilerplate.
 PARAGRAPH_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt")
 _PARAGRAPH_SELECTOR = ", ".join(PARAGRAPH_TAGS)
 _DROP_TAGS = ["script", "style", "noscript", "template", "head", "svg", "iframe"]
+_HTML_HINT = (
+    r"<\s*/?\s*(?:p|div|br|span|a|li|ul|ol|h[1-6]|html|body|table|article|section|blockquote)\b[^>]*>"
+)
+_BLANK_LINE = r"\n[ \t\r\f\v]*\n"
 
-_HTML_HINT = re.compile(
-    r"<\s*/?\s*(?:p|div|br|span|a|li|ul|ol|h[1-6]|html|body|table|article|section|blockquote)\b[^>]*>",
-    re.IGNORECASE,
-)
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
-# Invisible characters that only get in the way of comparison: zero-width space, word joiner,
-# byte-order mark, soft hyphen, and C0/C1 controls other than whitespace.
-_INVISIBLE = dict.fromkeys(
-    [0x200B, 0x2060, 0xFEFF, 0x00AD]
-    + [c for c in range(0x20) if chr(c) not in "\t\n\r\f\v"]
-    + list(range(0x7F, 0xA0)),
-    None,
-)
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-# A token is one CJK character, or a run of letters, digits and combining marks.
-_TOKEN = re.compile(rf"[{_CJK}]|(?:[^\W_{_CJK}]|[{_MARKS}])+")
+# CJK ideographs and kana are written without spaces: each is a token of its own.
+_CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
+# Past this code point the fold table is not stored: everything there is unassigned, private use
+# or a tag (separators), except the variation selectors supplement (combining marks: dropped).
+_FOLD_LIMIT = 0x40000
+_DROPPED_ABOVE_LIMIT = (0xE0100, 0xE01EF)
 
 
 def _check_max_chars(value: object) -> str | None:
@@ -64,23 +72,17 @@ class NormalizeConfig:
     max_chars: int = field(default=20_000_000, metadata={"check": _check_max_chars})
 
 
-def is_html(text: str) -> bool:
-    """Whether `text` looks like HTML (has at least one common block or inline tag)."""
-    return _HTML_HINT.search(text) is not None
+def is_html(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
+    """Which records look like HTML (hold at least one common block or inline tag)."""
+    found = pc.match_substring_regex(texts, _HTML_HINT, ignore_case=True).fill_null(False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _tidy(text: str) -> str:
-    """NFKC, invisible characters out, whitespace collapsed to single spaces."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
-    return " ".join(text.split())
+def _html_raw_paragraphs(html: str) -> list[str]:
+    """Untidied paragraph texts of an HTML fragment or page.
 
-
-def html_paragraphs(html: str) -> list[str]:
-    """The cleaned paragraphs of an HTML fragment or page.
-
-    Text inside paragraph elements (`PARAGRAPH_TAGS`) is kept, one paragraph per innermost such
-    element; text outside them is dropped as boilerplate. A page with no paragraph elements at all
-    keeps its whole visible text as one paragraph, so tag-poor pages are not emptied.
+    Innermost paragraph elements (`PARAGRAPH_TAGS`) are kept, one paragraph each; text outside
+    them is boilerplate. A page with no paragraph elements keeps its visible text as one paragraph.
     """
     tree = LexborHTMLParser(html)
     tree.strip_tags(_DROP_TAGS)
@@ -89,40 +91,159 @@ def html_paragraphs(html: str) -> list[str]:
     nodes = tree.css(_PARAGRAPH_SELECTOR)
     if not nodes:
         root = tree.body if tree.body is not None else tree.root
-        whole = _tidy(root.text(deep=True, separator=" ")) if root is not None else ""
-        return [whole] if whole else []
-    paragraphs = []
-    for node in nodes:
-        if len(node.css(_PARAGRAPH_SELECTOR)) > 1:  # the match list includes the node itself
-            continue  # an outer element: its inner paragraphs are taken on their own
-        text = _tidy(node.text(deep=True, separator=""))
-        if text:
-            paragraphs.append(text)
-    return paragraphs
+        return [root.text(deep=True, separator=" ")] if root is not None else []
+    # An outer element (whose match list holds more than itself) is skipped: its inner
+    # paragraphs are taken on their own.
+    return [node.text(deep=True, separator="") for node in nodes if len(node.css(_PARAGRAPH_SELECTOR)) == 1]
 
 
-def text_paragraphs(text: str) -> list[str]:
-    """The cleaned paragraphs of plain text: blocks separated by blank lines."""
-    blocks = (_tidy(block) for block in _BLANK_LINE.split(text.replace("\r\n", "\n")))
-    return [block for block in blocks if block]
+def _tidy(values: pa.Array[Any]) -> pa.LargeStringArray:
+    """NFKC (pyarrow), then invisible characters out and whitespace collapsed (kernel), whole arrays."""
+    normalized = pc.utf8_normalize(values, form="NFKC")
+    out, offsets = kernels.tidy_bytes(*arrow_bytes(normalized))
+    return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(out))
+
+
+def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig) -> pa.LargeListArray:
+    """Clean a batch of records into paragraphs.
+
+    Args:
+        texts: Arrow string array of raw record texts (no nulls).
+        cfg: the normalize section.
+
+    Returns:
+        `large_list<large_string>`, one list of cleaned, non-empty paragraphs per record (empty
+        when nothing readable is left).
+    """
+    texts = texts.cast(pa.large_string())
+    n = len(texts)
+    html = is_html(texts) if cfg.content == "auto" else np.full(n, cfg.content == "html", dtype=bool)
+    html_rows = np.flatnonzero(html)
+    text_rows = np.flatnonzero(~html)
+    parts: list[pa.Array[Any]] = []
+    if len(text_rows):
+        plain = texts.take(pa.array(text_rows))
+        plain = pc.replace_substring(plain, "\r\n", "\n")
+        parts.append(pc.split_pattern_regex(plain, _BLANK_LINE).cast(pa.large_list(pa.large_string())))
+    if len(html_rows):
+        raw = [_html_raw_paragraphs(t) for t in texts.take(pa.array(html_rows)).to_pylist()]
+        parts.append(pa.array(raw, pa.large_list(pa.large_string())))
+    if not parts:
+        return pa.LargeListArray.from_arrays(pa.array([0], pa.int64()), pa.array([], pa.large_string()))
+    combined = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+    order = np.empty(n, dtype=np.int64)
+    order[np.r_[text_rows, html_rows]] = np.arange(n)
+    combined = combined.take(pa.array(order))
+    tidy = _tidy(combined.flatten())
+    keep = np.asarray(pc.greater(pc.binary_length(tidy), 0).to_numpy(zero_copy_only=False), dtype=bool)
+    parent = np.asarray(pc.list_parent_indices(combined).to_numpy(), dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parent[keep], minlength=n), out=offsets[1:])
+    return pa.LargeListArray.from_arrays(pa.array(offsets), tidy.filter(pa.array(keep)))
+
+
+def join_paragraphs(paragraphs: pa.Array[Any], separator: str) -> pa.Array[Any]:
+    """Each record's paragraphs joined by `separator`, as a `large_string` array."""
+    lists = paragraphs.cast(pa.large_list(pa.large_string()))
+    return pc.binary_join(lists, pa.scalar(separator, pa.large_string()))
 
 
 def clean(text: str, cfg: NormalizeConfig) -> list[str]:
-    """Clean one record's text into paragraphs, as `cfg.content` says.
+    """Clean one record's text into paragraphs (`clean_batch` on a batch of one)."""
+    paragraphs: list[str] = clean_batch(pa.array([text], pa.large_string()), cfg)[0].as_py()
+    return paragraphs
 
-    Returns:
-        The cleaned paragraphs; empty when nothing readable is left.
+
+def _is_cjk(cp: int) -> bool:
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def fold_char(char: str) -> str:
+    """The hashing form of one character: its folded letters and digits, with separators as spaces.
+
+    NFD, then each part lowercased; combining marks vanish; a CJK ideograph or kana is wrapped in
+    spaces so it stands alone; any other non-letter, non-digit becomes a space.
     """
-    if cfg.content == "html" or (cfg.content == "auto" and is_html(text)):
-        return html_paragraphs(text)
-    return text_paragraphs(text)
+    out: list[str] = []
+    for part in unicodedata.normalize("NFD", char):
+        for ch in part.lower():
+            major = unicodedata.category(ch)[0]
+            if major == "M":
+                continue
+            if major in "LN":
+                out.append(f" {ch} " if _is_cjk(ord(ch)) else ch)
+            else:
+                out.append(" ")
+    return "".join(out)
 
 
 def tokens(paragraph: str) -> list[str]:
-    """The hashing-form tokens of one cleaned paragraph (casefolded, punctuation folded)."""
-    return _TOKEN.findall(paragraph.casefold())
+    """The hashing-form tokens of one cleaned paragraph: the reference, one character at a time."""
+    return [t for t in "".join(fold_char(ch) for ch in paragraph).split(" ") if t]
 
 
 def hashing_form(paragraphs: list[str]) -> str:
-    """The hashing form of a record: each paragraph's tokens joined by spaces, paragraphs by newlines."""
-    return "\n".join(" ".join(tokens(p)) for p in paragraphs)
+    """The hashing form of one record: tokens joined by spaces, paragraphs with tokens by newlines."""
+    lines = (" ".join(tokens(p)) for p in paragraphs)
+    return "\n".join(line for line in lines if line)
+
+
+def _cache_dir() -> Path:
+    """Where derived tables live: `$DEDUP_CACHE_DIR`, else `$XDG_CACHE_HOME/dedup` or `~/.cache/dedup`."""
+    if os.environ.get("DEDUP_CACHE_DIR"):
+        return Path(os.environ["DEDUP_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dedup"
+
+
+def _build_fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    pieces = [
+        "\n" if cp == 0x0A else "" if 0xD800 <= cp <= 0xDFFF else fold_char(chr(cp))
+        for cp in range(_FOLD_LIMIT)
+    ]
+    encoded = [p.encode("utf-8") for p in pieces]
+    offsets = np.zeros(_FOLD_LIMIT + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+@functools.cache
+def fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """`fold_char` for every code point below the table limit, as UTF-8 bytes and offsets.
+
+    Code point `cp` folds to `data[offsets[cp]:offsets[cp + 1]]`; a newline stays a newline
+    (paragraph break). Building it from `unicodedata` takes about half a second, so it is cached
+    on disk, keyed by the normalization and Unicode versions; an unwritable cache only costs time.
+    """
+    path = _cache_dir() / f"fold-v{NORMALIZE_VERSION}-unicode{unicodedata.unidata_version}.npz"
+    try:
+        with np.load(path) as cached:
+            return cached["data"], cached["offsets"]
+    except (OSError, KeyError, ValueError):
+        pass
+    data, offsets = _build_fold_table()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(temp, data=data, offsets=offsets)
+        os.replace(temp, path)
+    except OSError:
+        pass
+    return data, offsets
+
+
+def hashing_forms(joined: pa.Array[Any]) -> pa.LargeStringArray:
+    """Hashing forms of a batch of records, in the compiled kernel.
+
+    Args:
+        joined: Arrow string array, per record its cleaned paragraphs joined by newlines.
+
+    Returns:
+        `large_string` array equal, record by record, to `hashing_form` (property-tested).
+    """
+    data, offsets = arrow_bytes(joined)
+    table, table_offsets = fold_table()
+    out, out_offsets = kernels.fold_bytes(
+        data, offsets, table, table_offsets, _FOLD_LIMIT, _DROPPED_ABOVE_LIMIT
+    )
+    return pa.LargeStringArray.from_buffers(len(joined), pa.py_buffer(out_offsets), pa.py_buffer(out))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from dedup import cluster, exact, lsh, minhash, normalize, shingle
+from dedup import cluster, exact, kernels, lsh, minhash, normalize
 from dedup.config import Config, fingerprint, to_dict
 from dedup.errors import InputError
 from dedup.io import readers, writers
@@ -29,6 +31,7 @@ from dedup.records import (
     SOURCE_LINE,
     TEXT,
     Reject,
+    arrow_bytes,
     clip_raw,
     ints,
     strings,
@@ -38,18 +41,18 @@ from dedup.report import Report
 
 @dataclass(slots=True)
 class Cleaned:
-    """Records that survived reading and cleaning.
+    """Records that survived reading and cleaning, as Arrow arrays aligned row by row.
 
     Attributes:
         records: the read table (`id`, `text`, source position, pass-through fields).
-        paragraphs: per record, its cleaned paragraphs.
-        tokens: per record, per paragraph, its hashing-form tokens.
+        paragraphs: `large_list<large_string>`, each record's cleaned paragraphs.
+        forms: `large_string`, each record's hashing form.
         position: `int64 (n,)`, each record's rank by source position (file, line, id).
     """
 
     records: pa.Table
-    paragraphs: list[list[str]]
-    tokens: list[list[list[str]]]
+    paragraphs: pa.LargeListArray
+    forms: pa.LargeStringArray
     position: npt.NDArray[np.int64]
 
 
@@ -90,6 +93,11 @@ class _Clock:
         self.report.timings[name] = round(time.perf_counter() - start, 6)
 
 
+def workers(config: Config) -> int:
+    """Threads a run uses: `config.workers`, or every core when it is 0."""
+    return config.workers or os.cpu_count() or 1
+
+
 def _fail_fast(rejects: list[Reject], config: Config) -> None:
     if rejects and config.on_error == "fail":
         first = rejects[0]
@@ -115,18 +123,19 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
         skipped += batch.skipped_blank
         progress.advance(batch.records.num_rows + len(batch.rejects))
     table = readers.concat(tables)
-    ids = strings(table, ID)
-    files, lines = strings(table, SOURCE_FILE), ints(table, SOURCE_LINE)
-    first_at: dict[str, int] = {}
     drop: list[int] = []
-    for i in np.argsort(cluster.position_rank(files, lines, ids), kind="stable").tolist():
-        if ids[i] in first_at:
-            j = first_at[ids[i]]
-            reason = f"duplicate id '{ids[i]}'; first seen at {files[j]}:{lines[j]}"
-            rejects.append(Reject(files[i], lines[i], reason, "read", ids[i], config.input.id_field))
-            drop.append(i)
-        else:
-            first_at[ids[i]] = i
+    if len(pc.unique(table[ID])) < table.num_rows:  # the rare case: look for the repeats
+        ids = strings(table, ID)
+        files, lines = strings(table, SOURCE_FILE), ints(table, SOURCE_LINE)
+        first_at: dict[str, int] = {}
+        for i in np.argsort(cluster.position_rank(files, lines, ids), kind="stable").tolist():
+            if ids[i] in first_at:
+                j = first_at[ids[i]]
+                reason = f"duplicate id '{ids[i]}'; first seen at {files[j]}:{lines[j]}"
+                rejects.append(Reject(files[i], lines[i], reason, "read", ids[i], config.input.id_field))
+                drop.append(i)
+            else:
+                first_at[ids[i]] = i
     _fail_fast(rejects, config)
     if drop:
         keep = np.ones(len(ids), dtype=bool)
@@ -136,37 +145,37 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
 
 
 def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reject]]:
-    """Clean every record into paragraphs and hashing-form tokens; reject what has no words left."""
+    """Clean every record into paragraphs and its hashing form; reject what has no words left."""
     cfg = config.normalize
-    ok: list[int] = []
-    paragraphs: list[list[str]] = []
-    token_lists: list[list[list[str]]] = []
+    texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
+    too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
+    fits = np.flatnonzero(~too_long)
+    paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg)
+    forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"))
+    no_text = np.asarray(pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False)) == 0
+    no_words = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
+    reasons: dict[int, str] = {}
+    for i in np.flatnonzero(too_long).tolist():
+        length = len(texts[i].as_py())
+        reasons[i] = f"the record has {length:,} characters, over normalize.max_chars ({cfg.max_chars:,})"
+    for k in np.flatnonzero(no_words).tolist():
+        reasons[int(fits[k])] = (
+            "no text left after cleaning (empty, whitespace or markup only)"
+            if no_text[k]
+            else "no words left after cleaning (only punctuation or symbols)"
+        )
     rejects: list[Reject] = []
-    texts = strings(records, TEXT)
-    ids = strings(records, ID)
-    files, lines = strings(records, SOURCE_FILE), ints(records, SOURCE_LINE)
-    for i, text in enumerate(texts):
-        reason = None
-        if len(text) > cfg.max_chars:
-            reason = f"the record has {len(text):,} characters, over normalize.max_chars ({cfg.max_chars:,})"
-        else:
-            paras = normalize.clean(text, cfg)
-            toks = [normalize.tokens(p) for p in paras]
-            if not paras:
-                reason = "no text left after cleaning (empty, whitespace or markup only)"
-            elif not any(toks):
-                reason = "no words left after cleaning (only punctuation or symbols)"
-        if reason is not None:
+    if reasons:
+        ids, files, lines = strings(records, ID), strings(records, SOURCE_FILE), ints(records, SOURCE_LINE)
+        for i in sorted(reasons):
+            raw = clip_raw(texts[i].as_py())
             field_name = config.input.text_field
-            rejects.append(Reject(files[i], lines[i], reason, "clean", ids[i], field_name, clip_raw(text)))
-            continue
-        ok.append(i)
-        paragraphs.append(paras)
-        token_lists.append(toks)
+            rejects.append(Reject(files[i], lines[i], reasons[i], "clean", ids[i], field_name, raw))
     _fail_fast(rejects, config)
-    kept = records.take(pa.array(ok, pa.int64()))
+    good = pa.array(np.flatnonzero(~no_words), pa.int64())
+    kept = records.take(pa.array(fits[~no_words], pa.int64()))
     position = cluster.position_rank(strings(kept, SOURCE_FILE), ints(kept, SOURCE_LINE), strings(kept, ID))
-    return Cleaned(kept, paragraphs, token_lists, position), rejects
+    return Cleaned(kept, paragraphs.take(good), forms.take(good), position), rejects
 
 
 def find_duplicates(cleaned: Cleaned, config: Config, clock: _Clock | None = None) -> Duplicates:
@@ -174,12 +183,14 @@ def find_duplicates(cleaned: Cleaned, config: Config, clock: _Clock | None = Non
     clock = clock or _Clock(Report(), NullProgress())
     records, n = cleaned.records, cleaned.records.num_rows
     with clock.stage("exact"):
-        forms = ["\n".join(" ".join(t) for t in doc) for doc in cleaned.tokens]
-        group, rep = exact.groups(exact.digest(forms))
+        group, rep = exact.groups(exact.digest(cleaned.forms))
     with clock.stage("sign"):
-        hashes, offsets = shingle.shingle_batch([cleaned.tokens[r] for r in rep.tolist()], config.shingle)
-        signatures = minhash.sign(hashes, offsets, config.minhash)
+        rep_forms = cleaned.forms.take(pa.array(rep, pa.int64()))
+        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))
         clock.progress.advance(len(rep))
+    hashes, offsets = np.empty(0, np.uint32), np.zeros(1, np.int64)
+    if config.lsh.verify == "exact":
+        hashes, offsets = kernels.shingle_bytes(*arrow_bytes(rep_forms), config.shingle.ngram)
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     with clock.stage("candidates"):
         pairs = lsh.candidates(lsh.band(signatures, bands, rows), config.lsh.max_bucket)
@@ -196,7 +207,9 @@ def find_duplicates(cleaned: Cleaned, config: Config, clock: _Clock | None = Non
         if rule == "first":
             kept_of = cluster.choose(labels, position)
         elif rule == "longest":
-            lengths = np.array([sum(len(p) for p in paras) for paras in cleaned.paragraphs], dtype=np.int64)
+            lengths = np.asarray(pc.utf8_length(cleaned.paragraphs.flatten()).to_numpy(), dtype=np.int64)
+            parents = np.asarray(pc.list_parent_indices(cleaned.paragraphs).to_numpy(), dtype=np.int64)
+            lengths = np.bincount(parents, weights=lengths, minlength=n).astype(np.int64)
             kept_of = cluster.choose(labels, -lengths, position)
         else:
             assert field_name is not None
@@ -265,10 +278,12 @@ def write_run(
     report.bands, report.rows = found.bands, found.rows
     report.check()
 
-    unique = records.take(pa.array(kept, pa.int64())).drop_columns([TEXT])
-    paras = [cleaned.paragraphs[i] for i in kept.tolist()]
-    unique = unique.add_column(1, TEXT, pa.array(["\n\n".join(p) for p in paras], pa.string()))
-    unique = unique.add_column(2, PARAGRAPHS, pa.array(paras, pa.list_(pa.string())))
+    take = pa.array(kept, pa.int64())
+    unique = records.take(take).drop_columns([TEXT])
+    paras = cleaned.paragraphs.take(take)
+    unique = unique.add_column(1, TEXT, normalize.join_paragraphs(paras, "\n\n").cast(pa.string()))
+    paras = paras.cast(pa.list_(pa.string()))
+    unique = unique.add_column(2, PARAGRAPHS, paras)
     unique = unique.append_column(CLUSTER_ID, pa.array([ids[i] for i in kept.tolist()], pa.string()))
     unique = unique.append_column(CLUSTER_SIZE, pa.array(found.cluster_size[kept], pa.int64()))
     duplicates = pa.table(

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 ID = "id"
@@ -78,3 +80,14 @@ def strings(table: pa.Table, column: str) -> list[str]:
 def ints(table: pa.Table, column: str) -> list[int]:
     """A non-null integer column as a Python list."""
     return typing.cast(list[int], table[column].to_pylist())
+
+
+def arrow_bytes(forms: pa.Array[Any]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """The UTF-8 bytes and `int64` offsets (length `n + 1`) of a string array, without copying text."""
+    forms = forms.cast(pa.large_string())
+    if forms.null_count:
+        forms = forms.fill_null("")
+    _, offsets_buf, data_buf = forms.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[forms.offset : forms.offset + len(forms) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    return data, offsets

@@ -36,7 +36,7 @@ def test_configs_are_frozen() -> None:
         (
             {"zzz": 1},
             "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
-            "cluster, on_error, progress",
+            "cluster, on_error, workers, progress",
         ),
         (
             {"lsh": {"threshold": 1.5}},
@@ -65,6 +65,7 @@ def test_configs_are_frozen() -> None:
             "c.yaml: output.overwrite must be true or false; got 'yes please'",
         ),
         ({"lsh": 3}, "c.yaml: lsh must be a mapping of keys; got 3"),
+        ({"workers": -1}, "c.yaml: workers must be 0 (every core) or a positive integer; got -1"),
         ({"on_error": "ignore"}, "c.yaml: on_error must be one of 'skip', 'fail'; got 'ignore'"),
     ],
 )

@@ -4,10 +4,13 @@ import math
 import random
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.minhash import EMPTY, MinHashConfig, jaccard, permutations, sign
+from dedup.minhash import EMPTY, MinHashConfig, jaccard, permutations, sign, sign_forms
 from dedup.shingle import ShingleConfig, shingle_batch, shingle_hash, shingles
 from tests.conftest import article
 
@@ -17,6 +20,10 @@ def _datasketch(shingle_list: list[list[str]], cfg: MinHashConfig) -> MinHash:
     for s in shingle_list:
         m.update(" ".join(s))
     return m
+
+
+def _forms(docs: list[list[list[str]]]) -> pa.Array:
+    return pa.array(["\n".join(" ".join(p) for p in d) for d in docs], pa.large_string())
 
 
 def _docs(seed: int) -> list[list[list[str]]]:
@@ -34,8 +41,9 @@ def _docs(seed: int) -> list[list[list[str]]]:
 @pytest.mark.parametrize("cfg", [MinHashConfig(), MinHashConfig(num_perm=256, seed=7)])
 def test_signatures_equal_datasketch_bit_for_bit(cfg: MinHashConfig) -> None:
     docs = _docs(1)
-    hashes, offsets = shingle_batch(docs, ShingleConfig(ngram=5))
+    hashes, offsets = shingle_batch(_forms(docs), ShingleConfig(ngram=5))
     signatures = sign(hashes, offsets, cfg)
+    assert np.array_equal(sign_forms(_forms(docs), 5, cfg), signatures)
     assert signatures.shape == (len(docs), cfg.num_perm) and signatures.dtype == np.uint32
     for i, doc in enumerate(docs):
         reference = _datasketch(shingles(doc, ShingleConfig(ngram=5)), cfg)
@@ -55,7 +63,7 @@ def test_estimates_track_exact_jaccard_within_the_expected_error() -> None:
     checked = 0
     for seed in range(4):
         docs = _docs(seed)
-        hashes, offsets = shingle_batch(docs, ShingleConfig(ngram=3))
+        hashes, offsets = shingle_batch(_forms(docs), ShingleConfig(ngram=3))
         signatures = sign(hashes, offsets, cfg)
         sets = [set(hashes[offsets[i] : offsets[i + 1]].tolist()) for i in range(len(docs))]
         for j in range(1, len(docs)):
@@ -88,3 +96,21 @@ def test_blocks_do_not_change_the_result() -> None:
     for i in range(len(sizes)):
         alone = sign(hashes[offsets[i] : offsets[i + 1]], np.array([0, sizes[i]], dtype=np.int64), cfg)
         assert np.array_equal(whole[i], alone[0])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.text(st.sampled_from("ab c\n"), max_size=40), max_size=8),
+    st.integers(1, 5),
+    st.sampled_from([2, 16, 128]),
+    st.integers(1, 2),
+)
+def test_kernel_signatures_equal_the_numpy_reference(
+    forms: list[str], ngram: int, num_perm: int, workers: int
+) -> None:
+    # Normalize the way hashing forms are: single spaces, newlines between non-empty paragraphs.
+    clean = ["\n".join(" ".join(line.split()) for line in f.split("\n") if line.split()) for f in forms]
+    array = pa.array(clean, pa.large_string())
+    cfg = MinHashConfig(num_perm=num_perm, seed=3)
+    reference = sign(*shingle_batch(array, ShingleConfig(ngram=ngram)), cfg)
+    assert np.array_equal(sign_forms(array, ngram, cfg, workers=workers), reference)

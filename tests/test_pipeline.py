@@ -96,7 +96,9 @@ def test_edited_copies_are_near_duplicates_and_other_articles_are_kept(workdir: 
     }
     for rid in ("paragraph-dropped", "words-changed", "all-three-edits"):
         similarity = dups[rid]["similarity"]
-        assert isinstance(similarity, float) and 0.85 <= similarity < 1.0
+        assert isinstance(similarity, float) and 0.85 <= similarity <= 1.0
+        if verify == "exact":  # an estimate from 128 slots may round a 0.99 pair up to 1.0
+            assert similarity < 1.0
     assert report.exact_duplicates == 1 and report.near_duplicates == 3 and report.clusters == 1
 
 
@@ -218,3 +220,12 @@ def test_mixed_formats_in_one_folder(workdir: Path) -> None:
     dups = {r["id"]: r for r in _read("duplicates.parquet")}
     assert dups["in/b.txt:1"]["duplicate_of"] == "original" and dups["in/b.txt:1"]["match"] == "exact"
     assert report.read == 4 and report.kept == 1
+
+
+def test_workers_do_not_change_the_output(workdir: Path) -> None:
+    write_jsonl(workdir / "news.jsonl", news_rows())
+    outputs = []
+    for workers in (1, 2):
+        run(_cfg(input={"paths": ["news.jsonl"]}, workers=workers, output={"dir": "out", "overwrite": True}))
+        outputs.append([(Path("out") / name).read_bytes() for name in ("unique.parquet", "duplicates.parquet")])
+    assert outputs[0] == outputs[1]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import gzip
+import io
+import json
 import os
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 import zstandard
 
 from dedup.errors import InputError
+from dedup.io import fastjson
 from dedup.io.readers import InputConfig, ReadBatch, concat, discover, file_format, read
 from tests.conftest import write_jsonl
 
@@ -132,7 +135,7 @@ def test_gzip_and_zstd_by_extension(tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_keeps_what_was_read_and_rejects_the_rest(tmp_path: Path) -> None:
-    data = gzip.compress(b"".join(b"line %d\n" % i for i in range(2000)))
+    data = gzip.compress(b"".join(b"line %d\n" % i for i in range(200_000)))
     (tmp_path / "t.txt.gz").write_bytes(data[: len(data) // 2])
     rows, rejects, _ = _read(tmp_path, "t.txt.gz")
     assert len(rows) > 0 and len(rejects) == 1
@@ -178,3 +181,50 @@ def test_missing_inputs_are_errors(tmp_path: Path, entry: str, message: str) -> 
 def test_format_by_extension(path: str, fmt: str) -> None:
     assert file_format(path, "auto") == fmt
     assert file_format(path, "csv") == "csv"
+
+
+def test_the_fast_jsonl_path_gives_what_the_line_reader_gives(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": 10 + i,
+            "text": f"text {i} é",
+            "when": "2024-01-02T10:00:00",
+            "meta": {"k": i},
+            "tags": ["a", "b"],
+        }
+        for i in range(50)
+    ]
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    fast = fastjson.parse_block(data, 1, "f.jsonl", "id", "text")
+    assert fast is not None
+    (tmp_path / "f.jsonl").write_bytes(data.replace(b"\n", b"\n\n", 1))  # a blank line: the careful path
+    slow, rejects, skipped = _read(tmp_path, "f.jsonl")
+    assert rejects == [] and skipped == 1
+    for row in slow:  # the blank line shifted later lines by one
+        row["source_line"] = int(row["source_line"]) - (1 if int(row["source_line"]) > 2 else 0)  # type: ignore[call-overload]
+    assert fast.to_pylist() == slow
+    assert fast["when"].type == pa.string()  # not guessed as a timestamp
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        b'{"text": "a"}\n\n{"text": "b"}\n',  # blank line: line numbers would shift
+        b'{"text": "a"}\n{"text": 5}\n',  # a non-string text
+        b'{"text": "a"}\n{"body": "b"}\n',  # a missing text
+        b'{"text": "a", "id": "x"}\n{"text": "b", "id": 2}\n',  # id changes type
+        b'{"text": "a"}\n{broken\n',
+    ],
+)
+def test_the_fast_path_declines_what_needs_a_careful_read(block: bytes) -> None:
+    assert fastjson.parse_block(block, 1, "f.jsonl", "id", "text") is None
+
+
+def test_blocks_keep_whole_lines_and_count_them() -> None:
+    data = b"".join(b"line %d\n" % i for i in range(1000)) + b"tail"
+    got = list(fastjson.blocks(io.BytesIO(data), size=1000))
+    assert b"".join(block for _, block in got) == data
+    assert all(block.endswith(b"\n") for _, block in got[:-1])
+    assert [first for first, _ in got] == [
+        1 + b"".join(b for _, b in got[:k]).count(b"\n") for k in range(len(got))
+    ]

@@ -16,7 +16,6 @@ import io
 import json
 import os
 import typing
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import pyarrow.parquet as pq
 import zstandard
 
 from dedup.errors import InputError
+from dedup.io import fastjson
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 
 Format = Literal["auto", "lines", "jsonl", "csv", "parquet"]
@@ -40,7 +40,6 @@ _FORMATS: dict[str, Format] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
 
 
 def _check_paths(value: object) -> str | None:
@@ -144,15 +143,13 @@ class _Builder:
         self.skipped = 0
 
     def add(self, line: int, text: str, rid: str | None, extra: dict[str, Any]) -> None:
-        row = {f"input_{k}" if k in RESERVED else k: v for k, v in extra.items()}
-        row.update(
-            {
-                ID: rid if rid is not None else f"{self.display}:{line}",
-                TEXT: text,
-                SOURCE_FILE: self.display,
-                SOURCE_LINE: line,
-            }
-        )
+        row: dict[str, Any] = {
+            ID: rid if rid is not None else f"{self.display}:{line}",
+            TEXT: text,
+            SOURCE_FILE: self.display,
+            SOURCE_LINE: line,
+        }
+        row.update({f"input_{k}" if k in RESERVED else k: v for k, v in extra.items()})
         self.rows.append(row)
 
     def reject(self, line: int | None, reason: str, field: str | None = None, raw: Any = None) -> None:
@@ -265,36 +262,52 @@ def _take_mapping(b: _Builder, line: int, obj: dict[str, Any], cfg: InputConfig,
     b.add(line, text, rid, extra)
 
 
+def _read_line(b: _Builder, line: int, raw: bytes, jsonl: bool, cfg: InputConfig) -> None:
+    """Read one line the careful way: every problem becomes a reject naming the line."""
+    stripped = raw.rstrip(b"\r\n")
+    if not stripped.strip():
+        b.skipped += 1
+        return
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError as err:
+        b.reject(line, f"invalid UTF-8 at byte {err.start} of the line", None if jsonl else "text", raw)
+        return
+    if not jsonl:
+        b.add(line, text, None, {})
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        b.reject(line, f"malformed JSON ({err.msg}, column {err.colno})", None, text)
+        return
+    if not isinstance(obj, dict):
+        b.reject(line, f"expected a JSON object, got {_kind(obj)}", None, text)
+        return
+    _take_mapping(b, line, obj, cfg, text)
+
+
 def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -> Iterator[ReadBatch]:
     line = 0
     try:
-        for line, raw in enumerate(stream, 1):
-            stripped = raw.rstrip(b"\r\n")
-            if not stripped.strip():
-                b.skipped += 1
-                continue
-            try:
-                text = stripped.decode("utf-8")
-            except UnicodeDecodeError as err:
-                b.reject(
-                    line, f"invalid UTF-8 at byte {err.start} of the line", None if jsonl else "text", raw
-                )
-                continue
+        for first, block in fastjson.blocks(stream):
+            fast = None
             if jsonl:
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as err:
-                    b.reject(line, f"malformed JSON ({err.msg}, column {err.colno})", None, text)
-                    continue
-                if not isinstance(obj, dict):
-                    b.reject(line, f"expected a JSON object, got {_kind(obj)}", None, text)
-                    continue
-                _take_mapping(b, line, obj, cfg, text)
-            else:
-                b.add(line, text, None, {})
-            if b.full():
-                yield b.flush()
-    except _STREAM_ERRORS as err:
+                fast = fastjson.parse_block(block, first, b.display, cfg.id_field, cfg.text_field)
+            if fast is not None:
+                if b.rows or b.rejects or b.skipped:
+                    yield b.flush()
+                yield ReadBatch(fast, [])
+                line = first + fast.num_rows - 1
+                continue
+            parts = block.split(b"\n")
+            if block.endswith(b"\n"):
+                parts.pop()
+            for line, raw in enumerate(parts, first):
+                _read_line(b, line, raw, jsonl, cfg)
+                if b.full():
+                    yield b.flush()
+    except fastjson.STREAM_ERRORS as err:
         b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {err}", None)
 
 
@@ -321,7 +334,7 @@ def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[Read
             start = reader.line_num + 1
             if b.full():
                 yield b.flush()
-    except (*_STREAM_ERRORS, UnicodeDecodeError, csv.Error) as err:
+    except (*fastjson.STREAM_ERRORS, UnicodeDecodeError, csv.Error) as err:
         b.reject(start, f"cannot read the CSV from here on: {err}", None)
     finally:
         text_stream.detach()  # the caller closes the binary stream

@@ -21,6 +21,7 @@ from dedup.errors import OutputError
 
 OUTPUT_FILES = ("unique.parquet", "duplicates.parquet", "rejects.parquet", "report.json")
 REPORT = "report.json"
+_NO_DICTIONARY = frozenset({"id", "text", "paragraphs", "duplicate_of", "cluster_id", "raw", "reason"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,15 @@ def _replace(folder: Path, name: str, write: Any) -> None:
 
 def write_table(folder: Path, name: str, table: pa.Table, cfg: OutputConfig) -> None:
     """Write one Parquet file atomically (aside, then renamed)."""
-    _replace(folder, name, lambda path: pq.write_table(table, path, compression=cfg.compression))
+    # Unique-per-row text columns gain nothing from dictionary encoding and cost time to try.
+    dictionary = [c for c in table.column_names if c not in _NO_DICTIONARY]
+    level = 1 if cfg.compression == "zstd" else None  # zstd's fastest level: near level 3's size here
+
+    def write(path: Path) -> None:
+        codec = cfg.compression
+        pq.write_table(table, path, compression=codec, compression_level=level, use_dictionary=dictionary)
+
+    _replace(folder, name, write)
 
 
 def write_report(folder: Path, report: dict[str, Any]) -> None:

@@ -1,0 +1,552 @@
+"""Speed benchmark: MinHash signatures and whole dedup runs, ours beside the tools people use today.
+
+    .venv/bin/python benchmarks/speed.py                 # Reuters-21578 from ../shared/data
+    .venv/bin/python benchmarks/speed.py --limit 2000    # a quick look
+    .venv/bin/python benchmarks/speed.py --corpus some.jsonl.gz
+
+Every method runs in a child process of its own (so peak RSS is its own), pinned to one core for
+the per-core figures; the 2-worker rows use both cores. All signature methods see the same cleaned
+text (our cleaning, untimed) and make 128-permutation signatures of word 5-grams; each builds
+shingles its usual way and that cost is in its time. Times are medians over repeats; ratios are
+taken between rows measured in this one run. Writes benchmarks/reports/speed.md and speed.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from corpus import ROOT, Corpus, load  # noqa: E402
+
+REPORTS = HERE / "reports"
+NUM_PERM, NGRAM, THRESHOLD = 128, 5, 0.8
+_WORD = re.compile(r"\w+")
+
+SIGNATURE_METHODS = {
+    "datasketch_update": "datasketch `MinHash.update` per shingle (sha1)",
+    "datasketch_bulk": "datasketch `MinHash.bulk`, xxhash32 hashfunc",
+    "rensa_update": "rensa `RMinHash.update` per document",
+    "rensa_matrix": "rensa `digest_matrix_from_token_sets` (batch)",
+    "datatrove": "datatrove `MinhashDedupSignature` (spaCy tokenizer, sha1-64)",
+    "ours_numpy": "dedup numpy reference path (hashing form + numpy shingles + signatures)",
+    "ours_sign_only": "dedup signature kernel alone, from the hashing form",
+    "ours": "dedup: hashing form + signature kernel",
+    "ours_2w": "dedup: hashing form + signature kernel, 2 workers",
+}
+SLOW = {"datasketch_update", "datatrove"}
+RUN_METHODS = {
+    "run_ours": "`dedup.run`, 1 core",
+    "run_ours_2w": "`dedup.run`, 2 workers",
+    "run_datasketch": "datasketch script: MinHash.bulk + MinHashLSH + union-find + Parquet",
+    "run_rensa": "rensa script: RMinHash matrix + RMinHashLSH + union-find + Parquet",
+}
+LSH_METHODS = {
+    "lsh_datasketch": "datasketch `MinHashLSH` insert + query (same signatures)",
+    "lsh_ours": "dedup `band` + `candidates` + verify (same signatures)",
+}
+
+
+# ----------------------------------------------------------------------------- children
+
+
+def _pin(cores: int) -> None:
+    import pyarrow as pa
+
+    if cores == 1 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    pa.set_cpu_count(cores)
+    pa.set_io_thread_count(cores)
+
+
+def _cleaned(corpus: Corpus) -> tuple[Any, list[str]]:
+    import pyarrow as pa
+
+    import dedup
+
+    paragraphs = dedup.clean_batch(pa.array(corpus.texts, pa.large_string()), dedup.NormalizeConfig())
+    joined = dedup.join_paragraphs(paragraphs, "\n")
+    return joined, joined.to_pylist()
+
+
+def _shingles(text: str) -> list[str]:
+    words = _WORD.findall(text.lower())
+    if len(words) < NGRAM:
+        return [" ".join(words)] if words else []
+    return [" ".join(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
+
+
+def _signature_fn(method: str, joined: Any, texts: list[str]) -> Callable[[], object]:
+    if method == "datasketch_update":
+        from datasketch import MinHash
+
+        def update() -> object:
+            out = []
+            for text in texts:
+                m = MinHash(num_perm=NUM_PERM, seed=1)
+                for shingle in _shingles(text):
+                    m.update(shingle.encode("utf-8"))
+                out.append(m)
+            return out
+
+        return update
+    if method == "datasketch_bulk":
+        import xxhash
+        from datasketch import MinHash
+
+        def bulk() -> object:
+            data = [[s.encode("utf-8") for s in _shingles(t)] for t in texts]
+            return MinHash.bulk(data, num_perm=NUM_PERM, seed=1, hashfunc=xxhash.xxh32_intdigest)
+
+        return bulk
+    if method == "rensa_update":
+        from rensa import RMinHash
+
+        def rensa_update() -> object:
+            out = []
+            for text in texts:
+                m = RMinHash(num_perm=NUM_PERM, seed=1)
+                m.update(_shingles(text))
+                out.append(m.digest())
+            return out
+
+        return rensa_update
+    if method == "rensa_matrix":
+        from rensa import RMinHash
+
+        def rensa_matrix() -> object:
+            return RMinHash.digest_matrix_from_token_sets([_shingles(t) for t in texts], NUM_PERM, 1)
+
+        return rensa_matrix
+    if method == "datatrove":
+        from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+        from datatrove.utils.hashing import HashConfig
+
+        # datatrove's default xxhash path needs xxhash<4, which conflicts with ours; sha1 is its
+        # other built-in choice.
+        config = MinhashConfig(
+            n_grams=NGRAM,
+            num_buckets=16,
+            hashes_per_bucket=8,
+            hash_config=HashConfig(hash_fc="sha1", precision=64),
+        )
+        step = MinhashDedupSignature(output_folder=tempfile.mkdtemp(), config=config)
+
+        def datatrove() -> object:
+            return [step.get_signature(step.get_shingles(t)) for t in texts]
+
+        return datatrove
+    import dedup
+
+    if method == "ours_numpy":
+        cfg = dedup.MinHashConfig(num_perm=NUM_PERM)
+
+        def numpy_path() -> object:
+            forms = dedup.hashing_forms(joined)
+            return dedup.sign(*dedup.shingle_batch(forms, dedup.ShingleConfig(ngram=NGRAM)), cfg)
+
+        return numpy_path
+    workers = 2 if method == "ours_2w" else 1
+    if method == "ours_sign_only":
+        forms = dedup.hashing_forms(joined)
+
+        def sign_only() -> object:
+            return dedup.sign_forms(forms, NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM), workers=1)
+
+        return sign_only
+
+    def ours() -> object:
+        forms = dedup.hashing_forms(joined)
+        return dedup.sign_forms(forms, NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM), workers=workers)
+
+    return ours
+
+
+def _write_jsonl(corpus: Corpus, folder: Path) -> Path:
+    path = folder / "corpus.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        for rid, text in zip(corpus.ids, corpus.texts, strict=True):
+            handle.write(json.dumps({"id": rid, "text": text}) + "\n")
+    return path
+
+
+def _union_find(n: int, pairs: list[tuple[int, int]]) -> list[int]:
+    parent = list(range(n))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return [find(i) for i in range(n)]
+
+
+def _script_run(method: str, source: Path, out: Path) -> dict[str, Any]:
+    """A hand-rolled dedup script of the kind users write today, end to end."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with gzip.open(source, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    texts = [r["text"] for r in rows]
+    shingles = [_shingles(t) for t in texts]
+    pairs: list[tuple[int, int]] = []
+    if method == "run_datasketch":
+        import xxhash
+        from datasketch import MinHash, MinHashLSH
+
+        hashes = MinHash.bulk(
+            [[s.encode() for s in d] for d in shingles],
+            num_perm=NUM_PERM,
+            seed=1,
+            hashfunc=xxhash.xxh32_intdigest,
+        )
+        lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+        for i, m in enumerate(hashes):
+            for j in lsh.query(m):
+                if hashes[j].jaccard(m) >= THRESHOLD:
+                    pairs.append((j, i))
+            lsh.insert(i, m)
+    else:
+        from rensa import RMinHash, RMinHashLSH
+
+        objects = RMinHash.from_token_sets(shingles, NUM_PERM, 1)
+        lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
+        for i, m in enumerate(objects):
+            for j in lsh.query(m):
+                if objects[j].jaccard(m) >= THRESHOLD:
+                    pairs.append((j, i))
+            lsh.insert(i, m)
+    roots = _union_find(len(texts), pairs)
+    kept = [i for i in range(len(texts)) if roots[i] == i]
+    table = pa.table({"id": [str(rows[i]["id"]) for i in kept], "text": [texts[i] for i in kept]})
+    pq.write_table(table, out / "unique.parquet")
+    return {"kept": len(kept), "pairs": len(pairs)}
+
+
+def _lsh_fn(method: str, joined: Any) -> Callable[[], object]:
+    import numpy as np
+
+    import dedup
+
+    signatures = dedup.sign_forms(dedup.hashing_forms(joined), NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM))
+    if method == "lsh_datasketch":
+        from datasketch import LeanMinHash, MinHashLSH
+
+        sketches = [LeanMinHash(seed=1, hashvalues=row, scheme="affine32") for row in signatures]
+
+        def datasketch_lsh() -> object:
+            lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+            found = 0
+            for i, m in enumerate(sketches):
+                found += len(lsh.query(m))
+                lsh.insert(i, m)
+            return found
+
+        return datasketch_lsh
+    bands, rows = dedup.optimal_params(THRESHOLD, NUM_PERM)
+
+    def ours_lsh() -> object:
+        pairs = dedup.candidates(dedup.band(signatures, bands, rows))
+        sims = np.mean(signatures[pairs[:, 0]] == signatures[pairs[:, 1]], axis=1)
+        return dedup.connect(len(signatures), pairs[sims >= THRESHOLD])
+
+    return ours_lsh
+
+
+def child(method: str, corpus_path: str | None, limit: int | None, repeats: int) -> dict[str, Any]:
+    """Run one method and return its timings (seconds, one per repeat)."""
+    cores = 2 if method.endswith("_2w") else 1
+    _pin(cores)
+    corpus = load(corpus_path, limit)
+    result: dict[str, Any] = {
+        "method": method,
+        "docs": len(corpus.texts),
+        "bytes": corpus.bytes,
+        "cores": cores,
+    }
+    if method in RUN_METHODS:
+        import dedup
+
+        with tempfile.TemporaryDirectory() as tmp:
+            source = (
+                corpus.path if corpus.path is not None and limit is None else _write_jsonl(corpus, Path(tmp))
+            )
+            times = []
+            for k in range(repeats + 1):  # the first run warms numba's cache and the fold table
+                out = Path(tmp) / f"out{k}"
+                out.mkdir()
+                start = time.perf_counter()
+                if method.startswith("run_ours"):
+                    config = dedup.config_from_dict(
+                        {"input": {"paths": [str(source)]}, "output": {"dir": str(out)}, "workers": cores}
+                    )
+                    report = dedup.run(config)
+                    result["stages"] = report.timings
+                    result["kept"] = report.kept
+                else:
+                    result.update(_script_run(method, source, out))
+                times.append(time.perf_counter() - start)
+            result["times"] = times[1:]
+        return result
+    joined, texts = _cleaned(corpus)
+    fn = _lsh_fn(method, joined) if method in LSH_METHODS else _signature_fn(method, joined, texts)
+    fn()  # warm-up: imports, compilation caches
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    result["times"] = times
+    return result
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def _run_child_rss(method: str, args: argparse.Namespace, repeats: int) -> dict[str, Any] | None:
+    """Run one method in a child process; return its result with the child's peak RSS (from wait4)."""
+    command = [sys.executable, __file__, "--child", method, "--repeats", str(repeats)]
+    if args.corpus:
+        command += ["--corpus", args.corpus]
+    if args.limit:
+        command += ["--limit", str(args.limit)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) != 0 or not stdout.strip():
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
+        print(f"  {method}: failed ({last})", flush=True)
+        return None
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return result
+
+
+def _cold_cli(args: argparse.Namespace, corpus: Corpus, repeats: int) -> dict[str, Any]:
+    """Wall time of `dedup run` as a fresh process (imports, cached kernels, reading, writing)."""
+    dedup_bin = Path(sys.executable).with_name("dedup")
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = (
+            corpus.path if corpus.path is not None and not args.limit else _write_jsonl(corpus, Path(tmp))
+        )
+        for k in range(repeats + 1):
+            command = [str(dedup_bin), "run", str(ROOT / "configs" / "news.yaml"), "-q",
+                       "--set", f"input.paths=[{source}]", "--set", f"output.dir={tmp}/cli{k}", "--set", "workers=1"]  # fmt: skip
+            if hasattr(os, "sched_setaffinity"):
+                command = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *command]
+            start = time.perf_counter()
+            subprocess.run(command, check=True)
+            times.append(time.perf_counter() - start)
+    return {
+        "method": "cli_cold",
+        "docs": len(corpus.texts),
+        "bytes": corpus.bytes,
+        "cores": 1,
+        "times": times[1:],
+    }
+
+
+def _row(result: dict[str, Any]) -> dict[str, Any]:
+    median = statistics.median(result["times"])
+    mb = result["bytes"] / 1e6
+    return {
+        **result,
+        "median_s": median,
+        "mb_s_core": mb / median / result["cores"],
+        "mb_s": mb / median,
+        "docs_s": result["docs"] / median,
+    }
+
+
+def _table(rows: list[dict[str, Any]], labels: dict[str, str], ours: str) -> list[str]:
+    lines = [
+        "| method | docs | repeats | median s | MB/s | MB/s per core | docs/s | peak RSS MB | ours is x faster |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    base = next((r for r in rows if r["method"] == ours), None)
+    for r in rows:
+        # Peers measured on a subset are compared by rate (docs/s), the same work per document;
+        # our own rows get no ratio.
+        mine = r["method"].startswith(("ours", "run_ours", "lsh_ours", "cli"))
+        ratio = f"{base['docs_s'] / r['docs_s']:,.1f}x" if base and not mine else "-"
+        rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "-"
+        lines.append(
+            f"| {labels.get(r['method'], r['method'])} | {r['docs']:,} | {len(r['times'])} | {r['median_s']:.3f} | "
+            f"{r['mb_s']:,.1f} | {r['mb_s_core']:,.1f} | {r['docs_s']:,.0f} | {rss} | "
+            f"{ratio} |"
+        )
+    return lines
+
+
+def _plot(signature_rows: list[dict[str, Any]], run_rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, rows, title, labels in (
+        (axes[0], signature_rows, "MinHash signatures (128 perms, word 5-grams)", SIGNATURE_METHODS),
+        (
+            axes[1],
+            run_rows,
+            "Whole dedup run (read, clean, sign, LSH, write)",
+            {**RUN_METHODS, "cli_cold": "CLI, cold"},
+        ),
+    ):
+        names = [labels.get(r["method"], r["method"]).replace("`", "") for r in rows]
+        values = [r["mb_s_core"] for r in rows]
+        colors = [
+            "#d95f02" if r["method"].startswith(("ours", "run_ours", "cli")) else "#7570b3" for r in rows
+        ]
+        bars = ax.barh(range(len(rows)), values, color=colors)
+        ax.set_yticks(range(len(rows)), [n if len(n) < 48 else n[:45] + "..." for n in names], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel("MB/s per core (log scale)")
+        ax.set_title(title, fontsize=10)
+        for bar, value in zip(bars, values, strict=True):
+            ax.text(
+                bar.get_width() * 1.05,
+                bar.get_y() + bar.get_height() / 2,
+                f"{value:,.1f}",
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlim(right=max(values) * 6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", help="JSONL(.gz) with id and text; default Reuters-21578 from ../shared/data"
+    )
+    parser.add_argument("--limit", type=int, help="use only the first N records")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--slow-limit", type=int, default=3000, help="records for the slowest peers")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--out", default=str(REPORTS))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.corpus, args.limit, args.repeats)))
+        return
+
+    corpus = load(args.corpus, args.limit)
+    print(f"corpus: {corpus.name}, {len(corpus.texts):,} records, {corpus.bytes / 1e6:.1f} MB", flush=True)
+    signature_rows, run_rows, lsh_rows = [], [], []
+    for method in SIGNATURE_METHODS:
+        sub = argparse.Namespace(**vars(args))
+        repeats = args.repeats
+        if method in SLOW:
+            sub.limit = min(args.limit or 10**9, args.slow_limit)
+            repeats = 1
+        print(f"signatures: {method}", flush=True)
+        result = _run_child_rss(method, sub, repeats)
+        if result:
+            signature_rows.append(_row(result))
+    for method in LSH_METHODS:
+        print(f"lsh: {method}", flush=True)
+        result = _run_child_rss(method, args, 3 if method == "lsh_ours" else 1)
+        if result:
+            lsh_rows.append(_row(result))
+    for method in RUN_METHODS:
+        print(f"run: {method}", flush=True)
+        result = _run_child_rss(method, args, 3 if method.startswith("run_ours") else 1)
+        if result:
+            run_rows.append(_row(result))
+    print("run: cli_cold", flush=True)
+    run_rows.append(_row(_cold_cli(args, corpus, 3)))
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _plot(signature_rows, run_rows, out / "speed.png")
+    ours_run = next((r for r in run_rows if r["method"] == "run_ours"), None)
+    ours_2w = next((r for r in run_rows if r["method"] == "run_ours_2w"), None)
+    sig = {r["method"]: r for r in signature_rows}
+    lines = [
+        "# Speed: MinHash signatures and whole dedup runs",
+        "",
+        f"Corpus: **{corpus.name}**, {len(corpus.texts):,} records, {corpus.bytes / 1e6:.1f} MB of text. "
+        f"{NUM_PERM} permutations, word {NGRAM}-grams, threshold {THRESHOLD}.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"run on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        "Regenerate: `.venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/speed.py`",
+        "",
+        "Each row is a child process of its own; 1-core rows are pinned to one core (pyarrow too), "
+        "2-worker rows use both. Times are medians of the repeats shown; MB are bytes of raw record text. "
+        f"The slowest peers ran once on the first {args.slow_limit:,} records; they are compared by rate "
+        "(docs/s). Peak RSS is the whole child process (Python, libraries, corpus and cleaned text included).",
+        "",
+        "## Signatures",
+        "",
+        "Input: the cleaned text of every record (cleaning untimed, the same for all). Peers build word "
+        "5-gram shingles in Python (`\\w+` tokens, lowercased) inside their timing; ours folds the text "
+        "to its hashing form and signs it inside its timing.",
+        "",
+        *_table(signature_rows, SIGNATURE_METHODS, "ours"),
+        "",
+    ]
+    if "ours" in sig and "ours_2w" in sig:
+        lines.append(f"2 workers vs 1: **{sig['ours_2w']['mb_s'] / sig['ours']['mb_s']:.2f}x** (signatures).")
+        lines.append("")
+    lines += [
+        "## Candidate pairs (LSH) on the same signatures",
+        "",
+        *_table(lsh_rows, LSH_METHODS, "lsh_ours"),
+        "",
+    ]
+    lines += ["## Whole run", "", "Read the JSONL.gz, clean, dedup, write Parquet; `dedup.run` rows are warm "
+              "(after one run in the process), the CLI row is a fresh process each time.", "",
+              *_table(run_rows, {**RUN_METHODS, "cli_cold": "`dedup run` CLI, cold process, 1 core"}, "run_ours"), ""]  # fmt: skip
+    if ours_run and "stages" in ours_run:
+        stages = ours_run["stages"]
+        lsh_share = (
+            stages.get("candidates", 0) + stages.get("verify", 0) + stages.get("cluster", 0)
+        ) / stages["sign"]
+        lines += [
+            "Stage times of the last 1-core `dedup.run` (seconds): "
+            + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()),
+            "",
+            f"Banding + candidates + verify + clustering: **{lsh_share:.1%}** of signature time.",
+            "",
+        ]
+    if ours_run and ours_2w:
+        lines += [f"Whole run, 2 workers vs 1: **{ours_2w['mb_s'] / ours_run['mb_s']:.2f}x**.", ""]
+    lines += ["![speed](speed.png)", ""]
+    (out / "speed.md").write_text("\n".join(lines), encoding="utf-8")
+    (out / "speed.json").write_text(json.dumps({"signatures": signature_rows, "lsh": lsh_rows, "runs": run_rows},
+                                               indent=1), encoding="utf-8")  # fmt: skip
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

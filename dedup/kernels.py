@@ -1,0 +1,375 @@
+"""Compiled kernels: hashing forms straight to MinHash signatures, one pass over the bytes.
+
+The kernel walks each record's UTF-8 hashing form once: it hashes tokens byte by byte (FNV-1a,
+then fmix64), keeps the last `ngram` token hashes of the current paragraph in a ring, hashes each
+full window (or a short paragraph) into a 32-bit shingle hash, and folds it into the record's
+`num_perm` minima with the `affine32` permutations. No Python object is made per token or shingle.
+It computes exactly what `shingle.shingle_batch` followed by `minhash.sign` compute (the numpy
+reference path), which the tests check. Records are spread over `workers` threads with numba's
+`prange`; compiled code is cached on disk after the first run.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import numpy.typing as npt
+from numba import prange
+
+from dedup.shingle import CHAIN_MIX, CHAIN_MUL, FNV_OFFSET, FNV_PRIME
+
+_U64 = np.uint64
+_FNV_OFFSET = _U64(FNV_OFFSET)
+_FNV_PRIME = _U64(FNV_PRIME)
+_CHAIN_MUL = _U64(CHAIN_MUL)
+_CHAIN_MIX = _U64(CHAIN_MIX)
+_F1 = _U64(0xFF51AFD7ED558CCD)
+_F2 = _U64(0xC4CEB9FE1A85EC53)
+_MASK32 = _U64(0xFFFFFFFF)
+_S33, _S32, _S29, _S16, _S13 = _U64(33), _U64(32), _U64(29), _U64(16), _U64(13)
+_M32A, _M32B = _U64(0x85EBCA6B), _U64(0xC2B2AE35)
+
+
+@numba.njit(cache=True, inline="always")
+def _fmix64(h: np.uint64) -> np.uint64:
+    h ^= h >> _S33
+    h *= _F1
+    h ^= h >> _S33
+    h *= _F2
+    return h ^ (h >> _S33)
+
+
+@numba.njit(cache=True, inline="always")
+def _chain(ring: npt.NDArray[np.uint64], first: int, length: int, ngram: int) -> np.uint64:
+    h = _U64(0)
+    idx = first
+    for _ in range(length):  # walk the ring without a division per step
+        h = (h ^ ring[idx]) * _CHAIN_MUL
+        idx += 1
+        if idx == ngram:
+            idx = 0
+    h ^= h >> _S29
+    h *= _CHAIN_MIX
+    h ^= h >> _S32
+    return h & _MASK32
+
+
+@numba.njit(cache=True)
+def _record_shingles(
+    data: npt.NDArray[np.uint8],
+    start: int,
+    end: int,
+    ngram: int,
+    ring: npt.NDArray[np.uint64],
+    out: npt.NDArray[np.uint64],
+) -> int:
+    """Write record `data[start:end]`'s shingle hashes into `out`; return how many."""
+    count = 0
+    in_para = 0  # tokens seen in the current paragraph
+    slot = 0  # ring slot the next token hash goes to (== in_para % ngram)
+    h = _FNV_OFFSET
+    in_token = False
+    for p in range(start, end + 1):
+        c = data[p] if p < end else np.uint8(10)  # a virtual newline closes the record
+        if c == 32 or c == 10:
+            if in_token:
+                ring[slot] = _fmix64(h)
+                in_para += 1
+                slot += 1
+                if slot == ngram:
+                    slot = 0
+                if in_para >= ngram:
+                    out[count] = _chain(ring, slot, ngram, ngram)  # the oldest token sits at `slot`
+                    count += 1
+                h = _FNV_OFFSET
+                in_token = False
+            if c == 10:
+                if 0 < in_para < ngram:
+                    out[count] = _chain(ring, 0, in_para, ngram)
+                    count += 1
+                in_para = 0
+                slot = 0
+        else:
+            h = (h ^ _U64(c)) * _FNV_PRIME
+            in_token = True
+    return count
+
+
+@numba.njit(cache=True, parallel=True)
+def _sign_records(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    ngram: int,
+    a: npt.NDArray[np.uint64],
+    b: npt.NDArray[np.uint64],
+    out: npt.NDArray[np.uint32],
+) -> None:
+    num_perm = a.shape[0]
+    a32 = a.astype(np.uint32)
+    b32 = b.astype(np.uint32)
+    for i in prange(offsets.shape[0] - 1):
+        start, end = offsets[i], offsets[i + 1]
+        ring = np.empty(ngram, dtype=np.uint64)
+        hashes = np.empty(end - start + 1, dtype=np.uint64)
+        count = _record_shingles(data, start, end, ngram, ring, hashes)
+        mixed = np.empty(count, dtype=np.uint32)
+        for s in range(count):  # fmix32 of each shingle hash
+            hv = hashes[s]
+            hv ^= hv >> _S16
+            hv = (hv * _M32A) & _MASK32
+            hv ^= hv >> _S13
+            hv = (hv * _M32B) & _MASK32
+            hv ^= hv >> _S16
+            mixed[s] = np.uint32(hv)
+        for k in range(num_perm):  # a * h + b mod 2**32, minimum over the shingles (SIMD-friendly)
+            ak = a32[k]
+            bk = b32[k]
+            low = np.uint32(0xFFFFFFFF)
+            for s in range(count):
+                v = np.uint32(ak * mixed[s] + bk)
+                low = min(low, v)
+            out[i, k] = low
+
+
+@numba.njit(cache=True)
+def _shingle_records(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    n = offsets.shape[0] - 1
+    out = np.empty(offsets[n] - offsets[0] + n, dtype=np.uint64)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    ring = np.empty(ngram, dtype=np.uint64)
+    used = 0
+    for i in range(n):
+        got = _record_shingles(data, offsets[i], offsets[i + 1], ngram, ring, out[used:])
+        used += got
+        counts[i + 1] = used
+    return out[:used], counts
+
+
+def sign_bytes(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    ngram: int,
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    workers: int = 1,
+) -> npt.NDArray[np.uint32]:
+    """Signatures of records given as UTF-8 hashing forms.
+
+    Args:
+        data: `uint8` bytes of all records' hashing forms.
+        offsets: `int64`, length `n + 1`; record `i` is `data[offsets[i]:offsets[i + 1]]`.
+        ngram: words per shingle.
+        a: `uint32` permutation multipliers, shape `(num_perm,)`.
+        b: `uint32` permutation offsets, shape `(num_perm,)`.
+        workers: threads to spread records over.
+
+    Returns:
+        `uint32`, shape `(n, num_perm)`; a record with no tokens gets `0xFFFFFFFF` everywhere.
+    """
+    out = np.empty((len(offsets) - 1, len(a)), dtype=np.uint32)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(workers, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
+    try:
+        _sign_records(data, offsets, ngram, a.astype(np.uint64), b.astype(np.uint64), out)
+    finally:
+        numba.set_num_threads(previous)
+    return out
+
+
+def shingle_bytes(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Shingle hashes of records given as UTF-8 hashing forms (as `shingle.shingle_batch` returns)."""
+    hashes, counts = _shingle_records(data, offsets, ngram)
+    return hashes.astype(np.uint32), counts
+
+
+@numba.njit(cache=True, inline="always")
+def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:
+    """The code point starting at `data[p]` and its length in bytes (input is valid UTF-8)."""
+    c0 = np.int64(data[p])
+    if c0 < 0x80:
+        return c0, 1
+    if c0 < 0xE0:
+        return ((c0 & 0x1F) << 6) | (np.int64(data[p + 1]) & 0x3F), 2
+    if c0 < 0xF0:
+        return ((c0 & 0x0F) << 12) | ((np.int64(data[p + 1]) & 0x3F) << 6) | (np.int64(data[p + 2]) & 0x3F), 3
+    cp = ((c0 & 0x07) << 18) | ((np.int64(data[p + 1]) & 0x3F) << 12) | ((np.int64(data[p + 2]) & 0x3F) << 6)
+    return cp | (np.int64(data[p + 3]) & 0x3F), 4
+
+
+@numba.njit(cache=True)
+def _fold_records(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    table: npt.NDArray[np.uint8],
+    table_offsets: npt.NDArray[np.int64],
+    limit: int,
+    dropped_lo: int,
+    dropped_hi: int,
+    out: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+) -> int:
+    pos = 0
+    for i in range(offsets.shape[0] - 1):
+        out_offsets[i] = pos
+        wrote = False  # the record has output a token byte
+        pending = 0  # separator owed before the next token byte: 0 none, 1 space, 2 newline
+        p = offsets[i]
+        end = offsets[i + 1]
+        while p < end:
+            c0 = data[p]
+            if c0 < 0x80:  # ASCII: one byte in, at most one byte out
+                p += 1
+                byte = table[table_offsets[c0]]
+                if byte == 10:
+                    if wrote:
+                        pending = 2
+                elif byte == 32:
+                    if wrote and pending == 0:
+                        pending = 1
+                else:
+                    if pending:
+                        out[pos] = 10 if pending == 2 else 32
+                        pos += 1
+                        pending = 0
+                    out[pos] = byte
+                    pos += 1
+                    wrote = True
+                continue
+            cp, width = _decode(data, p)
+            p += width
+            if cp >= limit:
+                if dropped_lo <= cp <= dropped_hi:
+                    continue
+                if wrote and pending == 0:
+                    pending = 1
+                continue
+            for t in range(table_offsets[cp], table_offsets[cp + 1]):
+                byte = table[t]
+                if byte == 32:
+                    if wrote and pending == 0:
+                        pending = 1
+                else:
+                    if pending:
+                        out[pos] = 10 if pending == 2 else 32
+                        pos += 1
+                        pending = 0
+                    out[pos] = byte
+                    pos += 1
+                    wrote = True
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos
+
+
+def fold_bytes(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    table: npt.NDArray[np.uint8],
+    table_offsets: npt.NDArray[np.int64],
+    limit: int,
+    dropped: tuple[int, int],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Fold UTF-8 records to their hashing forms with a per-code-point table.
+
+    Args:
+        data: `uint8` UTF-8 bytes of all records (paragraphs separated by newlines).
+        offsets: `int64`, length `n + 1`, into `data`.
+        table: `uint8` folded bytes of every code point below `limit` (see `normalize.fold_table`).
+        table_offsets: `int64`, length `limit + 1`, into `table`.
+        limit: first code point not in the table; those above are separators ...
+        dropped: ... except this inclusive range, which is dropped (combining marks).
+
+    Returns:
+        `(bytes, offsets)` of the hashing forms: tokens joined by one space, paragraphs by one
+        newline, nothing leading or trailing.
+    """
+    widest = int(np.max(np.diff(table_offsets)))  # the most bytes one code point folds to
+    out = np.empty(max(1, int(offsets[-1] - offsets[0]) * widest + len(offsets)), dtype=np.uint8)
+    out_offsets = np.empty(len(offsets), dtype=np.int64)
+    used = _fold_records(data, offsets, table, table_offsets, limit, dropped[0], dropped[1], out, out_offsets)
+    return out[:used], out_offsets
+
+
+@numba.njit(cache=True, inline="always")
+def _tidy_class(cp: np.int64) -> int:
+    """0 keep, 1 whitespace, 2 invisible (dropped)."""
+    if cp < 0x80:
+        if cp == 0x20 or 0x09 <= cp <= 0x0D or 0x1C <= cp <= 0x1F:
+            return 1
+        if cp < 0x20 or cp == 0x7F:
+            return 2
+        return 0
+    if cp == 0x85 or cp == 0x1680 or cp == 0x2028 or cp == 0x2029:
+        return 1
+    if cp < 0xA0 or cp == 0xAD or cp == 0x200B or cp == 0x2060 or cp == 0xFEFF:
+        return 2
+    return 0
+
+
+@numba.njit(cache=True)
+def _tidy_records(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint8],
+    out_offsets: npt.NDArray[np.int64],
+) -> int:
+    pos = 0
+    for i in range(offsets.shape[0] - 1):
+        out_offsets[i] = pos
+        wrote = False
+        space = False
+        p = offsets[i]
+        end = offsets[i + 1]
+        while p < end:
+            c0 = data[p]
+            if 0x20 < c0 < 0x7F:  # printable ASCII, the common case
+                if space:
+                    out[pos] = 32
+                    pos += 1
+                    space = False
+                out[pos] = c0
+                pos += 1
+                wrote = True
+                p += 1
+                continue
+            if c0 >= 0x80 or c0 <= 0x20 or c0 == 0x7F:
+                cp, width = _decode(data, p)
+                kind = _tidy_class(cp)
+                if kind == 1:
+                    space = wrote
+                    p += width
+                    continue
+                if kind == 2:
+                    p += width
+                    continue
+            else:
+                width = 1
+            if space:
+                out[pos] = 32
+                pos += 1
+                space = False
+            for k in range(width):
+                out[pos] = data[p + k]
+                pos += 1
+            wrote = True
+            p += width
+    out_offsets[offsets.shape[0] - 1] = pos
+    return pos
+
+
+def tidy_bytes(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Drop invisible characters, collapse whitespace runs to one space, trim (UTF-8 records).
+
+    Whitespace: ASCII tab to carriage return, space, U+001C to U+001F, U+0085, U+1680, U+2028,
+    U+2029 (what NFKC leaves; it maps no-break and typographic spaces to U+0020). Invisible: other
+    C0 and C1 controls, soft hyphen, zero-width space, word joiner, byte-order mark.
+    """
+    out = np.empty(max(1, int(offsets[-1] - offsets[0])), dtype=np.uint8)
+    out_offsets = np.empty(len(offsets), dtype=np.int64)
+    used = _tidy_records(data, offsets, out, out_offsets)
+    return out[:used], out_offsets
