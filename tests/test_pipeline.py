@@ -227,5 +227,7 @@ def test_workers_do_not_change_the_output(workdir: Path) -> None:
     outputs = []
     for workers in (1, 2):
         run(_cfg(input={"paths": ["news.jsonl"]}, workers=workers, output={"dir": "out", "overwrite": True}))
-        outputs.append([(Path("out") / name).read_bytes() for name in ("unique.parquet", "duplicates.parquet")])
+        outputs.append(
+            [(Path("out") / name).read_bytes() for name in ("unique.parquet", "duplicates.parquet")]
+        )
     assert outputs[0] == outputs[1]
