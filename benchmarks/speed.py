@@ -170,7 +170,7 @@ def _signature_fn(method: str, joined: Any, texts: list[str]) -> Callable[[], ob
         return sign_only
 
     def ours() -> object:
-        forms = dedup.hashing_forms(joined)
+        forms = dedup.hashing_forms(joined, workers=workers)
         return dedup.sign_forms(forms, NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM), workers=workers)
 
     return ours
@@ -451,7 +451,7 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="use only the first N records")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--slow-limit", type=int, default=3000, help="records for the slowest peers")
+    parser.add_argument("--slow-limit", type=int, default=0, help="records for the slowest peers (0: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(REPORTS))
     args = parser.parse_args()
@@ -466,7 +466,8 @@ def main() -> None:
         sub = argparse.Namespace(**vars(args))
         repeats = args.repeats
         if method in SLOW:
-            sub.limit = min(args.limit or 10**9, args.slow_limit)
+            if args.slow_limit:
+                sub.limit = min(args.limit or args.slow_limit, args.slow_limit)
             repeats = 1
         print(f"signatures: {method}", flush=True)
         result = _run_child_rss(method, sub, repeats)
@@ -503,8 +504,13 @@ def main() -> None:
         "",
         "Each row is a child process of its own; 1-core rows are pinned to one core (pyarrow too), "
         "2-worker rows use both. Times are medians of the repeats shown; MB are bytes of raw record text. "
-        f"The slowest peers ran once on the first {args.slow_limit:,} records; they are compared by rate "
-        "(docs/s). Peak RSS is the whole child process (Python, libraries, corpus and cleaned text included).",
+        f"The slowest peers ({', '.join(sorted(SLOW))}) ran once"
+        + (
+            f", on the first {args.slow_limit:,} records (compared by rate, docs/s)"
+            if args.slow_limit
+            else ""
+        )
+        + ". Peak RSS is the whole child process (Python, libraries, corpus and cleaned text included).",
         "",
         "## Signatures",
         "",

@@ -11,6 +11,10 @@ reference path), which the tests check. Records are spread over `workers` thread
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -147,6 +151,34 @@ def _shingle_records(
     return out[:used], counts
 
 
+Part = Callable[[npt.NDArray[np.int64]], tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]
+
+
+def _in_parts(
+    run: Part, offsets: npt.NDArray[np.int64], workers: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Run a bytes-to-bytes record kernel on `workers` contiguous shares of the records, in threads.
+
+    The kernels release the GIL; each share writes its own buffer, and the buffers are joined with
+    their offsets shifted, so the result equals one run over all records.
+    """
+    n = len(offsets) - 1
+    if workers <= 1 or n < 2 * workers:
+        return run(offsets)
+    # Cut where the byte counts are even, so the shares take about the same time.
+    targets = offsets[0] + (offsets[-1] - offsets[0]) * np.arange(1, workers) // workers
+    cuts = np.unique(np.r_[0, np.searchsorted(offsets, targets), n])
+    parts = [offsets[lo : hi + 1] for lo, hi in itertools.pairwise(cuts.tolist())]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(run, parts))
+    sizes = [len(out) for out, _ in results]
+    shifts = np.r_[0, np.cumsum(sizes)[:-1]]
+    joined_offsets = np.concatenate(
+        [o[:-1] - o[0] + shift for (_, o), shift in zip(results, shifts, strict=True)]
+    )
+    return np.concatenate([out for out, _ in results]), np.r_[joined_offsets, sum(sizes)].astype(np.int64)
+
+
 def sign_bytes(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -200,7 +232,7 @@ def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:
     return cp | (np.int64(data[p + 3]) & 0x3F), 4
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _fold_records(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -271,6 +303,7 @@ def fold_bytes(
     table_offsets: npt.NDArray[np.int64],
     limit: int,
     dropped: tuple[int, int],
+    workers: int = 1,
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Fold UTF-8 records to their hashing forms with a per-code-point table.
 
@@ -281,16 +314,23 @@ def fold_bytes(
         table_offsets: `int64`, length `limit + 1`, into `table`.
         limit: first code point not in the table; those above are separators ...
         dropped: ... except this inclusive range, which is dropped (combining marks).
+        workers: threads, each folding a contiguous share of the records.
 
     Returns:
         `(bytes, offsets)` of the hashing forms: tokens joined by one space, paragraphs by one
         newline, nothing leading or trailing.
     """
     widest = int(np.max(np.diff(table_offsets)))  # the most bytes one code point folds to
-    out = np.empty(max(1, int(offsets[-1] - offsets[0]) * widest + len(offsets)), dtype=np.uint8)
-    out_offsets = np.empty(len(offsets), dtype=np.int64)
-    used = _fold_records(data, offsets, table, table_offsets, limit, dropped[0], dropped[1], out, out_offsets)
-    return out[:used], out_offsets
+
+    def fold(part: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        out = np.empty(max(1, int(part[-1] - part[0]) * widest + len(part)), dtype=np.uint8)
+        out_offsets = np.empty(len(part), dtype=np.int64)
+        used = _fold_records(
+            data, part, table, table_offsets, limit, dropped[0], dropped[1], out, out_offsets
+        )
+        return out[:used], out_offsets
+
+    return _in_parts(fold, offsets, workers)
 
 
 @numba.njit(cache=True, inline="always")
@@ -309,7 +349,7 @@ def _tidy_class(cp: np.int64) -> int:
     return 0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _tidy_records(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -361,7 +401,7 @@ def _tidy_records(
 
 
 def tidy_bytes(
-    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], workers: int = 1
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """Drop invisible characters, collapse whitespace runs to one space, trim (UTF-8 records).
 
@@ -369,7 +409,76 @@ def tidy_bytes(
     U+2029 (what NFKC leaves; it maps no-break and typographic spaces to U+0020). Invisible: other
     C0 and C1 controls, soft hyphen, zero-width space, word joiner, byte-order mark.
     """
-    out = np.empty(max(1, int(offsets[-1] - offsets[0])), dtype=np.uint8)
-    out_offsets = np.empty(len(offsets), dtype=np.int64)
-    used = _tidy_records(data, offsets, out, out_offsets)
-    return out[:used], out_offsets
+
+    def tidy(part: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+        out = np.empty(max(1, int(part[-1] - part[0])), dtype=np.uint8)
+        out_offsets = np.empty(len(part), dtype=np.int64)
+        used = _tidy_records(data, part, out, out_offsets)
+        return out[:used], out_offsets
+
+    return _in_parts(tidy, offsets, workers)
+
+
+_BAND_MIX = np.uint64(0xBF58476D1CE4E5B9)
+_BAND_MUL = np.uint64(0x9E3779B97F4A7C15)
+_S31 = np.uint64(31)
+
+
+@numba.njit(cache=True)
+def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
+    """One 64-bit key per record and band (see `lsh.band`)."""
+    n = signatures.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    for i in range(n):
+        for j in range(bands):
+            h = np.uint64(j + 1) * _BAND_MIX
+            for r in range(rows):
+                h = (h ^ np.uint64(signatures[i, j * rows + r])) * _BAND_MUL
+                h ^= h >> _S31
+            keys[i, j] = h
+    return keys
+
+
+@numba.njit(cache=True)
+def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[np.int64]:
+    """Pairs `(j, i)`, `j < i`, of records sharing a key in some band, with repeats across bands.
+
+    Each band's keys go into an open-addressing hash table whose buckets chain their records; a
+    record is paired with at most `max_bucket` of the records already in its bucket (the latest).
+    """
+    n, bands = keys.shape
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    slot_key = np.empty(size, dtype=np.uint64)
+    head = np.empty(size, dtype=np.int64)
+    following = np.empty(max(n, 1), dtype=np.int64)
+    out = np.empty((max(16, n), 2), dtype=np.int64)
+    m = 0
+    for j in range(bands):
+        head[:] = -1
+        for i in range(n):
+            key = keys[i, j]
+            slot = np.int64(key & np.uint64(mask))
+            while head[slot] != -1 and slot_key[slot] != key:
+                slot = (slot + 1) & mask
+            if head[slot] == -1:
+                slot_key[slot] = key
+                following[i] = -1
+            else:
+                other = head[slot]
+                taken = 0
+                while other != -1 and taken < max_bucket:
+                    if m == out.shape[0]:
+                        grown = np.empty((2 * m, 2), dtype=np.int64)
+                        grown[:m] = out
+                        out = grown
+                    out[m, 0] = other
+                    out[m, 1] = i
+                    m += 1
+                    taken += 1
+                    other = following[other]
+                following[i] = head[slot]
+            head[slot] = i
+    return out[:m]

@@ -3,7 +3,8 @@
 `bands x rows` come from the threshold by minimizing the weighted false-positive and
 false-negative areas under the S-curve `1 - (1 - s**rows)**bands`, as datasketch does. Each band of
 a signature is mixed into one 64-bit key; records sharing a key in any band are candidates, found by
-sorting each band's keys (no all-pairs loop, no Python object per record). Every candidate is then
+grouping each band's keys in a hash table inside a compiled kernel (no all-pairs loop, no Python
+object per record). Every candidate is then
 verified against the threshold, from the full signatures or from the exact shingle sets, before it
 becomes an edge: a chain of weak band collisions cannot glue unrelated records together.
 """
@@ -16,8 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-_MUL = np.uint64(0x9E3779B97F4A7C15)
-_MIX = np.uint64(0xBF58476D1CE4E5B9)
+from dedup import kernels
 
 
 def _check_threshold(value: object) -> str | None:
@@ -122,53 +122,31 @@ def band(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArr
         `uint64`, shape `(n, bands)`; equal sub-signatures in the same band give equal keys, and the
         band index is mixed in so that equal values in different bands do not.
     """
-    n = signatures.shape[0]
-    cells = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
-    with np.errstate(over="ignore"):
-        keys = np.broadcast_to((np.arange(bands, dtype=np.uint64) + np.uint64(1)) * _MIX, (n, bands)).copy()
-        for r in range(rows):
-            keys = (keys ^ cells[:, :, r]) * _MUL
-            keys ^= keys >> np.uint64(31)
-    return keys
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(f"bands * rows = {bands * rows} exceeds the signature length {signatures.shape[1]}")
+    return kernels.band_keys(np.ascontiguousarray(signatures), bands, rows)
 
 
 def candidates(keys: npt.NDArray[np.uint64], max_bucket: int = 200) -> npt.NDArray[np.int64]:
     """Candidate pairs: records sharing a key in at least one band.
 
+    Each band's keys are grouped in a hash table (no all-pairs loop, no Python object per record).
+
     Args:
         keys: `uint64`, shape `(n, bands)`, from `band`.
-        max_bucket: within a bucket of more records than this, each record is paired only with the
-            next `max_bucket` records of the bucket (by index), which keeps the bucket connected.
+        max_bucket: a record joining a bucket is paired with at most this many of the records
+            already in it (the latest), which bounds the work on boilerplate and keeps the bucket
+            connected.
 
     Returns:
         `int64`, shape `(m, 2)`, each row `(i, j)` with `i < j`, unique, sorted.
     """
-    n, nbands = keys.shape
-    codes: list[npt.NDArray[np.int64]] = []
-    for j in range(nbands):
-        order = np.argsort(keys[:, j], kind="stable")
-        ordered = keys[order, j]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        lengths = np.diff(np.r_[starts, n])
-        multi = lengths > 1
-        starts, lengths = starts[multi], lengths[multi]
-        if len(starts) == 0:
-            continue
-        # Pair each bucket member with the member `offset` places after it, for every offset.
-        for offset in range(1, min(int(lengths.max()), max_bucket + 1)):
-            live = lengths > offset
-            s, length = starts[live], lengths[live]
-            count = length - offset
-            first = np.repeat(s, count) + (
-                np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-            )
-            a, b = order[first], order[first + offset]
-            lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-            codes.append(lo * n + hi)
-    if not codes:
+    n = keys.shape[0]
+    pairs = kernels.bucket_pairs(np.ascontiguousarray(keys), max_bucket)
+    if len(pairs) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    unique = np.unique(np.concatenate(codes))
-    return np.stack([unique // n, unique % n], axis=1)
+    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    return np.stack([codes // n, codes % n], axis=1)
 
 
 def estimate_pairs(

@@ -97,19 +97,20 @@ def _html_raw_paragraphs(html: str) -> list[str]:
     return [node.text(deep=True, separator="") for node in nodes if len(node.css(_PARAGRAPH_SELECTOR)) == 1]
 
 
-def _tidy(values: pa.Array[Any]) -> pa.LargeStringArray:
+def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
     """NFKC (pyarrow), then invisible characters out and whitespace collapsed (kernel), whole arrays."""
     normalized = pc.utf8_normalize(values, form="NFKC")
-    out, offsets = kernels.tidy_bytes(*arrow_bytes(normalized))
+    out, offsets = kernels.tidy_bytes(*arrow_bytes(normalized), workers=workers)
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(out))
 
 
-def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig) -> pa.LargeListArray:
+def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) -> pa.LargeListArray:
     """Clean a batch of records into paragraphs.
 
     Args:
         texts: Arrow string array of raw record texts (no nulls).
         cfg: the normalize section.
+        workers: threads for the cleaning kernel.
 
     Returns:
         `large_list<large_string>`, one list of cleaned, non-empty paragraphs per record (empty
@@ -134,7 +135,7 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig) -> pa.LargeListArray
     order = np.empty(n, dtype=np.int64)
     order[np.r_[text_rows, html_rows]] = np.arange(n)
     combined = combined.take(pa.array(order))
-    tidy = _tidy(combined.flatten())
+    tidy = _tidy(combined.flatten(), workers)
     keep = np.asarray(pc.greater(pc.binary_length(tidy), 0).to_numpy(zero_copy_only=False), dtype=bool)
     parent = np.asarray(pc.list_parent_indices(combined).to_numpy(), dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
@@ -232,11 +233,12 @@ def fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     return data, offsets
 
 
-def hashing_forms(joined: pa.Array[Any]) -> pa.LargeStringArray:
+def hashing_forms(joined: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
     """Hashing forms of a batch of records, in the compiled kernel.
 
     Args:
         joined: Arrow string array, per record its cleaned paragraphs joined by newlines.
+        workers: threads for the kernel.
 
     Returns:
         `large_string` array equal, record by record, to `hashing_form` (property-tested).

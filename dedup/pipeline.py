@@ -150,8 +150,8 @@ def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reje
     texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
     too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
     fits = np.flatnonzero(~too_long)
-    paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg)
-    forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"))
+    paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg, workers(config))
+    forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers(config))
     no_text = np.asarray(pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False)) == 0
     no_words = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
     reasons: dict[int, str] = {}

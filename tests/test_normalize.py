@@ -181,3 +181,13 @@ def test_cleaning_never_fails_and_gives_tidy_paragraphs(records: list[str]) -> N
     for paragraphs in out:
         for p in paragraphs:
             assert p and p == p.strip() and "  " not in p and "\n" not in p
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(unicode_text, mixed_text), min_size=4, max_size=40))
+def test_threads_do_not_change_cleaning_or_hashing_forms(records: list[str]) -> None:
+    texts = pa.array(records, pa.large_string())
+    one = clean_batch(texts, NormalizeConfig(), workers=1)
+    assert clean_batch(texts, NormalizeConfig(), workers=2).equals(one)
+    assert clean_batch(texts, NormalizeConfig(), workers=3).equals(one)
+    assert hashing_forms(texts, workers=2).equals(hashing_forms(texts, workers=1))
