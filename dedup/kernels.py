@@ -249,12 +249,14 @@ def _fold_records(
         out_offsets[i] = pos
         wrote = False  # the record has output a token byte
         pending = 0  # separator owed before the next token byte: 0 none, 1 space, 2 newline
-        p = offsets[i]
-        end = offsets[i + 1]
-        while p < end:
+        skip = 0
+        # A `for` loop over a range (not `while`) spares numba a negative-index check per byte.
+        for p in range(offsets[i], offsets[i + 1]):
+            if skip:  # a continuation byte of a code point already decoded
+                skip -= 1
+                continue
             c0 = data[p]
             if c0 < 0x80:  # ASCII: one byte in, at most one byte out
-                p += 1
                 byte = table[table_offsets[c0]]
                 if byte == 10:
                     if wrote:
@@ -272,7 +274,7 @@ def _fold_records(
                     wrote = True
                 continue
             cp, width = _decode(data, p)
-            p += width
+            skip = width - 1
             if cp >= limit:
                 if dropped_lo <= cp <= dropped_hi:
                     continue
@@ -361,10 +363,15 @@ def _tidy_records(
         out_offsets[i] = pos
         wrote = False
         space = False
-        p = offsets[i]
-        end = offsets[i + 1]
-        while p < end:
+        skip = 0
+        for p in range(offsets[i], offsets[i + 1]):  # `for`, not `while`: see `_fold_records`
+            if skip:
+                skip -= 1
+                continue
             c0 = data[p]
+            if c0 == 0x20:
+                space = wrote
+                continue
             if 0x20 < c0 < 0x7F:  # printable ASCII, the common case
                 if space:
                     out[pos] = 32
@@ -373,20 +380,15 @@ def _tidy_records(
                 out[pos] = c0
                 pos += 1
                 wrote = True
-                p += 1
                 continue
-            if c0 >= 0x80 or c0 <= 0x20 or c0 == 0x7F:
-                cp, width = _decode(data, p)
-                kind = _tidy_class(cp)
-                if kind == 1:
-                    space = wrote
-                    p += width
-                    continue
-                if kind == 2:
-                    p += width
-                    continue
-            else:
-                width = 1
+            cp, width = _decode(data, p)
+            skip = width - 1
+            kind = _tidy_class(cp)
+            if kind == 1:
+                space = wrote
+                continue
+            if kind == 2:
+                continue
             if space:
                 out[pos] = 32
                 pos += 1
@@ -395,7 +397,6 @@ def _tidy_records(
                 out[pos] = data[p + k]
                 pos += 1
             wrote = True
-            p += width
     out_offsets[offsets.shape[0] - 1] = pos
     return pos
 

@@ -11,6 +11,7 @@ becomes an edge: a chain of weak band collisions cannot glue unrelated records t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -77,6 +78,7 @@ def candidate_probability(similarity: npt.ArrayLike, bands: int, rows: int) -> n
     return np.asarray(1.0 - (1.0 - s**rows) ** bands, dtype=np.float64)
 
 
+@functools.cache
 def optimal_params(
     threshold: float, num_perm: int, false_positive_weight: float = 0.05, false_negative_weight: float = 0.95
 ) -> tuple[int, int]:

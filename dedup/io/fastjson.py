@@ -22,8 +22,8 @@ import zstandard
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT
 
 BLOCK_BYTES = 32 << 20
-_READ_BYTES = 1 << 16
-STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+_READ_BYTES = 1 << 20
+STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, pa.ArrowException)
 
 
 def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, bytes]]:

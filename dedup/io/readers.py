@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import glob
-import gzip
 import io
 import json
 import os
@@ -23,7 +22,6 @@ from typing import IO, Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import zstandard
 
 from dedup.errors import InputError
 from dedup.io import fastjson
@@ -122,15 +120,9 @@ def file_format(path: str, configured: Format) -> Format:
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open `path` for reading bytes, decompressing gzip or zstd by extension."""
+    """Open `path` for reading bytes, decompressing gzip or zstd by extension (Arrow's C++ codecs)."""
     ext = os.path.splitext(path.lower())[1]
-    kind = _COMPRESSED.get(ext)
-    if kind == "gzip":
-        return typing.cast(IO[bytes], gzip.open(path, "rb"))
-    if kind == "zstd":
-        raw = open(path, "rb")  # noqa: SIM115 -- closed with the reader wrapped around it
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))
-    return open(path, "rb")
+    return typing.cast(IO[bytes], pa.input_stream(path, compression=_COMPRESSED.get(ext)))
 
 
 class _Builder:
