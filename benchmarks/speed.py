@@ -317,7 +317,28 @@ def child(method: str, corpus_path: str | None, limit: int | None, repeats: int)
         fn()
         times.append(time.perf_counter() - start)
     result["times"] = times
+    if method in ("ours", "ours_2w"):
+        result["parts"] = _parts(joined, cores, repeats)
     return result
+
+
+def _parts(joined: Any, workers: int, repeats: int) -> dict[str, float]:
+    """Median seconds of the two halves of our signature path, for the profile."""
+    import dedup
+
+    cfg = dedup.MinHashConfig(num_perm=NUM_PERM)
+    fold, sign = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        forms = dedup.hashing_forms(joined, workers=workers)
+        middle = time.perf_counter()
+        dedup.sign_forms(forms, NGRAM, cfg, workers=workers)
+        fold.append(middle - start)
+        sign.append(time.perf_counter() - middle)
+    return {
+        "hashing form (fold kernel)": statistics.median(fold),
+        "signature kernel": statistics.median(sign),
+    }
 
 
 # ----------------------------------------------------------------------------- parent
@@ -594,6 +615,17 @@ def render(results: dict[str, Any], out: Path) -> None:
         *_table(run_rows, {**RUN_METHODS, "cli_cold": "`dedup run` CLI, cold process, 1 core"}, "run_ours"),
         "",
     ]
+    sig = {r["method"]: r for r in signature_rows}
+    if "ours" in sig and "ours_2w" in sig and "parts" in sig["ours"] and "parts" in sig["ours_2w"]:
+        one, two = sig["ours"]["parts"], sig["ours_2w"]["parts"]
+        lines += [
+            "## Profile of our signature path",
+            "",
+            "| part | 1 worker, s | 2 workers, s | speed-up |",
+            "|---|---:|---:|---:|",
+            *(f"| {k} | {one[k]:.4f} | {two[k]:.4f} | {one[k] / two[k]:.2f}x |" for k in one),
+            "",
+        ]
     if ours_run and "stages" in ours_run:
         lines += [
             "Where the time of the last 1-core `dedup.run` went (seconds): "
