@@ -11,10 +11,6 @@ reference path), which the tests check. Records are spread over `workers` thread
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -151,32 +147,43 @@ def _shingle_records(
     return out[:used], counts
 
 
-Part = Callable[[npt.NDArray[np.int64]], tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]]
-
-
-def _in_parts(
-    run: Part, offsets: npt.NDArray[np.int64], workers: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Run a bytes-to-bytes record kernel on `workers` contiguous shares of the records, in threads.
-
-    The kernels release the GIL; each share writes its own buffer, and the buffers are joined with
-    their offsets shifted, so the result equals one run over all records.
-    """
+def _cuts(offsets: npt.NDArray[np.int64], workers: int) -> npt.NDArray[np.int64]:
+    """Record indices cutting the records into `workers` shares of about equal bytes."""
     n = len(offsets) - 1
     if workers <= 1 or n < 2 * workers:
-        return run(offsets)
-    # Cut where the byte counts are even, so the shares take about the same time.
+        return np.array([0, n], dtype=np.int64)
     targets = offsets[0] + (offsets[-1] - offsets[0]) * np.arange(1, workers) // workers
-    cuts = np.unique(np.r_[0, np.searchsorted(offsets, targets), n])
-    parts = [offsets[lo : hi + 1] for lo, hi in itertools.pairwise(cuts.tolist())]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(run, parts))
-    sizes = [len(out) for out, _ in results]
-    shifts = np.r_[0, np.cumsum(sizes)[:-1]]
-    joined_offsets = np.concatenate(
-        [o[:-1] - o[0] + shift for (_, o), shift in zip(results, shifts, strict=True)]
-    )
-    return np.concatenate([out for out, _ in results]), np.r_[joined_offsets, sum(sizes)].astype(np.int64)
+    return np.unique(np.r_[0, np.searchsorted(offsets, targets), n]).astype(np.int64)
+
+
+def _join_parts(
+    out: npt.NDArray[np.uint8],
+    bases: npt.NDArray[np.int64],
+    part_offsets: npt.NDArray[np.int64],
+    cuts: npt.NDArray[np.int64],
+    used: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Join the parts' regions of `out` and their offsets into one bytes-and-offsets pair."""
+    if len(cuts) == 2:
+        return out[: used[0]], part_offsets
+    shifts = np.r_[0, np.cumsum(used)[:-1]]
+    pieces = [out[bases[k] : bases[k] + used[k]] for k in range(len(used))]
+    offsets = [part_offsets[cuts[k] + k : cuts[k + 1] + k] + shifts[k] for k in range(len(used))]
+    return np.concatenate(pieces), np.r_[np.concatenate(offsets), used.sum()].astype(np.int64)
+
+
+class _threads:
+    """Run numba's parallel loops on `workers` threads, restoring the count afterwards."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, min(workers, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+
+    def __enter__(self) -> None:
+        self.previous = numba.get_num_threads()
+        numba.set_num_threads(self.workers)
+
+    def __exit__(self, *exc: object) -> None:
+        numba.set_num_threads(self.previous)
 
 
 def sign_bytes(
@@ -201,12 +208,8 @@ def sign_bytes(
         `uint32`, shape `(n, num_perm)`; a record with no tokens gets `0xFFFFFFFF` everywhere.
     """
     out = np.empty((len(offsets) - 1, len(a)), dtype=np.uint32)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(workers, int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)))))
-    try:
+    with _threads(workers):
         _sign_records(data, offsets, ngram, a.astype(np.uint64), b.astype(np.uint64), out)
-    finally:
-        numba.set_num_threads(previous)
     return out
 
 
@@ -232,7 +235,7 @@ def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:
     return cp | (np.int64(data[p + 3]) & 0x3F), 4
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)
 def _fold_records(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -298,6 +301,29 @@ def _fold_records(
     return pos
 
 
+@numba.njit(cache=True, parallel=True)
+def _fold_parts(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    cuts: npt.NDArray[np.int64],
+    bases: npt.NDArray[np.int64],
+    table: npt.NDArray[np.uint8],
+    table_offsets: npt.NDArray[np.int64],
+    limit: int,
+    dropped_lo: int,
+    dropped_hi: int,
+    out: npt.NDArray[np.uint8],
+    part_offsets: npt.NDArray[np.int64],
+    used: npt.NDArray[np.int64],
+) -> None:
+    for k in prange(cuts.shape[0] - 1):
+        lo, hi = cuts[k], cuts[k + 1]
+        used[k] = _fold_records(
+            data, offsets[lo : hi + 1], table, table_offsets, limit, dropped_lo, dropped_hi,
+            out[bases[k] : bases[k + 1]], part_offsets[lo + k : hi + k + 1],
+        )  # fmt: skip
+
+
 def fold_bytes(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -316,7 +342,7 @@ def fold_bytes(
         table_offsets: `int64`, length `limit + 1`, into `table`.
         limit: first code point not in the table; those above are separators ...
         dropped: ... except this inclusive range, which is dropped (combining marks).
-        workers: threads, each folding a contiguous share of the records.
+        workers: threads, each folding a contiguous share of the records into its own region.
 
     Returns:
         `(bytes, offsets)` of the hashing forms: tokens joined by one space, paragraphs by one
@@ -324,15 +350,16 @@ def fold_bytes(
     """
     widest = int(np.max(np.diff(table_offsets)))  # the most bytes one code point folds to
 
-    def fold(part: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        out = np.empty(max(1, int(part[-1] - part[0]) * widest + len(part)), dtype=np.uint8)
-        out_offsets = np.empty(len(part), dtype=np.int64)
-        used = _fold_records(
-            data, part, table, table_offsets, limit, dropped[0], dropped[1], out, out_offsets
-        )
-        return out[:used], out_offsets
-
-    return _in_parts(fold, offsets, workers)
+    cuts = _cuts(offsets, workers)
+    # Each part writes its own region of one buffer, sized for the widest possible folding.
+    bases = np.r_[0, np.cumsum((offsets[cuts[1:]] - offsets[cuts[:-1]]) * widest + np.diff(cuts) + 1)]
+    out = np.empty(max(1, int(bases[-1])), dtype=np.uint8)
+    part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
+    used = np.empty(len(cuts) - 1, dtype=np.int64)
+    with _threads(workers):
+        _fold_parts(data, offsets, cuts, bases, table, table_offsets, limit, dropped[0], dropped[1],
+                    out, part_offsets, used)  # fmt: skip
+    return _join_parts(out, bases, part_offsets, cuts, used)
 
 
 @numba.njit(cache=True, inline="always")
@@ -351,7 +378,7 @@ def _tidy_class(cp: np.int64) -> int:
     return 0
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True)
 def _tidy_records(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -410,14 +437,31 @@ def tidy_bytes(
     U+2029 (what NFKC leaves; it maps no-break and typographic spaces to U+0020). Invisible: other
     C0 and C1 controls, soft hyphen, zero-width space, word joiner, byte-order mark.
     """
+    cuts = _cuts(offsets, workers)
+    bases = np.r_[0, np.cumsum(offsets[cuts[1:]] - offsets[cuts[:-1]] + 1)]
+    out = np.empty(max(1, int(bases[-1])), dtype=np.uint8)
+    part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
+    used = np.empty(len(cuts) - 1, dtype=np.int64)
+    with _threads(workers):
+        _tidy_parts(data, offsets, cuts, bases, out, part_offsets, used)
+    return _join_parts(out, bases, part_offsets, cuts, used)
 
-    def tidy(part: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        out = np.empty(max(1, int(part[-1] - part[0])), dtype=np.uint8)
-        out_offsets = np.empty(len(part), dtype=np.int64)
-        used = _tidy_records(data, part, out, out_offsets)
-        return out[:used], out_offsets
 
-    return _in_parts(tidy, offsets, workers)
+@numba.njit(cache=True, parallel=True)
+def _tidy_parts(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    cuts: npt.NDArray[np.int64],
+    bases: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint8],
+    part_offsets: npt.NDArray[np.int64],
+    used: npt.NDArray[np.int64],
+) -> None:
+    for k in prange(cuts.shape[0] - 1):
+        lo, hi = cuts[k], cuts[k + 1]
+        used[k] = _tidy_records(
+            data, offsets[lo : hi + 1], out[bases[k] : bases[k + 1]], part_offsets[lo + k : hi + k + 1]
+        )
 
 
 _BAND_MIX = np.uint64(0xBF58476D1CE4E5B9)
