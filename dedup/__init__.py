@@ -12,6 +12,7 @@ from dedup.cluster import ClusterConfig, choose, connect
 from dedup.config import Config, fingerprint
 from dedup.config import from_dict as config_from_dict
 from dedup.config import load as load_config
+from dedup.config import to_dict as config_to_dict
 from dedup.errors import (
     AccountingError,
     ConfigError,
@@ -23,7 +24,14 @@ from dedup.errors import (
 )
 from dedup.io.readers import InputConfig, ReadBatch, read
 from dedup.io.writers import OutputConfig
-from dedup.lsh import LSHConfig, band, candidate_probability, candidates, optimal_params
+from dedup.lsh import (
+    LSHConfig,
+    band,
+    candidate_probability,
+    candidates,
+    exact_overlaps,
+    optimal_params,
+)
 from dedup.minhash import MinHashConfig, jaccard, permutations, sign, sign_forms
 from dedup.normalize import (
     NormalizeConfig,
@@ -68,7 +76,9 @@ __all__ = [
     "clean_batch",
     "clean_records",
     "config_from_dict",
+    "config_to_dict",
     "connect",
+    "exact_overlaps",
     "find_duplicates",
     "fingerprint",
     "hashing_form",

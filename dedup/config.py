@@ -207,6 +207,7 @@ def fingerprint(config: Config) -> str:
     parts = {
         "normalize_version": NORMALIZE_VERSION,
         "normalize_content": config.normalize.content,
+        "mail_headers": config.normalize.mail_headers,
         "shingle": dataclasses.asdict(config.shingle),
         "minhash": dataclasses.asdict(config.minhash),
     }

@@ -527,3 +527,68 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[n
                 following[i] = head[slot]
             head[slot] = i
     return out[:m]
+
+
+@numba.njit(cache=True)
+def _sorted_sets(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Sort each record's shingle hashes in place and drop repeats; return the new set sizes."""
+    n = offsets.shape[0] - 1
+    sizes = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        part = hashes[offsets[i] : offsets[i + 1]]
+        part.sort()
+        k = 0
+        for j in range(part.shape[0]):
+            if j == 0 or part[j] != part[j - 1]:
+                part[k] = part[j]
+                k += 1
+        sizes[i] = k
+    return sizes
+
+
+@numba.njit(cache=True, parallel=True)
+def _intersections(
+    hashes: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+) -> None:
+    for k in prange(pairs.shape[0]):
+        i, j = pairs[k, 0], pairs[k, 1]
+        a, b = offsets[i], offsets[j]
+        a_end, b_end = a + sizes[i], b + sizes[j]
+        common = 0
+        while a < a_end and b < b_end:
+            x, y = hashes[a], hashes[b]
+            if x == y:
+                common += 1
+                a += 1
+                b += 1
+            elif x < y:
+                a += 1
+            else:
+                b += 1
+        out[k] = common
+
+
+def shingle_sets(
+    hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Per-record sorted, repeat-free shingle sets: `(hashes, sizes)`, laid out at the same offsets."""
+    sets = hashes.copy()
+    return sets, _sorted_sets(sets, offsets)
+
+
+def pair_overlaps(
+    sets: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    workers: int = 1,
+) -> npt.NDArray[np.int64]:
+    """Exact intersection size of each pair's shingle sets (from `shingle_sets`), by sorted merge."""
+    out = np.empty(len(pairs), dtype=np.int64)
+    with _threads(workers):
+        _intersections(sets, offsets, sizes, np.ascontiguousarray(pairs), out)
+    return out

@@ -163,21 +163,32 @@ def estimate_pairs(
     return out
 
 
+def exact_overlaps(
+    hashes: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    workers: int = 1,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Exact overlaps of shingle sets, for Jaccard, containment and evaluation.
+
+    Args:
+        hashes: shingle hashes of every record (repeats allowed), `uint32`.
+        offsets: `int64`, record `i` owns `hashes[offsets[i]:offsets[i + 1]]`.
+        pairs: `int64 (m, 2)` record index pairs.
+        workers: threads.
+
+    Returns:
+        `(common, size_a, size_b)`, each `int64 (m,)`: the intersection size and both set sizes.
+    """
+    sets, sizes = kernels.shingle_sets(hashes, offsets)
+    common = kernels.pair_overlaps(sets, offsets, sizes, pairs, workers)
+    return common, sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+
+
 def exact_pairs(
     hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.float64]:
     """Exact Jaccard of each pair's shingle-hash sets (`hashes`/`offsets` as from `shingle_batch`)."""
-    sets: dict[int, npt.NDArray[np.uint32]] = {}
-
-    def members(i: int) -> npt.NDArray[np.uint32]:
-        if i not in sets:
-            sets[i] = np.unique(hashes[offsets[i] : offsets[i + 1]])
-        return sets[i]
-
-    out = np.empty(len(pairs), dtype=np.float64)
-    for k, (i, j) in enumerate(pairs.tolist()):
-        a, b = members(i), members(j)
-        union = len(a) + len(b)
-        inter = len(np.intersect1d(a, b, assume_unique=True))
-        out[k] = inter / (union - inter) if union - inter else 1.0
-    return out
+    common, size_a, size_b = exact_overlaps(hashes, offsets, pairs)
+    union = (size_a + size_b - common).astype(np.float64)
+    return np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)

@@ -43,6 +43,20 @@ _HTML_HINT = (
     r"<\s*/?\s*(?:p|div|br|span|a|li|ul|ol|h[1-6]|html|body|table|article|section|blockquote)\b[^>]*>"
 )
 _BLANK_LINE = r"\n[ \t\r\f\v]*\n"
+# A leading block of mail or Usenet header lines ("Name: value", with folded continuation lines)
+# ending at the first blank line. `auto` strips it only when every line carries a known header
+# name (and there are at least two); `strip` takes any "Name:" lines.
+_KNOWN_HEADERS = (
+    "from|subject|newsgroups|path|xref|message-id|date|organization|lines|sender|reply-to|references|"
+    "distribution|keywords|summary|nntp-posting-host|to|cc|bcc|x-[a-z0-9-]+|article-i\\.d\\.|expires|"
+    "followup-to|approved|originator|in-reply-to|mime-version|content-type|content-transfer-encoding|"
+    "return-path|received|status|supersedes|news-software"
+)
+_HEADER_LINE = r"[^\n]*\r?\n(?:[ \t][^\n]*\r?\n)*"
+_MAIL_HEADERS = {
+    "auto": rf"^(?:(?i:{_KNOWN_HEADERS})[ \t]*:{_HEADER_LINE}){{2,}}[ \t\r]*\n",
+    "strip": rf"^(?:[A-Za-z][A-Za-z0-9-]*[ \t]*:{_HEADER_LINE})+[ \t\r]*\n",
+}
 
 # CJK ideographs and kana are written without spaces: each is a token of its own.
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
@@ -65,10 +79,15 @@ class NormalizeConfig:
     Attributes:
         content: `html` parses paragraph elements, `text` splits on blank lines, `auto` looks for
             HTML tags in each record.
+        mail_headers: a leading mail or Usenet header block in a text record (Xref, Path,
+            Newsgroups... differ between copies of one cross-posted message): `auto` drops it when
+            it is made of known header lines, `strip` drops any leading `Name: value` block,
+            `keep` keeps it.
         max_chars: records longer than this (in characters, before cleaning) are rejected.
     """
 
     content: Literal["auto", "html", "text"] = "auto"
+    mail_headers: Literal["auto", "strip", "keep"] = "auto"
     max_chars: int = field(default=20_000_000, metadata={"check": _check_max_chars})
 
 
@@ -125,6 +144,8 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     if len(text_rows):
         plain = texts.take(pa.array(text_rows))
         plain = pc.replace_substring(plain, "\r\n", "\n")
+        if cfg.mail_headers != "keep":
+            plain = pc.replace_substring_regex(plain, _MAIL_HEADERS[cfg.mail_headers], "", max_replacements=1)
         parts.append(pc.split_pattern_regex(plain, _BLANK_LINE).cast(pa.large_list(pa.large_string())))
     if len(html_rows):
         raw = [_html_raw_paragraphs(t) for t in texts.take(pa.array(html_rows)).to_pylist()]

@@ -69,6 +69,8 @@ class Duplicates:
         verified_pairs: candidates that reached the threshold.
         bands: bands used.
         rows: rows per band used.
+        edges: `int64 (m, 2)`, the verified near-duplicate edges between exact groups (group
+            numbers, as in `exact_group`).
     """
 
     kept_of: npt.NDArray[np.int64]
@@ -79,6 +81,7 @@ class Duplicates:
     verified_pairs: int
     bands: int
     rows: int
+    edges: npt.NDArray[np.int64]
 
 
 class _Clock:
@@ -178,9 +181,14 @@ def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reje
     return Cleaned(kept, paragraphs.take(good), forms.take(good), position), rejects
 
 
-def find_duplicates(cleaned: Cleaned, config: Config, clock: _Clock | None = None) -> Duplicates:
-    """Exact repeats, then near-duplicates among one representative per exact group; clusters; keep rule."""
-    clock = clock or _Clock(Report(), NullProgress())
+def find_duplicates(
+    cleaned: Cleaned, config: Config, report: Report | None = None, progress: Progress | None = None
+) -> Duplicates:
+    """Exact repeats, then near-duplicates among one representative per exact group; clusters; keep rule.
+
+    Stage timings go into `report.timings` when a report is given.
+    """
+    clock = _Clock(report if report is not None else Report(), progress or NullProgress())
     records, n = cleaned.records, cleaned.records.num_rows
     with clock.stage("exact"):
         group, rep = exact.groups(exact.digest(cleaned.forms))
@@ -228,7 +236,8 @@ def find_duplicates(cleaned: Cleaned, config: Config, clock: _Clock | None = Non
             else:
                 similarity[near] = lsh.estimate_pairs(signatures, near_pairs)
         sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
-    return Duplicates(kept_of, group, similarity, sizes.astype(np.int64), len(pairs), len(edges), bands, rows)
+    counts = (len(pairs), len(edges))
+    return Duplicates(kept_of, group, similarity, sizes.astype(np.int64), *counts, bands, rows, edges)
 
 
 def _rejects_table(rejects: list[Reject]) -> pa.Table:
@@ -326,7 +335,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         cleaned, clean_rejects = clean_records(records, config)
         rejects += clean_rejects
         clock.progress.advance(records.num_rows)
-    found = find_duplicates(cleaned, config, clock)
+    found = find_duplicates(cleaned, config, report, clock.progress)
     clock.progress.stage("write")
     write_run(config, cleaned, found, rejects, report, started=start)
     return report

@@ -191,3 +191,26 @@ def test_threads_do_not_change_cleaning_or_hashing_forms(records: list[str]) -> 
     assert clean_batch(texts, NormalizeConfig(), workers=2).equals(one)
     assert clean_batch(texts, NormalizeConfig(), workers=3).equals(one)
     assert hashing_forms(texts, workers=2).equals(hashing_forms(texts, workers=1))
+
+
+USENET = (
+    "Xref: cantaloupe.srv.cs.cmu.edu alt.atheism:51121 soc.motss:139944\n"
+    "Newsgroups: alt.atheism,soc.motss\n"
+    "Path: cantaloupe.srv.cs.cmu.edu!crabapple\n"
+    "From: strom@Watson.Ibm.Com (Rob Strom)\n"
+    "Subject: Re: matching funds\n"
+    "References: <C47EFs.3q47@austin.ibm.com>\n"
+    "\t<1993Mar22.033150.17345@cbnewsl.cb.att.com>\n"
+    "Lines: 12\n"
+    "\n"
+    "The body of the post.\n\nSecond paragraph."
+)
+
+
+def test_mail_headers_are_dropped_when_they_are_headers() -> None:
+    assert clean(USENET, TEXT) == ["The body of the post.", "Second paragraph."]
+    assert clean(USENET, NormalizeConfig(content="text", mail_headers="keep"))[0].startswith("Xref:")
+    prose = "Note: this is prose.\nWarning: still prose.\n\nBody."
+    assert clean(prose, TEXT) == ["Note: this is prose. Warning: still prose.", "Body."]  # unknown names stay
+    assert clean(prose, NormalizeConfig(content="text", mail_headers="strip")) == ["Body."]
+    assert clean("Subject: only one line\n\nBody.", TEXT)[0] == "Subject: only one line"

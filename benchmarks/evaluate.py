@@ -1,0 +1,123 @@
+"""Scoring a dedup configuration against exact ground truth on a corpus (used by accuracy.py)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import truth
+
+import dedup
+
+
+@dataclass
+class Prepared:
+    """A corpus read and cleaned once, with its exact pairs at a low threshold."""
+
+    name: str
+    config: dedup.Config
+    cleaned: dedup.Cleaned
+    hashes: npt.NDArray[np.uint32]
+    offsets: npt.NDArray[np.int64]
+    truth: truth.Truth
+    ids: list[str] = field(default_factory=list)
+
+
+def prepare(name: str, path: str, overrides: dict[str, Any], low: float) -> Prepared:
+    config = dedup.config_from_dict({"input": {"paths": [path]}, "workers": 1, **overrides})
+    records, _, _ = dedup.read_all(config)
+    cleaned, _ = dedup.clean_records(records, config)
+    hashes, offsets = dedup.shingle_batch(cleaned.forms, config.shingle)
+    exact = truth.exact_pairs(hashes, offsets, low)
+    return Prepared(name, config, cleaned, hashes, offsets, exact, cleaned.records["id"].to_pylist())
+
+
+def found_pairs(found: dedup.Duplicates) -> set[tuple[int, int]]:
+    """Record pairs the pipeline joined directly: exact repeats, and every pair across a verified edge."""
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(found.exact_group.tolist()):
+        members.setdefault(g, []).append(i)
+    pairs: set[tuple[int, int]] = set()
+    for group in members.values():
+        pairs.update((a, b) for k, a in enumerate(group) for b in group[k + 1 :])
+    for g1, g2 in found.edges.tolist():
+        for a in members[g1]:
+            for b in members[g2]:
+                pairs.add((min(a, b), max(a, b)))
+    return pairs
+
+
+def score(found: set[tuple[int, int]], expected: set[tuple[int, int]]) -> dict[str, float]:
+    hits = len(found & expected)
+    precision = hits / len(found) if found else 1.0
+    recall = hits / len(expected) if expected else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "found": len(found),
+        "expected": len(expected),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+
+
+def run(prepared: Prepared, overrides: list[str]) -> dict[str, Any]:
+    """Run our dedup stages with `overrides` and score them against exact Jaccard at their threshold."""
+    config = dedup.config_from_dict(dedup.config_to_dict(prepared.config), overrides=overrides)
+    start = time.perf_counter()
+    report = dedup.Report()
+    found = dedup.find_duplicates(prepared.cleaned, config, report)
+    seconds = time.perf_counter() - start
+    threshold = config.lsh.threshold
+    expected = prepared.truth.at(threshold)
+    pairs = found_pairs(found)
+    result = score(pairs, expected)
+    n = prepared.cleaned.records.num_rows
+    true_labels = truth.components(n, np.array(sorted(expected), dtype=np.int64))
+    ours = dedup.connect(n, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
+    result.update(
+        threshold=threshold,
+        bands=found.bands,
+        rows=found.rows,
+        ari=truth.adjusted_rand(true_labels, ours),
+        seconds=seconds,
+        timings=report.timings,
+        candidates=found.candidate_pairs,
+    )
+    return result
+
+
+def candidate_rate(
+    prepared: Prepared, bands: int, rows: int, num_perm: int, seed: int
+) -> list[dict[str, float]]:
+    """Measured share of exact pairs per Jaccard bin that became LSH candidates, beside the theory."""
+    signatures = dedup.sign_forms(
+        prepared.cleaned.forms,
+        prepared.config.shingle.ngram,
+        dedup.MinHashConfig(num_perm=num_perm, seed=seed),
+    )
+    found = {(int(a), int(b)) for a, b in dedup.candidates(dedup.band(signatures, bands, rows))}
+    edges = np.arange(0.3, 1.0001, 0.05)
+    rows_out = []
+    for lo, hi in itertools.pairwise(edges):
+        top = hi if hi < 0.999 else 1.0001
+        inside = (prepared.truth.jaccard >= lo) & (prepared.truth.jaccard < top)
+        pairs = prepared.truth.pairs[inside]
+        if len(pairs) == 0:
+            continue
+        hit = sum((int(a), int(b)) in found for a, b in pairs)
+        middle = float((lo + min(hi, 1.0)) / 2)
+        rows_out.append(
+            {
+                "lo": float(lo),
+                "hi": float(min(hi, 1.0)),
+                "pairs": len(pairs),
+                "measured": hit / len(pairs),
+                "theory": float(dedup.candidate_probability(middle, bands, rows)),
+            }
+        )
+    return rows_out
