@@ -39,6 +39,20 @@ def _check_weight(value: object) -> str | None:
     return None
 
 
+def _check_optional_share(value: object) -> str | None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1
+    ):
+        return "must be a number above 0 and at most 1, or null to turn it off"
+    return None
+
+
+def _check_min_shingles(value: object) -> str | None:
+    if not isinstance(value, int) or value < 1:
+        return "must be a positive integer"
+    return None
+
+
 def _check_max_bucket(value: object) -> str | None:
     if not isinstance(value, int) or value < 2:
         return "must be an integer of at least 2"
@@ -59,6 +73,12 @@ class LSHConfig:
             than an extra check.
         verify: `estimate` checks candidates by the signatures' estimated Jaccard, `exact` by the
             exact Jaccard of their shingle sets.
+        containment: also join a pair when this share of the smaller record's shingles is in the
+            larger one (a truncated or partial copy), exactly counted; null turns it off.
+        figures: a pair whose records each state a figure the other lacks (another week's notice
+            of the same template) is not a duplicate, unless one announces a correction.
+        min_shingles: containment counts only when the smaller record has at least this many
+            distinct shingles (a two-line note is contained in many articles).
         max_bucket: records sharing one band key beyond this many are paired only with their
             `max_bucket` nearest neighbours in the bucket, to bound the work on boilerplate.
     """
@@ -69,6 +89,9 @@ class LSHConfig:
     false_positive_weight: float = field(default=0.05, metadata={"check": _check_weight})
     false_negative_weight: float = field(default=0.95, metadata={"check": _check_weight})
     verify: Literal["estimate", "exact"] = "estimate"
+    containment: float | None = field(default=None, metadata={"check": _check_optional_share})
+    figures: bool = False
+    min_shingles: int = field(default=20, metadata={"check": _check_min_shingles})
     max_bucket: int = field(default=200, metadata={"check": _check_max_bucket})
 
 
@@ -192,3 +215,49 @@ def exact_pairs(
     common, size_a, size_b = exact_overlaps(hashes, offsets, pairs)
     union = (size_a + size_b - common).astype(np.float64)
     return np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Verification of candidate pairs.
+
+    Attributes:
+        keep: `bool (m,)`, which pairs become edges.
+        jaccard: `float64 (m,)`, Jaccard (exact or estimated, as configured).
+        containment: `float64 (m,)`, exact share of the smaller set in the larger (NaN when not computed).
+    """
+
+    keep: npt.NDArray[np.bool_]
+    jaccard: npt.NDArray[np.float64]
+    containment: npt.NDArray[np.float64]
+
+
+def verify(
+    pairs: npt.NDArray[np.int64],
+    signatures: npt.NDArray[np.uint32],
+    sets: tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]] | None,
+    cfg: LSHConfig,
+    workers: int = 1,
+) -> Verdict:
+    """Decide which candidate pairs are near-duplicates.
+
+    Args:
+        pairs: `int64 (m, 2)` candidate pairs.
+        signatures: `uint32 (n, num_perm)`.
+        sets: `(hashes, offsets)` of the shingles, needed for `verify: exact` and containment.
+        cfg: the LSH section.
+        workers: threads for exact counting.
+    """
+    containment = np.full(len(pairs), np.nan)
+    small = np.zeros(len(pairs), dtype=np.int64)
+    if sets is not None and (cfg.verify == "exact" or cfg.containment is not None):
+        common, size_a, size_b = exact_overlaps(sets[0], sets[1], pairs, workers)
+        small = np.minimum(size_a, size_b)
+        containment = np.divide(common, small, out=np.ones(len(pairs)), where=small > 0)
+        union = (size_a + size_b - common).astype(np.float64)
+        exact = np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)
+    jaccard = exact if cfg.verify == "exact" and sets is not None else estimate_pairs(signatures, pairs)
+    keep = jaccard >= cfg.threshold
+    if cfg.containment is not None:
+        keep |= (containment >= cfg.containment) & (small >= cfg.min_shingles)
+    return Verdict(keep, jaccard, containment)

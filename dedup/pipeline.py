@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import cluster, exact, kernels, lsh, minhash, normalize
+from dedup import cluster, exact, figures, kernels, lsh, minhash, normalize
 from dedup.config import Config, fingerprint, to_dict
 from dedup.errors import InputError
 from dedup.io import readers, writers
@@ -63,7 +63,9 @@ class Duplicates:
     Attributes:
         kept_of: `int64 (n,)`, for each record the index of the record its cluster keeps.
         exact_group: `int64 (n,)`, exact-repeat group of each record.
-        similarity: `float64 (n,)`, each record's similarity to its kept record (1.0 when kept).
+        similarity: `float64 (n,)`, each record's Jaccard similarity to its kept record (1.0 when kept).
+        containment: `float64 (n,)`, the share of the smaller of the two in the other (NaN when not
+            counted: `verify: estimate` without containment).
         cluster_size: `int64 (n,)`, the size of each record's cluster.
         candidate_pairs: pairs that shared a band key.
         verified_pairs: candidates that reached the threshold.
@@ -76,6 +78,7 @@ class Duplicates:
     kept_of: npt.NDArray[np.int64]
     exact_group: npt.NDArray[np.int64]
     similarity: npt.NDArray[np.float64]
+    containment: npt.NDArray[np.float64]
     cluster_size: npt.NDArray[np.int64]
     candidate_pairs: int
     verified_pairs: int
@@ -94,6 +97,11 @@ class _Clock:
         start = time.perf_counter()
         yield
         self.report.timings[name] = round(time.perf_counter() - start, 6)
+
+
+def strings_of(array: pa.Array) -> list[str]:
+    """A string array as a Python list."""
+    return list(array.to_pylist())
 
 
 def workers(config: Config) -> int:
@@ -196,18 +204,31 @@ def find_duplicates(
         rep_forms = cleaned.forms.take(pa.array(rep, pa.int64()))
         signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))
         clock.progress.advance(len(rep))
-    hashes, offsets = np.empty(0, np.uint32), np.zeros(1, np.int64)
-    if config.lsh.verify == "exact":
-        hashes, offsets = kernels.shingle_bytes(*arrow_bytes(rep_forms), config.shingle.ngram)
+
+    def check(pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
+        """Verify pairs of representatives, shingling only the records the pairs involve."""
+        if config.lsh.verify == "estimate" and config.lsh.containment is None and not config.lsh.figures:
+            return lsh.verify(pairs, signatures, None, config.lsh)
+        involved = np.unique(pairs)
+        forms = rep_forms.take(pa.array(involved, pa.int64()))
+        sets = kernels.shingle_bytes(*arrow_bytes(forms), config.shingle.ngram)
+        local = np.searchsorted(involved, pairs)
+        verdict = lsh.verify(local, signatures[involved], sets, config.lsh, workers(config))
+        if config.lsh.figures and verdict.keep.any():
+            texts = strings_of(
+                normalize.join_paragraphs(cleaned.paragraphs.take(pa.array(rep[involved])), "\n")
+            )
+            kept = np.flatnonzero(verdict.keep)
+            clash = figures.conflicts(texts, [(int(a), int(b)) for a, b in local[kept]])
+            verdict.keep[kept[np.asarray(clash, dtype=bool)]] = False
+        return verdict
+
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     with clock.stage("candidates"):
         pairs = lsh.candidates(lsh.band(signatures, bands, rows), config.lsh.max_bucket)
     with clock.stage("verify"):
-        if config.lsh.verify == "exact":
-            sims = lsh.exact_pairs(hashes, offsets, pairs)
-        else:
-            sims = lsh.estimate_pairs(signatures, pairs)
-        edges = pairs[sims >= config.lsh.threshold]
+        verdict = check(pairs)
+        edges = pairs[verdict.keep]
     with clock.stage("cluster"):
         labels = cluster.connect(len(rep), edges)[group] if n else np.empty(0, dtype=np.int64)
         position = cleaned.position
@@ -227,17 +248,19 @@ def find_duplicates(
             except ValueError as err:
                 raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
         similarity = np.ones(n, dtype=np.float64)
+        containment = np.ones(n, dtype=np.float64)
         near = np.flatnonzero(group != group[kept_of])
         if len(near):
             # Signatures and shingle sets are indexed by exact group (one representative each).
             near_pairs = np.stack([group[near], group[kept_of[near]]], axis=1)
-            if config.lsh.verify == "exact":
-                similarity[near] = lsh.exact_pairs(hashes, offsets, near_pairs)
-            else:
-                similarity[near] = lsh.estimate_pairs(signatures, near_pairs)
+            to_kept = check(near_pairs)
+            similarity[near] = to_kept.jaccard
+            containment[near] = to_kept.containment
         sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
     counts = (len(pairs), len(edges))
-    return Duplicates(kept_of, group, similarity, sizes.astype(np.int64), *counts, bands, rows, edges)
+    return Duplicates(
+        kept_of, group, similarity, containment, sizes.astype(np.int64), *counts, bands, rows, edges
+    )
 
 
 def _rejects_table(rejects: list[Reject]) -> pa.Table:
@@ -301,6 +324,7 @@ def write_run(
             "duplicate_of": pa.array([ids[i] for i in found.kept_of[dropped].tolist()], pa.string()),
             CLUSTER_ID: pa.array([ids[i] for i in found.kept_of[dropped].tolist()], pa.string()),
             "similarity": pa.array(found.similarity[dropped], pa.float64()),
+            "containment": pa.array(found.containment[dropped], pa.float64(), from_pandas=True),
             "match": pa.array(np.where(exact_match, "exact", "near").tolist(), pa.string()),
             SOURCE_FILE: records[SOURCE_FILE].take(pa.array(dropped, pa.int64())),
             SOURCE_LINE: records[SOURCE_LINE].take(pa.array(dropped, pa.int64())),

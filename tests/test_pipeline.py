@@ -52,6 +52,7 @@ def test_seed_gives_one_clean_record_and_one_exact_duplicate(workdir: Path) -> N
         "duplicate_of": SEED_ID_1,
         "cluster_id": SEED_ID_1,
         "similarity": 1.0,
+        "containment": 1.0,
         "match": "exact",
         "source_file": "seeds/000_ec95721e910ce05b.txt",
         "source_line": 2,
@@ -231,3 +232,31 @@ def test_workers_do_not_change_the_output(workdir: Path) -> None:
             [(Path("out") / name).read_bytes() for name in ("unique.parquet", "duplicates.parquet")]
         )
     assert outputs[0] == outputs[1]
+
+
+def test_containment_joins_a_truncated_copy_and_figures_split_template_notices(workdir: Path) -> None:
+    from tests.corpus import seed_paragraphs
+
+    article = seed_paragraphs()
+    notice = "The Federal Reserve entered the government securities market to arrange {} billion dlrs of customer repurchase agreements, a spokesman said. Dealers said federal funds were trading at {} pct when the Fed began its temporary and indirect supply of reserves to the banking system."
+    rows = [
+        {"id": "full", "text": "\n\n".join(article)},
+        {"id": "first-half", "text": "\n\n".join(article[:14])},
+        {"id": "week-1", "text": notice.format("1.5", "6-1/8")},
+        {"id": "week-2", "text": notice.format("2.0", "6-3/16")},
+    ]
+    write_jsonl(workdir / "in.jsonl", rows)
+    plain = ["lsh.verify=exact"]
+    tuned = [*plain, "lsh.containment=0.8", "lsh.figures=true", "shingle.ngram=3", "lsh.threshold=0.5"]
+    kept = {}
+    for name, overrides in (("plain", plain), ("tuned", tuned)):
+        config = config_from_dict(
+            {"input": {"paths": ["in.jsonl"]}, "output": {"dir": name}}, overrides=overrides
+        )
+        run(config)
+        kept[name] = {r["id"] for r in pq.read_table(Path(name) / "unique.parquet").to_pylist()}
+        dups = {r["id"]: r for r in pq.read_table(Path(name) / "duplicates.parquet").to_pylist()}
+        if name == "tuned":
+            assert dups["first-half"]["containment"] == 1.0 and dups["first-half"]["similarity"] < 0.7
+    assert "first-half" in kept["plain"]  # Jaccard about 0.5: not a duplicate at 0.8
+    assert kept["tuned"] == {"full", "week-1", "week-2"}  # contained copy dropped; notices kept apart
