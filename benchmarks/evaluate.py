@@ -33,6 +33,7 @@ def prepare(name: str, path: str, overrides: dict[str, Any], low: float) -> Prep
     cleaned, _ = dedup.clean_records(records, config)
     hashes, offsets = dedup.shingle_batch(cleaned.forms, config.shingle)
     exact = truth.exact_pairs(hashes, offsets, low)
+    dedup.find_duplicates(cleaned, config)  # warm-up: load the compiled kernels before timing
     return Prepared(name, config, cleaned, hashes, offsets, exact, cleaned.records["id"].to_pylist())
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from dedup import config as config_module
 from dedup.errors import DedupError
+from dedup.io import html
 from dedup.pipeline import run as run_pipeline
 from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
 
@@ -56,6 +57,17 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
         raise _fail(err) from None
     if not quiet:
         click.echo(report.summary())
+
+
+@main.command()
+@click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
+def report(output_dir: str) -> None:
+    """Render the run in OUTPUT_DIR as one self-contained HTML page (OUTPUT_DIR/report.html)."""
+    try:
+        path = html.render(output_dir)
+    except DedupError as err:
+        raise _fail(err) from None
+    click.echo(str(path))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,11 +1,12 @@
 """Figures: the numbers a record states, and the verifier rule built on them.
 
 Set overlap does not tell a re-issued wire story from next week's notice of the same template:
-both share most of their words. What differs is the figures: amounts, rates, dates, counts. A
-re-issue that is truncated, extended or re-headlined keeps the figures it has (one side may have
-figures the other lacks), while another notice has figures of its own on both sides. So a pair
-*conflicts* when each record states a figure the other does not, unless one of them announces a
-correction (a corrected story changes a figure on purpose).
+both share most of their words. What differs is the figures: amounts, rates, dates, counts, in
+the same sentence frame ("arrange 1.5 billion dlrs" against "arrange 2.0 billion dlrs"). A
+re-issue that is truncated, extended or re-headlined keeps or drops figures, but does not put a
+different figure in the same frame. So a pair *conflicts* when some frame (the words on either
+side of a figure) occurs in both records with no figure in common, unless one of them announces
+a correction (a corrected story changes a figure on purpose).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_WORD = re.compile(r"[a-z]+")
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
 _TEENS = "sixteen seventeen eighteen nineteen twenty"
 _TENS = {
@@ -33,16 +32,48 @@ _CORRECTION = re.compile(r"\bcorrect(?:ed|s|ion|ing)\b", re.IGNORECASE)
 def _canonical(number: str) -> str:
     """`1,250.50` -> `1250.5`, `747.0` -> `747`: one spelling per value."""
     number = number.replace(",", "")
-    if "." in number:
+    if "." in number and "/" not in number and "-" not in number:
         number = number.rstrip("0").rstrip(".")
     return number.lstrip("0") or "0"
 
 
 def figures(text: str) -> frozenset[str]:
     """The figures a text states: numbers and number words, both as canonical digits."""
-    numbers = {_canonical(m) for m in _NUMBER.findall(text)}
-    words = {_NUMBER_WORDS[w] for w in _WORD.findall(text.lower()) if w in _NUMBER_WORDS}
-    return frozenset(numbers | words)
+    return frozenset(figure for _, figure in frames(text))
+
+
+_TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+")  # "6-3/8" is one figure
+
+
+def frames(text: str) -> list[tuple[tuple[str, str], str]]:
+    """Each figure with its frame: `((word before, word after), figure)`, lowercased.
+
+    The frame words are the nearest words that are not figures themselves, so a run of figures
+    ("6-1/16 pct", a row of a table) shares one frame.
+    """
+    tokens = _TOKEN.findall(text.lower())
+    values: list[str | None] = []
+    for token in tokens:
+        if token[0].isdigit():
+            values.append(_canonical(token))
+        else:
+            values.append(_NUMBER_WORDS.get(token))
+    before: list[str] = []
+    last = ""
+    for token, value in zip(tokens, values, strict=True):
+        before.append(last)
+        if value is None:
+            last = token
+    out = []
+    following = ""
+    for i in range(len(tokens) - 1, -1, -1):
+        value = values[i]
+        if value is None:
+            following = tokens[i]
+            continue
+        out.append(((before[i], following), value))
+    out.reverse()
+    return out
 
 
 def is_correction(text: str) -> bool:
@@ -50,18 +81,26 @@ def is_correction(text: str) -> bool:
     return _CORRECTION.search(text) is not None
 
 
-def conflicts(texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[bool]:
-    """For each pair of `texts` indices, whether each side states a figure the other does not."""
-    cache: dict[int, tuple[frozenset[str], bool]] = {}
+def _by_frame(text: str) -> dict[tuple[str, str], set[str]]:
+    table: dict[tuple[str, str], set[str]] = {}
+    for frame, figure in frames(text):
+        table.setdefault(frame, set()).add(figure)
+    return table
 
-    def facts(i: int) -> tuple[frozenset[str], bool]:
+
+def conflicts(texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[bool]:
+    """For each pair of `texts` indices, whether a shared frame holds different figures."""
+    cache: dict[int, tuple[dict[tuple[str, str], set[str]], bool]] = {}
+
+    def facts(i: int) -> tuple[dict[tuple[str, str], set[str]], bool]:
         if i not in cache:
-            cache[i] = (figures(texts[i]), is_correction(texts[i]))
+            cache[i] = (_by_frame(texts[i]), is_correction(texts[i]))
         return cache[i]
 
     out = []
     for a, b in pairs:
         fa, ca = facts(a)
         fb, cb = facts(b)
-        out.append(not (ca or cb) and bool(fa - fb) and bool(fb - fa))
+        clash = any(not (fa[frame] & fb[frame]) for frame in fa.keys() & fb.keys())
+        out.append(clash and not (ca or cb))
     return out

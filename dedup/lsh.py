@@ -79,19 +79,22 @@ class LSHConfig:
             of the same template) is not a duplicate, unless one announces a correction.
         min_shingles: containment counts only when the smaller record has at least this many
             distinct shingles (a two-line note is contained in many articles).
+        short_threshold: the Jaccard a pair needs when its smaller record has fewer than
+            `min_shingles` shingles (two sentences sharing a few words are not duplicates).
         max_bucket: records sharing one band key beyond this many are paired only with their
             `max_bucket` nearest neighbours in the bucket, to bound the work on boilerplate.
     """
 
-    threshold: float = field(default=0.8, metadata={"check": _check_threshold})
+    threshold: float = field(default=0.5, metadata={"check": _check_threshold})
     bands: int | None = field(default=None, metadata={"check": _check_optional_positive})
     rows: int | None = field(default=None, metadata={"check": _check_optional_positive})
     false_positive_weight: float = field(default=0.05, metadata={"check": _check_weight})
     false_negative_weight: float = field(default=0.95, metadata={"check": _check_weight})
-    verify: Literal["estimate", "exact"] = "estimate"
-    containment: float | None = field(default=None, metadata={"check": _check_optional_share})
-    figures: bool = False
+    verify: Literal["estimate", "exact"] = "exact"
+    containment: float | None = field(default=0.8, metadata={"check": _check_optional_share})
+    figures: bool = True
     min_shingles: int = field(default=20, metadata={"check": _check_min_shingles})
+    short_threshold: float = field(default=0.8, metadata={"check": _check_threshold})
     max_bucket: int = field(default=200, metadata={"check": _check_max_bucket})
 
 
@@ -258,6 +261,8 @@ def verify(
         exact = np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)
     jaccard = exact if cfg.verify == "exact" and sets is not None else estimate_pairs(signatures, pairs)
     keep = jaccard >= cfg.threshold
+    if sets is not None and (cfg.verify == "exact" or cfg.containment is not None):
+        keep &= (small >= cfg.min_shingles) | (jaccard >= max(cfg.threshold, cfg.short_threshold))
     if cfg.containment is not None:
         keep |= (containment >= cfg.containment) & (small >= cfg.min_shingles)
     return Verdict(keep, jaccard, containment)

@@ -326,6 +326,9 @@ def write_run(
             "similarity": pa.array(found.similarity[dropped], pa.float64()),
             "containment": pa.array(found.containment[dropped], pa.float64(), from_pandas=True),
             "match": pa.array(np.where(exact_match, "exact", "near").tolist(), pa.string()),
+            TEXT: normalize.join_paragraphs(
+                cleaned.paragraphs.take(pa.array(dropped, pa.int64())), "\n\n"
+            ).cast(pa.string()),
             SOURCE_FILE: records[SOURCE_FILE].take(pa.array(dropped, pa.int64())),
             SOURCE_LINE: records[SOURCE_LINE].take(pa.array(dropped, pa.int64())),
         }

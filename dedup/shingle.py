@@ -45,7 +45,7 @@ class ShingleConfig:
         ngram: words per shingle.
     """
 
-    ngram: int = field(default=5, metadata={"check": _check_ngram})
+    ngram: int = field(default=3, metadata={"check": _check_ngram})
 
 
 def _fmix64(h: int) -> int:

@@ -14,7 +14,8 @@ def test_the_shipped_config_loads() -> None:
     cfg = load(ROOT / "configs" / "news.yaml")
     assert cfg.input.paths == ("seeds",)
     assert cfg.output.dir == "out/news" and cfg.output.overwrite is True
-    assert cfg.lsh.threshold == 0.8 and cfg.minhash.num_perm == 128 and cfg.shingle.ngram == 5
+    assert cfg.lsh.threshold == 0.5 and cfg.minhash.num_perm == 128 and cfg.shingle.ngram == 3
+    assert cfg.lsh.containment == 0.8 and cfg.lsh.figures and cfg.lsh.verify == "exact"
 
 
 def test_empty_mapping_gives_defaults() -> None:
@@ -117,7 +118,7 @@ def test_fingerprint_follows_what_changes_a_signature_only() -> None:
     base = fingerprint(Config())
     assert fingerprint(from_dict({"lsh": {"threshold": 0.5}, "output": {"dir": "x"}})) == base
     assert fingerprint(from_dict({"minhash": {"seed": 2}})) != base
-    assert fingerprint(from_dict({"shingle": {"ngram": 3}})) != base
+    assert fingerprint(from_dict({"shingle": {"ngram": 5}})) != base
     assert fingerprint(from_dict({"normalize": {"content": "text"}})) != base
 
 

@@ -48,3 +48,10 @@ def test_conflicts_need_figures_missing_on_both_sides(a: str, b: str, clash: boo
 def test_corrections_are_recognised_as_words() -> None:
     assert is_correction("This story corrects the amount") and is_correction("(CORRECTED) - Mobil")
     assert not is_correction("the correct amount")  # an adjective is no correction notice
+
+
+def test_partial_copies_keeping_different_figures_do_not_conflict() -> None:
+    first_half = "Sales rose 12 pct in March. The company employs 400 people."
+    second_half = "The company employs 400 people. Profit was 3 mln dlrs."
+    assert conflicts([first_half, second_half], [(0, 1)]) == [False]  # no frame holds two figures
+    assert conflicts(["Sales rose 12 pct in March.", "Sales rose 15 pct in March."], [(0, 1)]) == [True]

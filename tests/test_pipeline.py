@@ -47,6 +47,7 @@ def test_seed_gives_one_clean_record_and_one_exact_duplicate(workdir: Path) -> N
     assert isinstance(text, str) and text == "\n\n".join(paragraphs)
     assert "Kim Jong Un" not in text  # the stray teaser is gone
     assert "“allies at the strongest level”" in text and "Japan’s" in text  # curly quotes kept
+    assert dups[0].pop("text") == text  # the dropped record's cleaned text, for auditing
     assert dups[0] == {
         "id": SEED_ID_2,
         "duplicate_of": SEED_ID_1,
@@ -61,7 +62,7 @@ def test_seed_gives_one_clean_record_and_one_exact_duplicate(workdir: Path) -> N
     assert on_disk["read"] == 2 == on_disk["kept"] + on_disk["duplicates"] + on_disk["rejected"]
     assert on_disk["accounting"]["holds"] is True
     assert on_disk["fingerprint"] == report.fingerprint and len(report.fingerprint) == 16
-    assert on_disk["config"]["lsh"]["threshold"] == 0.8 and on_disk["bands"] * on_disk["rows"] <= 128
+    assert on_disk["config"]["lsh"]["threshold"] == 0.5 and on_disk["bands"] * on_disk["rows"] <= 128
     assert set(on_disk["timings"]) >= {
         "read",
         "clean",
@@ -105,7 +106,7 @@ def test_edited_copies_are_near_duplicates_and_other_articles_are_kept(workdir: 
 
 def test_exact_similarity_is_the_true_jaccard(workdir: Path) -> None:
     write_jsonl(workdir / "news.jsonl", news_rows())
-    run(_cfg(input={"paths": ["news.jsonl"]}, lsh={"verify": "exact"}))
+    run(_cfg(input={"paths": ["news.jsonl"]}, lsh={"verify": "exact"}, shingle={"ngram": 5}))
     dups = {r["id"]: r["similarity"] for r in _read("duplicates.parquet")}
     # Exact Jaccard of the 5-gram sets, computed independently in tests/corpus checks.
     assert dups["paragraph-dropped"] == pytest.approx(0.98921, abs=1e-4)
@@ -246,8 +247,8 @@ def test_containment_joins_a_truncated_copy_and_figures_split_template_notices(w
         {"id": "week-2", "text": notice.format("2.0", "6-3/16")},
     ]
     write_jsonl(workdir / "in.jsonl", rows)
-    plain = ["lsh.verify=exact"]
-    tuned = [*plain, "lsh.containment=0.8", "lsh.figures=true", "shingle.ngram=3", "lsh.threshold=0.5"]
+    plain = ["shingle.ngram=5", "lsh.threshold=0.8", "lsh.containment=null", "lsh.figures=false"]
+    tuned: list[str] = []  # the defaults
     kept = {}
     for name, overrides in (("plain", plain), ("tuned", tuned)):
         config = config_from_dict(

@@ -1,0 +1,358 @@
+"""Accuracy benchmark: exact ground truth, labeled real data, generated copies and peers.
+
+    .venv/bin/python benchmarks/accuracy.py            # about 3 minutes on two cores
+
+Writes benchmarks/reports/accuracy.md with accuracy_scurve.png, accuracy_threshold.png and
+accuracy_clusters.png. Reads the corpora from ../shared/data (see benchmarks/corpus.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import evaluate  # noqa: E402
+import gen_eval  # noqa: E402
+import labeled  # noqa: E402
+from corpus import DATA  # noqa: E402
+
+import dedup  # noqa: E402
+from dedup import editgen  # noqa: E402
+
+REPORTS = HERE / "reports"
+CORPORA = {
+    "Reuters-21578": DATA / "news" / "reuters21578.jsonl.gz",
+    "BBC News": DATA / "news" / "bbc.jsonl.gz",
+    "20 Newsgroups (mini)": DATA / "news" / "mini_newsgroups.jsonl.gz",
+}
+SILVER = {
+    "Reuters-21578": DATA / "news" / "reuters21578.pairs_j05.tsv",
+    "BBC News": DATA / "news" / "bbc.pairs_j05.tsv",
+    "20 Newsgroups (mini)": DATA / "news" / "mini_newsgroups.pairs_j05.tsv",
+}
+# The Jaccard stage alone: what LSH plus exact verification must reproduce of exact Jaccard.
+JACCARD_ONLY = ["lsh.containment=null", "lsh.figures=false", "lsh.min_shingles=1"]
+OLD = [
+    "shingle.ngram=5",
+    "lsh.threshold=0.8",
+    "lsh.containment=null",
+    "lsh.figures=false",
+    "lsh.verify=estimate",
+]
+
+
+def _silver(prepared: evaluate.Prepared, path: Path) -> dict[str, int]:
+    """Our exact word-5-gram pairs at Jaccard >= 0.5 beside the data set's own list."""
+    ids = prepared.ids
+    ours = {tuple(sorted((ids[a], ids[b]))) for a, b in prepared.truth.pairs}
+    theirs = set()
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        a, b, _ = line.split("\t")
+        theirs.add(tuple(sorted((a, b))))
+    return {"ours": len(ours), "silver": len(theirs), "both": len(ours & theirs)}
+
+
+def _peers(prepared: evaluate.Prepared, threshold: float) -> list[dict[str, Any]]:
+    """datasketch MinHashLSH and rensa on the same shingles, their own parameters, no verification."""
+    from datasketch import LeanMinHash, MinHashLSH
+    from rensa import RMinHash, RMinHashLSH
+
+    expected = prepared.truth.at(threshold)
+    forms = prepared.cleaned.forms
+    signatures = dedup.sign_forms(forms, prepared.config.shingle.ngram, dedup.MinHashConfig())
+    rows = []
+    start = time.perf_counter()
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    sketches = [LeanMinHash(seed=1, hashvalues=row, scheme="affine32") for row in signatures]
+    found = set()
+    for i, m in enumerate(sketches):
+        found.update((min(i, j), max(i, j)) for j in lsh.query(m))
+        lsh.insert(i, m)
+    rows.append(
+        {
+            "method": f"datasketch MinHashLSH (b={lsh.b}, r={lsh.r})",
+            "seconds": time.perf_counter() - start,
+            **evaluate.score(found, expected),
+        }
+    )
+    ngram = prepared.config.shingle.ngram
+    token_sets = []
+    for form in forms.to_pylist():
+        shingles = []
+        for line in form.split("\n"):
+            words = line.split(" ")
+            shingles += [" ".join(words[k : k + ngram]) for k in range(max(1, len(words) - ngram + 1))]
+        token_sets.append(shingles)
+    start = time.perf_counter()
+    objects = RMinHash.from_token_sets(token_sets, 128, 1)
+    rlsh = RMinHashLSH(threshold=threshold, num_perm=128, num_bands=16)
+    found = set()
+    for i, m in enumerate(objects):
+        found.update((min(i, j), max(i, j)) for j in rlsh.query(m))
+        rlsh.insert(i, m)
+    rows.append(
+        {
+            "method": "rensa RMinHashLSH (16 bands)",
+            "seconds": time.perf_counter() - start,
+            **evaluate.score(found, expected),
+        }
+    )
+    return rows
+
+
+def _plots(scurve: list[dict[str, float]], sweep: list[dict[str, Any]], sizes: list[int], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    x = [(r["lo"] + r["hi"]) / 2 for r in scurve]
+    ax.plot(x, [r["theory"] for r in scurve], "-", label="theory 1-(1-s^r)^b")
+    ax.plot(x, [r["measured"] for r in scurve], "o", label="measured (Reuters + BBC pairs)")
+    ax.set_xlabel("exact Jaccard of the pair")
+    ax.set_ylabel("share that became LSH candidates")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_scurve.png", dpi=110)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    t = [r["threshold"] for r in sweep]
+    ax.plot(t, [r["precision"] for r in sweep], "o-", label="precision")
+    ax.plot(t, [r["recall"] for r in sweep], "s-", label="recall")
+    ax.set_xlabel("threshold (Jaccard, word 3-grams)")
+    ax.set_ylim(0.9, 1.005)
+    ax.set_title("Reuters-21578 vs exact Jaccard at each threshold")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_threshold.png", dpi=110)
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    values, counts = np.unique(sizes, return_counts=True)
+    ax.bar(values, counts)
+    ax.set_yscale("log")
+    ax.set_xlabel("cluster size (records)")
+    ax.set_ylabel("clusters")
+    ax.set_title("Cluster sizes, Reuters-21578 at the defaults")
+    fig.tight_layout()
+    fig.savefig(out / "accuracy_clusters.png", dpi=110)
+
+
+def _fmt(value: Any) -> str:
+    return (
+        f"{value:.3f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+    )
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", default=str(REPORTS))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    defaults = dedup.Config()
+    threshold = defaults.lsh.threshold
+    results: dict[str, Any] = {"truth": [], "silver": {}, "scurve": [], "sweep": [], "peers": []}
+
+    for name, path in CORPORA.items():
+        print(f"ground truth: {name}", flush=True)
+        prepared = evaluate.prepare(name, str(path), {}, 0.3)
+        row = evaluate.run(prepared, JACCARD_ONLY)
+        row["corpus"] = name
+        row["candidates_share_of_sign"] = row["timings"]["candidates"] / row["timings"]["sign"]
+        results["truth"].append(row)
+        if name != "20 Newsgroups (mini)":
+            results["scurve"].append(evaluate.candidate_rate(prepared, row["bands"], row["rows"], 128, 1))
+        five = evaluate.prepare(name, str(path), {"shingle": {"ngram": 5}}, 0.5)
+        results["silver"][name] = _silver(five, SILVER[name])
+        if name == "Reuters-21578":
+            for t in (0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+                results["sweep"].append(evaluate.run(prepared, [*JACCARD_ONLY, f"lsh.threshold={t}"]))
+            results["peers"] = _peers(prepared, threshold)
+            full = dedup.find_duplicates(prepared.cleaned, defaults)
+            results["cluster_sizes"] = [
+                int(s) for s in full.cluster_size[full.kept_of == np.arange(len(full.kept_of))]
+            ]
+
+    print("labeled checks", flush=True)
+    results["labeled"] = {}
+    for label, overrides in (
+        ("defaults", []),
+        ("defaults without the figures rule", ["lsh.figures=false"]),
+        ("word 5-grams at 0.8 (the old default)", OLD),
+    ):
+        results["labeled"][label] = {
+            "reuters": labeled.reuters_by_hand(overrides),
+            "newsgroups": labeled.newsgroups(overrides),
+            "clough_stevenson": labeled.clough_stevenson(overrides),
+            "msrp": labeled.msrp(overrides),
+        }
+    print("generated copies", flush=True)
+    articles = gen_eval.distinct_articles(CORPORA["BBC News"], 500)
+    results["generated"] = []
+    for strength in (0.1, 0.2, 0.3):
+        for label, overrides in (("defaults", []), ("word 5-grams at 0.8", OLD)):
+            row = gen_eval.score_generated(articles, editgen.EditStrength.uniform(strength), overrides)
+            results["generated"].append({"strength": strength, "config": label, **row})
+    (out / "accuracy.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    render(results, out)
+
+
+def render(results: dict[str, Any], out: Path) -> None:
+    scurve = [r for rows in results["scurve"] for r in rows]
+    pooled: dict[float, dict[str, float]] = {}
+    for r in scurve:
+        slot = pooled.setdefault(
+            r["lo"], {"lo": r["lo"], "hi": r["hi"], "pairs": 0, "hit": 0.0, "theory": r["theory"]}
+        )
+        slot["pairs"] += r["pairs"]
+        slot["hit"] += r["measured"] * r["pairs"]
+    curve = [{**v, "measured": v["hit"] / v["pairs"]} for _, v in sorted(pooled.items())]
+    _plots(curve, results["sweep"], results.get("cluster_sizes", [1]), out)
+    d = dedup.Config()
+    lines = [
+        "# Accuracy: exact ground truth, labeled real data, generated copies, peers",
+        "",
+        "Regenerate: `.venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/accuracy.py`",
+        "",
+        f"Defaults measured: word {d.shingle.ngram}-grams inside paragraphs, {d.minhash.num_perm} permutations, "
+        f"Jaccard threshold {d.lsh.threshold}, containment {d.lsh.containment} (records of at least "
+        f"{d.lsh.min_shingles} shingles), figures rule on, verification `{d.lsh.verify}`.",
+        "",
+        "## Why these defaults",
+        "",
+        "- **Word 3-grams, Jaccard 0.5.** Word 5-grams at 0.8 (datasketch's and text-dedup's usual choice, and "
+        "ours before) lose almost every copy with light OCR noise or a typo every 25 words (section 4: recall "
+        "0.19 at strength 0.2); 3-grams at 0.5 keep them, and the exact verifier, not the threshold, keeps "
+        "unrelated records apart: across 500 distinct BBC articles no false merge at any strength, and no "
+        "Clough & Stevenson answer written independently (`non`) matches a source.",
+        "- **Containment 0.8 for records of 20 or more shingles.** A truncated wire copy or a teaser of an "
+        "article has a low Jaccard but is almost wholly inside the full story. Below 20 shingles (a sentence or "
+        "two) containment is noise, and such records need Jaccard 0.8 (`short_threshold`), which keeps most "
+        "MSRP paraphrase pairs (similar sentences, not duplicates) apart.",
+        "- **The figures rule.** On Reuters, set overlap alone merges next week's Fed repurchase notice with "
+        "this week's and one fund's dividend notice with another's (section 3: precision on the hand-labeled "
+        "pairs with and without the rule). A pair is split when a sentence frame holds different figures in "
+        "the two records (corrections excepted).",
+        "- **Bands and rows** come from the threshold with false negatives weighted 0.95 and false positives "
+        "0.05: every candidate is verified exactly, so an extra candidate costs microseconds and a missed one "
+        "costs a duplicate (26 x 3 at 0.5).",
+        "- **Exact verification** makes every edge a true statement about the shingle sets (precision 1.00 "
+        "against exact Jaccard); it costs a few tens of milliseconds on Reuters because only records in "
+        "candidate pairs are shingled again.",
+        "",
+        "## 1. LSH against exact Jaccard",
+        "",
+        "Ground truth: every pair whose exact Jaccard over the pipeline's own shingles reaches the threshold, "
+        "by an exact prefix-filtered similarity join (benchmarks/truth.py). The pipeline runs with the "
+        "containment and figures rules off, so this measures what banding and verification keep of "
+        "exact Jaccard. ARI compares its clusters with the connected components of the true pairs.",
+        "",
+        *_table(
+            results["truth"],
+            [
+                "corpus",
+                "threshold",
+                "bands",
+                "rows",
+                "expected",
+                "found",
+                "precision",
+                "recall",
+                "f1",
+                "ari",
+                "candidates",
+                "candidates_share_of_sign",
+            ],
+        ),
+        "",
+        "Cross-check with the data sets' own lists (`*.pairs_j05.tsv`: word 5-gram Jaccard >= 0.5): our exact "
+        "join at the same setting finds",
+        "",
+        *_table(
+            [{"corpus": k, **v} for k, v in results["silver"].items()], ["corpus", "ours", "silver", "both"]
+        ),
+        "",
+        "![S-curve](accuracy_scurve.png) ![threshold](accuracy_threshold.png)",
+        "",
+        "Threshold sweep on Reuters (Jaccard stage only):",
+        "",
+        *_table(
+            results["sweep"], ["threshold", "bands", "rows", "expected", "found", "precision", "recall", "f1"]
+        ),
+        "",
+        "## 2. Peers on the same shingles (Reuters, threshold " + str(d.lsh.threshold) + ")",
+        "",
+        "Their LSH output taken as the duplicates, as their users do (no verification step).",
+        "",
+        *_table(results["peers"], ["method", "found", "expected", "precision", "recall", "f1", "seconds"]),
+        "",
+        "## 3. Labeled real data (the full verifier)",
+        "",
+    ]
+    for label, checks in results["labeled"].items():
+        r, n = checks["reuters"], checks["newsgroups"]
+        cs = checks["clough_stevenson"]
+        ms = checks["msrp"]
+        lines += [
+            f"**{label}**",
+            "",
+            f"- Reuters pairs labeled by hand ({r['pairs']} pairs, {r['duplicates']} duplicates; "
+            "`benchmarks/labels/reuters_pairs.tsv`): "
+            f"precision {r['precision']:.3f}, recall {r['recall']:.3f}, F1 {r['f1']:.3f}.",
+            f"- 20 Newsgroups cross-posts found: {n['found']} of {n['cross_posts']} (recall {n['recall']:.3f}); "
+            f"records merged in all: {n['merged']}.",
+            "- Clough & Stevenson answers merged with their source: "
+            + ", ".join(f"{k} {v['merged']}/{v['answers']}" for k, v in cs.items())
+            + ".",
+            "- MSRP sentence pairs flagged as duplicates: "
+            + ", ".join(
+                f"{k} {v['flagged']}/{v['pairs']} ({v['false_alarm_rate']:.1%})" for k, v in ms.items()
+            )
+            + ".",
+            "",
+        ]
+    lines += [
+        "## 4. Generated news copies (BBC articles, 2 edited copies each)",
+        "",
+        "Edits from `dedup.editgen` at a uniform strength: at 0.2 about one word in 25 has a typo or an OCR "
+        "confusion, up to a tenth of the paragraphs are dropped, copies may be truncated by up to a tenth, "
+        "and headers, footers, bylines, reordering and restyled quotes come and go. 500 source articles "
+        "with no near-duplicate among them; pairs scored against the known clusters.",
+        "",
+        *_table(
+            results["generated"],
+            ["strength", "config", "expected", "found", "precision", "recall", "f1", "ari"],
+        ),
+        "",
+        "![clusters](accuracy_clusters.png)",
+        "",
+    ]
+    (out / "accuracy.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--render":
+        render(json.loads((REPORTS / "accuracy.json").read_text(encoding="utf-8")), REPORTS)
+    else:
+        main()
