@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -205,21 +206,28 @@ def find_duplicates(
         signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))
         clock.progress.advance(len(rep))
 
-    def check(pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
-        """Verify pairs of representatives, shingling only the records the pairs involve."""
+    # Shingle sets of the records in candidate pairs, made once (only these are ever compared).
+    shingled: dict[str, Any] = {}
+
+    def check(pairs: npt.NDArray[np.int64], judge: bool = True) -> lsh.Verdict:
+        """Verify pairs of representatives; `judge=False` only measures them (no figures rule)."""
         if config.lsh.verify == "estimate" and config.lsh.containment is None and not config.lsh.figures:
             return lsh.verify(pairs, signatures, None, config.lsh)
-        involved = np.unique(pairs)
-        forms = rep_forms.take(pa.array(involved, pa.int64()))
-        sets = kernels.shingle_bytes(*arrow_bytes(forms), config.shingle.ngram)
+        if "involved" not in shingled or not np.isin(pairs, shingled["involved"]).all():
+            involved = np.unique(pairs)
+            forms = rep_forms.take(pa.array(involved, pa.int64()))
+            shingled["involved"] = involved
+            shingled["sets"] = kernels.shingle_bytes(*arrow_bytes(forms), config.shingle.ngram)
+        involved = shingled["involved"]
         local = np.searchsorted(involved, pairs)
-        verdict = lsh.verify(local, signatures[involved], sets, config.lsh, workers(config))
-        if config.lsh.figures and verdict.keep.any():
-            texts = strings_of(
-                normalize.join_paragraphs(cleaned.paragraphs.take(pa.array(rep[involved])), "\n")
-            )
+        verdict = lsh.verify(local, signatures[involved], shingled["sets"], config.lsh, workers(config))
+        if judge and config.lsh.figures and verdict.keep.any():
             kept = np.flatnonzero(verdict.keep)
-            clash = figures.conflicts(texts, [(int(a), int(b)) for a, b in local[kept]])
+            ends = np.unique(local[kept])
+            texts = strings_of(
+                normalize.join_paragraphs(cleaned.paragraphs.take(pa.array(rep[involved[ends]])), "\n")
+            )
+            clash = figures.conflicts(texts, np.searchsorted(ends, local[kept]).tolist())
             verdict.keep[kept[np.asarray(clash, dtype=bool)]] = False
         return verdict
 
@@ -253,7 +261,7 @@ def find_duplicates(
         if len(near):
             # Signatures and shingle sets are indexed by exact group (one representative each).
             near_pairs = np.stack([group[near], group[kept_of[near]]], axis=1)
-            to_kept = check(near_pairs)
+            to_kept = check(near_pairs, judge=False)
             similarity[near] = to_kept.jaccard
             containment[near] = to_kept.containment
         sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
