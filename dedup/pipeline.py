@@ -255,6 +255,8 @@ def find_duplicates(
                 kept_of = cluster.choose(labels, cluster.value_rank(values, field_name), position)
             except ValueError as err:
                 raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
+        sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
+    with clock.stage("similarity"):
         similarity = np.ones(n, dtype=np.float64)
         containment = np.ones(n, dtype=np.float64)
         near = np.flatnonzero(group != group[kept_of])
@@ -264,7 +266,6 @@ def find_duplicates(
             to_kept = check(near_pairs, judge=False)
             similarity[near] = to_kept.jaccard
             containment[near] = to_kept.containment
-        sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
     counts = (len(pairs), len(edges))
     return Duplicates(
         kept_of, group, similarity, containment, sizes.astype(np.int64), *counts, bands, rows, edges
