@@ -241,8 +241,8 @@ def render(results: dict[str, Any], out: Path) -> None:
         "## Why these defaults",
         "",
         "- **Word 3-grams, Jaccard 0.5.** Word 5-grams at 0.8 (datasketch's and text-dedup's usual choice, and "
-        "ours before) lose almost every copy with light OCR noise or a typo every 25 words (section 4: recall "
-        "0.19 at strength 0.2); 3-grams at 0.5 keep them, and the exact verifier, not the threshold, keeps "
+        "ours before) lose almost every copy with light OCR noise or a typo every 25 words (section 4); "
+        "3-grams at 0.5 keep them, and the exact verifier, not the threshold, keeps "
         "unrelated records apart: across 500 distinct BBC articles no false merge at any strength, and no "
         "Clough & Stevenson answer written independently (`non`) matches a source.",
         "- **Containment 0.8 for records of 20 or more shingles.** A truncated wire copy or a teaser of an "
@@ -322,7 +322,11 @@ def render(results: dict[str, Any], out: Path) -> None:
             f"- 20 Newsgroups cross-posts found: {n['found']} of {n['cross_posts']} (recall {n['recall']:.3f}); "
             f"records merged in all: {n['merged']}.",
             "- Clough & Stevenson answers merged with their source: "
-            + ", ".join(f"{k} {v['merged']}/{v['answers']}" for k, v in cs.items())
+            + ", ".join(f"{k} {v['merged']}/{v['answers']}" for k, v in cs.items() if k != "orig")
+            + "; answers with at least the containment threshold of their shingles inside the supplied "
+            "source excerpt (the most a containment rule can find: other cut answers share much less with "
+            "the excerpt they are labeled with): "
+            + ", ".join(f"{k} {v['contained']}" for k, v in cs.items() if k != "orig")
             + ".",
             "- MSRP sentence pairs flagged as duplicates: "
             + ", ".join(

@@ -65,17 +65,33 @@ def clough_stevenson(overrides: list[str]) -> dict[str, Any]:
         for p in sorted(folder.glob("*.txt"))
     ]
     kept = _clusters(rows, overrides, "text")
-    by_category: dict[str, list[bool]] = {}
+    config = dedup.config_from_dict({"normalize": {"content": "text"}}, overrides=overrides)
+    texts = {r["id"]: r["text"] for r in rows}
+    by_category: dict[str, list[tuple[bool, bool]]] = {}
     with open(folder / "file_information.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            same = kept.get(row["File"]) is not None and kept.get(row["File"]) == kept.get(
-                f"orig_task{row['Task']}.txt"
+            source = f"orig_task{row['Task']}.txt"
+            same = kept.get(row["File"]) is not None and kept.get(row["File"]) == kept.get(source)
+            inside = _containment(texts[row["File"]], texts[source], config) >= (
+                config.lsh.containment or 1.0
             )
-            by_category.setdefault(row["Category"], []).append(same)
+            by_category.setdefault(row["Category"], []).append((same, inside))
     return {
-        cat: {"answers": len(v), "merged": sum(v), "share": sum(v) / len(v)}
+        cat: {"answers": len(v), "merged": sum(m for m, _ in v), "contained": sum(c for _, c in v)}
         for cat, v in sorted(by_category.items())
     }
+
+
+def _containment(answer: str, source: str, config: dedup.Config) -> float:
+    """Exact share of the answer's shingles found in the source (what containment can see at best)."""
+    import numpy as np
+    import pyarrow as pa
+
+    paragraphs = dedup.clean_batch(pa.array([answer, source], pa.large_string()), config.normalize)
+    forms = dedup.hashing_forms(dedup.join_paragraphs(paragraphs, "\n"))
+    hashes, offsets = dedup.shingle_batch(forms, config.shingle)
+    common, size_a, size_b = dedup.exact_overlaps(hashes, offsets, np.array([[0, 1]], dtype=np.int64))
+    return float(common[0] / max(1, min(size_a[0], size_b[0])))
 
 
 def msrp(overrides: list[str]) -> dict[str, Any]:
