@@ -421,7 +421,8 @@ def render(results: dict[str, Any], out: Path) -> None:
         "Edits from `dedup.editgen` at a uniform strength: at 0.2 about one word in 25 has a typo or an OCR "
         "confusion, up to a tenth of the paragraphs are dropped, copies may be truncated by up to a tenth, "
         "and headers, footers, bylines, reordering and restyled quotes come and go. 500 source articles "
-        "with no near-duplicate among them; pairs scored against the known clusters.",
+        "with no near-duplicate among them; pairs scored against the known clusters. We take 0.2 as moderate "
+        "strength (it includes OCR-like noise and truncation) and 0.3 as heavy.",
         "",
         *_table(
             results["generated"],
