@@ -11,6 +11,8 @@ reference path), which the tests check. Records are spread over `workers` thread
 
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 import numpy.typing as npt
@@ -154,6 +156,27 @@ def _cuts(offsets: npt.NDArray[np.int64], workers: int) -> npt.NDArray[np.int64]
         return np.array([0, n], dtype=np.int64)
     targets = offsets[0] + (offsets[-1] - offsets[0]) * np.arange(1, workers) // workers
     return np.unique(np.r_[0, np.searchsorted(offsets, targets), n]).astype(np.int64)
+
+
+_SCRATCH = threading.local()
+_SCRATCH_LIMIT = 256 << 20
+
+
+def _buffer(size: int, shared: bool) -> npt.NDArray[np.uint8]:
+    """An output buffer of at least `size` bytes.
+
+    Parallel parts (`shared`) write into a per-thread scratch buffer kept between calls: fresh
+    memory would take a page fault on first touch in every part at once, and those faults
+    serialize the threads. The parts are copied out of it by `_join_parts`, so it is never
+    returned. A single part writes into fresh memory and is returned as is.
+    """
+    if not shared or size > _SCRATCH_LIMIT:
+        return np.empty(size, dtype=np.uint8)
+    buffer: npt.NDArray[np.uint8] | None = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = np.empty(max(size, 1 << 20), dtype=np.uint8)
+        _SCRATCH.buffer = buffer
+    return buffer
 
 
 def _join_parts(
@@ -353,7 +376,7 @@ def fold_bytes(
     cuts = _cuts(offsets, workers)
     # Each part writes its own region of one buffer, sized for the widest possible folding.
     bases = np.r_[0, np.cumsum((offsets[cuts[1:]] - offsets[cuts[:-1]]) * widest + np.diff(cuts) + 1)]
-    out = np.empty(max(1, int(bases[-1])), dtype=np.uint8)
+    out = _buffer(max(1, int(bases[-1])), shared=len(cuts) > 2)
     part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
     used = np.empty(len(cuts) - 1, dtype=np.int64)
     with _threads(workers):
@@ -439,7 +462,7 @@ def tidy_bytes(
     """
     cuts = _cuts(offsets, workers)
     bases = np.r_[0, np.cumsum(offsets[cuts[1:]] - offsets[cuts[:-1]] + 1)]
-    out = np.empty(max(1, int(bases[-1])), dtype=np.uint8)
+    out = _buffer(max(1, int(bases[-1])), shared=len(cuts) > 2)
     part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
     used = np.empty(len(cuts) - 1, dtype=np.int64)
     with _threads(workers):

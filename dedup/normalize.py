@@ -267,6 +267,6 @@ def hashing_forms(joined: pa.Array[Any], workers: int = 1) -> pa.LargeStringArra
     data, offsets = arrow_bytes(joined)
     table, table_offsets = fold_table()
     out, out_offsets = kernels.fold_bytes(
-        data, offsets, table, table_offsets, _FOLD_LIMIT, _DROPPED_ABOVE_LIMIT
+        data, offsets, table, table_offsets, _FOLD_LIMIT, _DROPPED_ABOVE_LIMIT, workers
     )
     return pa.LargeStringArray.from_buffers(len(joined), pa.py_buffer(out_offsets), pa.py_buffer(out))
