@@ -211,15 +211,6 @@ def exact_overlaps(
     return common, sizes[pairs[:, 0]], sizes[pairs[:, 1]]
 
 
-def exact_pairs(
-    hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], pairs: npt.NDArray[np.int64]
-) -> npt.NDArray[np.float64]:
-    """Exact Jaccard of each pair's shingle-hash sets (`hashes`/`offsets` as from `shingle_batch`)."""
-    common, size_a, size_b = exact_overlaps(hashes, offsets, pairs)
-    union = (size_a + size_b - common).astype(np.float64)
-    return np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)
-
-
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """Verification of candidate pairs.

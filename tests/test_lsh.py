@@ -11,7 +11,7 @@ from dedup.lsh import (
     candidate_probability,
     candidates,
     estimate_pairs,
-    exact_pairs,
+    exact_overlaps,
     optimal_params,
     resolve_params,
 )
@@ -78,4 +78,9 @@ def test_estimate_and_exact_pair_similarities() -> None:
     assert estimate_pairs(signatures, pairs).tolist() == [0.75, 0.0]
     hashes = np.array([1, 2, 3, 2, 3, 4, 3, 3], dtype=np.uint32)
     offsets = np.array([0, 3, 6, 8], dtype=np.int64)
-    assert exact_pairs(hashes, offsets, pairs).tolist() == [0.5, pytest.approx(1 / 3)]
+    common, size_a, size_b = exact_overlaps(hashes, offsets, pairs)
+    assert (common.tolist(), size_a.tolist(), size_b.tolist()) == (
+        [2, 1],
+        [3, 3],
+        [3, 1],
+    )  # repeats count once
