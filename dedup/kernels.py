@@ -179,6 +179,30 @@ def _buffer(size: int, shared: bool) -> npt.NDArray[np.uint8]:
     return buffer
 
 
+_Layout = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]
+
+
+def _layout(offsets: npt.NDArray[np.int64], workers: int, widest: int) -> _Layout:
+    """Shares of the records for a bytes-to-bytes kernel: `(cuts, bases, out, part_offsets, used)`.
+
+    Share `k` takes records `cuts[k]:cuts[k + 1]`, writes bytes into `out[bases[k]:bases[k + 1]]`
+    (room for `widest` output bytes per input byte), offsets into
+    `part_offsets[cuts[k] + k : cuts[k + 1] + k + 1]`, and its byte count into `used[k]`.
+    """
+    cuts = _cuts(offsets, workers)
+    bases = np.r_[0, np.cumsum((offsets[cuts[1:]] - offsets[cuts[:-1]]) * widest + np.diff(cuts) + 1)]
+    out = _buffer(max(1, int(bases[-1])), shared=len(cuts) > 2)
+    part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
+    used = np.empty(len(cuts) - 1, dtype=np.int64)
+    return cuts, bases, out, part_offsets, used
+
+
 def _join_parts(
     out: npt.NDArray[np.uint8],
     bases: npt.NDArray[np.int64],
@@ -258,6 +282,26 @@ def _decode(data: npt.NDArray[np.uint8], p: int) -> tuple[np.int64, int]:
     return cp | (np.int64(data[p + 3]) & 0x3F), 4
 
 
+@numba.njit(cache=True, inline="always")
+def _emit(
+    out: npt.NDArray[np.uint8], pos: int, pending: int, wrote: bool, byte: np.uint8
+) -> tuple[int, int, bool]:
+    """Feed one folded byte to a hashing form; return `(pos, pending, wrote)`.
+
+    Newline and space become owed separators, written (one at most, a newline winning) only
+    before the next token byte.
+    """
+    if byte == 10:
+        return pos, 2 if wrote else pending, wrote
+    if byte == 32:
+        return pos, 1 if wrote and pending == 0 else pending, wrote
+    if pending:
+        out[pos] = 10 if pending == 2 else 32
+        pos += 1
+    out[pos] = byte
+    return pos + 1, 0, True
+
+
 @numba.njit(cache=True)
 def _fold_records(
     data: npt.NDArray[np.uint8],
@@ -283,43 +327,16 @@ def _fold_records(
                 continue
             c0 = data[p]
             if c0 < 0x80:  # ASCII: one byte in, at most one byte out
-                byte = table[table_offsets[c0]]
-                if byte == 10:
-                    if wrote:
-                        pending = 2
-                elif byte == 32:
-                    if wrote and pending == 0:
-                        pending = 1
-                else:
-                    if pending:
-                        out[pos] = 10 if pending == 2 else 32
-                        pos += 1
-                        pending = 0
-                    out[pos] = byte
-                    pos += 1
-                    wrote = True
+                pos, pending, wrote = _emit(out, pos, pending, wrote, table[table_offsets[c0]])
                 continue
             cp, width = _decode(data, p)
             skip = width - 1
             if cp >= limit:
-                if dropped_lo <= cp <= dropped_hi:
-                    continue
-                if wrote and pending == 0:
-                    pending = 1
+                if not dropped_lo <= cp <= dropped_hi:
+                    pos, pending, wrote = _emit(out, pos, pending, wrote, np.uint8(32))
                 continue
             for t in range(table_offsets[cp], table_offsets[cp + 1]):
-                byte = table[t]
-                if byte == 32:
-                    if wrote and pending == 0:
-                        pending = 1
-                else:
-                    if pending:
-                        out[pos] = 10 if pending == 2 else 32
-                        pos += 1
-                        pending = 0
-                    out[pos] = byte
-                    pos += 1
-                    wrote = True
+                pos, pending, wrote = _emit(out, pos, pending, wrote, table[t])
     out_offsets[offsets.shape[0] - 1] = pos
     return pos
 
@@ -373,12 +390,7 @@ def fold_bytes(
     """
     widest = int(np.max(np.diff(table_offsets)))  # the most bytes one code point folds to
 
-    cuts = _cuts(offsets, workers)
-    # Each part writes its own region of one buffer, sized for the widest possible folding.
-    bases = np.r_[0, np.cumsum((offsets[cuts[1:]] - offsets[cuts[:-1]]) * widest + np.diff(cuts) + 1)]
-    out = _buffer(max(1, int(bases[-1])), shared=len(cuts) > 2)
-    part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
-    used = np.empty(len(cuts) - 1, dtype=np.int64)
+    cuts, bases, out, part_offsets, used = _layout(offsets, workers, widest)
     with _threads(workers):
         _fold_parts(data, offsets, cuts, bases, table, table_offsets, limit, dropped[0], dropped[1],
                     out, part_offsets, used)  # fmt: skip
@@ -460,11 +472,7 @@ def tidy_bytes(
     U+2029 (what NFKC leaves; it maps no-break and typographic spaces to U+0020). Invisible: other
     C0 and C1 controls, soft hyphen, zero-width space, word joiner, byte-order mark.
     """
-    cuts = _cuts(offsets, workers)
-    bases = np.r_[0, np.cumsum(offsets[cuts[1:]] - offsets[cuts[:-1]] + 1)]
-    out = _buffer(max(1, int(bases[-1])), shared=len(cuts) > 2)
-    part_offsets = np.empty(len(offsets) + len(cuts) - 2, dtype=np.int64)
-    used = np.empty(len(cuts) - 1, dtype=np.int64)
+    cuts, bases, out, part_offsets, used = _layout(offsets, workers, 1)
     with _threads(workers):
         _tidy_parts(data, offsets, cuts, bases, out, part_offsets, used)
     return _join_parts(out, bases, part_offsets, cuts, used)

@@ -366,7 +366,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     with clock.stage("read"):
         records, rejects, report.skipped_blank_lines = read_all(config, clock.progress)
         report.read = records.num_rows + len(rejects)
-        report.input_bytes = sum(len(t.encode("utf-8")) for t in strings(records, TEXT))
+        report.input_bytes = int(pc.sum(pc.binary_length(records[TEXT])).as_py() or 0)
     with clock.stage("clean"):
         cleaned, clean_rejects = clean_records(records, config)
         rejects += clean_rejects
