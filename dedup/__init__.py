@@ -42,7 +42,8 @@ from dedup.normalize import (
     join_paragraphs,
     tokens,
 )
-from dedup.pipeline import Cleaned, Duplicates, clean_records, find_duplicates, read_all, run, write_run
+from dedup.engines.local import run
+from dedup.pipeline import Cleaned, Duplicates, clean_records, find_duplicates, read_all, write_run
 from dedup.records import Reject
 from dedup.report import Report
 from dedup.shingle import ShingleConfig, shingle_batch

@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,34 @@ def _check_workers(value: object) -> str | None:
     return None
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_MIN_BUDGET = 1 << 20
+
+
+def size_bytes(text: str) -> int:
+    """Bytes in a size such as `2GB`, `512 MiB` or `1500000` (decimal and binary units).
+
+    Raises:
+        ValueError: not a size.
+    """
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(text)
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def _check_budget(value: object) -> str | None:
+    try:
+        size = size_bytes(str(value))
+    except ValueError:
+        return "must be a size such as '2GB', '512MB' or '4GiB'"
+    if size < _MIN_BUDGET:
+        return "must be at least 1MiB"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """A whole run's configuration; each stage receives only its own section.
@@ -52,6 +81,10 @@ class Config:
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
         workers: threads for the signature kernel; 0 uses every core.
+        memory_budget: the memory a run aims to stay within (`2GB`, `512MiB`). Records are
+            processed in shards sized from it, and each shard's signatures and band keys go to disk
+            (they are also the checkpoints a killed run resumes from); the global steps then hold
+            about 150 bytes per record.
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -64,6 +97,7 @@ class Config:
     on_error: Literal["skip", "fail"] = "skip"
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
+    memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
 
 
 def _describe(value: object) -> str:

@@ -1,15 +1,14 @@
-"""The batch pipeline: read, clean, exact, shingle+sign, band, candidates, verify, cluster, choose, write.
+"""The pipeline's stages for records held in memory, and the output tables every engine writes.
 
-`run(config)` is what `dedup run` calls. Each stage is also importable on its own: `read_all`,
-`clean_records`, `find_duplicates` and `write_run`, so a notebook can stop after any of them.
+`read_all`, `clean_records`, `find_duplicates` and `write_run` run the batch job on a corpus that
+fits in memory, so a notebook can stop after any of them. The local engine (`dedup.engines.local`,
+what `dedup run` calls) runs the same stages shard by shard (`clean_table`) and writes the same
+tables (`unique_table`, `duplicates_table`, `rejects_table`).
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +17,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import cluster, exact, figures, kernels, lsh, minhash, normalize
-from dedup.config import Config, fingerprint, to_dict
+from dedup import cluster, exact, lsh, minhash, normalize
+from dedup.config import Config
 from dedup.errors import InputError
 from dedup.io import readers, writers
 from dedup.progress import NullProgress, Progress
@@ -32,12 +31,12 @@ from dedup.records import (
     SOURCE_LINE,
     TEXT,
     Reject,
-    arrow_bytes,
     clip_raw,
     ints,
     strings,
 )
 from dedup.report import Report
+from dedup.resolve import Clock, Duplicates, resolve
 
 
 @dataclass(slots=True)
@@ -57,49 +56,6 @@ class Cleaned:
     position: npt.NDArray[np.int64]
 
 
-@dataclass(slots=True)
-class Duplicates:
-    """What the dedup stages found for a `Cleaned` set.
-
-    Attributes:
-        kept_of: `int64 (n,)`, for each record the index of the record its cluster keeps.
-        exact_group: `int64 (n,)`, exact-repeat group of each record.
-        similarity: `float64 (n,)`, each record's Jaccard similarity to its kept record (1.0 when kept).
-        containment: `float64 (n,)`, the share of the smaller of the two in the other (NaN when not
-            counted: `verify: estimate` without containment).
-        cluster_size: `int64 (n,)`, the size of each record's cluster.
-        candidate_pairs: pairs that shared a band key.
-        verified_pairs: candidates that reached the threshold.
-        bands: bands used.
-        rows: rows per band used.
-        edges: `int64 (m, 2)`, the verified near-duplicate edges between exact groups (group
-            numbers, as in `exact_group`).
-    """
-
-    kept_of: npt.NDArray[np.int64]
-    exact_group: npt.NDArray[np.int64]
-    similarity: npt.NDArray[np.float64]
-    containment: npt.NDArray[np.float64]
-    cluster_size: npt.NDArray[np.int64]
-    candidate_pairs: int
-    verified_pairs: int
-    bands: int
-    rows: int
-    edges: npt.NDArray[np.int64]
-
-
-class _Clock:
-    def __init__(self, report: Report, progress: Progress) -> None:
-        self.report, self.progress = report, progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        self.progress.stage(name)
-        start = time.perf_counter()
-        yield
-        self.report.timings[name] = round(time.perf_counter() - start, 6)
-
-
 def strings_of(array: pa.Array) -> list[str]:
     """A string array as a Python list."""
     return list(array.to_pylist())
@@ -110,7 +66,7 @@ def workers(config: Config) -> int:
     return config.workers or os.cpu_count() or 1
 
 
-def _fail_fast(rejects: list[Reject], config: Config) -> None:
+def fail_fast(rejects: list[Reject], config: Config) -> None:
     if rejects and config.on_error == "fail":
         first = rejects[0]
         message = first.reason + " (on_error: fail)"
@@ -129,7 +85,7 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
     rejects: list[Reject] = []
     skipped = 0
     for batch in readers.read(config.input):
-        _fail_fast(batch.rejects, config)
+        fail_fast(batch.rejects, config)
         tables.append(batch.records)
         rejects.extend(batch.rejects)
         skipped += batch.skipped_blank
@@ -148,7 +104,7 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
                 drop.append(i)
             else:
                 first_at[ids[i]] = i
-    _fail_fast(rejects, config)
+    fail_fast(rejects, config)
     if drop:
         keep = np.ones(len(ids), dtype=bool)
         keep[drop] = False
@@ -156,8 +112,15 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
     return table, rejects, skipped
 
 
-def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reject]]:
-    """Clean every record into paragraphs and its hashing form; reject what has no words left."""
+def clean_table(
+    records: pa.Table, config: Config
+) -> tuple[pa.Table, pa.LargeListArray, pa.LargeStringArray, list[Reject]]:
+    """Clean records into paragraphs and hashing forms; reject what is too long or has no words left.
+
+    Returns:
+        `(kept, paragraphs, forms, rejects)`: the records that survived, their paragraphs and
+        hashing forms (aligned row by row), and the rejected ones.
+    """
     cfg = config.normalize
     texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
     too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
@@ -183,11 +146,67 @@ def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reje
             raw = clip_raw(texts[i].as_py())
             field_name = config.input.text_field
             rejects.append(Reject(files[i], lines[i], reasons[i], "clean", ids[i], field_name, raw))
-    _fail_fast(rejects, config)
+    fail_fast(rejects, config)
+    if not reasons:
+        return records, paragraphs, forms, rejects
     good = pa.array(np.flatnonzero(~no_words), pa.int64())
     kept = records.take(pa.array(fits[~no_words], pa.int64()))
+    return kept, paragraphs.take(good), forms.take(good), rejects
+
+
+def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reject]]:
+    """Clean every record into paragraphs and its hashing form; reject what has no words left."""
+    kept, paragraphs, forms, rejects = clean_table(records, config)
     position = cluster.position_rank(strings(kept, SOURCE_FILE), ints(kept, SOURCE_LINE), strings(kept, ID))
-    return Cleaned(kept, paragraphs.take(good), forms.take(good), position), rejects
+    return Cleaned(kept, paragraphs, forms, position), rejects
+
+
+class _MemorySource:
+    """A `resolve.Source` over a `Cleaned` set and its representatives' signatures."""
+
+    def __init__(self, cleaned: Cleaned, rep: npt.NDArray[np.int64], signatures: npt.NDArray[np.uint32],
+                 bands: int, rows: int) -> None:
+        self.cleaned, self.sig, self.bands, self.rows = cleaned, signatures, bands, rows
+        self.slot = np.full(cleaned.records.num_rows, -1, dtype=np.int64)
+        self.slot[rep] = np.arange(len(rep), dtype=np.int64)
+        self.keys: npt.NDArray[np.uint64] | None = None
+
+    def __len__(self) -> int:
+        return int(self.cleaned.records.num_rows)
+
+    def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
+        if self.keys is None:
+            self.keys = lsh.band(self.sig, self.bands, self.rows)
+        return self.keys[self.slot[rows], band]
+
+    def signatures(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+        return self.sig[self.slot[rows]]
+
+    def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
+        return self.cleaned.forms.take(pa.array(rows, pa.int64()))
+
+    def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        paragraphs = self.cleaned.paragraphs.take(pa.array(rows, pa.int64()))
+        return strings_of(normalize.join_paragraphs(paragraphs, "\n"))
+
+    def lengths(self) -> npt.NDArray[np.int64]:
+        return paragraph_lengths(self.cleaned.paragraphs)
+
+    def values(self, field_name: str) -> list[object]:
+        records = self.cleaned.records
+        if field_name in records.column_names:
+            return list(records[field_name].to_pylist())
+        return [None] * records.num_rows
+
+
+def paragraph_lengths(paragraphs: pa.Array[Any]) -> npt.NDArray[np.int64]:
+    """`int64 (n,)`: each record's total paragraph length in characters."""
+    n = len(paragraphs)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    lengths = np.asarray(pc.utf8_length(paragraphs.flatten()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parents = np.asarray(pc.list_parent_indices(paragraphs).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.bincount(parents, weights=lengths, minlength=n).astype(np.int64)
 
 
 def find_duplicates(
@@ -197,82 +216,22 @@ def find_duplicates(
 
     Stage timings go into `report.timings` when a report is given.
     """
-    clock = _Clock(report if report is not None else Report(), progress or NullProgress())
-    records, n = cleaned.records, cleaned.records.num_rows
+    timings = report.timings if report is not None else {}
+    clock = Clock(timings, (progress or NullProgress()).stage)
     with clock.stage("exact"):
         group, rep = exact.groups(exact.digest(cleaned.forms))
     with clock.stage("sign"):
         rep_forms = cleaned.forms.take(pa.array(rep, pa.int64()))
         signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))
-        clock.progress.advance(len(rep))
-
-    # Shingle sets of the records in candidate pairs, made once (only these are ever compared).
-    shingled: dict[str, Any] = {}
-
-    def check(pairs: npt.NDArray[np.int64], judge: bool = True) -> lsh.Verdict:
-        """Verify pairs of representatives; `judge=False` only measures them (no figures rule)."""
-        if config.lsh.verify == "estimate" and config.lsh.containment is None and not config.lsh.figures:
-            return lsh.verify(pairs, signatures, None, config.lsh)
-        if "involved" not in shingled or not np.isin(pairs, shingled["involved"]).all():
-            involved = np.unique(pairs)
-            forms = rep_forms.take(pa.array(involved, pa.int64()))
-            shingled["involved"] = involved
-            shingled["sets"] = kernels.shingle_bytes(*arrow_bytes(forms), config.shingle.ngram)
-        involved = shingled["involved"]
-        local = np.searchsorted(involved, pairs)
-        verdict = lsh.verify(local, signatures[involved], shingled["sets"], config.lsh, workers(config))
-        if judge and config.lsh.figures and verdict.keep.any():
-            kept = np.flatnonzero(verdict.keep)
-            ends = np.unique(local[kept])
-            texts = strings_of(
-                normalize.join_paragraphs(cleaned.paragraphs.take(pa.array(rep[involved[ends]])), "\n")
-            )
-            clash = figures.conflicts(texts, np.searchsorted(ends, local[kept]).tolist())
-            verdict.keep[kept[np.asarray(clash, dtype=bool)]] = False
-        return verdict
-
+        if progress is not None:
+            progress.advance(len(rep))
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
-    with clock.stage("candidates"):
-        pairs = lsh.candidates(lsh.band(signatures, bands, rows), config.lsh.max_bucket)
-    with clock.stage("verify"):
-        verdict = check(pairs)
-        edges = pairs[verdict.keep]
-    with clock.stage("cluster"):
-        labels = cluster.connect(len(rep), edges)[group] if n else np.empty(0, dtype=np.int64)
-        position = cleaned.position
-        rule, field_name = cluster.parse_keep(config.cluster.keep)
-        if rule == "first":
-            kept_of = cluster.choose(labels, position)
-        elif rule == "longest":
-            lengths = np.asarray(pc.utf8_length(cleaned.paragraphs.flatten()).to_numpy(), dtype=np.int64)
-            parents = np.asarray(pc.list_parent_indices(cleaned.paragraphs).to_numpy(), dtype=np.int64)
-            lengths = np.bincount(parents, weights=lengths, minlength=n).astype(np.int64)
-            kept_of = cluster.choose(labels, -lengths, position)
-        else:
-            assert field_name is not None
-            values = records[field_name].to_pylist() if field_name in records.column_names else [None] * n
-            try:
-                kept_of = cluster.choose(labels, cluster.value_rank(values, field_name), position)
-            except ValueError as err:
-                raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
-        sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
-    with clock.stage("similarity"):
-        similarity = np.ones(n, dtype=np.float64)
-        containment = np.ones(n, dtype=np.float64)
-        near = np.flatnonzero(group != group[kept_of])
-        if len(near):
-            # Signatures and shingle sets are indexed by exact group (one representative each).
-            near_pairs = np.stack([group[near], group[kept_of[near]]], axis=1)
-            to_kept = check(near_pairs, judge=False)
-            similarity[near] = to_kept.jaccard
-            containment[near] = to_kept.containment
-    counts = (len(pairs), len(edges))
-    return Duplicates(
-        kept_of, group, similarity, containment, sizes.astype(np.int64), *counts, bands, rows, edges
-    )
+    source = _MemorySource(cleaned, rep, signatures, bands, rows)
+    return resolve(source, group, rep, cleaned.position, config, clock, workers(config))
 
 
-def _rejects_table(rejects: list[Reject]) -> pa.Table:
+def rejects_table(rejects: list[Reject]) -> pa.Table:
+    """`rejects.parquet`'s rows: position, id, stage, field, reason and (a prefix of) the raw content."""
     return pa.table(
         {
             SOURCE_FILE: pa.array([r.source_file for r in rejects], pa.string()),
@@ -286,32 +245,50 @@ def _rejects_table(rejects: list[Reject]) -> pa.Table:
     )
 
 
-def write_run(
-    config: Config,
-    cleaned: Cleaned,
-    found: Duplicates,
-    rejects: list[Reject],
-    report: Report,
-    *,
-    started: float | None = None,
-) -> None:
-    """Check the accounting, then write the four outputs atomically into `config.output.dir`.
+def unique_table(records: pa.Table, paragraphs: pa.Array[Any], cluster_size: npt.NDArray[np.int64]) -> pa.Table:
+    """`unique.parquet`'s rows for kept `records`: cleaned text and paragraphs, pass-through fields,
+    `cluster_id` (the record's own id) and `cluster_size`."""
+    if TEXT in records.column_names:
+        records = records.drop_columns([TEXT])
+    unique = records.add_column(1, TEXT, normalize.join_paragraphs(paragraphs, "\n\n").cast(pa.string()))
+    unique = unique.add_column(2, PARAGRAPHS, paragraphs.cast(pa.list_(pa.string())))
+    unique = unique.append_column(CLUSTER_ID, records[ID])
+    return unique.append_column(CLUSTER_SIZE, pa.array(cluster_size, pa.int64()))
 
-    `started` (a `time.perf_counter()` value) lets the report carry the write and total times.
-    """
-    write_start = time.perf_counter()
-    records = cleaned.records
-    n = records.num_rows
-    ids = strings(records, ID)
-    position = cleaned.position
+
+def duplicates_table(
+    records: pa.Table,
+    paragraphs: pa.Array[Any],
+    duplicate_of: pa.Array[Any],
+    similarity: npt.NDArray[np.float64],
+    containment: npt.NDArray[np.float64],
+    exact_match: npt.NDArray[np.bool_],
+) -> pa.Table:
+    """`duplicates.parquet`'s rows for dropped `records`: the kept record's id, similarity,
+    containment, `exact` or `near`, and the dropped record's cleaned text for auditing."""
+    kept_id = pa.array(duplicate_of, pa.string())
+    return pa.table(
+        {
+            ID: records[ID],
+            "duplicate_of": kept_id,
+            CLUSTER_ID: kept_id,
+            "similarity": pa.array(similarity, pa.float64()),
+            "containment": pa.array(containment, pa.float64(), from_pandas=True),
+            "match": pa.array(np.where(exact_match, "exact", "near").tolist(), pa.string()),
+            TEXT: normalize.join_paragraphs(paragraphs, "\n\n").cast(pa.string()),
+            SOURCE_FILE: records[SOURCE_FILE],
+            SOURCE_LINE: records[SOURCE_LINE],
+        }
+    )
+
+
+def count(report: Report, found: Duplicates, rejected: int) -> None:
+    """Fill the report's counts from what `find_duplicates` found, and check the accounting."""
+    n = len(found.kept_of)
     kept_mask = found.kept_of == np.arange(n)
-    kept = np.flatnonzero(kept_mask)
-    kept = kept[np.argsort(position[kept])]
     dropped = np.flatnonzero(~kept_mask)
-    dropped = dropped[np.argsort(position[dropped])]
     exact_match = found.exact_group[dropped] == found.exact_group[found.kept_of[dropped]]
-
-    report.kept, report.duplicates, report.rejected = len(kept), len(dropped), len(rejects)
+    report.kept, report.duplicates, report.rejected = int(kept_mask.sum()), len(dropped), rejected
     report.exact_duplicates = int(exact_match.sum())
     report.near_duplicates = len(dropped) - report.exact_duplicates
     report.clusters = int(np.sum(kept_mask & (found.cluster_size > 1)))
@@ -319,59 +296,38 @@ def write_run(
     report.bands, report.rows = found.bands, found.rows
     report.check()
 
-    take = pa.array(kept, pa.int64())
-    unique = records.take(take).drop_columns([TEXT])
-    paras = cleaned.paragraphs.take(take)
-    unique = unique.add_column(1, TEXT, normalize.join_paragraphs(paras, "\n\n").cast(pa.string()))
-    paras = paras.cast(pa.list_(pa.string()))
-    unique = unique.add_column(2, PARAGRAPHS, paras)
-    unique = unique.append_column(CLUSTER_ID, pa.array([ids[i] for i in kept.tolist()], pa.string()))
-    unique = unique.append_column(CLUSTER_SIZE, pa.array(found.cluster_size[kept], pa.int64()))
-    duplicates = pa.table(
-        {
-            ID: pa.array([ids[i] for i in dropped.tolist()], pa.string()),
-            "duplicate_of": pa.array([ids[i] for i in found.kept_of[dropped].tolist()], pa.string()),
-            CLUSTER_ID: pa.array([ids[i] for i in found.kept_of[dropped].tolist()], pa.string()),
-            "similarity": pa.array(found.similarity[dropped], pa.float64()),
-            "containment": pa.array(found.containment[dropped], pa.float64(), from_pandas=True),
-            "match": pa.array(np.where(exact_match, "exact", "near").tolist(), pa.string()),
-            TEXT: normalize.join_paragraphs(
-                cleaned.paragraphs.take(pa.array(dropped, pa.int64())), "\n\n"
-            ).cast(pa.string()),
-            SOURCE_FILE: records[SOURCE_FILE].take(pa.array(dropped, pa.int64())),
-            SOURCE_LINE: records[SOURCE_LINE].take(pa.array(dropped, pa.int64())),
-        }
+
+def write_run(
+    config: Config,
+    cleaned: Cleaned,
+    found: Duplicates,
+    rejects: list[Reject],
+    report: Report,
+) -> None:
+    """Check the accounting, then write the four outputs of an in-memory run into `config.output.dir`.
+
+    `report.read` must be set by the caller (records read, rejects included).
+    """
+    records = cleaned.records
+    n = records.num_rows
+    count(report, found, len(rejects))
+    by_position = np.argsort(cleaned.position, kind="stable")
+    kept = by_position[found.kept_of[by_position] == by_position]
+    dropped = by_position[found.kept_of[by_position] != by_position]
+    take, drop = pa.array(kept, pa.int64()), pa.array(dropped, pa.int64())
+    ids = records[ID].combine_chunks() if n else pa.array([], pa.string())
+    unique = unique_table(records.take(take), cleaned.paragraphs.take(take), found.cluster_size[kept])
+    duplicates = duplicates_table(
+        records.take(drop),
+        cleaned.paragraphs.take(drop),
+        ids.take(pa.array(found.kept_of[dropped], pa.int64())),
+        found.similarity[dropped],
+        found.containment[dropped],
+        found.exact_group[dropped] == found.exact_group[found.kept_of[dropped]],
     )
     folder = writers.prepare(config.output)
     writers.retract_report(folder)
     writers.write_table(folder, "unique.parquet", unique, config.output)
     writers.write_table(folder, "duplicates.parquet", duplicates, config.output)
-    writers.write_table(folder, "rejects.parquet", _rejects_table(rejects), config.output)
-    if started is not None:
-        report.timings["write"] = round(time.perf_counter() - write_start, 6)
-        report.timings["total"] = round(time.perf_counter() - started, 6)
+    writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
     writers.write_report(folder, report.to_dict())
-
-
-def run(config: Config, progress: Progress | None = None) -> Report:
-    """Run the whole batch job as `config` says and return its report.
-
-    Raises:
-        DedupError: a subclass saying what was wrong with the config, the input or the output.
-    """
-    report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
-    clock = _Clock(report, progress or NullProgress())
-    start = time.perf_counter()
-    writers.prepare(config.output)  # refuse an earlier run before doing any work
-    with clock.stage("read"):
-        records, rejects, report.skipped_blank_lines = read_all(config, clock.progress)
-        report.read = records.num_rows + len(rejects)
-        report.input_bytes = int(pc.sum(pc.binary_length(records[TEXT])).as_py() or 0)
-    with clock.stage("clean"):
-        cleaned, clean_rejects = clean_records(records, config)
-        rejects += clean_rejects
-        clock.progress.advance(records.num_rows)
-    found = find_duplicates(cleaned, config, report, clock.progress)
-    clock.progress.stage("write")
-    write_run(config, cleaned, found, rejects, report, started=start)
-    return report

@@ -34,6 +34,13 @@ class Report:
         timings: seconds per stage.
         config: the full configuration of the run.
         output_dir: where the outputs are.
+        inputs: each input file's path, size and content digest (xxh3-64).
+        outputs: each output file's size and content digest, as published.
+        shards: shards processed, and how many of them a resumed run found already done.
+        memory_budget: the budget in bytes the run was sized for.
+        spilled_bytes: bytes of shards and checkpoints the run kept on disk.
+        peak_rss_bytes: the process's peak resident memory when the run finished.
+        first_rejects: the first few rejects as `file:line: field 'x': reason`.
     """
 
     read: int = 0
@@ -53,6 +60,13 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     output_dir: str = ""
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    shards: dict[str, int] = field(default_factory=dict)
+    memory_budget: int = 0
+    spilled_bytes: int = 0
+    peak_rss_bytes: int = 0
+    first_rejects: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         """Raise `AccountingError` unless `read = kept + duplicates + rejected` (and its parts add up)."""

@@ -179,11 +179,11 @@ def test_every_record_is_accounted_for(workdir: Path) -> None:
     rejects = [(r["source_line"], r["stage"], r["reason"]) for r in _read("rejects.parquet")]
     assert rejects == [
         (2, "read", "malformed JSON (Expecting property name enclosed in double quotes, column 2)"),
-        (6, "read", "no field 'text'; fields present: body, id (set input.text_field)"),
-        (8, "read", "duplicate id 'original'; first seen at in.jsonl:1"),
         (3, "clean", "no text left after cleaning (empty, whitespace or markup only)"),
         (4, "clean", "no text left after cleaning (empty, whitespace or markup only)"),
         (5, "clean", "no words left after cleaning (only punctuation or symbols)"),
+        (6, "read", "no field 'text'; fields present: body, id (set input.text_field)"),
+        (8, "read", "duplicate id 'original'; first seen at in.jsonl:1"),
     ]
     assert _read("rejects.parquet")[0]["raw"] == "{broken json"
     assert (report.read, report.kept, report.duplicates, report.rejected) == (8, 1, 1, 6)

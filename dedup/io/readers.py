@@ -159,7 +159,7 @@ class _Builder:
 _FIXED = frozenset({ID, TEXT, SOURCE_FILE, SOURCE_LINE})
 
 
-def _json_text(values: list[Any]) -> pa.Array[Any]:
+def json_text(values: list[Any]) -> pa.Array[Any]:
     """A pass-through column whose values do not share one type, as JSON text (nulls kept)."""
     return pa.array(
         [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string()
@@ -185,7 +185,7 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             if key in _FIXED:
                 raise
-            columns[key] = _json_text(values)
+            columns[key] = json_text(values)
     table = pa.table(columns)
     index = table.schema.get_field_index(SOURCE_LINE)
     return table.set_column(index, SOURCE_LINE, table[SOURCE_LINE].cast(pa.int64()))
@@ -202,7 +202,7 @@ def concat(tables: list[pa.Table]) -> pa.Table:
         for table in tables:
             for name in table.column_names:
                 if name not in _FIXED:
-                    column = _json_text(table[name].to_pylist())
+                    column = json_text(table[name].to_pylist())
                     table = table.set_column(table.schema.get_field_index(name), name, column)  # noqa: PLW2901
             converted.append(table)
         return pa.concat_tables(converted, promote_options="permissive")

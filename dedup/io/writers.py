@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import xxhash
 
 from dedup.errors import OutputError
 
@@ -39,8 +44,13 @@ class OutputConfig:
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
 
-def prepare(cfg: OutputConfig) -> Path:
+def prepare(cfg: OutputConfig, resuming: bool = False) -> Path:
     """Create the output folder, refusing one that holds an earlier run unless `overwrite`.
+
+    Args:
+        cfg: the output section.
+        resuming: the folder holds this same run's checkpoints; output files without a
+            `report.json` are then this run's own, half published when it was stopped.
 
     Raises:
         OutputError: the folder holds an earlier run and `overwrite` is off, or cannot be created.
@@ -49,6 +59,8 @@ def prepare(cfg: OutputConfig) -> Path:
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: the output path exists and is not a folder")
     earlier = [name for name in OUTPUT_FILES if (folder / name).exists()]
+    if resuming and not (folder / REPORT).exists():
+        earlier = []
     if earlier and not cfg.overwrite:
         raise OutputError(
             f"{folder}: the output folder holds an earlier run ({', '.join(earlier)}); "
@@ -74,17 +86,118 @@ def _replace(folder: Path, name: str, write: Any) -> None:
         raise OutputError(f"{final}: cannot write: {err.strerror or err}") from None
 
 
+def _parquet_options(schema: pa.Schema, cfg: OutputConfig) -> dict[str, Any]:
+    # Unique-per-row text columns gain nothing from dictionary encoding and cost time to try.
+    dictionary = [c for c in schema.names if c not in _NO_DICTIONARY]
+    level = 1 if cfg.compression == "zstd" else None  # zstd's fastest level: near level 3's size here
+    return {"compression": cfg.compression, "compression_level": level, "use_dictionary": dictionary}
+
+
 def write_table(folder: Path, name: str, table: pa.Table, cfg: OutputConfig) -> None:
     """Write one Parquet file atomically (aside, then renamed)."""
-    # Unique-per-row text columns gain nothing from dictionary encoding and cost time to try.
-    dictionary = [c for c in table.column_names if c not in _NO_DICTIONARY]
-    level = 1 if cfg.compression == "zstd" else None  # zstd's fastest level: near level 3's size here
+    with TableWriter(folder / name, table.schema, cfg) as writer:
+        writer.write(table)
 
-    def write(path: Path) -> None:
-        codec = cfg.compression
-        pq.write_table(table, path, compression=codec, compression_level=level, use_dictionary=dictionary)
 
-    _replace(folder, name, write)
+class TableWriter:
+    """Writes one Parquet file in pieces, aside and renamed into place when closed without error.
+
+    Row groups are cut where the rows say, not where the pieces happen to end: a group closes
+    after `ROW_GROUP_ROWS` rows or once its text passes `ROW_GROUP_BYTES`, so the same rows give
+    the same file byte for byte however they were batched on the way (shards, workers, a resumed run).
+    """
+
+    ROW_GROUP_ROWS = 65_536
+    ROW_GROUP_BYTES = 64 << 20
+
+    def __init__(self, path: Path, schema: pa.Schema, cfg: OutputConfig) -> None:
+        self.path, self.schema = path, schema
+        self.temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        self.writer = pq.ParquetWriter(self.temp, schema, **_parquet_options(schema, cfg))
+        self.held: list[pa.Table] = []
+        self.sizes: list[npt.NDArray[np.int64]] = []
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.writer.close()
+            self.temp.unlink(missing_ok=True)
+
+    def write(self, table: pa.Table) -> None:
+        """Add rows (cast to the file's schema); full row groups are written out."""
+        if table.num_rows == 0:
+            return
+        self.held.append(table.cast(self.schema) if table.schema != self.schema else table)
+        self.sizes.append(_row_bytes(table))
+        while True:
+            sizes = np.concatenate(self.sizes)
+            over = np.flatnonzero(np.cumsum(sizes) >= self.ROW_GROUP_BYTES)
+            cut = min(self.ROW_GROUP_ROWS, int(over[0]) + 1 if len(over) else len(sizes) + 1)
+            if cut > len(sizes):
+                return
+            held = pa.concat_tables(self.held)
+            self._emit(held.slice(0, cut))
+            rest = held.slice(cut)
+            self.held, self.sizes = ([rest], [sizes[cut:]]) if rest.num_rows else ([], [])
+
+    def _emit(self, table: pa.Table) -> None:
+        self.writer.write_table(table.combine_chunks(), row_group_size=table.num_rows)
+
+    def close(self) -> None:
+        """Write the last row group, fsync and rename the file into place."""
+        try:
+            if self.held:
+                self._emit(pa.concat_tables(self.held))
+            self.writer.close()
+            with open(self.temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(self.temp, self.path)
+        except OSError as err:
+            self.temp.unlink(missing_ok=True)
+            raise OutputError(f"{self.path}: cannot write: {err.strerror or err}") from None
+
+
+def _row_bytes(table: pa.Table) -> npt.NDArray[np.int64]:
+    """Each row's bytes of string data (what dominates a row group's size), plus a fixed 64."""
+    sizes = np.full(table.num_rows, 64, dtype=np.int64)
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            lengths = pc.binary_length(column).to_numpy(zero_copy_only=False)
+            sizes += np.nan_to_num(np.asarray(lengths, dtype=np.float64)).astype(np.int64)
+    return sizes
+
+
+def digest_file(path: Path) -> str:
+    """xxh3-64 of a file's bytes, as hex (written into `report.json` for each output)."""
+    digest = xxhash.xxh3_64()
+    with open(path, "rb") as handle:
+        while block := handle.read(4 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def publish(staged: Path, folder: Path) -> None:
+    """Put a staged output file into `folder` under its name, atomically; the staged copy stays.
+
+    A hard link (no copy) under a temporary name, renamed over the old file; a copy where links
+    are not possible.
+    """
+    final = folder / staged.name
+    temp = folder / f".{staged.name}.{os.getpid()}.publish"
+    try:
+        temp.unlink(missing_ok=True)
+        try:
+            os.link(staged, temp)
+        except OSError:
+            shutil.copyfile(staged, temp)
+        os.replace(temp, final)
+    except OSError as err:
+        temp.unlink(missing_ok=True)
+        raise OutputError(f"{final}: cannot write: {err.strerror or err}") from None
 
 
 def write_report(folder: Path, report: dict[str, Any]) -> None:

@@ -1,0 +1,389 @@
+"""The local engine: the batch job on one machine, in bounded memory, resumable after a kill.
+
+`run(config)` is what `dedup run` calls. It works in four steps, each leaving checkpoints
+(`dedup.io.work`) that a rerun of the same input and config picks up:
+
+1. **shards**: input files in sorted order, cut into shards sized from `memory_budget`; each
+   shard is read, cleaned, hashed, signed and banded, and its records, digests, signatures and band
+   keys go to disk. Only one shard is in memory at a time.
+2. **resolve**: duplicate ids, exact groups, candidate pairs one band at a time, verification,
+   clusters and the keep rule over all shards (`dedup.resolve`), reading back only what each step
+   needs.
+3. **stage**: the output files are written into the checkpoint folder, in source order, with row
+   groups cut by the rows alone, so they are byte-identical whatever the shard size, the worker
+   count or the order the input files were named in.
+4. **publish**: `report.json` is removed, each staged file is linked into the output folder
+   atomically, then `report.json` is written and the checkpoints are removed. The output folder
+   holds a complete run exactly when it holds a `report.json`; a kill before publishing leaves the
+   previous run as it was.
+
+For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point:
+`shard:<file>-<part>`, `resolve`, `stage:<file name>`, `publish:<file name>`, `report`.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import resource
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup import exact, lsh
+from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
+from dedup.errors import InputError
+from dedup.io import readers, work, writers
+from dedup.normalize import NORMALIZE_VERSION
+from dedup.pipeline import count, duplicates_table, rejects_table, unique_table, workers
+from dedup.progress import NullProgress, Progress
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, Reject
+from dedup.report import Report
+from dedup.resolve import Clock, Duplicates, resolve
+
+OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
+
+
+def crash_point(name: str) -> None:
+    """Kill this process with SIGKILL when `DEDUP_CRASH_AT` names this point (fault injection)."""
+    if os.environ.get("DEDUP_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _settings(config: Config, limits: Limits) -> dict[str, Any]:
+    """Everything that changes a run's outputs (and so its checkpoints); not where they go."""
+    data = to_dict(config)
+    for key in ("workers", "progress", "memory_budget"):
+        data.pop(key, None)
+    data["output"] = {"compression": config.output.compression}
+    data["limits"] = [limits.records, limits.text_bytes]
+    data["version"] = [importlib.metadata.version("dedup"), NORMALIZE_VERSION]
+    return data
+
+
+def _timed(batches: Iterator[readers.ReadBatch], clock: Clock) -> Iterator[readers.ReadBatch]:
+    """Charge the time spent inside the reader to the `read` stage."""
+    while True:
+        with clock.stage("read"):
+            batch = next(batches, None)
+        if batch is None:
+            return
+        yield batch
+
+
+class _Run:
+    """One run's state across its steps."""
+
+    def __init__(self, config: Config, progress: Progress) -> None:
+        self.config, self.progress = config, progress
+        self.report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
+        self.clock = Clock(self.report.timings, progress.stage)
+        self.budget = size_bytes(config.memory_budget)
+        self.limits = Limits.from_budget(self.budget)
+        self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
+
+    def start(self) -> None:
+        """Find the inputs, key the checkpoints, claim the output folder."""
+        files = sorted(set(readers.discover(self.config.input.paths)))
+        with self.clock.stage("fingerprint"):
+            inputs = work.describe(files)
+        self.files = files
+        key = work.run_key(_settings(self.config, self.limits), inputs)
+        folder = Path(self.config.output.dir)
+        resuming = folder.is_dir() and work.WorkDir.exists(folder, key)
+        self.folder = writers.prepare(self.config.output, resuming=resuming)
+        self.work = work.WorkDir.open(self.folder, key)
+        self.report.inputs = [{"file": f.path, "bytes": f.bytes, "xxh3": f.xxh3} for f in inputs]
+        self.report.memory_budget = self.budget
+
+    # Step 1 -------------------------------------------------------------------------------------
+
+    def shards(self) -> list[Shard]:
+        """Process every shard not yet done; return all shards in source order."""
+        out: list[Shard] = []
+        reused = 0
+        for index, display in enumerate(self.files):
+            names = self.work.file_shards(index)
+            if names is not None:
+                out.extend(Shard.load(self.work, name) for name in names)
+                reused += len(names)
+                self.progress.advance(sum(s.read for s in out[-len(names) :]))
+                continue
+            names = []
+            batches = _timed(readers.read_file(display, self.config.input), self.clock)
+            for part, piece in enumerate(pieces(batches, self.limits)):
+                name = f"{index:05d}-{part:05d}"
+                names.append(name)
+                if self.work.shard_meta(name) is None:
+                    process(piece, name, self.config, self.work, self.clock, (self.bands, self.rows))
+                    crash_point(f"shard:{name}")
+                else:
+                    reused += 1
+                out.append(Shard.load(self.work, name))
+                self.progress.advance(out[-1].read)
+            self.work.finish_file(index, names)
+        self.report.shards = {"total": len(out), "reused": reused}
+        return out
+
+    # Step 2 -------------------------------------------------------------------------------------
+
+    def resolve(self, shards: list[Shard]) -> tuple[Duplicates, npt.NDArray[np.int64], list[Reject]]:
+        """Duplicates over all shards: `(found, valid rows, duplicate-id rejects)`, from checkpoint if done."""
+        done = self.work.load_global()
+        if done is not None:
+            arrays, meta = done
+            self.report.timings.update({k: v for k, v in meta["timings"].items() if k not in self.report.timings})
+            found = Duplicates(
+                arrays["kept_of"],
+                arrays["exact_group"],
+                arrays["similarity"],
+                arrays["containment"],
+                arrays["cluster_size"],
+                int(meta["candidate_pairs"]),
+                int(meta["verified_pairs"]),
+                int(meta["bands"]),
+                int(meta["rows"]),
+                np.empty((0, 2), dtype=np.int64),
+            )
+            rejects = [Reject(**r) for r in meta["id_rejects"]]
+            return found, arrays["valid"], rejects
+        before = dict(self.report.timings)
+        with self.clock.stage("ids"):
+            valid, id_rejects = _unique_ids(shards, self.config)
+        source = ShardSource(shards, valid, self.config)
+        with self.clock.stage("exact"):
+            group, rep = exact.groups(source.digests())
+        position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
+        found = resolve(source, group, rep, position, self.config, self.clock, workers(self.config))
+        arrays = {
+            "kept_of": found.kept_of,
+            "exact_group": found.exact_group,
+            "similarity": found.similarity,
+            "containment": found.containment,
+            "cluster_size": found.cluster_size,
+            "valid": valid,
+        }
+        spent = {k: round(v - before.get(k, 0.0), 6) for k, v in self.report.timings.items()}
+        meta = {
+            "candidate_pairs": found.candidate_pairs,
+            "verified_pairs": found.verified_pairs,
+            "bands": found.bands,
+            "rows": found.rows,
+            "id_rejects": [_reject_dict(r) for r in id_rejects],
+            "timings": spent,
+        }
+        self.work.save_global(arrays, meta)
+        crash_point("resolve")
+        return found, valid, id_rejects
+
+    # Step 3 -------------------------------------------------------------------------------------
+
+    def stage(
+        self, shards: list[Shard], found: Duplicates, valid: npt.NDArray[np.int64], id_rejects: list[Reject]
+    ) -> dict[str, Any]:
+        """Write the three Parquet files into the checkpoint folder; return their descriptions."""
+        done = self.work.staged()
+        if done is not None:
+            return done
+        cfg = self.config.output
+        stage = self.work.stage
+        extra = passthrough_schema(shards)
+        unique_schema, duplicates_schema = _schemas(extra)
+        ids = ShardSource.ids(shards, valid)
+        offsets = np.cumsum([0] + [s.rows for s in shards])
+        starts = np.searchsorted(valid, offsets)
+        by_shard: dict[int, list[Reject]] = {}
+        for reject in id_rejects:
+            by_shard.setdefault(_shard_of(shards, reject), []).append(reject)
+        with (
+            writers.TableWriter(stage / OUTPUTS[0], unique_schema, cfg) as unique,
+            writers.TableWriter(stage / OUTPUTS[1], duplicates_schema, cfg) as duplicates,
+            writers.TableWriter(stage / OUTPUTS[2], rejects_table([]).schema, cfg) as rejected,
+        ):
+            for s, shard in enumerate(shards):
+                rows = np.arange(starts[s], starts[s + 1], dtype=np.int64)  # valid-space rows
+                local = valid[rows] - offsets[s]
+                table = shard.table()
+                kept = rows[found.kept_of[rows] == rows]
+                drop = rows[found.kept_of[rows] != rows]
+                keep_local = pa.array(local[found.kept_of[rows] == rows], pa.int64())
+                drop_local = pa.array(local[found.kept_of[rows] != rows], pa.int64())
+                records = conform(table.drop_columns(["paragraphs", "form"]), extra)
+                unique.write(
+                    unique_table(
+                        records.take(keep_local),
+                        table["paragraphs"].take(keep_local),
+                        found.cluster_size[kept],
+                    )
+                )
+                exact_match = found.exact_group[drop] == found.exact_group[found.kept_of[drop]]
+                duplicates.write(
+                    duplicates_table(
+                        records.take(drop_local),
+                        table["paragraphs"].take(drop_local),
+                        ids.take(pa.array(found.kept_of[drop], pa.int64())),
+                        found.similarity[drop],
+                        found.containment[drop],
+                        exact_match,
+                    )
+                )
+                rejected.write(_sorted_rejects(shard.rejects(), by_shard.get(s, [])))
+                del table, records
+        outputs = {}
+        for name in OUTPUTS:
+            path = stage / name
+            crash_point(f"stage:{name}")
+            outputs[name] = {"bytes": path.stat().st_size, "xxh3": writers.digest_file(path)}
+        meta = {"outputs": outputs}
+        self.work.finish_stage(meta)
+        return meta
+
+    # Step 4 -------------------------------------------------------------------------------------
+
+    def publish(self, staged: dict[str, Any]) -> None:
+        """Move the staged files into the output folder, then write `report.json`."""
+        self.report.outputs = staged["outputs"]
+        self.report.spilled_bytes = self.work.size()
+        writers.retract_report(self.folder)
+        for name in OUTPUTS:
+            writers.publish(self.work.stage / name, self.folder)
+            crash_point(f"publish:{name}")
+        crash_point("report")
+        self.report.peak_rss_bytes = _peak_rss()
+        writers.write_report(self.folder, self.report.to_dict())
+        self.work.remove()
+
+
+def _schemas(extra: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
+    """The schemas of `unique.parquet` and `duplicates.parquet` for these pass-through fields."""
+    empty = pa.table(
+        {
+            ID: pa.array([], pa.string()),
+            SOURCE_FILE: pa.array([], pa.string()),
+            SOURCE_LINE: pa.array([], pa.int64()),
+            **{f.name: pa.array([], f.type) for f in extra},
+        }
+    )
+    paragraphs = pa.array([], pa.large_list(pa.large_string()))
+    unique = unique_table(empty, paragraphs, np.empty(0, dtype=np.int64)).schema
+    none = np.empty(0, dtype=np.float64)
+    dups = duplicates_table(empty, paragraphs, pa.array([], pa.string()), none, none, none.astype(bool))
+    return unique, dups.schema
+
+
+def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int64], list[Reject]]:
+    """Global rows whose id is not a repeat of an earlier one, and a reject for each repeat."""
+    ids = pa.chunked_array([s.column(ID) for s in shards], pa.string())
+    total = len(ids)
+    if pc.count_distinct(ids).as_py() == total:
+        return np.arange(total, dtype=np.int64), []
+    values = ids.to_pylist()
+    files = pa.chunked_array([s.column(SOURCE_FILE) for s in shards], pa.string()).to_pylist()
+    lines = pa.chunked_array([s.column(SOURCE_LINE) for s in shards], pa.int64()).to_pylist()
+    first_at: dict[str, int] = {}
+    keep = np.ones(total, dtype=bool)
+    rejects = []
+    for i, value in enumerate(values):
+        if value in first_at:
+            j = first_at[value]
+            reason = f"duplicate id '{value}'; first seen at {files[j]}:{lines[j]}"
+            rejects.append(Reject(files[i], lines[i], reason, "read", value, config.input.id_field))
+            keep[i] = False
+        else:
+            first_at[value] = i
+    if rejects and config.on_error == "fail":
+        first = rejects[0]
+        raise InputError(first.reason + " (on_error: fail)", path=first.source_file, line=first.source_line,
+                         field=first.field)
+    return np.flatnonzero(keep).astype(np.int64), rejects
+
+
+def _reject_dict(reject: Reject) -> dict[str, Any]:
+    return {
+        "source_file": reject.source_file,
+        "source_line": reject.source_line,
+        "reason": reject.reason,
+        "stage": reject.stage,
+        "id": reject.id,
+        "field": reject.field,
+        "raw": reject.raw,
+    }
+
+
+def _shard_of(shards: list[Shard], reject: Reject) -> int:
+    """The shard that read the record a duplicate-id reject points at."""
+    for s, shard in enumerate(shards):
+        if shard.file == reject.source_file and shard.first_line <= (reject.source_line or 0) <= shard.last_line:
+            return s
+    return len(shards) - 1
+
+
+def _sorted_rejects(stored: pa.Table, more: list[Reject]) -> pa.Table:
+    """A shard's rejects with its duplicate-id rejects, in line order (whole-file problems first)."""
+    table = pa.concat_tables([stored, rejects_table(more)]) if more else stored
+    if table.num_rows < 2:
+        return table
+    lines = np.asarray(table[SOURCE_LINE].fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return table.take(pa.array(np.argsort(lines, kind="stable"), pa.int64()))
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux reports KiB)."""
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def run(config: Config, progress: Progress | None = None) -> Report:
+    """Run the batch job as `config` says and return its report.
+
+    A rerun after a kill resumes from the checkpoints of the same input and config.
+
+    Raises:
+        DedupError: a subclass saying what was wrong with the config, the input or the output.
+    """
+    started = time.perf_counter()
+    state = _Run(config, progress or NullProgress())
+    state.start()
+    shards = state.shards()
+    state.report.read = sum(s.read for s in shards)
+    state.report.skipped_blank_lines = sum(s.skipped for s in shards)
+    state.report.input_bytes = sum(s.text_bytes for s in shards)
+    found, valid, id_rejects = state.resolve(shards)
+    rejected = sum(s.rejected for s in shards) + len(id_rejects)
+    count(state.report, found, rejected)
+    state.progress.stage("write")
+    with state.clock.stage("write"):
+        staged = state.stage(shards, found, valid, id_rejects)
+    state.report.timings["total"] = round(time.perf_counter() - started, 6)
+    state.report.first_rejects = _first_rejects(shards, id_rejects)
+    state.publish(staged)
+    return replace(state.report)
+
+
+def _first_rejects(shards: list[Shard], id_rejects: list[Reject], limit: int = 5) -> list[str]:
+    """`file:line: field 'x': reason` for the first few rejects, for the terminal."""
+    lines: list[str] = []
+    for shard in shards:
+        if shard.rejected and len(lines) < limit:
+            table = shard.rejects()
+            for row in table.slice(0, limit - len(lines)).to_pylist():
+                lines.append(_describe_reject(Reject(**{k: row[k] for k in _REJECT_KEYS})))
+    for reject in id_rejects[: max(0, limit - len(lines))]:
+        lines.append(_describe_reject(reject))
+    return lines
+
+
+_REJECT_KEYS = ("source_file", "source_line", "reason", "stage", "id", "field")
+
+
+def _describe_reject(reject: Reject) -> str:
+    field_part = f" field '{reject.field}':" if reject.field else ""
+    return f"{reject.where}:{field_part} {reject.reason}"

@@ -1,0 +1,314 @@
+"""Shards: a stretch of one input file, processed alone and kept on disk.
+
+`process` turns a read stretch into a finished shard (cleaned records, digests, signatures, band
+keys, rejects) in the checkpoint folder; `Shard` is its handle; `ShardSource` gives the global
+steps (`dedup.resolve`) read access to all shards by row, touching only the rows asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup import exact, lsh, minhash, normalize
+from dedup.config import Config
+from dedup.io import readers, work
+from dedup.pipeline import clean_table, fail_fast, paragraph_lengths, rejects_table, workers
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject
+from dedup.resolve import Clock
+
+PARAGRAPHS, FORM = "paragraphs", "form"
+_OWN = frozenset({ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS, FORM})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a shard may grow: records (rejects included) and bytes of text."""
+
+    records: int
+    text_bytes: int
+
+    @classmethod
+    def from_budget(cls, budget: int) -> Limits:
+        """Shard limits for a memory budget in bytes.
+
+        A shard holds its text several times over while it is cleaned (raw, paragraphs, hashing
+        form, Python strings for HTML) and about 1 KB per record besides (signature, band keys).
+        """
+        return cls(records=max(64, min(1_000_000, budget // 8192)), text_bytes=max(16 << 10, budget // 32))
+
+
+def split(batch: readers.ReadBatch, cut: int) -> tuple[readers.ReadBatch, readers.ReadBatch]:
+    """Split a read batch before record `cut`; rejects go with the part holding their line."""
+    first, rest = batch.records.slice(0, cut), batch.records.slice(cut)
+    line = rest[SOURCE_LINE][0].as_py()
+    before = [r for r in batch.rejects if r.source_line is None or r.source_line < line]
+    after = [r for r in batch.rejects if r.source_line is not None and r.source_line >= line]
+    return readers.ReadBatch(first, before, batch.skipped_blank), readers.ReadBatch(rest, after, 0)
+
+
+def _merge(batches: list[readers.ReadBatch]) -> readers.ReadBatch:
+    rejects = [r for b in batches for r in b.rejects]
+    skipped = sum(b.skipped_blank for b in batches)
+    return readers.ReadBatch(readers.concat([b.records for b in batches]), rejects, skipped)
+
+
+def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[readers.ReadBatch]:
+    """Regroup one file's read batches into shards within `limits`; the cuts depend on the data alone.
+
+    A single record larger than the limits makes a shard of its own.
+    """
+    held: list[readers.ReadBatch] = []
+    count = size = 0
+    for batch in batches:
+        while True:
+            sizes = np.asarray(pc.binary_length(batch.records[TEXT]).to_numpy(zero_copy_only=False), np.int64)
+            raw = sum(len(r.raw or "") for r in batch.rejects)
+            room = limits.records - count - len(batch.rejects)
+            over = np.flatnonzero(np.cumsum(sizes) + size + raw >= limits.text_bytes)
+            cut = max(0, min(room, int(over[0]) + 1 if len(over) else len(sizes)))
+            if cut == 0 and not held:
+                cut = 1
+            if cut >= batch.records.num_rows:
+                held.append(batch)
+                count += batch.records.num_rows + len(batch.rejects)
+                size += int(sizes.sum()) + raw
+                break
+            if cut > 0:
+                first, batch = split(batch, cut)
+                held.append(first)
+            yield _merge(held)
+            held, count, size = [], 0, 0
+        if count >= limits.records or size >= limits.text_bytes:
+            yield _merge(held)
+            held, count, size = [], 0, 0
+    if held:
+        yield _merge(held)
+
+
+def process(
+    piece: readers.ReadBatch,
+    name: str,
+    config: Config,
+    store: work.WorkDir,
+    clock: Clock,
+    bands_rows: tuple[int, int],
+) -> None:
+    """Clean, hash, sign and band one shard and save it (marker last)."""
+    records, rejects = piece.records, list(piece.rejects)
+    fail_fast(rejects, config)
+    text_bytes = int(pc.sum(pc.binary_length(records[TEXT])).as_py() or 0)
+    with clock.stage("clean"):
+        kept, paragraphs, forms, clean_rejects = clean_table(records, config)
+    rejects += clean_rejects
+    with clock.stage("exact"):
+        digests = exact.digest(forms)
+    with clock.stage("sign"):
+        # One signature per distinct text of the shard, copied to its repeats.
+        group, rep = exact.groups(digests)
+        rep_forms = forms.take(pa.array(rep, pa.int64()))
+        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))[group]
+    with clock.stage("band"):
+        keys = lsh.band(signatures, *bands_rows).T
+    lines = [r.source_line for r in rejects if r.source_line is not None]
+    lines += [records[SOURCE_LINE][0].as_py(), records[SOURCE_LINE][-1].as_py()] if records.num_rows else []
+    rejects.sort(key=lambda r: -1 if r.source_line is None else r.source_line)
+    table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs).append_column(FORM, forms)
+    meta = {
+        "file": records[SOURCE_FILE][0].as_py() if records.num_rows else rejects[0].source_file,
+        "first_line": min(lines, default=0),
+        "last_line": max(lines, default=0),
+        "rows": kept.num_rows,
+        "read": records.num_rows + len(piece.rejects),
+        "rejected": len(rejects),
+        "skipped": piece.skipped_blank,
+        "text_bytes": text_bytes,
+    }
+    arrays = {"digests": digests, "signatures": signatures, "keys": keys, "lengths": paragraph_lengths(paragraphs)}
+    store.save_shard(name, table, rejects_table(rejects), arrays, meta)
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """A finished shard on disk and its counts."""
+
+    base: Path
+    file: str
+    first_line: int
+    last_line: int
+    rows: int
+    read: int
+    rejected: int
+    skipped: int
+    text_bytes: int
+
+    @classmethod
+    def load(cls, store: work.WorkDir, name: str) -> Shard:
+        """The handle of a finished shard (its marker must be there)."""
+        meta = store.shard_meta(name)
+        assert meta is not None, f"shard {name} is not finished"
+        fields = ("file", "first_line", "last_line", "rows", "read", "rejected", "skipped", "text_bytes")
+        return cls(store.shard_file(name, "x").with_suffix(""), **{k: meta[k] for k in fields})
+
+    def _path(self, piece: str) -> Path:
+        return self.base.with_name(f"{self.base.name}.{piece}")
+
+    def table(self) -> pa.Table:
+        """The shard's records (`id`, position, pass-through fields, `paragraphs`, `form`), mapped."""
+        return work.load_table(self._path("arrow"))
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """One column of the shard's records."""
+        return self.table()[name]
+
+    def rejects(self) -> pa.Table:
+        """The shard's rejects, in line order."""
+        return work.load_table(self._path("rejects.arrow"))
+
+    def array(self, name: str) -> npt.NDArray[Any]:
+        """One of the shard's arrays (`digests`, `signatures`, `keys`, `lengths`), mapped."""
+        return work.load_array(self._path(f"{name}.npy"))
+
+
+def passthrough_schema(shards: list[Shard]) -> pa.Schema:
+    """The pass-through fields of all shards, in order of first appearance, with one type each.
+
+    A field whose types do not promote to one (an integer in one file, text in another) becomes
+    JSON text, as the in-memory reader does.
+    """
+    types: dict[str, list[pa.DataType]] = {}
+    for shard in shards:
+        schema = shard.table().schema
+        for f in schema:
+            if f.name not in _OWN:
+                types.setdefault(f.name, []).append(f.type)
+    fields = []
+    for name, kinds in types.items():
+        try:
+            unified = pa.unify_schemas([pa.schema([pa.field(name, t)]) for t in kinds], promote_options="permissive")
+            fields.append(unified.field(name))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            fields.append(pa.field(name, pa.string()))
+    return pa.schema(fields)
+
+
+def conform(records: pa.Table, extra: pa.Schema) -> pa.Table:
+    """`id`, position and the pass-through fields of `extra`, in that order and of those types."""
+    columns: dict[str, Any] = {ID: records[ID], SOURCE_FILE: records[SOURCE_FILE], SOURCE_LINE: records[SOURCE_LINE]}
+    for f in extra:
+        if f.name not in records.column_names:
+            columns[f.name] = pa.nulls(records.num_rows, f.type)
+            continue
+        column = records[f.name]
+        if column.type == f.type:
+            columns[f.name] = column
+        elif pa.types.is_string(f.type) and not pa.types.is_null(column.type):
+            columns[f.name] = readers.json_text(column.to_pylist())
+        else:
+            columns[f.name] = column.cast(f.type)
+    return pa.table(columns)
+
+
+class ShardSource:
+    """A `resolve.Source` over the valid rows of all shards (rows numbered in source order)."""
+
+    def __init__(self, shards: list[Shard], valid: npt.NDArray[np.int64], config: Config) -> None:
+        self.shards, self.valid, self.config = shards, valid, config
+        self.offsets = np.cumsum([0] + [s.rows for s in shards]).astype(np.int64)
+        self._located: tuple[npt.NDArray[np.int64], list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]]
+        self._located = (np.empty(0, dtype=np.int64), [])
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def _locate(self, rows: npt.NDArray[np.int64]) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """`(shard, positions in rows, local rows)` for each shard holding some of `rows`."""
+        if self._located[0] is rows:
+            return self._located[1]
+        where = self.valid[rows]
+        shard = np.searchsorted(self.offsets, where, side="right") - 1
+        order = np.argsort(shard, kind="stable")
+        bounds = np.searchsorted(shard[order], np.arange(len(self.shards) + 1))
+        out = []
+        for s in range(len(self.shards)):
+            at = order[bounds[s] : bounds[s + 1]]
+            if len(at):
+                out.append((s, at, where[at] - self.offsets[s]))
+        self._located = (rows, out)
+        return out
+
+    def _gather(self, rows: npt.NDArray[np.int64], name: str, band: int | None = None) -> npt.NDArray[Any]:
+        parts = self._locate(rows)
+        out: npt.NDArray[Any] | None = None
+        for s, at, local in parts:
+            array = self.shards[s].array(name)
+            values = np.asarray(array[band][local] if band is not None else array[local])
+            if out is None:
+                out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
+            out[at] = values
+        if out is None:
+            width = () if band is not None or name in ("lengths",) else (self.config.minhash.num_perm,)
+            return np.empty((0, *width), dtype=np.uint64 if band is not None else np.uint32)
+        return out
+
+    def _take(self, rows: npt.NDArray[np.int64], fetch: Callable[[pa.Table, pa.Array[Any]], pa.Array[Any]]) -> pa.Array[Any]:
+        parts = self._locate(rows)
+        pieces, at_all = [], []
+        for s, at, local in parts:
+            pieces.append(fetch(self.shards[s].table(), pa.array(local, pa.int64())))
+            at_all.append(at)
+        if not pieces:
+            return pa.array([], pa.large_string())
+        joined = pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in pieces])
+        inverse = np.empty(len(rows), dtype=np.int64)
+        inverse[np.concatenate(at_all)] = np.arange(len(rows), dtype=np.int64)
+        return joined.take(pa.array(inverse, pa.int64()))
+
+    def digests(self) -> npt.NDArray[np.uint64]:
+        """`uint64 (n, 2)`: every valid row's exact digest."""
+        if not self.shards:
+            return np.empty((0, 2), dtype=np.uint64)
+        return np.concatenate([np.asarray(s.array("digests")) for s in self.shards])[self.valid]
+
+    def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
+        return self._gather(rows, "keys", band)
+
+    def signatures(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+        return self._gather(rows, "signatures")
+
+    def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
+        return self._take(rows, lambda table, local: table[FORM].take(local))
+
+    def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        joined = self._take(rows, lambda t, local: normalize.join_paragraphs(t[PARAGRAPHS].take(local), "\n"))
+        return list(joined.to_pylist())
+
+    def lengths(self) -> npt.NDArray[np.int64]:
+        if not self.shards:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate([np.asarray(s.array("lengths")) for s in self.shards])[self.valid]
+
+    def values(self, field_name: str) -> list[object]:
+        values: list[object] = []
+        for shard in self.shards:
+            table = shard.table()
+            if field_name in table.column_names:
+                values.extend(table[field_name].to_pylist())
+            else:
+                values.extend([None] * table.num_rows)
+        return [values[i] for i in self.valid.tolist()]
+
+    @staticmethod
+    def ids(shards: list[Shard], valid: npt.NDArray[np.int64]) -> pa.Array[Any]:
+        """The ids of the valid rows, as one string array."""
+        if not shards:
+            return pa.array([], pa.string())
+        ids = pa.chunked_array([s.column(ID) for s in shards], pa.string()).combine_chunks()
+        return ids.take(pa.array(valid, pa.int64()))
