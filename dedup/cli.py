@@ -57,6 +57,11 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
         raise _fail(err) from None
     if not quiet:
         click.echo(report.summary())
+        if report.rejected:
+            where = f"{report.output_dir}/rejects.parquet"
+            click.echo(f"rejected records (all {report.rejected:,} with reasons in {where}):", err=True)
+            for line in report.first_rejects:
+                click.echo(f"  {line}", err=True)
 
 
 @main.command()

@@ -17,6 +17,7 @@ compiled kernel driven by a per-code-point table built from that definition.
 from __future__ import annotations
 
 import functools
+import html
 import os
 import unicodedata
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from dedup import kernels
 from dedup.records import arrow_bytes
 
 #: Bumped whenever cleaning or the hashing form changes; part of the signature fingerprint.
-NORMALIZE_VERSION = 2
+NORMALIZE_VERSION = 3
 
 #: Elements whose text is a paragraph; text outside them (teasers, navigation) is boilerplate.
 PARAGRAPH_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt")
@@ -43,6 +44,7 @@ _HTML_HINT = (
     r"<\s*/?\s*(?:p|div|br|span|a|li|ul|ol|h[1-6]|html|body|table|article|section|blockquote)\b[^>]*>"
 )
 _BLANK_LINE = r"\n[ \t\r\f\v]*\n"
+_ENTITY = r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 # A leading block of mail or Usenet header lines ("Name: value", with folded continuation lines)
 # ending at the first blank line. `auto` strips it only when every line carries a known header
 # name (and there are at least two); `strip` takes any "Name:" lines.
@@ -77,8 +79,8 @@ class NormalizeConfig:
     """How record text is cleaned.
 
     Attributes:
-        content: `html` parses paragraph elements, `text` splits on blank lines, `auto` looks for
-            HTML tags in each record.
+        content: `html` parses paragraph elements, `text` splits on blank lines (and decodes HTML
+            character references such as `&amp;`), `auto` looks for HTML tags in each record.
         mail_headers: a leading mail or Usenet header block in a text record (Xref, Path,
             Newsgroups... differ between copies of one cross-posted message): `auto` drops it when
             it is made of known header lines, `strip` drops any leading `Name: value` block,
@@ -123,6 +125,19 @@ def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(out))
 
 
+def _unescape(plain: pa.Array[Any]) -> pa.Array[Any]:
+    """Decode HTML character references (`&amp;`, `&#39;`) in plain-text records that hold any."""
+    flagged = np.flatnonzero(
+        np.asarray(pc.match_substring_regex(plain, _ENTITY).to_numpy(zero_copy_only=False), dtype=bool)
+    )
+    if not len(flagged):
+        return plain
+    values = plain.to_pylist()
+    for i in flagged.tolist():
+        values[i] = html.unescape(values[i])
+    return pa.array(values, pa.large_string())
+
+
 def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) -> pa.LargeListArray:
     """Clean a batch of records into paragraphs.
 
@@ -146,6 +161,7 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
         plain = pc.replace_substring(plain, "\r\n", "\n")
         if cfg.mail_headers != "keep":
             plain = pc.replace_substring_regex(plain, _MAIL_HEADERS[cfg.mail_headers], "", max_replacements=1)
+        plain = _unescape(plain)
         parts.append(pc.split_pattern_regex(plain, _BLANK_LINE).cast(pa.large_list(pa.large_string())))
     if len(html_rows):
         raw = [_html_raw_paragraphs(t) for t in texts.take(pa.array(html_rows)).to_pylist()]

@@ -124,12 +124,16 @@ def clean_table(
     cfg = config.normalize
     texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
     too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
-    fits = np.flatnonzero(~too_long)
+    binary = np.asarray(pc.match_substring(texts, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
+    fits = np.flatnonzero(~too_long & ~binary)
     paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg, workers(config))
     forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers(config))
     no_text = np.asarray(pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False)) == 0
     no_words = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
     reasons: dict[int, str] = {}
+    for i in np.flatnonzero(binary & ~too_long).tolist():
+        at = texts[i].as_py().index("\x00")
+        reasons[i] = f"the text holds NUL bytes (binary data, not text); the first at character {at + 1:,}"
     for i in np.flatnonzero(too_long).tolist():
         length = len(texts[i].as_py())
         reasons[i] = f"the record has {length:,} characters, over normalize.max_chars ({cfg.max_chars:,})"

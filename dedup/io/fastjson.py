@@ -38,15 +38,18 @@ def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, by
     pieces: list[bytes] = []
     held = 0
     line = 1
+    read = getattr(stream, "read1", stream.read)  # a piece at a time: a failure loses no decoded line
     try:
         while True:
-            chunk = stream.read(_READ_BYTES)
+            chunk = read(_READ_BYTES)
             if chunk:
                 pieces.append(chunk)
                 held += len(chunk)
                 if held < size:
                     continue
             data = b"".join(pieces)
+            if not data:
+                return  # the stream ended right after a block
             cut = data.rfind(b"\n") if chunk else len(data) - 1
             if cut == -1:
                 continue  # one line longer than `size`: read on
@@ -91,6 +94,10 @@ def parse_block(
         return None
     if table.num_rows != body.count(b"\n") + 1 or text_field not in table.column_names:
         return None  # Arrow skips blank lines: the line-by-line reader counts them
+    try:
+        table.validate(full=True)  # Arrow's JSON reader passes invalid UTF-8 through into strings
+    except pa.ArrowInvalid:
+        return None
     text = table[text_field]
     if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) or text.null_count:
         return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import gzip
 import io
 import json
 import os
@@ -120,8 +121,15 @@ def file_format(path: str, configured: Format) -> Format:
 
 
 def open_binary(path: str) -> IO[bytes]:
-    """Open `path` for reading bytes, decompressing gzip or zstd by extension (Arrow's C++ codecs)."""
+    """Open `path` for reading bytes, decompressing gzip or zstd by extension.
+
+    gzip goes through the standard library, whose `read1` hands over each decoded piece as it
+    comes, so a truncated file gives up every whole line before the damage; zstd and plain files
+    through Arrow's C++ streams.
+    """
     ext = os.path.splitext(path.lower())[1]
+    if ext == ".gz":
+        return typing.cast(IO[bytes], gzip.open(path, "rb"))
     return typing.cast(IO[bytes], pa.input_stream(path, compression=_COMPRESSED.get(ext)))
 
 
@@ -263,7 +271,7 @@ def _read_line(b: _Builder, line: int, raw: bytes, jsonl: bool, cfg: InputConfig
     try:
         text = stripped.decode("utf-8")
     except UnicodeDecodeError as err:
-        b.reject(line, f"invalid UTF-8 at byte {err.start} of the line", None if jsonl else "text", raw)
+        b.reject(line, f"invalid UTF-8 at byte {err.start + 1} of the line", None if jsonl else "text", raw)
         return
     if not jsonl:
         b.add(line, text, None, {})
