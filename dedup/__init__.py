@@ -13,6 +13,7 @@ from dedup.config import Config, fingerprint
 from dedup.config import from_dict as config_from_dict
 from dedup.config import load as load_config
 from dedup.config import to_dict as config_to_dict
+from dedup.engines.local import run
 from dedup.errors import (
     AccountingError,
     ConfigError,
@@ -42,10 +43,10 @@ from dedup.normalize import (
     join_paragraphs,
     tokens,
 )
-from dedup.engines.local import run
-from dedup.pipeline import Cleaned, Duplicates, clean_records, find_duplicates, read_all, write_run
+from dedup.pipeline import Cleaned, clean_records, find_duplicates, read_all, write_run
 from dedup.records import Reject
 from dedup.report import Report
+from dedup.resolve import Duplicates
 from dedup.shingle import ShingleConfig, shingle_batch
 
 __all__ = [

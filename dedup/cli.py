@@ -13,9 +13,9 @@ import click
 from rich.console import Console
 
 from dedup import config as config_module
+from dedup.engines.local import run as run_pipeline
 from dedup.errors import DedupError
 from dedup.io import html
-from dedup.engines.local import run as run_pipeline
 from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
 
 

@@ -38,9 +38,19 @@ def _check_workers(value: object) -> str | None:
     return None
 
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-_MIN_BUDGET = 1 << 20
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+_MIN_BUDGET = 10**6
 
 
 def size_bytes(text: str) -> int:
@@ -62,7 +72,7 @@ def _check_budget(value: object) -> str | None:
     except ValueError:
         return "must be a size such as '2GB', '512MB' or '4GiB'"
     if size < _MIN_BUDGET:
-        return "must be at least 1MiB"
+        return "must be at least 1MB"
     return None
 
 

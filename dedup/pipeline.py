@@ -67,6 +67,7 @@ def workers(config: Config) -> int:
 
 
 def fail_fast(rejects: list[Reject], config: Config) -> None:
+    """Raise `InputError` for the first reject when `on_error: fail`."""
     if rejects and config.on_error == "fail":
         first = rejects[0]
         message = first.reason + " (on_error: fail)"
@@ -168,8 +169,14 @@ def clean_records(records: pa.Table, config: Config) -> tuple[Cleaned, list[Reje
 class _MemorySource:
     """A `resolve.Source` over a `Cleaned` set and its representatives' signatures."""
 
-    def __init__(self, cleaned: Cleaned, rep: npt.NDArray[np.int64], signatures: npt.NDArray[np.uint32],
-                 bands: int, rows: int) -> None:
+    def __init__(
+        self,
+        cleaned: Cleaned,
+        rep: npt.NDArray[np.int64],
+        signatures: npt.NDArray[np.uint32],
+        bands: int,
+        rows: int,
+    ) -> None:
         self.cleaned, self.sig, self.bands, self.rows = cleaned, signatures, bands, rows
         self.slot = np.full(cleaned.records.num_rows, -1, dtype=np.int64)
         self.slot[rep] = np.arange(len(rep), dtype=np.int64)
@@ -181,7 +188,8 @@ class _MemorySource:
     def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
         if self.keys is None:
             self.keys = lsh.band(self.sig, self.bands, self.rows)
-        return self.keys[self.slot[rows], band]
+        keys: npt.NDArray[np.uint64] = self.keys[self.slot[rows], band]
+        return keys
 
     def signatures(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
         return self.sig[self.slot[rows]]
@@ -249,9 +257,14 @@ def rejects_table(rejects: list[Reject]) -> pa.Table:
     )
 
 
-def unique_table(records: pa.Table, paragraphs: pa.Array[Any], cluster_size: npt.NDArray[np.int64]) -> pa.Table:
-    """`unique.parquet`'s rows for kept `records`: cleaned text and paragraphs, pass-through fields,
-    `cluster_id` (the record's own id) and `cluster_size`."""
+def unique_table(
+    records: pa.Table, paragraphs: pa.Array[Any], cluster_size: npt.NDArray[np.int64]
+) -> pa.Table:
+    """`unique.parquet`'s rows for kept `records`.
+
+    Columns: id, cleaned text and paragraphs, position, pass-through fields, `cluster_id` (the
+    record's own id) and `cluster_size`.
+    """
     if TEXT in records.column_names:
         records = records.drop_columns([TEXT])
     unique = records.add_column(1, TEXT, normalize.join_paragraphs(paragraphs, "\n\n").cast(pa.string()))
@@ -268,8 +281,11 @@ def duplicates_table(
     containment: npt.NDArray[np.float64],
     exact_match: npt.NDArray[np.bool_],
 ) -> pa.Table:
-    """`duplicates.parquet`'s rows for dropped `records`: the kept record's id, similarity,
-    containment, `exact` or `near`, and the dropped record's cleaned text for auditing."""
+    """`duplicates.parquet`'s rows for dropped `records`.
+
+    Columns: id, the kept record's id, similarity, containment, `exact` or `near`, the dropped
+    record's cleaned text (for auditing) and its position.
+    """
     kept_id = pa.array(duplicate_of, pa.string())
     return pa.table(
         {

@@ -98,6 +98,7 @@ class Clock:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the block under `name` (and tell the progress display)."""
         if self.on_stage is not None:
             self.on_stage(name)
         start = time.perf_counter()

@@ -73,7 +73,9 @@ def _lines_file(bad: str | bytes) -> Build:
 
     def build(tmp: Path) -> dict[str, Any]:
         line = bad if isinstance(bad, bytes) else bad.encode("utf-8")
-        (tmp / "in.txt").write_bytes(as_html([GOOD[0]]).encode() + b"\n" + line + b"\n" + as_html([GOOD[1]]).encode() + b"\n")
+        (tmp / "in.txt").write_bytes(
+            as_html([GOOD[0]]).encode() + b"\n" + line + b"\n" + as_html([GOOD[1]]).encode() + b"\n"
+        )
         return {"input": {"paths": ["in.txt"]}}
 
     return build
@@ -88,7 +90,11 @@ def _jsonl_file(bad: str | bytes) -> Build:
 
 
 def _truncated_gzip(tmp: Path) -> dict[str, Any]:
-    whole = gzip.compress("".join(json.dumps({"id": f"r{i}", "text": GOOD[i % 2] + f" copy {i}"}) + "\n" for i in range(6)).encode())
+    whole = gzip.compress(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": GOOD[i % 2] + f" copy {i}"}) + "\n" for i in range(6)
+        ).encode()
+    )
     (tmp / "in.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])
     _jsonl(tmp / "more.jsonl", [_good_json(0), _good_json(1)])
     return {"input": {"paths": ["in.jsonl.gz", "more.jsonl"]}}
@@ -157,7 +163,12 @@ CASES: dict[str, tuple[Build, Reject | Kept | Stop]] = {
     ),
     "NUL bytes": (
         _jsonl_file(json.dumps({"id": "n", "text": "PK\u0003\u0004\u0000\u0000binary"})),
-        Reject("in.jsonl", 2, "text", "the text holds NUL bytes (binary data, not text); the first at character 5"),
+        Reject(
+            "in.jsonl",
+            2,
+            "text",
+            "the text holds NUL bytes (binary data, not text); the first at character 5",
+        ),
     ),
     "unclosed HTML": (
         _lines_file("<div><p>Unclosed paragraph <b>bold <i>and italic words run on"),
@@ -168,7 +179,9 @@ CASES: dict[str, tuple[Build, Reject | Kept | Stop]] = {
         Kept("in.txt", 2, ">Broken tag soup\n\nthen a real paragraph"),
     ),
     "script and style blocks": (
-        _lines_file("<script>var s = 'not text';</script><style>p {color: red}</style><p>Only this stays</p>"),
+        _lines_file(
+            "<script>var s = 'not text';</script><style>p {color: red}</style><p>Only this stays</p>"
+        ),
         Kept("in.txt", 2, "Only this stays"),
     ),
     "an entity flood": (
@@ -185,7 +198,12 @@ CASES: dict[str, tuple[Build, Reject | Kept | Stop]] = {
     ),
     "a single 50 MB record": (
         _jsonl_file(json.dumps({"id": "big", "text": "word " * (BIG // 5)})),
-        Reject("in.jsonl", 2, "text", "the record has 52,428,800 characters, over normalize.max_chars (20,000,000)"),
+        Reject(
+            "in.jsonl",
+            2,
+            "text",
+            "the record has 52,428,800 characters, over normalize.max_chars (20,000,000)",
+        ),
     ),
     "a line of 10 MB": (
         _lines_file(TEN_MB_TEXT),
@@ -245,7 +263,10 @@ CASES: dict[str, tuple[Build, Reject | Kept | Stop]] = {
     ),
     "a config that is not YAML": (
         _config_text("input: [unclosed\n"),
-        Stop(2, "Error: config.yaml: not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'\n"),
+        Stop(
+            2,
+            "Error: config.yaml: not valid YAML at line 2, column 1: expected ',' or ']', but got '<stream end>'\n",
+        ),
     ),
     "an unknown key": (
         _config_text("input: {paths: [more.jsonl]}\nminhash: {num_perms: 64}\n"),
@@ -253,11 +274,16 @@ CASES: dict[str, tuple[Build, Reject | Kept | Stop]] = {
     ),
     "a threshold out of range": (
         _config_text("input: {paths: [more.jsonl]}\nlsh: {threshold: 1.5}\n"),
-        Stop(2, "Error: config.yaml: lsh.threshold must be a number between 0 and 1 (both excluded); got 1.5\n"),
+        Stop(
+            2, "Error: config.yaml: lsh.threshold must be a number between 0 and 1 (both excluded); got 1.5\n"
+        ),
     ),
     "a memory budget that is not a size": (
         _config_text("input: {paths: [more.jsonl]}\nmemory_budget: lots\n"),
-        Stop(2, "Error: config.yaml: memory_budget must be a size such as '2GB', '512MB' or '4GiB'; got 'lots'\n"),
+        Stop(
+            2,
+            "Error: config.yaml: memory_budget must be a size such as '2GB', '512MB' or '4GiB'; got 'lots'\n",
+        ),
     ),
     "an output folder holding an earlier run": (
         _earlier_run,
@@ -297,7 +323,9 @@ def test_bad_input_catalogue(kind: str, cli: Callable[..., Result], tmp_path: Pa
     assert report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
     kept = _output_rows(tmp_path, "unique.parquet")
     through = kept + _output_rows(tmp_path, "duplicates.parquet")
-    assert {GOOD[0], GOOD[1]} <= {row["text"].split("\n\n")[0] for row in through}, "the good records went through"
+    assert {GOOD[0], GOOD[1]} <= {row["text"].split("\n\n")[0] for row in through}, (
+        "the good records went through"
+    )
     if isinstance(expect, Kept):
         (row,) = [r for r in kept if (r["source_file"], r["source_line"]) == (expect.file, expect.line)]
         assert row["text"] == expect.text

@@ -3,8 +3,8 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import zlib
 import os
+import zlib
 from pathlib import Path
 
 import pyarrow as pa

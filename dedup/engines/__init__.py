@@ -1,0 +1,1 @@
+"""Execution engines: the local one (one machine, bounded memory, resumable)."""

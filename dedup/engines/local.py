@@ -85,7 +85,9 @@ class _Run:
 
     def __init__(self, config: Config, progress: Progress) -> None:
         self.config, self.progress = config, progress
-        self.report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
+        self.report = Report(
+            config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir
+        )
         self.clock = Clock(self.report.timings, progress.stage)
         self.budget = size_bytes(config.memory_budget)
         self.limits = Limits.from_budget(self.budget)
@@ -124,7 +126,7 @@ class _Run:
                 name = f"{index:05d}-{part:05d}"
                 names.append(name)
                 if self.work.shard_meta(name) is None:
-                    process(piece, name, self.config, self.work, self.clock, (self.bands, self.rows))
+                    process(piece, display, name, self.config, self.work, self.clock, (self.bands, self.rows))
                     crash_point(f"shard:{name}")
                 else:
                     reused += 1
@@ -137,11 +139,13 @@ class _Run:
     # Step 2 -------------------------------------------------------------------------------------
 
     def resolve(self, shards: list[Shard]) -> tuple[Duplicates, npt.NDArray[np.int64], list[Reject]]:
-        """Duplicates over all shards: `(found, valid rows, duplicate-id rejects)`, from checkpoint if done."""
+        """Duplicates over all shards (from the checkpoint when done): found, valid rows, id rejects."""
         done = self.work.load_global()
         if done is not None:
             arrays, meta = done
-            self.report.timings.update({k: v for k, v in meta["timings"].items() if k not in self.report.timings})
+            self.report.timings.update(
+                {k: v for k, v in meta["timings"].items() if k not in self.report.timings}
+            )
             found = Duplicates(
                 arrays["kept_of"],
                 arrays["exact_group"],
@@ -302,8 +306,12 @@ def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int
             first_at[value] = i
     if rejects and config.on_error == "fail":
         first = rejects[0]
-        raise InputError(first.reason + " (on_error: fail)", path=first.source_file, line=first.source_line,
-                         field=first.field)
+        raise InputError(
+            first.reason + " (on_error: fail)",
+            path=first.source_file,
+            line=first.source_line,
+            field=first.field,
+        )
     return np.flatnonzero(keep).astype(np.int64), rejects
 
 
@@ -322,7 +330,10 @@ def _reject_dict(reject: Reject) -> dict[str, Any]:
 def _shard_of(shards: list[Shard], reject: Reject) -> int:
     """The shard that read the record a duplicate-id reject points at."""
     for s, shard in enumerate(shards):
-        if shard.file == reject.source_file and shard.first_line <= (reject.source_line or 0) <= shard.last_line:
+        if (
+            shard.file == reject.source_file
+            and shard.first_line <= (reject.source_line or 0) <= shard.last_line
+        ):
             return s
     return len(shards) - 1
 
@@ -337,7 +348,7 @@ def _sorted_rejects(stored: pa.Table, more: list[Reject]) -> pa.Table:
 
 
 def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (Linux reports KiB)."""
+    """Peak resident memory of the process in bytes (Linux reports KiB)."""
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 

@@ -21,7 +21,7 @@ from dedup import exact, lsh, minhash, normalize
 from dedup.config import Config
 from dedup.io import readers, work
 from dedup.pipeline import clean_table, fail_fast, paragraph_lengths, rejects_table, workers
-from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.resolve import Clock
 
 PARAGRAPHS, FORM = "paragraphs", "form"
@@ -67,7 +67,8 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
     """
     held: list[readers.ReadBatch] = []
     count = size = 0
-    for batch in batches:
+    for incoming in batches:
+        batch = incoming
         while True:
             sizes = np.asarray(pc.binary_length(batch.records[TEXT]).to_numpy(zero_copy_only=False), np.int64)
             raw = sum(len(r.raw or "") for r in batch.rejects)
@@ -95,6 +96,7 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
 
 def process(
     piece: readers.ReadBatch,
+    file: str,
     name: str,
     config: Config,
     store: work.WorkDir,
@@ -114,7 +116,9 @@ def process(
         # One signature per distinct text of the shard, copied to its repeats.
         group, rep = exact.groups(digests)
         rep_forms = forms.take(pa.array(rep, pa.int64()))
-        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))[group]
+        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))[
+            group
+        ]
     with clock.stage("band"):
         keys = lsh.band(signatures, *bands_rows).T
     lines = [r.source_line for r in rejects if r.source_line is not None]
@@ -122,7 +126,7 @@ def process(
     rejects.sort(key=lambda r: -1 if r.source_line is None else r.source_line)
     table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs).append_column(FORM, forms)
     meta = {
-        "file": records[SOURCE_FILE][0].as_py() if records.num_rows else rejects[0].source_file,
+        "file": file,
         "first_line": min(lines, default=0),
         "last_line": max(lines, default=0),
         "rows": kept.num_rows,
@@ -131,7 +135,12 @@ def process(
         "skipped": piece.skipped_blank,
         "text_bytes": text_bytes,
     }
-    arrays = {"digests": digests, "signatures": signatures, "keys": keys, "lengths": paragraph_lengths(paragraphs)}
+    arrays: dict[str, npt.NDArray[Any]] = {
+        "digests": digests,
+        "signatures": signatures,
+        "keys": keys,
+        "lengths": paragraph_lengths(paragraphs),
+    }
     store.save_shard(name, table, rejects_table(rejects), arrays, meta)
 
 
@@ -192,7 +201,9 @@ def passthrough_schema(shards: list[Shard]) -> pa.Schema:
     fields = []
     for name, kinds in types.items():
         try:
-            unified = pa.unify_schemas([pa.schema([pa.field(name, t)]) for t in kinds], promote_options="permissive")
+            unified = pa.unify_schemas(
+                [pa.schema([pa.field(name, t)]) for t in kinds], promote_options="permissive"
+            )
             fields.append(unified.field(name))
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             fields.append(pa.field(name, pa.string()))
@@ -201,7 +212,11 @@ def passthrough_schema(shards: list[Shard]) -> pa.Schema:
 
 def conform(records: pa.Table, extra: pa.Schema) -> pa.Table:
     """`id`, position and the pass-through fields of `extra`, in that order and of those types."""
-    columns: dict[str, Any] = {ID: records[ID], SOURCE_FILE: records[SOURCE_FILE], SOURCE_LINE: records[SOURCE_LINE]}
+    columns: dict[str, Any] = {
+        ID: records[ID],
+        SOURCE_FILE: records[SOURCE_FILE],
+        SOURCE_LINE: records[SOURCE_LINE],
+    }
     for f in extra:
         if f.name not in records.column_names:
             columns[f.name] = pa.nulls(records.num_rows, f.type)
@@ -222,13 +237,17 @@ class ShardSource:
     def __init__(self, shards: list[Shard], valid: npt.NDArray[np.int64], config: Config) -> None:
         self.shards, self.valid, self.config = shards, valid, config
         self.offsets = np.cumsum([0] + [s.rows for s in shards]).astype(np.int64)
-        self._located: tuple[npt.NDArray[np.int64], list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]]
+        self._located: tuple[
+            npt.NDArray[np.int64], list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]
+        ]
         self._located = (np.empty(0, dtype=np.int64), [])
 
     def __len__(self) -> int:
         return len(self.valid)
 
-    def _locate(self, rows: npt.NDArray[np.int64]) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    def _locate(
+        self, rows: npt.NDArray[np.int64]
+    ) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
         """`(shard, positions in rows, local rows)` for each shard holding some of `rows`."""
         if self._located[0] is rows:
             return self._located[1]
@@ -258,7 +277,9 @@ class ShardSource:
             return np.empty((0, *width), dtype=np.uint64 if band is not None else np.uint32)
         return out
 
-    def _take(self, rows: npt.NDArray[np.int64], fetch: Callable[[pa.Table, pa.Array[Any]], pa.Array[Any]]) -> pa.Array[Any]:
+    def _take(
+        self, rows: npt.NDArray[np.int64], fetch: Callable[[pa.Table, pa.Array[Any]], pa.Array[Any]]
+    ) -> pa.Array[Any]:
         parts = self._locate(rows)
         pieces, at_all = [], []
         for s, at, local in parts:
@@ -266,7 +287,9 @@ class ShardSource:
             at_all.append(at)
         if not pieces:
             return pa.array([], pa.large_string())
-        joined = pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in pieces])
+        joined = pa.concat_arrays(
+            [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in pieces]
+        )
         inverse = np.empty(len(rows), dtype=np.int64)
         inverse[np.concatenate(at_all)] = np.arange(len(rows), dtype=np.int64)
         return joined.take(pa.array(inverse, pa.int64()))
@@ -278,24 +301,30 @@ class ShardSource:
         return np.concatenate([np.asarray(s.array("digests")) for s in self.shards])[self.valid]
 
     def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
+        """See `resolve.Source`."""
         return self._gather(rows, "keys", band)
 
     def signatures(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
+        """See `resolve.Source`."""
         return self._gather(rows, "signatures")
 
     def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
+        """See `resolve.Source`."""
         return self._take(rows, lambda table, local: table[FORM].take(local))
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        """See `resolve.Source`."""
         joined = self._take(rows, lambda t, local: normalize.join_paragraphs(t[PARAGRAPHS].take(local), "\n"))
         return list(joined.to_pylist())
 
     def lengths(self) -> npt.NDArray[np.int64]:
+        """See `resolve.Source`."""
         if not self.shards:
             return np.empty(0, dtype=np.int64)
         return np.concatenate([np.asarray(s.array("lengths")) for s in self.shards])[self.valid]
 
     def values(self, field_name: str) -> list[object]:
+        """See `resolve.Source`."""
         values: list[object] = []
         for shard in self.shards:
             table = shard.table()

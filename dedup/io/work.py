@@ -17,6 +17,7 @@ there, so a kill at any point leaves either a finished piece or none.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,8 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.ipc as ipc
 import xxhash
+from pyarrow import ipc
 
 WORK = ".dedup-work"
 _HASH_BLOCK = 4 << 20
@@ -142,10 +143,8 @@ class WorkDir:
     def remove(self) -> None:
         """Remove this run's checkpoints (and the work folder when it is left empty)."""
         shutil.rmtree(self.root, ignore_errors=True)
-        try:
+        with contextlib.suppress(OSError):
             self.root.parent.rmdir()
-        except OSError:
-            pass
 
     def size(self) -> int:
         """Bytes the checkpoints take on disk."""
@@ -158,7 +157,12 @@ class WorkDir:
         return self.shards / f"{name}.{piece}"
 
     def save_shard(
-        self, name: str, table: pa.Table, rejects: pa.Table, arrays: dict[str, npt.NDArray[Any]], meta: dict[str, Any]
+        self,
+        name: str,
+        table: pa.Table,
+        rejects: pa.Table,
+        arrays: dict[str, npt.NDArray[Any]],
+        meta: dict[str, Any],
     ) -> None:
         """Write a shard's pieces, then its marker."""
         sizes = {"arrow": save_table(self.shard_file(name, "arrow"), table)}

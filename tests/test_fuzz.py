@@ -1,0 +1,149 @@
+"""Fuzzing: arbitrary bytes and Unicode through reading, cleaning, shingling, signing and a whole run.
+
+The properties: nothing crashes, every output is valid, and every input record is accounted for
+exactly once (kept, dropped as a duplicate, or rejected with a reason), which the pipeline checks
+itself and these tests check again from the files.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dedup
+from dedup import (
+    MinHashConfig,
+    NormalizeConfig,
+    ShingleConfig,
+    clean_batch,
+    hashing_forms,
+    join_paragraphs,
+    shingle_batch,
+    sign,
+    sign_forms,
+)
+
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Text that exercises the cleaner: markup, entities, whitespace of every kind, CJK, marks, controls.
+_PIECES = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div>",
+        "<br>",
+        "<script>x</script>",
+        "&amp;",
+        "&#39;",
+        "&bogus;",
+        "\u00a0",
+        "\u200b",
+        "\u3000",
+        "\r\n",
+        "\n\n",
+        "\t",
+        "\u0301",
+        "\ufe0f",
+        "東京",
+        "😀",
+        "\x07",
+        "Da",
+        "word",
+        " ",
+        ".",
+        "-",
+        "1.5",
+    ]
+)
+TEXT = st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=30).map("".join)
+
+
+def _run(folder: Path, name: str, data: bytes) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    (folder / name).write_bytes(data)
+    config = dedup.config_from_dict(
+        {"input": {"paths": [str(folder / name)]}, "output": {"dir": str(folder / "out"), "overwrite": True}}
+    )
+    dedup.run(config)
+    report = json.loads((folder / "out" / "report.json").read_text())
+    tables = {
+        n: pq.read_table(folder / "out" / f"{n}.parquet").to_pylist()
+        for n in ("unique", "duplicates", "rejects")
+    }
+    return report, tables
+
+
+def _accounted_lines(tables: dict[str, list[dict[str, Any]]]) -> list[int]:
+    return sorted(row["source_line"] for rows in tables.values() for row in rows)
+
+
+@FUZZ
+@given(st.lists(st.binary(max_size=80), min_size=1, max_size=12))
+def test_arbitrary_bytes_as_lines_are_each_accounted_for(lines: list[bytes]) -> None:
+    data = b"\n".join(lines) + b"\n"
+    records = [i for i, line in enumerate(data.split(b"\n")[:-1], 1) if line.rstrip(b"\r").strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        report, tables = _run(Path(tmp), "in.txt", data)
+    assert report["read"] == len(records) == report["kept"] + report["duplicates"] + report["rejected"]
+    assert _accounted_lines(tables) == records
+    for row in tables["rejects"]:
+        assert row["reason"] and row["source_file"].endswith("in.txt")
+    for row in tables["unique"]:
+        assert row["text"] and row["text"] == "\n\n".join(row["paragraphs"])
+
+
+_JSON_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), TEXT)
+_ROW = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(st.text(max_size=3), st.integers(0, 5), _JSON_VALUE),
+        "text": st.one_of(TEXT, _JSON_VALUE),
+        "extra": _JSON_VALUE,
+    },
+)
+_LINE = st.one_of(
+    _ROW.map(lambda r: json.dumps(r).encode()), st.binary(max_size=40).filter(lambda b: b"\n" not in b)
+)
+
+
+@FUZZ
+@given(st.lists(_LINE, min_size=1, max_size=12))
+def test_arbitrary_json_lines_are_each_accounted_for(lines: list[bytes]) -> None:
+    data = b"\n".join(lines) + b"\n"
+    records = [i for i, line in enumerate(lines, 1) if line.rstrip(b"\r").strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        report, tables = _run(Path(tmp), "in.jsonl", data)
+    assert report["read"] == len(records) == report["kept"] + report["duplicates"] + report["rejected"]
+    assert _accounted_lines(tables) == records
+    kept_ids = [row["id"] for row in tables["unique"]] + [row["id"] for row in tables["duplicates"]]
+    assert len(kept_ids) == len(set(kept_ids)), "ids are unique among the records that went through"
+    assert {row["duplicate_of"] for row in tables["duplicates"]} <= {row["id"] for row in tables["unique"]}
+
+
+@FUZZ
+@given(st.lists(TEXT, min_size=1, max_size=20), st.sampled_from(["auto", "html", "text"]), st.integers(1, 3))
+def test_clean_shingle_sign_give_valid_outputs_for_any_text(
+    texts: list[str], content: str, ngram: int
+) -> None:
+    cfg = NormalizeConfig(content=content)  # type: ignore[arg-type]
+    paragraphs = clean_batch(pa.array(texts, pa.large_string()), cfg, workers=2)
+    paragraphs.validate(full=True)
+    assert len(paragraphs) == len(texts)
+    for record in paragraphs.to_pylist():
+        assert all(p and p == p.strip() and "\x00" not in p for p in record)
+    forms = hashing_forms(join_paragraphs(paragraphs, "\n"), workers=2)
+    forms.validate(full=True)
+    minhash = MinHashConfig(num_perm=32)
+    signatures = sign_forms(forms, ngram, minhash, workers=2)
+    assert signatures.shape == (len(texts), 32) and signatures.dtype == np.uint32
+    hashes, offsets = shingle_batch(forms, ShingleConfig(ngram=ngram))
+    assert np.array_equal(sign(hashes, offsets, minhash), signatures), "kernel and numpy reference agree"
+    empty = np.flatnonzero(np.diff(offsets) == 0)
+    assert (signatures[empty] == np.iinfo(np.uint32).max).all(), "no shingles: the empty signature"

@@ -1,0 +1,190 @@
+"""Kill -9 at named points, resume, and byte-identical outputs whatever the order, workers or budget.
+
+Crash tests run the real CLI in a subprocess that kills itself with SIGKILL at a named point
+(`DEDUP_CRASH_AT`, see `dedup.engines.local`), then check the output folder holds the previous
+complete run or no run (never a mix), and that a rerun resumes from the checkpoints and writes
+Parquet byte-identical to an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from dedup import config_from_dict, run
+from tests.conftest import article, write_jsonl
+from tests.corpus import ROOT
+
+PARQUET = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
+BUDGET = "1MB"  # shards of at most 128 records or 32 KB of text: several per file here
+
+
+def _corpus(folder: Path, seed: int = 5) -> None:
+    """Two JSONL files of short articles with exact and near repeats across them, and a few bad lines."""
+    rng = random.Random(seed)
+    base = [" ".join(article(1000 + i, paragraphs=3, words=30)) for i in range(120)]
+    rows: dict[str, list[dict[str, Any]]] = {"a.jsonl": [], "b.jsonl": []}
+    for i in range(300):
+        name = "a.jsonl" if i % 2 == 0 else "b.jsonl"
+        text = base[rng.randrange(len(base))]
+        if rng.random() < 0.4:
+            words = text.split()
+            words[rng.randrange(len(words))] = "changed"
+            text = " ".join(words)
+        rows[name].append({"id": f"r{i}", "text": text, "day": i % 7})
+    for name, items in rows.items():
+        write_jsonl(folder / name, items)
+    with open(folder / "b.jsonl", "a", encoding="utf-8") as handle:
+        handle.write('{"id": "broken", "text": \n{"id": "empty", "text": ""}\n')
+
+
+def _config(folder: Path, name: str, out: str, paths: list[str], **more: Any) -> str:
+    data = {
+        "input": {"paths": paths},
+        "output": {"dir": out, "overwrite": True},
+        "memory_budget": BUDGET,
+        **more,
+    }
+    (folder / name).write_text(yaml.safe_dump(data), encoding="utf-8")
+    return name
+
+
+def _cli(folder: Path, config: str, crash_at: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
+    env["PYTHONPATH"] = str(ROOT)
+    if crash_at is not None:
+        env["DEDUP_CRASH_AT"] = crash_at
+    command = [sys.executable, "-m", "dedup", "run", config, "--quiet"]
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {name: (out / name).read_bytes() for name in (*PARQUET, "report.json") if (out / name).exists()}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """The corpus, and the outputs of an uninterrupted run on it."""
+    folder = tmp_path_factory.mktemp("resume")
+    _corpus(folder)
+    result = _cli(folder, _config(folder, "ref.yaml", "ref", ["a.jsonl", "b.jsonl"]))
+    assert result.returncode == 0, result.stderr
+    report = json.loads((folder / "ref" / "report.json").read_text())
+    assert report["shards"]["total"] >= 4, "the test needs several shards"
+    assert report["rejected"] == 2 and report["duplicates"] > 0
+    return folder, _files(folder / "ref")
+
+
+CRASH_POINTS = [
+    "shard:00000-00000",
+    "shard:00001-00001",
+    "resolve",
+    "stage:unique.parquet",
+    "stage:rejects.parquet",
+    "publish:unique.parquet",
+    "publish:duplicates.parquet",
+    "report",
+]
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_kill_leaves_the_previous_run_or_none_and_a_rerun_resumes(
+    point: str, reference: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    source, expected = reference
+    for name in ("a.jsonl", "b.jsonl"):
+        shutil.copy(source / name, tmp_path / name)
+    # A complete earlier run (of a.jsonl alone) in the output folder.
+    assert _cli(tmp_path, _config(tmp_path, "prev.yaml", "out", ["a.jsonl"])).returncode == 0
+    previous = _files(tmp_path / "out")
+
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"])
+    killed = _cli(tmp_path, config, crash_at=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    after_kill = _files(tmp_path / "out")
+    if "report.json" in after_kill:
+        assert after_kill == previous, "a report.json must mean the previous complete run, untouched"
+    for name in PARQUET:  # whatever is there is a whole Parquet file
+        if (tmp_path / "out" / name).exists():
+            pq.read_table(tmp_path / "out" / name)
+
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    outputs = _files(tmp_path / "out")
+    for name in PARQUET:
+        assert outputs[name] == expected[name], f"{name} differs from the uninterrupted run"
+    report = json.loads(outputs["report.json"])
+    assert report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
+    shards = report["shards"]
+    if point == "shard:00000-00000":
+        assert shards["reused"] == 1
+    elif point == "shard:00001-00001":
+        assert 1 < shards["reused"] < shards["total"]
+    else:
+        assert shards["reused"] == shards["total"]
+    assert not (tmp_path / "out" / ".dedup-work").exists(), "checkpoints are removed after success"
+
+
+def test_checkpoints_of_other_input_are_not_reused(
+    reference: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    source, _ = reference
+    for name in ("a.jsonl", "b.jsonl"):
+        shutil.copy(source / name, tmp_path / name)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"])
+    assert _cli(tmp_path, config, crash_at="shard:00001-00000").returncode == -signal.SIGKILL
+    with open(tmp_path / "b.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"id": "late", "text": " ".join(article(77, paragraphs=3, words=30))}) + "\n")
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["shards"]["reused"] == 0
+    assert "late" in pq.read_table(tmp_path / "out" / "unique.parquet")["id"].to_pylist()
+
+
+def test_outputs_are_byte_identical_whatever_file_order_workers_and_budget(
+    reference: tuple[Path, dict[str, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, expected = reference
+    for name in ("a.jsonl", "b.jsonl"):
+        shutil.copy(source / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    variants = [
+        (["b.jsonl", "a.jsonl"], 1, "1MB"),
+        (["a.jsonl", "b.jsonl"], 2, "4GB"),
+        (["*.jsonl"], 0, "3MiB"),
+    ]
+    shard_counts = []
+    for k, (paths, workers, budget) in enumerate(variants):
+        data = {
+            "input": {"paths": paths},
+            "output": {"dir": f"out{k}"},
+            "workers": workers,
+            "memory_budget": budget,
+        }
+        report = run(config_from_dict(data))
+        shard_counts.append(report.shards["total"])
+        for name in PARQUET:
+            assert (tmp_path / f"out{k}" / name).read_bytes() == expected[name], (
+                f"{name} differs for {paths, workers, budget}"
+            )
+    assert shard_counts[0] > shard_counts[1] == 2, "a small budget spills into more shards"
+
+
+def test_a_run_larger_than_its_budget_spills_to_disk(reference: tuple[Path, dict[str, bytes]]) -> None:
+    report = json.loads(reference[1]["report.json"])
+    assert report["memory_budget"] == 1_000_000
+    assert report["spilled_bytes"] > report["input_bytes"] > 0
+    assert report["shards"]["total"] >= 4
