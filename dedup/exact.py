@@ -20,13 +20,10 @@ from dedup.records import arrow_bytes
 def digest(forms: pa.Array[Any]) -> npt.NDArray[np.uint64]:
     """xxh3-128 of each hashing form's UTF-8 bytes, as `uint64` of shape `(n, 2)` (high, low word)."""
     data, offsets = arrow_bytes(forms)
-    out = np.empty((len(offsets) - 1, 2), dtype=np.uint64)
-    bounds = offsets.tolist()
-    for i in range(len(bounds) - 1):
-        value = xxhash.xxh3_128_intdigest(data[bounds[i] : bounds[i + 1]].data)
-        out[i, 0] = value >> 64
-        out[i, 1] = value & 0xFFFFFFFFFFFFFFFF
-    return out
+    view, bounds, hash128 = memoryview(data), offsets.tolist(), xxhash.xxh3_128_digest
+    # The canonical (big-endian) digests, joined and read as pairs of words: no Python int per word.
+    raw = b"".join([hash128(view[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)])
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 2).astype(np.uint64)
 
 
 def groups(digests: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:

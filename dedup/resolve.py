@@ -24,8 +24,10 @@ from dedup.config import Config
 from dedup.errors import InputError
 from dedup.records import arrow_bytes
 
+#: Band-key pairs held before repeats across bands are dropped (8 bytes each).
+PAIRS_HELD = 1 << 22
 #: Candidate pairs verified at once; bounds the texts and shingle sets held during verification.
-VERIFY_CHUNK = 1 << 20
+VERIFY_CHUNK = 1 << 18
 
 
 class Source(Protocol):
@@ -117,14 +119,19 @@ def candidate_pairs(
     Returns:
         `int64 (m, 2)`, each row `(i, j)` with `i < j`, unique, sorted.
     """
-    k = len(rep)
-    codes = np.empty(0, dtype=np.int64)
+    k = max(len(rep), 1)
+    held: list[npt.NDArray[np.int64]] = []
+    size = 0
     for b in range(bands):
         keys = np.ascontiguousarray(source.band_keys(rep, b).reshape(-1, 1))
         found = kernels.bucket_pairs(keys, max_bucket)
-        if len(found):
-            codes = np.union1d(codes, found[:, 0] * k + found[:, 1])
-    return np.stack([codes // max(k, 1), codes % max(k, 1)], axis=1).astype(np.int64)
+        held.append(found[:, 0] * k + found[:, 1])
+        size += len(found)
+        if size > PAIRS_HELD:  # repeats across bands out, so memory follows the distinct pairs
+            held = [np.unique(np.concatenate(held))]
+            size = len(held[0])
+    codes = np.unique(np.concatenate(held)) if held else np.empty(0, dtype=np.int64)
+    return np.stack([codes // k, codes % k], axis=1).astype(np.int64)
 
 
 class _Verifier:

@@ -221,7 +221,7 @@ class _Run:
                 drop = rows[found.kept_of[rows] != rows]
                 keep_local = pa.array(local[found.kept_of[rows] == rows], pa.int64())
                 drop_local = pa.array(local[found.kept_of[rows] != rows], pa.int64())
-                records = conform(table.drop_columns(["paragraphs", "form"]), extra)
+                records = conform(table.drop_columns(["paragraphs"]), extra)
                 unique.write(
                     unique_table(
                         records.take(keep_local),

@@ -24,8 +24,8 @@ from dedup.pipeline import clean_table, fail_fast, paragraph_lengths, rejects_ta
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.resolve import Clock
 
-PARAGRAPHS, FORM = "paragraphs", "form"
-_OWN = frozenset({ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS, FORM})
+PARAGRAPHS = "paragraphs"
+_OWN = frozenset({ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,8 @@ def process(
     lines = [r.source_line for r in rejects if r.source_line is not None]
     lines += [records[SOURCE_LINE][0].as_py(), records[SOURCE_LINE][-1].as_py()] if records.num_rows else []
     rejects.sort(key=lambda r: -1 if r.source_line is None else r.source_line)
-    table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs).append_column(FORM, forms)
+    # Hashing forms are not kept: verification makes them again for the few records it compares.
+    table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs)
     meta = {
         "file": file,
         "first_line": min(lines, default=0),
@@ -137,10 +138,11 @@ def process(
     }
     arrays: dict[str, npt.NDArray[Any]] = {
         "digests": digests,
-        "signatures": signatures,
         "keys": keys,
         "lengths": paragraph_lengths(paragraphs),
     }
+    if config.lsh.verify == "estimate":  # only estimating needs whole signatures after banding
+        arrays["signatures"] = signatures
     store.save_shard(name, table, rejects_table(rejects), arrays, meta)
 
 
@@ -170,7 +172,7 @@ class Shard:
         return self.base.with_name(f"{self.base.name}.{piece}")
 
     def table(self) -> pa.Table:
-        """The shard's records (`id`, position, pass-through fields, `paragraphs`, `form`), mapped."""
+        """The shard's records (`id`, position, pass-through fields, `paragraphs`), mapped."""
         return work.load_table(self._path("arrow"))
 
     def column(self, name: str) -> pa.ChunkedArray:
@@ -182,7 +184,7 @@ class Shard:
         return work.load_table(self._path("rejects.arrow"))
 
     def array(self, name: str) -> npt.NDArray[Any]:
-        """One of the shard's arrays (`digests`, `signatures`, `keys`, `lengths`), mapped."""
+        """One of the shard's arrays (`digests`, `keys`, `lengths`; `signatures` for `verify: estimate`)."""
         return work.load_array(self._path(f"{name}.npy"))
 
 
@@ -286,7 +288,7 @@ class ShardSource:
             pieces.append(fetch(self.shards[s].table(), pa.array(local, pa.int64())))
             at_all.append(at)
         if not pieces:
-            return pa.array([], pa.large_string())
+            return pa.array([], pa.large_list(pa.large_string()))
         joined = pa.concat_arrays(
             [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in pieces]
         )
@@ -310,12 +312,13 @@ class ShardSource:
 
     def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
         """See `resolve.Source`."""
-        return self._take(rows, lambda table, local: table[FORM].take(local))
+        paragraphs = self._take(rows, lambda table, local: table[PARAGRAPHS].take(local))
+        return normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers(self.config))
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
         """See `resolve.Source`."""
-        joined = self._take(rows, lambda t, local: normalize.join_paragraphs(t[PARAGRAPHS].take(local), "\n"))
-        return list(joined.to_pylist())
+        paragraphs = self._take(rows, lambda table, local: table[PARAGRAPHS].take(local))
+        return list(normalize.join_paragraphs(paragraphs, "\n").to_pylist())
 
     def lengths(self) -> npt.NDArray[np.int64]:
         """See `resolve.Source`."""
