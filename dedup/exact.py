@@ -20,7 +20,7 @@ from dedup.records import arrow_bytes
 def digest(forms: pa.Array[Any]) -> npt.NDArray[np.uint64]:
     """xxh3-128 of each hashing form's UTF-8 bytes, as `uint64` of shape `(n, 2)` (high, low word)."""
     data, offsets = arrow_bytes(forms)
-    view, bounds, hash128 = memoryview(data), offsets.tolist(), xxhash.xxh3_128_digest
+    view, bounds, hash128 = data.data, offsets.tolist(), xxhash.xxh3_128_digest
     # The canonical (big-endian) digests, joined and read as pairs of words: no Python int per word.
     raw = b"".join([hash128(view[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)])
     return np.frombuffer(raw, dtype=">u8").reshape(-1, 2).astype(np.uint64)

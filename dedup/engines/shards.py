@@ -25,6 +25,8 @@ from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.resolve import Clock
 
 PARAGRAPHS = "paragraphs"
+#: Corpora of at most this many records keep their shards' arrays mapped between calls.
+KEEP_OPEN_ROWS = 500_000
 _OWN = frozenset({ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS})
 
 
@@ -243,6 +245,10 @@ class ShardSource:
             npt.NDArray[np.int64], list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]
         ]
         self._located = (np.empty(0, dtype=np.int64), [])
+        # Mapped arrays stay open between calls only for small corpora: their touched pages count
+        # as resident memory while they are mapped.
+        self._keep_open = int(self.offsets[-1]) <= KEEP_OPEN_ROWS
+        self._open: dict[tuple[int, str], npt.NDArray[Any]] = {}
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -269,7 +275,11 @@ class ShardSource:
         parts = self._locate(rows)
         out: npt.NDArray[Any] | None = None
         for s, at, local in parts:
-            array = self.shards[s].array(name)
+            array = self._open.get((s, name))
+            if array is None:
+                array = self.shards[s].array(name)
+                if self._keep_open:
+                    self._open[s, name] = array
             values = np.asarray(array[band][local] if band is not None else array[local])
             if out is None:
                 out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
