@@ -23,6 +23,8 @@ from dedup.errors import (
     InputError,
     OutputError,
 )
+from dedup.index.core import Index, Match
+from dedup.index.store import IndexConfig
 from dedup.io.readers import InputConfig, ReadBatch, read
 from dedup.io.writers import OutputConfig
 from dedup.lsh import (
@@ -58,10 +60,13 @@ __all__ = [
     "DedupError",
     "Duplicates",
     "EngineError",
+    "Index",
+    "IndexConfig",
     "IndexMismatchError",
     "InputConfig",
     "InputError",
     "LSHConfig",
+    "Match",
     "MinHashConfig",
     "NormalizeConfig",
     "OutputConfig",

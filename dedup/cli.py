@@ -64,6 +64,51 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
                 click.echo(f"  {line}", err=True)
 
 
+@main.group()
+def index() -> None:
+    """Ingest a corpus into an incremental index (config section `index`), or check it against one."""
+
+
+def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: bool) -> None:
+    from dedup.index import batch  # noqa: PLC0415 - keeps `dedup run` from loading the index
+
+    try:
+        cfg = config_module.load(config_path, overrides)
+        if not quiet and wants_display(cfg.progress):
+            with RichDisplay(Console(stderr=True)) as display:
+                report = batch.run(cfg, add, progress=display)
+        else:
+            report = batch.run(cfg, add)
+    except DedupError as err:
+        raise _fail(err) from None
+    if not quiet:
+        click.echo(report.summary().replace("kept", "new", 1) + f" (index: {cfg.index.path})")
+
+
+_SET = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config key (repeatable)."
+)
+_QUIET = click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+
+
+@index.command("add")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@_SET
+@_QUIET
+def index_add(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Check every record of CONFIG's corpus against the index and add the new ones."""
+    _index_job(config_path, overrides, quiet, add=True)
+
+
+@index.command("check")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@_SET
+@_QUIET
+def index_check(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Check every record of CONFIG's corpus against the index, adding nothing."""
+    _index_job(config_path, overrides, quiet, add=False)
+
+
 @main.command()
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
 def report(output_dir: str) -> None:

@@ -24,6 +24,7 @@ import yaml
 
 from dedup.cluster import ClusterConfig
 from dedup.errors import ConfigError
+from dedup.index.store import IndexConfig
 from dedup.io.readers import InputConfig
 from dedup.io.writers import OutputConfig
 from dedup.lsh import LSHConfig
@@ -88,6 +89,7 @@ class Config:
         minhash: signatures (`dedup.minhash.MinHashConfig`).
         lsh: banding and verification (`dedup.lsh.LSHConfig`).
         cluster: the keep rule (`dedup.cluster.ClusterConfig`).
+        index: where `dedup index` keeps its index (`dedup.index.store.IndexConfig`).
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
         workers: threads for the signature kernel; 0 uses every core.
@@ -104,6 +106,7 @@ class Config:
     minhash: MinHashConfig = field(default_factory=MinHashConfig)
     lsh: LSHConfig = field(default_factory=LSHConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
     on_error: Literal["skip", "fail"] = "skip"
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"

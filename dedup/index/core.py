@@ -1,0 +1,411 @@
+"""`dedup.Index`: an incremental index that answers "is this new?" per record, across runs and workers.
+
+Records are cleaned, hashed and signed exactly as `dedup run` does (same config sections); the
+index keeps, per record, its id, its exact digest, its LSH band keys and its shingle set (not its
+text), in an embedded SQLite file by default or in Redis (`redis://...`) when it is shared across
+machines. A check finds exact repeats by digest and near-duplicates by band keys, then verifies
+each candidate on the exact shingle sets (Jaccard, containment, the short-record rule); the
+figures rule, which reads text, is not applied. The index stores the signature fingerprint and
+refuses a config that would sign differently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from dedup import exact, kernels, lsh, minhash
+from dedup.config import Config, fingerprint
+from dedup.errors import IndexMismatchError
+from dedup.index.store import SQLiteStore, Store
+from dedup.normalize import NORMALIZE_VERSION
+from dedup.pipeline import clean_table
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, arrow_bytes
+
+FORMAT = "1"  # the stored layout; part of the fingerprint
+Status = Literal["new", "exact", "near", "present", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What the index says of one record.
+
+    Attributes:
+        id: the record's id.
+        status: `new` (not in the index; added by `add` and `check_and_add`), `exact` or `near`
+            (a duplicate of `duplicate_of`), `present` (this id is already indexed), `rejected`
+            (nothing to index: `reason` says why).
+        duplicate_of: the indexed record it duplicates (for `exact`, `near`, `present`).
+        similarity: Jaccard similarity to `duplicate_of` (1.0 for exact).
+        containment: the share of the smaller record's shingles in the other.
+        reason: why a record was rejected.
+    """
+
+    id: str
+    status: Status
+    duplicate_of: str | None = None
+    similarity: float | None = None
+    containment: float | None = None
+    reason: str | None = None
+
+
+def signature_settings(config: Config) -> dict[str, str]:
+    """Everything stored with an index that changes its keys; a mismatch is refused."""
+    bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
+    settings = {
+        "normalize_version": str(NORMALIZE_VERSION),
+        "normalize": f"content={config.normalize.content} mail_headers={config.normalize.mail_headers}",
+        "shingle.ngram": str(config.shingle.ngram),
+        "minhash": json.dumps(dataclasses.asdict(config.minhash), sort_keys=True),
+        "bands": str(bands),
+        "rows": str(rows),
+        "format": FORMAT,
+    }
+    digest = hashlib.sha256(json.dumps([fingerprint(config), settings], sort_keys=True).encode()).hexdigest()
+    return {**settings, "fingerprint": digest[:16]}
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Records prepared for the index: the readable ones with their keys, sets and blobs."""
+
+    ids: list[str]
+    rows: npt.NDArray[np.int64]  # positions in the input of the readable records
+    digests: npt.NDArray[np.uint64]  # (k, 2)
+    keys: npt.NDArray[np.uint64]  # (k, bands)
+    sets: list[npt.NDArray[np.uint32]]
+    blobs: list[bytes]
+    rejected: dict[int, str]
+    kept: pa.Table  # the readable records, cleaned (row k is `rows[k]` of the input)
+    paragraphs: pa.Array[Any]
+
+
+def _table(records: pa.Table | Iterable[Any]) -> pa.Table:
+    """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both."""
+    if isinstance(records, pa.Table):
+        ids, texts = records[ID].cast(pa.string()).to_pylist(), records[TEXT].to_pylist()
+    else:
+        items = list(records)
+        pairs = [(r[ID], r[TEXT]) if isinstance(r, dict) else (r[0], r[1]) for r in items]
+        ids, texts = [str(p[0]) for p in pairs], [p[1] for p in pairs]
+    if any(not isinstance(t, str) for t in texts):
+        bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
+        raise TypeError(
+            f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
+        )
+    n = len(ids)
+    return pa.table(
+        {
+            ID: pa.array(ids, pa.string()),
+            TEXT: pa.array(texts, pa.string()),
+            SOURCE_FILE: pa.array(["<batch>"] * n, pa.string()),
+            SOURCE_LINE: pa.array(np.arange(1, n + 1), pa.int64()),
+        }
+    )
+
+
+def _blob(
+    digest: npt.NDArray[np.uint64], keys: npt.NDArray[np.uint64], shingles: npt.NDArray[np.uint32]
+) -> bytes:
+    return digest.astype("<u8").tobytes() + keys.astype("<u8").tobytes() + shingles.astype("<u4").tobytes()
+
+
+def _unblob(
+    blob: bytes, bands: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
+    keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
+    return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)
+
+
+class Index:
+    """An incremental dedup index. Open it with `Index.open(path_or_url, config)`."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store, self.config = store, config
+        self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
+        self.verify_cfg = dataclasses.replace(config.lsh, verify="exact", figures=False)
+
+    @classmethod
+    def open(cls, path_or_url: str | None = None, config: Config | None = None) -> Index:
+        """Open (or create) the index at a SQLite path or a Redis URL.
+
+        Raises:
+            IndexMismatchError: the index was built with settings that sign records differently.
+            EngineError: Redis cannot be reached.
+        """
+        config = config or Config()
+        target = path_or_url or config.index.path
+        store: Store
+        if target.startswith(("redis://", "rediss://", "unix://")):
+            from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
+
+            store = RedisStore(target, config.index.name, config.index.lock_timeout)
+        else:
+            store = SQLiteStore(target, config.index.lock_timeout)
+        expected = signature_settings(config)
+        with store.locked():
+            stored = store.read_meta()
+            if not stored:
+                store.write_meta(expected)
+                stored = expected
+        if stored.get("fingerprint") != expected["fingerprint"]:
+            store.close()
+            differ = [
+                f"{k} {stored.get(k)!r} (this config: {v!r})"
+                for k, v in expected.items()
+                if k != "fingerprint" and stored.get(k) != v
+            ]
+            raise IndexMismatchError(
+                f"{target}: the index was built with other signature settings: "
+                f"{'; '.join(differ) or 'fingerprint'}. Records signed this way would silently miss its "
+                "duplicates; open it with the settings it was built with, or build a new index"
+            )
+        return cls(store, config)
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the storage connection."""
+        self.store.close()
+
+    # Preparing records ----------------------------------------------------------------------------
+
+    def _prepare(self, records: pa.Table | Iterable[Any]) -> _Batch:
+        table = _table(records)
+        kept, paragraphs, forms, rejects = clean_table(table, self.config)
+        rejected = {int(r.source_line or 0) - 1: r.reason for r in rejects}
+        rows = np.asarray(kept[SOURCE_LINE].to_numpy(), dtype=np.int64) - 1
+        digests = exact.digest(forms)
+        signatures = minhash.sign_forms(forms, self.config.shingle.ngram, self.config.minhash)
+        keys = lsh.band(signatures, self.bands, self.rows)
+        hashes, offsets = kernels.shingle_bytes(*arrow_bytes(forms), self.config.shingle.ngram)
+        sorted_sets, sizes = kernels.shingle_sets(hashes, offsets)
+        sets = [sorted_sets[offsets[i] : offsets[i] + sizes[i]].copy() for i in range(len(sizes))]
+        blobs = [_blob(digests[i], keys[i], sets[i]) for i in range(len(sets))]
+        ids = table[ID].to_pylist()
+        seen: set[str] = set()
+        for row in rows.tolist():
+            if ids[row] in seen:
+                rejected[row] = f"id '{ids[row]}' repeated within the batch"
+            seen.add(ids[row])
+        return _Batch(ids, rows, digests, keys, sets, blobs, rejected, kept, paragraphs)
+
+    # Matching ---------------------------------------------------------------------------------------
+
+    def _verify(
+        self, mine: list[npt.NDArray[np.uint32]], theirs: list[npt.NDArray[np.uint32]]
+    ) -> lsh.Verdict:
+        """Verify pairs `(mine[k], theirs[k])` on their shingle sets."""
+        sets = [*mine, *theirs]
+        sizes = np.array([len(s) for s in sets], dtype=np.int64)
+        offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        hashes = np.concatenate(sets) if sets else np.empty(0, dtype=np.uint32)
+        k = len(mine)
+        pairs = np.stack([np.arange(k), np.arange(k, 2 * k)], axis=1).astype(np.int64)
+        return lsh.verify(pairs, np.empty((2 * k, 0), np.uint32), (hashes, offsets), self.verify_cfg)
+
+    def _against_index(self, batch: _Batch) -> list[Match | None]:
+        """For each readable record, its best match in the index (None when it has none)."""
+        k = len(batch.rows)
+        out: list[Match | None] = [None] * k
+        if k == 0:
+            return out
+        present = self.store.find([batch.ids[r] for r in batch.rows.tolist()])
+        at, nums = self.store.lookup("exact", batch.digests[:, 0].copy())
+        band_at, band_nums = self.store.lookup("band", batch.keys.reshape(-1))
+        candidates = sorted(
+            {(int(a), int(n)) for a, n in zip(at.tolist(), nums.tolist(), strict=True)}
+            | {
+                (int(a) // self.bands, int(n))
+                for a, n in zip(band_at.tolist(), band_nums.tolist(), strict=True)
+            }
+        )
+        stored = self.store.fetch(sorted({n for _, n in candidates}))
+        mine, theirs, pair_of = [], [], []
+        for i, num in candidates:
+            if num not in stored:
+                continue
+            rid, blob = stored[num]
+            digest, _, shingles = _unblob(blob, self.bands)
+            if np.array_equal(digest, batch.digests[i]):
+                best = out[i]
+                if best is None or best.status != "exact":
+                    out[i] = Match(batch.ids[batch.rows[i]], "exact", rid, 1.0, 1.0)
+                continue
+            mine.append(batch.sets[i])
+            theirs.append(shingles)
+            pair_of.append((i, num, rid))
+        if mine:
+            verdict = self._verify(mine, theirs)
+            order = sorted(
+                range(len(pair_of)), key=lambda p: (pair_of[p][0], -verdict.jaccard[p], pair_of[p][1])
+            )
+            for p in order:
+                i, _, rid = pair_of[p]
+                if verdict.keep[p] and out[i] is None:
+                    cont = float(verdict.containment[p])
+                    out[i] = Match(batch.ids[batch.rows[i]], "near", rid, float(verdict.jaccard[p]), cont)
+        for i, row in enumerate(batch.rows.tolist()):
+            rid = batch.ids[row]
+            if rid in present:
+                out[i] = Match(rid, "present", rid, 1.0, 1.0)
+        return out
+
+    def _results(self, batch: _Batch, matches: Sequence[Match | None]) -> list[Match]:
+        results: list[Match] = []
+        slot = {row: i for i, row in enumerate(batch.rows.tolist())}
+        for row, rid in enumerate(batch.ids):
+            if row in batch.rejected:
+                results.append(Match(rid, "rejected", reason=batch.rejected[row]))
+            else:
+                results.append(matches[slot[row]] or Match(rid, "new"))
+        return results
+
+    # The API ----------------------------------------------------------------------------------------
+
+    def ingest(
+        self, records: pa.Table, add: bool
+    ) -> tuple[list[Match], npt.NDArray[np.int64], pa.Table, pa.Array[Any]]:
+        """`check_and_add` (or `check`) for batch jobs.
+
+        Returns:
+            `(matches, rows, readable, paragraphs)`: a match per input record; the positions of
+            the readable records in `records`; those rows of `records` (pass-through fields kept);
+            their cleaned paragraphs.
+        """
+        batch = self._prepare(records)
+        if add:
+            with self.store.locked():
+                matches = self._checked_and_added(batch)
+        else:
+            matches = self._results(batch, self._against_index(batch))
+        passthrough = records.take(pa.array(batch.rows, pa.int64()))
+        return matches, batch.rows, passthrough, batch.paragraphs
+
+    def check(self, records: pa.Table | Iterable[Any]) -> list[Match]:
+        """Say for each record whether the index already holds it or a near-duplicate (reads only)."""
+        batch = self._prepare(records)
+        return self._results(batch, self._against_index(batch))
+
+    def add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
+        """Index every readable record whose id is not indexed yet (`new`); others are `present`."""
+        batch = self._prepare(records)
+        with self.store.locked():
+            present = self.store.find([batch.ids[r] for r in batch.rows.tolist()])
+            add = [
+                i
+                for i, r in enumerate(batch.rows.tolist())
+                if batch.ids[r] not in present and r not in batch.rejected
+            ]
+            self._insert(batch, add)
+        matches: list[Match | None] = [
+            Match(batch.ids[r], "present", batch.ids[r], 1.0, 1.0) if batch.ids[r] in present else None
+            for r in batch.rows.tolist()
+        ]
+        return self._results(batch, matches)
+
+    def check_and_add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
+        """Check each record and index the new ones, in one step under the index's write lock.
+
+        Records of one batch are taken in order: a record that duplicates an earlier new record
+        of the same batch is reported as its duplicate and not added.
+        """
+        batch = self._prepare(records)
+        with self.store.locked():
+            return self._checked_and_added(batch)
+
+    def _checked_and_added(self, batch: _Batch) -> list[Match]:
+        matches = self._against_index(batch)
+        added: list[int] = []
+        by_digest: dict[bytes, int] = {}
+        by_key: dict[int, list[int]] = {}
+        for i, row in enumerate(batch.rows.tolist()):
+            if matches[i] is not None or row in batch.rejected:
+                continue
+            match = self._within_batch(batch, i, added, by_digest, by_key)
+            if match is not None:
+                matches[i] = match
+                continue
+            added.append(i)
+            by_digest[batch.digests[i].tobytes()] = i
+            for key in batch.keys[i].tolist():
+                by_key.setdefault(key, []).append(i)
+        self._insert(batch, added)
+        return self._results(batch, matches)
+
+    def _within_batch(
+        self,
+        batch: _Batch,
+        i: int,
+        added: list[int],
+        by_digest: dict[bytes, int],
+        by_key: dict[int, list[int]],
+    ) -> Match | None:
+        rid = batch.ids[batch.rows[i]]
+        twin = by_digest.get(batch.digests[i].tobytes())
+        if twin is not None:
+            return Match(rid, "exact", batch.ids[batch.rows[twin]], 1.0, 1.0)
+        earlier = sorted({j for key in batch.keys[i].tolist() for j in by_key.get(key, [])})
+        if not earlier:
+            return None
+        verdict = self._verify([batch.sets[i]] * len(earlier), [batch.sets[j] for j in earlier])
+        kept = [p for p in range(len(earlier)) if verdict.keep[p]]
+        if not kept:
+            return None
+        p = min(kept, key=lambda q: (-verdict.jaccard[q], earlier[q]))
+        return Match(
+            rid,
+            "near",
+            batch.ids[batch.rows[earlier[p]]],
+            float(verdict.jaccard[p]),
+            float(verdict.containment[p]),
+        )
+
+    def _insert(self, batch: _Batch, which: list[int]) -> None:
+        if not which:
+            return
+        pick = np.array(which, dtype=np.int64)
+        self.store.insert(
+            [batch.ids[batch.rows[i]] for i in which],
+            [batch.blobs[i] for i in which],
+            batch.digests[pick, 0],
+            batch.keys[pick],
+        )
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Forget records by id; returns how many were indexed."""
+        wanted = [str(i) for i in ids]
+        with self.store.locked():
+            found = self.store.find(wanted)
+            nums = [num for num, _ in found.values()]
+            parsed = [_unblob(blob, self.bands) for _, blob in found.values()]
+            if nums:
+                exact_keys = np.array([p[0][0] for p in parsed], dtype=np.uint64)
+                band_keys = np.stack([p[1] for p in parsed]).astype(np.uint64)
+                self.store.delete(nums, exact_keys, band_keys)
+        return len(nums)
+
+    def stats(self) -> dict[str, Any]:
+        """Records indexed, bytes of storage, bytes per record, and the signature settings."""
+        records = self.store.count()
+        size = self.store.nbytes()
+        return {
+            "records": records,
+            "bytes": size,
+            "bytes_per_record": size / records if records else 0.0,
+            "settings": self.store.read_meta(),
+        }

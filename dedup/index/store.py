@@ -1,0 +1,256 @@
+"""Index storage: the small protocol an index backend implements, and the embedded SQLite one.
+
+A store holds, per indexed record, an integer number, its id and a blob (digest, band keys,
+shingle set), plus two key tables mapping 64-bit keys to record numbers: `exact` (the digest's
+first word) and `band` (the LSH band keys). `locked()` gives one writer at a time across
+processes (and machines, for Redis), so a check and the add that follows it see the same index.
+
+SQLite is the embedded default: it is in Python's standard library, needs no server, survives
+restarts and crashes (a transaction is all or nothing), and its file locks make concurrent
+writers from several processes safe (`BEGIN IMMEDIATE`, waiting up to `lock_timeout`). In WAL
+mode readers do not wait for writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from dedup.errors import IndexMismatchError
+
+Table = Literal["exact", "band"]
+
+
+def _check_lock_timeout(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return "must be a positive number of seconds"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexConfig:
+    """Where an index lives.
+
+    Attributes:
+        path: a SQLite file (created if missing), or a Redis URL (`redis://host:6379/0`).
+        name: the key namespace in Redis (several indexes can share one server).
+        lock_timeout: seconds a writer waits for the index's write lock.
+    """
+
+    path: str = "index.sqlite"
+    name: str = "dedup"
+    lock_timeout: float = field(default=60.0, metadata={"check": _check_lock_timeout})
+
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS records "
+    "(num INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, blob BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS exact (key INTEGER, num INTEGER, PRIMARY KEY (key, num)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS band (key INTEGER, num INTEGER, PRIMARY KEY (key, num)) WITHOUT ROWID",
+)
+_CHUNK = 500  # keys per SQL statement (well under SQLite's variable limit)
+
+
+class Store(Protocol):
+    """What an index needs from its storage."""
+
+    def read_meta(self) -> dict[str, str]:
+        """The index's metadata (empty for a new index)."""
+        ...
+
+    def write_meta(self, meta: dict[str, str]) -> None:
+        """Store metadata (fingerprint, settings)."""
+        ...
+
+    def locked(self) -> AbstractContextManager[None]:
+        """Hold the index's write lock (one writer at a time, across processes)."""
+        ...
+
+    def lookup(
+        self, table: Table, keys: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """`(position in keys, record number)` for every stored entry under one of `keys`."""
+        ...
+
+    def fetch(self, nums: list[int]) -> dict[int, tuple[str, bytes]]:
+        """`{number: (id, blob)}` for the stored records among `nums`."""
+        ...
+
+    def find(self, ids: list[str]) -> dict[str, tuple[int, bytes]]:
+        """`{id: (number, blob)}` for the stored records among `ids`."""
+        ...
+
+    def insert(
+        self, ids: list[str], blobs: list[bytes], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
+    ) -> None:
+        """Add records (ids not yet stored) with their exact keys `(n,)` and band keys `(n, bands)`."""
+        ...
+
+    def delete(self, nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]) -> None:
+        """Remove records and their keys."""
+        ...
+
+    def count(self) -> int:
+        """Records stored."""
+        ...
+
+    def nbytes(self) -> int:
+        """Bytes the index takes in its storage."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class SQLiteStore:
+    """The embedded store: one SQLite file, WAL mode, safe for several writing processes."""
+
+    def __init__(self, path: str, lock_timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with self._write():
+                for statement in _SCHEMA:
+                    self.db.execute(statement)
+        except sqlite3.DatabaseError as err:
+            raise IndexMismatchError(f"{path}: not a dedup index (SQLite says: {err})") from None
+        self.depth = 0
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One transaction holding SQLite's write lock; nested calls join it."""
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
+        with self._write():
+            self.depth = 1
+            try:
+                yield
+            finally:
+                self.depth = 0
+
+    def read_meta(self) -> dict[str, str]:
+        """See `Store`."""
+        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+
+    def write_meta(self, meta: dict[str, str]) -> None:
+        """See `Store`."""
+        with self.locked():
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(meta.items()))
+
+    def lookup(
+        self, table: Table, keys: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """See `Store`."""
+        signed = np.ascontiguousarray(keys, dtype=np.uint64).view(np.int64)
+        where: dict[int, list[int]] = {}
+        for i, key in enumerate(signed.tolist()):
+            where.setdefault(key, []).append(i)
+        found_at: list[int] = []
+        found_num: list[int] = []
+        distinct = list(where)
+        for start in range(0, len(distinct), _CHUNK):
+            part = distinct[start : start + _CHUNK]
+            marks = ",".join("?" * len(part))
+            for key, num in self.db.execute(f"SELECT key, num FROM {table} WHERE key IN ({marks})", part):
+                for i in where[key]:
+                    found_at.append(i)
+                    found_num.append(num)
+        return np.array(found_at, dtype=np.int64), np.array(found_num, dtype=np.int64)
+
+    def fetch(self, nums: list[int]) -> dict[int, tuple[str, bytes]]:
+        """See `Store`."""
+        out: dict[int, tuple[str, bytes]] = {}
+        for start in range(0, len(nums), _CHUNK):
+            part = nums[start : start + _CHUNK]
+            marks = ",".join("?" * len(part))
+            for num, rid, blob in self.db.execute(
+                f"SELECT num, id, blob FROM records WHERE num IN ({marks})", part
+            ):
+                out[num] = (rid, blob)
+        return out
+
+    def find(self, ids: list[str]) -> dict[str, tuple[int, bytes]]:
+        """See `Store`."""
+        out: dict[str, tuple[int, bytes]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            part = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(part))
+            for num, rid, blob in self.db.execute(
+                f"SELECT num, id, blob FROM records WHERE id IN ({marks})", part
+            ):
+                out[rid] = (num, blob)
+        return out
+
+    def insert(
+        self, ids: list[str], blobs: list[bytes], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
+    ) -> None:
+        """See `Store`."""
+        with self.locked():
+            nums: list[int] = []
+            for rid, blob in zip(ids, blobs, strict=True):
+                cursor = self.db.execute("INSERT INTO records (id, blob) VALUES (?, ?)", (rid, blob))
+                nums.append(int(cursor.lastrowid or 0))
+            self._keys("INSERT OR IGNORE INTO", nums, exact, bands)
+
+    def _keys(
+        self, verb: str, nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
+    ) -> None:
+        exact_signed = np.ascontiguousarray(exact, dtype=np.uint64).view(np.int64).tolist()
+        band_signed = np.ascontiguousarray(bands, dtype=np.uint64).view(np.int64)
+        if verb.startswith("DELETE"):
+            self.db.executemany(
+                "DELETE FROM exact WHERE key = ? AND num = ?", zip(exact_signed, nums, strict=True)
+            )
+            rows = [(k, n) for n, keys in zip(nums, band_signed.tolist(), strict=True) for k in keys]
+            self.db.executemany("DELETE FROM band WHERE key = ? AND num = ?", rows)
+            return
+        self.db.executemany(f"{verb} exact VALUES (?, ?)", zip(exact_signed, nums, strict=True))
+        rows = [(k, n) for n, keys in zip(nums, band_signed.tolist(), strict=True) for k in keys]
+        self.db.executemany(f"{verb} band VALUES (?, ?)", rows)
+
+    def delete(self, nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]) -> None:
+        """See `Store`."""
+        with self.locked():
+            self._keys("DELETE", nums, exact, bands)
+            self.db.executemany("DELETE FROM records WHERE num = ?", [(n,) for n in nums])
+
+    def count(self) -> int:
+        """See `Store`."""
+        return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def nbytes(self) -> int:
+        """See `Store`: the database file and its write-ahead log."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+    def close(self) -> None:
+        """See `Store`."""
+        self.db.close()

@@ -1,0 +1,265 @@
+"""`dedup.Index` on both backends: the API, restarts, fingerprint refusal, the CLI, concurrent writers.
+
+Redis tests talk to a real `redis-server`: the one `.ci/run` starts (`DEDUP_TEST_REDIS`), else one
+this module starts on a free port when the binary is installed, else they are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import Result
+
+import dedup
+from dedup import Index, IndexMismatchError, config_from_dict
+from tests.conftest import article
+from tests.corpus import ROOT
+
+TEXTS = [" ".join(article(500 + k, paragraphs=3, words=30)) for k in range(6)]
+
+
+def _near(text: str, k: int = 0) -> str:
+    words = text.split()
+    words[5 + k] = "altered"
+    return " ".join(words)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("DEDUP_TEST_REDIS")
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no redis-server here (.ci/run installs and starts one)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            subprocess.run(["sleep", "0.05"], check=False)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """`(path_or_url, config data)` of a fresh index on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite"), {}
+    url = request.getfixturevalue("redis_url")
+    return url, {"index": {"name": f"test-{uuid.uuid4().hex[:8]}"}}
+
+
+def _open(target: tuple[str, dict[str, Any]], **more: Any) -> Index:
+    where, data = target
+    return Index.open(where, config_from_dict({**data, **more}))
+
+
+def test_check_add_remove_stats(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        assert [m.status for m in index.check([("a", TEXTS[0])])] == ["new"]
+        assert [m.status for m in index.add([("a", TEXTS[0]), ("b", TEXTS[1])])] == ["new", "new"]
+        found = index.check(
+            [("x", TEXTS[0]), ("y", _near(TEXTS[1])), ("z", TEXTS[2]), ("a", TEXTS[0]), ("e", "")]
+        )
+        assert [(m.id, m.status, m.duplicate_of) for m in found] == [
+            ("x", "exact", "a"),
+            ("y", "near", "b"),
+            ("z", "new", None),
+            ("a", "present", "a"),
+            ("e", "rejected", None),
+        ]
+        assert found[0].similarity == 1.0 and 0.8 < (found[1].similarity or 0) < 1.0
+        assert found[4].reason == "no text left after cleaning (empty, whitespace or markup only)"
+        assert index.stats()["records"] == 2 and index.stats()["bytes_per_record"] > 0
+        assert index.remove(["a", "nope"]) == 1
+        assert [m.status for m in index.check([("x", TEXTS[0])])] == ["new"]
+        assert index.stats()["records"] == 1
+
+
+def test_check_and_add_handles_duplicates_within_a_batch(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        batch = [("a", TEXTS[0]), ("b", _near(TEXTS[0])), ("c", TEXTS[0]), ("d", TEXTS[1]), ("a", TEXTS[3])]
+        result = index.check_and_add(batch)
+        assert [(m.status, m.duplicate_of) for m in result] == [
+            ("new", None),
+            ("near", "a"),
+            ("exact", "a"),
+            ("new", None),
+            ("rejected", None),
+        ]
+        assert index.stats()["records"] == 2
+        again = index.check_and_add([("b", _near(TEXTS[0], 1)), ("d", TEXTS[1])])
+        assert [(m.status, m.duplicate_of) for m in again] == [("near", "a"), ("present", "d")]
+
+
+def test_an_index_survives_a_restart(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+    with _open(target) as index:
+        assert [(m.status, m.duplicate_of) for m in index.check([("b", TEXTS[0])])] == [("exact", "a")]
+
+
+def test_a_mismatched_config_is_refused(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+    with pytest.raises(IndexMismatchError) as err:
+        _open(target, shingle={"ngram": 5}, minhash={"num_perm": 64})
+    message = str(err.value)
+    assert (
+        "the index was built with other signature settings: shingle.ngram '3' (this config: '5')" in message
+    )
+    assert '"num_perm": 128' in message and '"num_perm": 64' in message and "silently miss" in message
+    with _open(target, lsh={"threshold": 0.5, "containment": None}) as index:  # verification only: fine
+        assert index.stats()["records"] == 1
+
+
+def test_a_file_that_is_not_an_index_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "junk.sqlite").write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(IndexMismatchError, match=r"junk\.sqlite: not a dedup index"):
+        Index.open(str(tmp_path / "junk.sqlite"))
+
+
+def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) -> None:
+    rows = [{"id": f"r{k}", "text": t, "day": k} for k, t in enumerate(TEXTS[:3])]
+    (tmp_path / "day1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    later = [
+        {"id": "n1", "text": _near(TEXTS[0])},
+        {"id": "n2", "text": TEXTS[4]},
+        {"id": "r1", "text": TEXTS[1]},
+    ]
+    (tmp_path / "day2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in later) + "{bad\n")
+    base = "index: {path: idx.sqlite}\noutput: {dir: out, overwrite: true}\n"
+    (tmp_path / "c1.yaml").write_text(base + "input: {paths: [day1.jsonl]}\n")
+    (tmp_path / "c2.yaml").write_text(base + "input: {paths: [day2.jsonl]}\n")
+    first = cli("index", "add", "c1.yaml")
+    assert first.exit_code == 0 and first.stdout.startswith("read 3: new 3, duplicates 0")
+    second = cli("index", "check", "c2.yaml")
+    assert second.exit_code == 0, second.output
+    assert second.stdout.startswith("read 4: new 1, duplicates 2 (1 exact, 1 near), rejected 1")
+    out = tmp_path / "out"
+    assert pq.read_table(out / "unique.parquet")["id"].to_pylist() == ["n2"]
+    dups = pq.read_table(out / "duplicates.parquet").to_pylist()
+    assert [(d["id"], d["duplicate_of"], d["match"]) for d in dups] == [
+        ("n1", "r0", "near"),
+        ("r1", "r1", "present"),
+    ]
+    assert pq.read_table(out / "rejects.parquet")["source_line"].to_pylist() == [4]
+    report = json.loads((out / "report.json").read_text())
+    assert report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
+    with Index.open(str(tmp_path / "idx.sqlite")) as index:
+        assert index.stats()["records"] == 3, "check adds nothing"
+
+
+WORKER = """
+import json, os, sys, time
+import dedup
+where, data, path, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
+records = json.loads(open(path).read())
+with dedup.Index.open(where, dedup.config_from_dict(data)) as index:
+    index.check([("warm-up", "load the compiled kernels before the race")])
+    open(out + ".ready", "w").close()
+    while not os.path.exists(os.path.join(os.path.dirname(out), "go")):  # start together
+        time.sleep(0.005)
+    results = []
+    for start in range(0, len(records), 7):
+        results += index.check_and_add([(r[0], r[1]) for r in records[start:start + 7]])
+json.dump([[m.id, m.status, m.duplicate_of] for m in results], open(out, "w"))
+"""
+
+
+def test_concurrent_writers_add_each_record_once_with_one_winner_per_group(
+    target: tuple[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    # 30 groups; each group's members are the base text, exact copies and near copies under
+    # different ids. Three processes ingest overlapping, differently ordered slices at once.
+    groups = [" ".join(article(900 + g, paragraphs=3, words=30)) for g in range(30)]
+    members = [
+        (f"g{g}-m{k}", g, groups[g] if k % 2 == 0 else _near(groups[g], k))
+        for g in range(30)
+        for k in range(4)
+    ]
+    where, data = target
+    procs = []
+    for w in range(3):
+        mine = [m for i, m in enumerate(members) if i % 3 != w]  # each member is in two of the three
+        mine = mine[w::1] if w == 0 else list(reversed(mine)) if w == 1 else mine[::2] + mine[1::2]
+        path = tmp_path / f"in{w}.json"
+        path.write_text(json.dumps([[m[0], m[2]] for m in mine]))
+        command = [
+            sys.executable,
+            "-c",
+            WORKER,
+            where,
+            json.dumps(data),
+            str(path),
+            str(tmp_path / f"out{w}.json"),
+        ]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        procs.append(subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True))
+    ready = [tmp_path / f"out{w}.json.ready" for w in range(3)]
+    while not all(r.exists() for r in ready) and all(p.poll() is None for p in procs):
+        subprocess.run(["sleep", "0.01"], check=False)
+    (tmp_path / "go").touch()
+    for proc in procs:
+        _, errors = proc.communicate()
+        assert proc.returncode == 0, errors
+    results = [row for w in range(3) for row in json.loads((tmp_path / f"out{w}.json").read_text())]
+    group_of = {m[0]: m[1] for m in members}
+    winners: dict[int, set[str]] = {}
+    for rid, status, duplicate_of in results:
+        assert status in ("new", "exact", "near", "present")
+        if status == "new":
+            winners.setdefault(group_of[rid], set()).add(rid)
+        else:
+            assert group_of[duplicate_of] == group_of[rid], "a duplicate names a member of its own group"
+    assert all(len(w) == 1 for w in winners.values()) and len(winners) == 30, "one winner per group"
+    with _open(target) as index:
+        assert index.stats()["records"] == 30, "every winner indexed exactly once, nothing else"
+        check = index.check([(f"probe{g}", groups[g]) for g in range(30)])
+        assert {m.duplicate_of for m in check} == {next(iter(w)) for w in winners.values()}
+
+
+def test_index_is_exported() -> None:
+    assert dedup.Index is Index and "Index" in dedup.__all__
+
+
+def test_the_readme_example_runs_and_prints_what_it_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "Index.open" in b]
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    comments = [
+        line.split("# ", 1)[1].strip() for line in block.splitlines() if line.strip().startswith("# ")
+    ]
+    assert printed[:2] == comments[:2] == ["a1 new None None", "a2 exact a1 1.0"]
+    assert printed[2:] == ["exact", "0"]
