@@ -19,14 +19,14 @@ lock (`SET NX` with a token and a timeout, released by a compare-and-delete scri
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup.errors import EngineError
-from dedup.index.store import Table
+from dedup.index.store import Reentrant, Table
 
 _SPREAD = 4096
 _PREFIX = {"exact": "x", "band": "b"}
@@ -43,7 +43,7 @@ class RedisStore:
         self.ns = name
         self.client: Any = redis.Redis.from_url(url)
         self.lock_timeout = lock_timeout
-        self.depth = 0
+        self.reentrant = Reentrant()
         try:
             self.client.ping()
         except redis.RedisError as err:
@@ -52,26 +52,20 @@ class RedisStore:
     def _key(self, *parts: str) -> str:
         return ":".join((self.ns, *parts))
 
+    def locked(self) -> AbstractContextManager[None]:
+        """Hold the index's lock (redis-py's `Lock`); nested calls join it."""
+        return self.reentrant.hold(self._take_lock)
+
     @contextmanager
-    def locked(self) -> Iterator[None]:
-        """Hold the index's lock; nested calls join it."""
-        if self.depth:
-            self.depth += 1
-            try:
-                yield
-            finally:
-                self.depth -= 1
-            return
+    def _take_lock(self) -> Iterator[None]:
         lock = self.client.lock(
             self._key("lock"), timeout=self.lock_timeout, blocking_timeout=self.lock_timeout
         )
         if not lock.acquire():
             raise EngineError(f"{self.ns}: could not take the index lock within {self.lock_timeout:.0f} s")
-        self.depth = 1
         try:
             yield
         finally:
-            self.depth = 0
             lock.release()
 
     def read_meta(self) -> dict[str, str]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -111,6 +111,30 @@ class Store(Protocol):
         ...
 
 
+class Reentrant:
+    """A lock that nested calls join: `hold(take)` runs `take()` (a context manager) only outermost."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+
+    @contextmanager
+    def hold(self, take: Any) -> Iterator[None]:
+        """Hold the lock `take()` gives, unless this object already holds it."""
+        if self.depth:
+            self.depth += 1
+            try:
+                yield
+            finally:
+                self.depth -= 1
+            return
+        with take():
+            self.depth = 1
+            try:
+                yield
+            finally:
+                self.depth = 0
+
+
 class SQLiteStore:
     """The embedded store: one SQLite file, WAL mode, safe for several writing processes."""
 
@@ -127,7 +151,7 @@ class SQLiteStore:
                     self.db.execute(statement)
         except sqlite3.DatabaseError as err:
             raise IndexMismatchError(f"{path}: not a dedup index (SQLite says: {err})") from None
-        self.depth = 0
+        self.reentrant = Reentrant()
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -139,22 +163,9 @@ class SQLiteStore:
             raise
         self.db.execute("COMMIT")
 
-    @contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> AbstractContextManager[None]:
         """One transaction holding SQLite's write lock; nested calls join it."""
-        if self.depth:
-            self.depth += 1
-            try:
-                yield
-            finally:
-                self.depth -= 1
-            return
-        with self._write():
-            self.depth = 1
-            try:
-                yield
-            finally:
-                self.depth = 0
+        return self.reentrant.hold(self._write)
 
     def read_meta(self) -> dict[str, str]:
         """See `Store`."""
@@ -185,29 +196,21 @@ class SQLiteStore:
                     found_num.append(num)
         return np.array(found_at, dtype=np.int64), np.array(found_num, dtype=np.int64)
 
+    def _select(self, sql: str, values: list[Any]) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql` (whose `IN (...)` is `{marks}`) for `values`, a chunk at a time."""
+        for start in range(0, len(values), _CHUNK):
+            part = values[start : start + _CHUNK]
+            yield from self.db.execute(sql.format(marks=",".join("?" * len(part))), part)
+
     def fetch(self, nums: list[int]) -> dict[int, tuple[str, bytes]]:
         """See `Store`."""
-        out: dict[int, tuple[str, bytes]] = {}
-        for start in range(0, len(nums), _CHUNK):
-            part = nums[start : start + _CHUNK]
-            marks = ",".join("?" * len(part))
-            for num, rid, blob in self.db.execute(
-                f"SELECT num, id, blob FROM records WHERE num IN ({marks})", part
-            ):
-                out[num] = (rid, blob)
-        return out
+        rows = self._select("SELECT num, id, blob FROM records WHERE num IN ({marks})", list(nums))
+        return {num: (rid, blob) for num, rid, blob in rows}
 
     def find(self, ids: list[str]) -> dict[str, tuple[int, bytes]]:
         """See `Store`."""
-        out: dict[str, tuple[int, bytes]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            part = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(part))
-            for num, rid, blob in self.db.execute(
-                f"SELECT num, id, blob FROM records WHERE id IN ({marks})", part
-            ):
-                out[rid] = (num, blob)
-        return out
+        rows = self._select("SELECT num, id, blob FROM records WHERE id IN ({marks})", list(ids))
+        return {rid: (num, blob) for num, rid, blob in rows}
 
     def insert(
         self, ids: list[str], blobs: list[bytes], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
