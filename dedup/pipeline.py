@@ -74,6 +74,24 @@ def fail_fast(rejects: list[Reject], config: Config) -> None:
         raise InputError(message, path=first.source_file, line=first.source_line, field=first.field)
 
 
+def repeated_ids(
+    ids: list[str], files: list[str], lines: list[int], order: list[int], id_field: str
+) -> tuple[list[int], list[Reject]]:
+    """Records whose id repeats one seen earlier in `order` (source position), and a reject for each."""
+    first_at: dict[str, int] = {}
+    drop: list[int] = []
+    rejects: list[Reject] = []
+    for i in order:
+        if ids[i] in first_at:
+            j = first_at[ids[i]]
+            reason = f"duplicate id '{ids[i]}'; first seen at {files[j]}:{lines[j]}"
+            rejects.append(Reject(files[i], lines[i], reason, "read", ids[i], id_field))
+            drop.append(i)
+        else:
+            first_at[ids[i]] = i
+    return drop, rejects
+
+
 def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table, list[Reject], int]:
     """Read every input record.
 
@@ -96,15 +114,9 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
     if len(pc.unique(table[ID])) < table.num_rows:  # the rare case: look for the repeats
         ids = strings(table, ID)
         files, lines = strings(table, SOURCE_FILE), ints(table, SOURCE_LINE)
-        first_at: dict[str, int] = {}
-        for i in np.argsort(cluster.position_rank(files, lines, ids), kind="stable").tolist():
-            if ids[i] in first_at:
-                j = first_at[ids[i]]
-                reason = f"duplicate id '{ids[i]}'; first seen at {files[j]}:{lines[j]}"
-                rejects.append(Reject(files[i], lines[i], reason, "read", ids[i], config.input.id_field))
-                drop.append(i)
-            else:
-                first_at[ids[i]] = i
+        order = np.argsort(cluster.position_rank(files, lines, ids), kind="stable").tolist()
+        drop, repeats = repeated_ids(ids, files, lines, order, config.input.id_field)
+        rejects += repeats
     fail_fast(rejects, config)
     if drop:
         keep = np.ones(len(ids), dtype=bool)

@@ -41,10 +41,17 @@ import pyarrow.compute as pc
 from dedup import exact, lsh
 from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
-from dedup.errors import InputError
 from dedup.io import readers, work, writers
 from dedup.normalize import NORMALIZE_VERSION
-from dedup.pipeline import count, duplicates_table, rejects_table, unique_table, workers
+from dedup.pipeline import (
+    count,
+    duplicates_table,
+    fail_fast,
+    rejects_table,
+    repeated_ids,
+    unique_table,
+    workers,
+)
 from dedup.progress import NullProgress, Progress
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, Reject
 from dedup.report import Report
@@ -290,28 +297,13 @@ def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int
     total = len(ids)
     if pc.count_distinct(ids).as_py() == total:
         return np.arange(total, dtype=np.int64), []
-    values = ids.to_pylist()
     files = pa.chunked_array([s.column(SOURCE_FILE) for s in shards], pa.string()).to_pylist()
     lines = pa.chunked_array([s.column(SOURCE_LINE) for s in shards], pa.int64()).to_pylist()
-    first_at: dict[str, int] = {}
+    # Shards are in source order, so row order is position order.
+    drop, rejects = repeated_ids(ids.to_pylist(), files, lines, list(range(total)), config.input.id_field)
+    fail_fast(rejects, config)
     keep = np.ones(total, dtype=bool)
-    rejects = []
-    for i, value in enumerate(values):
-        if value in first_at:
-            j = first_at[value]
-            reason = f"duplicate id '{value}'; first seen at {files[j]}:{lines[j]}"
-            rejects.append(Reject(files[i], lines[i], reason, "read", value, config.input.id_field))
-            keep[i] = False
-        else:
-            first_at[value] = i
-    if rejects and config.on_error == "fail":
-        first = rejects[0]
-        raise InputError(
-            first.reason + " (on_error: fail)",
-            path=first.source_file,
-            line=first.source_line,
-            field=first.field,
-        )
+    keep[drop] = False
     return np.flatnonzero(keep).astype(np.int64), rejects
 
 

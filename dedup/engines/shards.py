@@ -285,7 +285,7 @@ class ShardSource:
                 out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
             out[at] = values
         if out is None:
-            width = () if band is not None or name in ("lengths",) else (self.config.minhash.num_perm,)
+            width = () if band is not None else (self.config.minhash.num_perm,)
             return np.empty((0, *width), dtype=np.uint64 if band is not None else np.uint32)
         return out
 

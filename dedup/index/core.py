@@ -91,7 +91,10 @@ class _Batch:
 def _table(records: pa.Table | Iterable[Any]) -> pa.Table:
     """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both."""
     if isinstance(records, pa.Table):
-        ids, texts = records[ID].cast(pa.string()).to_pylist(), records[TEXT].to_pylist()
+        text = records[TEXT]
+        if (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) and not text.null_count:
+            return _positioned(records[ID].cast(pa.string()), text.cast(pa.string()))  # no Python copy
+        ids, texts = records[ID].cast(pa.string()).to_pylist(), text.to_pylist()
     else:
         items = list(records)
         pairs = [(r[ID], r[TEXT]) if isinstance(r, dict) else (r[0], r[1]) for r in items]
@@ -101,11 +104,16 @@ def _table(records: pa.Table | Iterable[Any]) -> pa.Table:
         raise TypeError(
             f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
         )
+    return _positioned(pa.array(ids, pa.string()), pa.array(texts, pa.string()))
+
+
+def _positioned(ids: Any, texts: Any) -> pa.Table:
+    """`id` and `text` with batch positions (`<batch>`, 1-based row) for the cleaning stage's rejects."""
     n = len(ids)
     return pa.table(
         {
-            ID: pa.array(ids, pa.string()),
-            TEXT: pa.array(texts, pa.string()),
+            ID: ids,
+            TEXT: texts,
             SOURCE_FILE: pa.array(["<batch>"] * n, pa.string()),
             SOURCE_LINE: pa.array(np.arange(1, n + 1), pa.int64()),
         }

@@ -221,28 +221,16 @@ class SQLiteStore:
             for rid, blob in zip(ids, blobs, strict=True):
                 cursor = self.db.execute("INSERT INTO records (id, blob) VALUES (?, ?)", (rid, blob))
                 nums.append(int(cursor.lastrowid or 0))
-            self._keys("INSERT OR IGNORE INTO", nums, exact, bands)
-
-    def _keys(
-        self, verb: str, nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
-    ) -> None:
-        exact_signed = np.ascontiguousarray(exact, dtype=np.uint64).view(np.int64).tolist()
-        band_signed = np.ascontiguousarray(bands, dtype=np.uint64).view(np.int64)
-        if verb.startswith("DELETE"):
-            self.db.executemany(
-                "DELETE FROM exact WHERE key = ? AND num = ?", zip(exact_signed, nums, strict=True)
-            )
-            rows = [(k, n) for n, keys in zip(nums, band_signed.tolist(), strict=True) for k in keys]
-            self.db.executemany("DELETE FROM band WHERE key = ? AND num = ?", rows)
-            return
-        self.db.executemany(f"{verb} exact VALUES (?, ?)", zip(exact_signed, nums, strict=True))
-        rows = [(k, n) for n, keys in zip(nums, band_signed.tolist(), strict=True) for k in keys]
-        self.db.executemany(f"{verb} band VALUES (?, ?)", rows)
+            exact_rows, band_rows = _key_rows(nums, exact, bands)
+            self.db.executemany("INSERT OR IGNORE INTO exact VALUES (?, ?)", exact_rows)
+            self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)", band_rows)
 
     def delete(self, nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]) -> None:
         """See `Store`."""
         with self.locked():
-            self._keys("DELETE", nums, exact, bands)
+            exact_rows, band_rows = _key_rows(nums, exact, bands)
+            self.db.executemany("DELETE FROM exact WHERE key = ? AND num = ?", exact_rows)
+            self.db.executemany("DELETE FROM band WHERE key = ? AND num = ?", band_rows)
             self.db.executemany("DELETE FROM records WHERE num = ?", [(n,) for n in nums])
 
     def count(self) -> int:
@@ -257,3 +245,14 @@ class SQLiteStore:
     def close(self) -> None:
         """See `Store`."""
         self.db.close()
+
+
+def _key_rows(
+    nums: list[int], exact: npt.NDArray[np.uint64], bands: npt.NDArray[np.uint64]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """`(key, number)` rows of the exact and band tables (keys as SQLite's signed 64-bit integers)."""
+    exact_keys = np.ascontiguousarray(exact, dtype=np.uint64).view(np.int64).tolist()
+    band_keys = np.ascontiguousarray(bands, dtype=np.uint64).view(np.int64).tolist()
+    exact_rows = list(zip(exact_keys, nums, strict=True))
+    band_rows = [(key, num) for num, keys in zip(nums, band_keys, strict=True) for key in keys]
+    return exact_rows, band_rows
