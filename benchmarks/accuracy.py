@@ -264,9 +264,7 @@ def main() -> None:
                 if datatrove is not None:
                     results["peers"].append(datatrove)
             full = dedup.find_duplicates(prepared.cleaned, defaults)
-            results["cluster_sizes"] = [
-                int(s) for s in full.cluster_size[full.kept_of == np.arange(len(full.kept_of))]
-            ]
+            results["cluster_sizes"] = [int(s) for s in full.cluster_size[full.kept]]
 
     print("labeled checks", flush=True)
     results["labeled"] = {}

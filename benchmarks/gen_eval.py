@@ -56,7 +56,7 @@ def score_generated(
     index = [position[rid] for rid in cleaned.records["id"].to_pylist()]
     ours = {tuple(sorted((index[a], index[b]))) for a, b in evaluate.found_pairs(found)}
     # Clusters: a pair joined through a chain counts as found, as it does for a user.
-    labels = np.asarray(found.kept_of)
+    labels = np.asarray(found.cluster)
     joined = (
         {
             tuple(sorted((index[a], index[b])))

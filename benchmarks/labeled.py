@@ -32,7 +32,7 @@ def _clusters(rows: list[dict[str, str]], overrides: list[str], content: str = "
         cleaned, _ = dedup.clean_records(records, config)
     found = dedup.find_duplicates(cleaned, config)
     ids = cleaned.records["id"].to_pylist()
-    return {rid: int(found.kept_of[i]) for i, rid in enumerate(ids)}
+    return {rid: int(found.cluster[i]) for i, rid in enumerate(ids)}
 
 
 def newsgroups(overrides: list[str]) -> dict[str, Any]:

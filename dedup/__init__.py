@@ -2,13 +2,13 @@
 
 The batch job is `run(load_config("configs/news.yaml"))`, which is what `dedup run` calls. The
 stages are importable on their own: `read`, `clean_batch`, `hashing_forms`, `sign_forms` (or the
-numpy reference `shingle_batch` + `sign`), `band`, `candidates`, `connect`, `choose`, and the
+numpy reference `shingle_batch` + `sign`), `band`, `candidates`, `connect`, `settle`, and the
 pipeline's `read_all`, `clean_records`, `find_duplicates` and `write_run`.
 """
 
 from __future__ import annotations
 
-from dedup.cluster import ClusterConfig, choose, connect
+from dedup.cluster import ClusterConfig, connect, settle
 from dedup.config import Config, fingerprint
 from dedup.config import from_dict as config_from_dict
 from dedup.config import load as load_config
@@ -22,6 +22,7 @@ from dedup.errors import (
     IndexMismatchError,
     InputError,
     OutputError,
+    VerificationError,
 )
 from dedup.index.core import Index, Match
 from dedup.index.store import IndexConfig
@@ -75,10 +76,10 @@ __all__ = [
     "Reject",
     "Report",
     "ShingleConfig",
+    "VerificationError",
     "band",
     "candidate_probability",
     "candidates",
-    "choose",
     "clean",
     "clean_batch",
     "clean_records",
@@ -98,6 +99,7 @@ __all__ = [
     "read",
     "read_all",
     "run",
+    "settle",
     "shingle_batch",
     "sign",
     "sign_forms",

@@ -1,14 +1,29 @@
-"""Clusters and the keep rule: connected components over duplicate edges, one record kept each.
+"""Groups and the keep step: which records stay, and which record each dropped one duplicates.
 
-Components come from scipy's `connected_components` over a sparse graph of the verified edges.
-The kept record of a cluster is chosen by a rule that depends only on the records, never on the
-order they were read in: `first` (lowest source position: file, then line, then id), `longest`
-(most cleaned characters), or `newest:<field>` (greatest value of a pass-through field; records
-without it count as oldest). Ties always fall back to `first`.
+Verified pairs propose groups (scipy's connected components), but a group never decides a drop
+on its own: a digest that reprints two unrelated stories links them, and a run of revisions
+chains records that share nothing end to end. A record is dropped only for a *kept* record it
+verifies against directly. The scheme (`settle`):
+
+1. When exactly one record of a verified pair is inside the other (containment), the contained
+   record is the redundant copy, whatever the keep rule. Otherwise the two are duplicates both
+   ways, and the keep rule decides.
+2. Records are taken in keep-rank order, except that a record inside another is taken only after
+   it (containment runs from smaller to strictly larger shingle sets, so this order always
+   exists). A record is dropped for the best kept record among those it is inside and those
+   taken before it that it duplicates both ways (highest Jaccard, then the highest share of it
+   inside that record, then that record's rank); it is kept when there is none.
+
+The keep rank is the keep rule (`first`: lowest source position, i.e. file, then line, then id;
+`longest`: most cleaned characters; `newest:<field>`: greatest value; `priority:<field>`: greatest
+number), ties broken by `first`. It depends only on the records, so the result depends on no
+input order, file order, worker count, shard size or memory budget. `none` drops every record
+that has a duplicate (benchmark-contamination removal), naming its best verified partner.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -20,27 +35,30 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-Rule = Literal["first", "longest", "newest"]
+from dedup import kernels, lsh
+
+Rule = Literal["first", "longest", "newest", "priority", "none"]
+_RULES_TEXT = "must be 'first', 'longest', 'newest:<field>', 'priority:<field>' or 'none'"
 
 
 def parse_keep(keep: str) -> tuple[Rule, str | None]:
     """Split a keep rule into `(rule, field)`.
 
     Raises:
-        ValueError: the rule is not `first`, `longest` or `newest:<field>`.
+        ValueError: the rule is not `first`, `longest`, `newest:<field>`, `priority:<field>` or `none`.
     """
     name, _, rest = keep.partition(":")
     name, rest = name.strip(), rest.strip()
-    if name in ("first", "longest") and not rest:
-        return ("first" if name == "first" else "longest"), None
-    if name == "newest" and rest:
-        return "newest", rest
-    raise ValueError("must be 'first', 'longest' or 'newest:<field>'")
+    if name in ("first", "longest", "none") and not rest:
+        return ("first" if name == "first" else "longest" if name == "longest" else "none"), None
+    if name in ("newest", "priority") and rest:
+        return ("newest" if name == "newest" else "priority"), rest
+    raise ValueError(_RULES_TEXT)
 
 
 def _check_keep(value: object) -> str | None:
     if not isinstance(value, str):
-        return "must be 'first', 'longest' or 'newest:<field>'"
+        return _RULES_TEXT
     try:
         parse_keep(value)
     except ValueError as err:
@@ -50,10 +68,12 @@ def _check_keep(value: object) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
-    """How clusters keep one record.
+    """How each group of duplicates keeps its records.
 
     Attributes:
-        keep: `first`, `longest` or `newest:<field>`.
+        keep: `first` (lowest source position), `longest` (most cleaned characters),
+            `newest:<field>` (greatest value of a field), `priority:<field>` (greatest number in a
+            field, e.g. a source-quality score) or `none` (drop every record that has a duplicate).
     """
 
     keep: str = field(default="first", metadata={"check": _check_keep})
@@ -100,21 +120,123 @@ def value_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int6
     return np.array([index[v] if v is not None else len(present) for v in values], dtype=np.int64)
 
 
-def choose(labels: npt.NDArray[np.int64], *priorities: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """The kept record of each record's cluster.
+def number_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:
+    """Rank of each number, greatest first (rank 0); missing values (None, NaN) rank last.
+
+    Raises:
+        ValueError: a value is not a number (strings and booleans are not).
+    """
+    for v in values:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(
+                f"field '{field_name}' must hold numbers for keep: priority; found {type(v).__name__} {v!r}"
+            )
+    cleaned = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
+    return value_rank(cleaned, field_name)
+
+
+def rank(*priorities: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """One total keep rank (0 is kept first) from rank arrays, most significant first.
+
+    The last array must already be a total order (the source position), so no two records tie.
+    """
+    order = np.lexsort(tuple(reversed(priorities)))
+    out = np.empty(len(order), dtype=np.int64)
+    out[order] = np.arange(len(order), dtype=np.int64)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """What the keep step decided for records joined by verified pairs.
+
+    Attributes:
+        duplicate_of: `int64 (n,)`, the record each dropped record is a duplicate of; -1 when kept.
+        pair: `int64 (n,)`, the verified pair (index into the edges) that names it; -1 when kept.
+        contained: `bool (n,)`, the drop rests on containment (the record is inside the other and
+            not the other way round).
+    """
+
+    duplicate_of: npt.NDArray[np.int64]
+    pair: npt.NDArray[np.int64]
+    contained: npt.NDArray[np.bool_]
+
+
+def settle(
+    rank: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.int64],
+    verdict: lsh.Verdict,
+    drop_all: bool = False,
+) -> Settled:
+    """Decide which of `n` records are kept, joined by verified pairs (the module's scheme).
 
     Args:
-        labels: component label per record.
-        priorities: rank arrays, most significant first; the lowest rank wins.
+        rank: `int64 (n,)`, each record's keep rank, a total order (lowest is kept first).
+        edges: `int64 (m, 2)`, the verified pairs.
+        verdict: the pairs' verdicts (only `inside`, `jaccard`, `share_a` and `share_b` are read;
+            every pair is taken as verified).
+        drop_all: `keep: none`: every record in a pair is dropped, naming its best partner (one it
+            is inside, when there is one).
 
     Returns:
-        `int64`, shape `(n,)`: for each record, the index of the record its cluster keeps.
+        `Settled`, record by record.
     """
-    if len(labels) == 0:
-        return np.empty(0, dtype=np.int64)
-    order = np.lexsort((*reversed(priorities), labels))
-    sorted_labels = labels[order]
-    first = np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]
-    winner_of_label = np.empty(int(labels.max()) + 1, dtype=np.int64)
-    winner_of_label[sorted_labels[first]] = order[first]
-    return winner_of_label[labels]
+    n, m = len(rank), len(edges)
+    duplicate_of = np.full(n, -1, dtype=np.int64)
+    pair = np.full(n, -1, dtype=np.int64)
+    inside = np.zeros(n, dtype=bool)
+    if m == 0:
+        return Settled(duplicate_of, pair, inside)
+    swap = verdict.inside == lsh.SECOND_INSIDE  # put the inner record first
+    a = np.where(swap, edges[:, 1], edges[:, 0])
+    b = np.where(swap, edges[:, 0], edges[:, 1])
+    share_ab = np.nan_to_num(np.where(swap, verdict.share_b, verdict.share_a), nan=0.0)
+    share_ba = np.nan_to_num(np.where(swap, verdict.share_a, verdict.share_b), nan=0.0)
+    directed = verdict.inside != lsh.MUTUAL
+    jaccard = np.asarray(verdict.jaccard, dtype=np.float64)
+    if drop_all:
+        # Every record in a pair goes; it names the record it is inside when there is one.
+        source, target = np.r_[a, b], np.r_[b, a]
+        # Preferred: the record it is inside (4), a duplicate both ways (2), one inside it (0).
+        preferred = np.r_[np.where(directed, 4.0, 2.0), np.where(directed, 0.0, 2.0)]
+        strength = preferred + np.r_[jaccard, jaccard]
+        via = _best_arc(n, source, target, strength, np.r_[share_ab, share_ba], rank)
+        dropped = np.flatnonzero(via >= 0)
+        duplicate_of[dropped] = target[via[dropped]]
+        pair[dropped] = via[dropped] % m
+        inside[dropped] = directed[via[dropped] % m] & (via[dropped] < m)
+        return Settled(duplicate_of, pair, inside)
+    nodes = np.unique(np.r_[a, b])  # records in no pair are kept: leave them out
+    local = np.empty(len(nodes), dtype=np.int64)
+    local[np.argsort(rank[nodes], kind="stable")] = np.arange(len(nodes), dtype=np.int64)
+    via_local = kernels.settle(
+        local,
+        np.searchsorted(nodes, a).astype(np.int64),
+        np.searchsorted(nodes, b).astype(np.int64),
+        directed,
+        jaccard,
+        share_ab,
+        share_ba,
+    )
+    dropped = nodes[via_local >= 0]
+    k = via_local[via_local >= 0]
+    duplicate_of[dropped] = np.where(a[k] == dropped, b[k], a[k])
+    pair[dropped] = k
+    inside[dropped] = directed[k]
+    return Settled(duplicate_of, pair, inside)
+
+
+def _best_arc(
+    n: int,
+    source: npt.NDArray[np.int64],
+    target: npt.NDArray[np.int64],
+    jaccard: npt.NDArray[np.float64],
+    share: npt.NDArray[np.float64],
+    rank: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """For each record, its best arc out (highest `jaccard`, `share`, then target rank); -1 for none."""
+    order = np.lexsort((rank[target], -share, -jaccard, source))
+    first = np.r_[True, source[order][1:] != source[order][:-1]] if len(order) else np.empty(0, bool)
+    via = np.full(n, -1, dtype=np.int64)
+    via[source[order][first]] = order[first]
+    return via

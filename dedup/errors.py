@@ -7,6 +7,8 @@ The hierarchy::
      +-- InputError             exit 1: input that cannot be read (file, line, field named)
      +-- OutputError            exit 1: the output folder cannot be written as asked
      +-- AccountingError        exit 1: read != kept + duplicates + rejected (a bug, never hidden)
+     +-- VerificationError      exit 1: a dropped record does not verify against the record it
+                                names (a bug, never hidden)
      +-- IndexMismatchError     exit 2: an index built with a different signature fingerprint
      +-- EngineError            exit 1: an execution engine failed
 
@@ -59,6 +61,13 @@ class OutputError(DedupError):
 
 class AccountingError(DedupError):
     """The pipeline's own check that every record is accounted for failed; this is a bug."""
+
+
+class VerificationError(DedupError):
+    """The pipeline's own check that every dropped record verifies against the record it names failed.
+
+    This is a bug: the run writes nothing rather than drop records on evidence it cannot show.
+    """
 
 
 class IndexMismatchError(DedupError):

@@ -4,76 +4,292 @@ Set overlap does not tell a re-issued wire story from next week's notice of the 
 both share most of their words. What differs is the figures: amounts, rates, dates, counts, in
 the same sentence frame ("arrange 1.5 billion dlrs" against "arrange 2.0 billion dlrs"). A
 re-issue that is truncated, extended or re-headlined keeps or drops figures, but does not put a
-different figure in the same frame. So a pair *conflicts* when some frame (the words on either
-side of a figure) occurs in both records with no figure in common, unless one of them announces
-a correction (a corrected story changes a figure on purpose).
+different figure in the same frame.
+
+The rule, for one pair of records and nothing else:
+
+1. A *figure* is a number (`1,250.50`, `6-3/8`) or a number word (`nine`). Figures joined by
+   `to`, `through` or a hyphen (`4,000 to 5,000`, `4,000-5,000`, `between 4 and 5`) are a *range*;
+   figures joined by `and`, `or` or listed one after another (`8, 9 and 10`, a row of a table)
+   are a *list*. Each such run is one *statement* with a *frame*: the nearest word before it
+   (hedges such as `about` or `between` skipped) and the nearest word after it.
+2. Two statements in one frame *agree* when one's figures are all among the other's (a list that
+   a truncated copy shortened) or are mistypings of them (one character inserted or deleted, or
+   two neighbours swapped: `2004` and `204`, `52` and `25`, `9.4` and `94`; a digit replaced,
+   `8,000` and `2,000`, is another figure), when a range holds every figure of a plain
+   statement, or when two ranges share an end: `4,000 to 5,000` agrees with `4,500` and not
+   with `8,000`; `March 3, 1987` does not agree with `March 10, 1987`; `rose 1-1/2 to 6-3/8`
+   does not agree with `rose 1-1/4 to 6-1/8` (a move, not a range, compared by its ends).
+3. A pair *conflicts* when some frame occurs in both records and each record states something in
+   it that no statement of the other agrees with (a truncated copy that states less is covered
+   by the fuller one), unless one record announces a correction (a corrected story changes a
+   figure on purpose).
+4. A clock time (`11:01`) is a time stamp, not a figure. Only the *body* counts: a *volatile
+   line* (a paragraph of at most `VOLATILE_WORDS` words holding a clock time or a time-stamp or
+   counter word such as `updated`, `posted`, `comments`, `views`, `shares`) changes between two
+   crawls of one page, so its figures are left out, unless a record has nothing but such lines.
+   "Updated 09:15, 4 comments" against "Updated 11:40, 7 comments" does not split two copies of
+   one article; another week's amounts in the body of a notice do.
+
+Figures are extracted once per record (`facts`) and compared per pair (`conflict`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
 _TEENS = "sixteen seventeen eighteen nineteen twenty"
-_TENS = {
-    "thirty": "30",
-    "forty": "40",
-    "fifty": "50",
-    "sixty": "60",
-    "seventy": "70",
-    "eighty": "80",
-    "ninety": "90",
-}
-_NUMBER_WORDS = {word: str(value) for value, word in enumerate(f"{_UNITS} {_TEENS}".split())} | _TENS
+_TENS = {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_NUMBER_WORDS: dict[str, float] = {
+    word: float(value) for value, word in enumerate(f"{_UNITS} {_TEENS}".split())
+} | {k: float(v) for k, v in _TENS.items()}
 _CORRECTION = re.compile(r"\bcorrect(?:ed|s|ion|ing)\b", re.IGNORECASE)
+# A figure (digits with inner separators, not glued to letters: "6-3/8" is one) or a word.
+_TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+")
+_RANGE_WORDS = frozenset({"to", "through", "thru"})
+_LIST_WORDS = frozenset({"and", "or"})
+# Words that hedge a figure without changing its frame ("bought about 8,000 tonnes").
+_HEDGES = frozenset(
+    {
+        "about",
+        "around",
+        "some",
+        "nearly",
+        "approximately",
+        "roughly",
+        "almost",
+        "between",
+        "from",
+        "estimated",
+    }
+)
+
+#: A volatile line has at most this many words (figures included).
+VOLATILE_WORDS = 16
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
+_STAMP_WORDS = frozenset(
+    {
+        "updated",
+        "update",
+        "posted",
+        "published",
+        "modified",
+        "edited",
+        "ago",
+        "comment",
+        "comments",
+        "view",
+        "views",
+        "share",
+        "shares",
+        "like",
+        "likes",
+        "reply",
+        "replies",
+        "retweets",
+        "reads",
+        "votes",
+        "followers",
+        "reactions",
+    }
+)
 
 
-def _canonical(number: str) -> str:
-    """`1,250.50` -> `1250.5`, `747.0` -> `747`: one spelling per value."""
-    number = number.replace(",", "")
-    if "." in number and "/" not in number and "-" not in number:
-        number = number.rstrip("0").rstrip(".")
-    return number.lstrip("0") or "0"
+#: A figure's value: a number, or the text of a figure that is no single number (a date `6/14/82`).
+Value = float | str
 
 
-def figures(text: str) -> frozenset[str]:
-    """The figures a text states: numbers and number words, both as canonical digits."""
-    return frozenset(figure for _, figure in frames(text))
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """Figures stated together in one frame.
 
-
-_TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+")  # "6-3/8" is one figure
-
-
-def frames(text: str) -> list[tuple[tuple[str, str], str]]:
-    """Each figure with its frame: `((word before, word after), figure)`, lowercased.
-
-    The frame words are the nearest words that are not figures themselves, so a run of figures
-    ("6-1/16 pct", a row of a table) shares one frame.
+    Attributes:
+        values: the figures, as numbers.
+        span: `(low, high)` for a range, else None.
+        written: the figures as written (digits, separators other than commas).
     """
-    tokens = _TOKEN.findall(text.lower())
-    values: list[str | None] = []
-    for token in tokens:
-        if token[0].isdigit():
-            values.append(_canonical(token))
-        else:
-            values.append(_NUMBER_WORDS.get(token))
-    before: list[str] = []
-    last = ""
-    for token, value in zip(tokens, values, strict=True):
-        before.append(last)
-        if value is None:
-            last = token
-    out = []
-    following = ""
-    for i in range(len(tokens) - 1, -1, -1):
-        value = values[i]
-        if value is None:
-            following = tokens[i]
+
+    values: frozenset[Value]
+    span: tuple[float, float] | None = None
+    written: frozenset[str] = frozenset()
+
+    def agrees(self, other: Statement) -> bool:
+        """Whether two statements in one frame can both be true (see the module's rule 2)."""
+        if self.span is not None and other.span is not None:
+            return bool(self.values & other.values) or self.span == other.span
+        if self.span is not None or other.span is not None:
+            ranged, plain = (self, other) if self.span is not None else (other, self)
+            assert ranged.span is not None
+            low, high = ranged.span
+            inside = all(isinstance(v, float) and low <= v <= high for v in plain.values)
+            return inside or bool(self.values & other.values)
+        if self.values <= other.values or other.values <= self.values:
+            return True
+        return _within(self.written, other.written) or _within(other.written, self.written)
+
+
+def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
+    """Whether every figure written in `mine` is written in `theirs`, or mistyped from one of them."""
+    return bool(mine) and all(v in theirs or any(_mistyped(v, w) for w in theirs) for v in mine)
+
+
+def _mistyped(x: str, y: str) -> bool:
+    """Whether two figures differ by one inserted or deleted character or two swapped neighbours.
+
+    `2004` and `204`, `52` and `25`, `9.4` and `94` are one figure mistyped; `8,000` and `2,000`
+    (a digit replaced) are two figures.
+    """
+    if abs(len(x) - len(y)) == 1:
+        short, long_ = (x, y) if len(x) < len(y) else (y, x)
+        return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+    if len(x) == len(y) and x != y:
+        diff = [i for i in range(len(x)) if x[i] != y[i]]
+        if len(diff) != 2 or diff[1] != diff[0] + 1:
+            return False
+        return x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
+    return False
+
+
+Frame = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the figures rule reads of one record.
+
+    Attributes:
+        body: each frame of the record's body with its statements.
+        correction: the record announces a correction.
+    """
+
+    body: dict[Frame, tuple[Statement, ...]]
+    correction: bool
+
+
+def _value(token: str) -> tuple[list[Value], bool] | None:
+    """A figure token's values and whether it is a hyphen range; None for a word that is no figure."""
+    if not token[0].isdigit():
+        word = _NUMBER_WORDS.get(token)
+        return None if word is None else ([word], False)
+    token = token.replace(",", "")
+    if "-" in token:
+        parts = token.split("-")
+        numbers = [_number(p) for p in parts]
+        if len(parts) == 2 and "/" in parts[1] and isinstance(numbers[0], float):
+            fraction = numbers[1]  # "6-3/8": a whole number and a fraction
+            return [numbers[0] + fraction if isinstance(fraction, float) else token], False
+        if len(parts) == 2 and all(isinstance(x, float) for x in numbers) and "/" not in token:
+            low, high = float(numbers[0]), float(numbers[1])
+            if high < low and len(parts[1]) < len(parts[0]):
+                scale = 10 ** len(parts[1])  # "1985-86": the second abbreviates the first
+                high = low - low % scale + high
+            return [low, high], True
+        return [token], False
+    return [_number(token)], False
+
+
+def _written(token: str, values: list[Value]) -> str:
+    """A figure as written, commas out; a number word as its digits."""
+    if token[0].isdigit():
+        return token.replace(",", "")
+    return f"{values[0]:.0f}" if isinstance(values[0], float) else str(values[0])
+
+
+def _number(text: str) -> Value:
+    """`"1250.50"` -> 1250.5, `"3/8"` -> 0.375; `6/14/82` or `1.2.3` stays the text it is."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    top, slash, bottom = text.partition("/")
+    if slash and "/" not in bottom:
+        try:
+            numerator, denominator = float(top), float(bottom)
+        except ValueError:
+            return text
+        return numerator / denominator if denominator else text
+    return text
+
+
+def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
+    """Each statement of figures in a paragraph with its frame, in order.
+
+    Args:
+        paragraph: one paragraph (or line) of text.
+
+    Returns:
+        `[((word before, word after), Statement)]`, words lowercased.
+    """
+    tokens = _TOKEN.findall(_CLOCK.sub(" ", paragraph.lower()))  # a clock time is a time stamp
+    out: list[tuple[Frame, Statement]] = []
+    i, n = 0, len(tokens)
+    before = ""
+    while i < n:
+        first = _value(tokens[i])
+        if first is None:
+            if tokens[i] not in _HEDGES:
+                before = tokens[i]
+            i += 1
             continue
-        out.append(((before[i], following), value))
-    out.reverse()
+        opened = tokens[i - 1] if i else ""  # "between 4 and 5", "from 4 to 5": a range
+        values: list[Value] = list(first[0])
+        written = [_written(tokens[i], first[0])]
+        ranged = first[1]
+        j = i + 1
+        while j < n:
+            found = _value(tokens[j])
+            if found is not None:  # listed one after another ("6 7 8", a row of a table)
+                values += found[0]
+                written.append(_written(tokens[j], found[0]))
+                ranged |= found[1]
+                j += 1
+                continue
+            if tokens[j] in _RANGE_WORDS | _LIST_WORDS and j + 1 < n:
+                following = _value(tokens[j + 1])
+                if following is not None:
+                    values += following[0]
+                    written.append(_written(tokens[j + 1], following[0]))
+                    ranged |= tokens[j] in _RANGE_WORDS or following[1] or opened in ("between", "from")
+                    j += 2
+                    continue
+            break
+        after = tokens[j] if j < n else ""
+        numbers = [v for v in values if isinstance(v, float)]
+        span = (min(numbers), max(numbers)) if ranged and numbers else None
+        out.append(((before, after), Statement(frozenset(values), span, frozenset(written))))
+        i = j
     return out
+
+
+def is_volatile(paragraph: str) -> bool:
+    """Whether a paragraph is a volatile line: short, with a clock time or a stamp or counter word."""
+    words = _TOKEN.findall(paragraph.lower())
+    if len(words) > VOLATILE_WORDS:
+        return False
+    return _CLOCK.search(paragraph) is not None or any(w in _STAMP_WORDS for w in words)
+
+
+def facts(text: str) -> Facts:
+    """The figures rule's view of one record: its body's statements by frame, and its correction flag.
+
+    Args:
+        text: the record's cleaned paragraphs joined by newlines.
+    """
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    body = [p for p in paragraphs if not is_volatile(p)] or paragraphs
+    table: dict[Frame, list[Statement]] = {}
+    for paragraph in body:
+        for frame, statement in statements(paragraph):
+            table.setdefault(frame, []).append(statement)
+    return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
+
+
+def figures(text: str) -> frozenset[Value]:
+    """Every figure a text states, as numbers (number words included), volatile lines or not."""
+    return frozenset(v for line in text.split("\n") for _, s in statements(line) for v in s.values)
 
 
 def is_correction(text: str) -> bool:
@@ -81,26 +297,39 @@ def is_correction(text: str) -> bool:
     return _CORRECTION.search(text) is not None
 
 
-def _by_frame(text: str) -> dict[tuple[str, str], set[str]]:
-    table: dict[tuple[str, str], set[str]] = {}
-    for frame, figure in frames(text):
-        table.setdefault(frame, set()).add(figure)
-    return table
+def _covered(mine: tuple[Statement, ...], theirs: tuple[Statement, ...]) -> bool:
+    """Whether every statement of `mine` agrees with some statement of `theirs`."""
+    return all(any(x.agrees(y) for y in theirs) for x in mine)
+
+
+def clashing_frames(a: Facts, b: Facts) -> list[Frame]:
+    """The frames both bodies use where neither record's statements all agree with the other's.
+
+    A copy that keeps only some of a frame's statements (a truncated table) is covered by the
+    fuller record; two tables that each state a figure the other lacks are not.
+    """
+    out = []
+    for frame in sorted(a.body.keys() & b.body.keys()):
+        mine, theirs = a.body[frame], b.body[frame]
+        if not _covered(mine, theirs) and not _covered(theirs, mine):
+            out.append(frame)
+    return out
+
+
+def conflict(a: Facts, b: Facts) -> bool:
+    """Whether two records state different figures (the module's rule), corrections exempt."""
+    if a.correction or b.correction:
+        return False
+    return bool(clashing_frames(a, b))
 
 
 def conflicts(texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[bool]:
-    """For each pair of `texts` indices, whether a shared frame holds different figures."""
-    cache: dict[int, tuple[dict[tuple[str, str], set[str]], bool]] = {}
+    """For each pair of `texts` indices, whether the two conflict (each text's facts read once)."""
+    cache: dict[int, Facts] = {}
 
-    def facts(i: int) -> tuple[dict[tuple[str, str], set[str]], bool]:
+    def of(i: int) -> Facts:
         if i not in cache:
-            cache[i] = (_by_frame(texts[i]), is_correction(texts[i]))
+            cache[i] = facts(texts[i])
         return cache[i]
 
-    out = []
-    for a, b in pairs:
-        fa, ca = facts(a)
-        fb, cb = facts(b)
-        clash = any(not (fa[frame] & fb[frame]) for frame in fa.keys() & fb.keys())
-        out.append(clash and not (ca or cb))
-    return out
+    return [conflict(of(a), of(b)) for a, b in pairs]

@@ -623,3 +623,125 @@ def pair_overlaps(
     with _threads(workers):
         _intersections(sets, offsets, sizes, np.ascontiguousarray(pairs), out)
     return out
+
+
+@numba.njit(cache=True)
+def settle(
+    rank: npt.NDArray[np.int64],
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    directed: npt.NDArray[np.bool_],
+    jaccard: npt.NDArray[np.float64],
+    share_ab: npt.NDArray[np.float64],
+    share_ba: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """The keep step over verified pairs `(a[k], b[k])` (see `cluster.settle`).
+
+    Records are taken in keep-rank order (`rank`, a permutation of `0..n-1`), a record inside
+    another (`directed[k]`: `a[k]` inside `b[k]` and not the other way round) only after the
+    record it is inside. A record is dropped for the best kept record it is inside or that was
+    taken before it among its duplicates both ways (highest `jaccard[k]`, then the share of it
+    inside that record, `share_ab[k]` or `share_ba[k]`, then that record's rank); it is kept
+    when it has none.
+
+    Returns:
+        `int64 (n,)`: for each record the pair it was dropped by, or -1 when kept.
+    """
+    n = rank.shape[0]
+    m = a.shape[0]
+    start = np.zeros(n + 1, dtype=np.int64)  # every pair, at both of its records
+    for k in range(m):
+        start[a[k] + 1] += 1
+        start[b[k] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    incident = np.empty(2 * m, dtype=np.int64)
+    fill = start[:-1].copy()
+    pending = np.zeros(n, dtype=np.int64)  # containers not taken yet
+    for k in range(m):
+        incident[fill[a[k]]] = k
+        fill[a[k]] += 1
+        incident[fill[b[k]]] = k
+        fill[b[k]] += 1
+        if directed[k]:
+            pending[a[k]] += 1
+    by_rank = np.empty(n, dtype=np.int64)
+    by_rank[rank] = np.arange(n)
+    taken = np.zeros(n, dtype=np.bool_)
+    position = np.zeros(n, dtype=np.int64)
+    heap = np.empty(n + 1, dtype=np.int64)  # ranks of the records free to be taken
+    size = 0
+    for r in range(n):  # pushed in rank order: already a heap
+        if pending[by_rank[r]] == 0:
+            heap[size] = r
+            size += 1
+    scan = 0
+    for step in range(n):
+        if size == 0:  # cannot happen (containment goes to strictly larger sets); stay safe
+            while taken[by_rank[scan]]:
+                scan += 1
+            heap[0] = scan
+            size = 1
+        top = heap[0]
+        size -= 1
+        heap[0] = heap[size]
+        p = 0
+        while True:
+            c = 2 * p + 1
+            if c >= size:
+                break
+            if c + 1 < size and heap[c + 1] < heap[c]:
+                c += 1
+            if heap[p] <= heap[c]:
+                break
+            heap[p], heap[c] = heap[c], heap[p]
+            p = c
+        x = by_rank[top]
+        if taken[x]:
+            continue
+        taken[x] = True
+        position[x] = step
+        for q in range(start[x], start[x + 1]):
+            k = incident[q]
+            if directed[k] and b[k] == x:  # a record inside x is free once x is taken
+                z = a[k]
+                pending[z] -= 1
+                if pending[z] == 0 and not taken[z]:
+                    heap[size] = rank[z]
+                    size += 1
+                    c = size - 1
+                    while c > 0:
+                        p = (c - 1) // 2
+                        if heap[p] <= heap[c]:
+                            break
+                        heap[p], heap[c] = heap[c], heap[p]
+                        c = p
+    order = np.empty(n, dtype=np.int64)
+    order[position] = np.arange(n)
+    via = np.full(n, -1, dtype=np.int64)
+    for x in order:
+        best = np.int64(-1)
+        best_share = 0.0
+        best_rank = n
+        for q in range(start[x], start[x + 1]):
+            k = incident[q]
+            first = a[k] == x
+            y = b[k] if first else a[k]
+            if directed[k] and not first:
+                continue  # x holds y: no reason to drop x
+            if not directed[k] and position[y] > position[x]:
+                continue  # duplicates both ways: the one taken first stays
+            if via[y] >= 0:
+                continue  # only a kept record can stand for a dropped one
+            share = share_ab[k] if first else share_ba[k]
+            if (
+                best < 0
+                or jaccard[k] > jaccard[best]
+                or (
+                    jaccard[k] == jaccard[best]
+                    and (share > best_share or (share == best_share and rank[y] < best_rank))
+                )
+            ):
+                best, best_share, best_rank = k, share, rank[y]
+        via[x] = best
+    return via

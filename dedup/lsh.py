@@ -211,19 +211,59 @@ def exact_overlaps(
     return common, sizes[pairs[:, 0]], sizes[pairs[:, 1]]
 
 
+#: `Verdict.inside`: the pair are duplicates of each other both ways (Jaccard, or each inside the other).
+MUTUAL = 0
+#: `Verdict.inside`: only the pair's first record is inside the second (the first is the redundant one).
+FIRST_INSIDE = 1
+#: `Verdict.inside`: only the pair's second record is inside the first.
+SECOND_INSIDE = 2
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Verification of candidate pairs.
+    """Verification of candidate pairs `(a, b)`.
 
     Attributes:
-        keep: `bool (m,)`, which pairs become edges.
+        keep: `bool (m,)`, which pairs are near-duplicates (an edge, in at least one direction).
         jaccard: `float64 (m,)`, Jaccard (exact or estimated, as configured).
         containment: `float64 (m,)`, exact share of the smaller set in the larger (NaN when not computed).
+        similar: `bool (m,)`, the pair passes the Jaccard rule (the threshold, and `short_threshold`
+            for a short record); figures conflicts included when the caller judged them.
+        share_a: `float64 (m,)`, the share of `a`'s distinct shingles that are in `b` (NaN when not
+            computed).
+        share_b: `float64 (m,)`, the share of `b`'s distinct shingles that are in `a`.
+        inside: `int8 (m,)`, `MUTUAL`, `FIRST_INSIDE` or `SECOND_INSIDE`: when exactly one record
+            reaches the containment share inside the other, that one is the redundant copy whatever
+            the Jaccard, so a quoting reply or a full interview is never dropped for the part of it
+            that another record holds.
     """
 
     keep: npt.NDArray[np.bool_]
     jaccard: npt.NDArray[np.float64]
     containment: npt.NDArray[np.float64]
+    similar: npt.NDArray[np.bool_]
+    share_a: npt.NDArray[np.float64]
+    share_b: npt.NDArray[np.float64]
+    inside: npt.NDArray[np.int8]
+
+    @staticmethod
+    def empty() -> Verdict:
+        """A verdict on no pairs."""
+        none = np.empty(0, dtype=np.float64)
+        no = np.empty(0, dtype=bool)
+        return Verdict(no, none, none, no, none, none, np.empty(0, dtype=np.int8))
+
+    @staticmethod
+    def concat(parts: list[Verdict]) -> Verdict:
+        """The verdicts of consecutive chunks of pairs as one."""
+        if not parts:
+            return Verdict.empty()
+        return Verdict(*(np.concatenate([getattr(p, f) for p in parts]) for f in Verdict.__slots__))
+
+    def veto(self, pairs: npt.NDArray[np.bool_]) -> None:
+        """Mark `pairs` (a mask) as not duplicates in either direction (the figures rule said so)."""
+        self.keep[pairs] = False
+        self.similar[pairs] = False
 
 
 def verify(
@@ -233,27 +273,47 @@ def verify(
     cfg: LSHConfig,
     workers: int = 1,
 ) -> Verdict:
-    """Decide which candidate pairs are near-duplicates.
+    """Decide which candidate pairs are near-duplicates, and in which direction.
+
+    A pair is a near-duplicate when its Jaccard reaches `cfg.threshold` (and `cfg.short_threshold`
+    when its smaller record has fewer than `cfg.min_shingles` distinct shingles), or when at least
+    `cfg.containment` of one record's distinct shingles are in the other and that record has at
+    least `cfg.min_shingles` of them. The figures rule is the caller's (it reads text).
 
     Args:
         pairs: `int64 (m, 2)` candidate pairs.
-        signatures: `uint32 (n, num_perm)`.
+        signatures: `uint32 (n, num_perm)`; read only for `verify: estimate`.
         sets: `(hashes, offsets)` of the shingles, needed for `verify: exact` and containment.
         cfg: the LSH section.
         workers: threads for exact counting.
+
+    Returns:
+        The `Verdict`, pair by pair.
     """
-    containment = np.full(len(pairs), np.nan)
-    small = np.zeros(len(pairs), dtype=np.int64)
-    if sets is not None and (cfg.verify == "exact" or cfg.containment is not None):
+    m = len(pairs)
+    containment = np.full(m, np.nan)
+    share_a, share_b = np.full(m, np.nan), np.full(m, np.nan)
+    size_a = size_b = small = np.zeros(m, dtype=np.int64)
+    counted = sets is not None and (cfg.verify == "exact" or cfg.containment is not None)
+    if counted:
+        assert sets is not None
         common, size_a, size_b = exact_overlaps(sets[0], sets[1], pairs, workers)
         small = np.minimum(size_a, size_b)
-        containment = np.divide(common, small, out=np.ones(len(pairs)), where=small > 0)
+        containment = np.divide(common, small, out=np.ones(m), where=small > 0)
+        share_a = np.divide(common, size_a, out=np.ones(m), where=size_a > 0)
+        share_b = np.divide(common, size_b, out=np.ones(m), where=size_b > 0)
         union = (size_a + size_b - common).astype(np.float64)
-        exact = np.divide(common.astype(np.float64), union, out=np.ones(len(pairs)), where=union > 0)
+        exact = np.divide(common.astype(np.float64), union, out=np.ones(m), where=union > 0)
     jaccard = exact if cfg.verify == "exact" and sets is not None else estimate_pairs(signatures, pairs)
-    keep = jaccard >= cfg.threshold
-    if sets is not None and (cfg.verify == "exact" or cfg.containment is not None):
-        keep &= (small >= cfg.min_shingles) | (jaccard >= max(cfg.threshold, cfg.short_threshold))
-    if cfg.containment is not None:
-        keep |= (containment >= cfg.containment) & (small >= cfg.min_shingles)
-    return Verdict(keep, jaccard, containment)
+    similar = jaccard >= cfg.threshold
+    if counted:
+        similar &= (small >= cfg.min_shingles) | (jaccard >= max(cfg.threshold, cfg.short_threshold))
+    a_in = np.zeros(m, dtype=bool)
+    b_in = np.zeros(m, dtype=bool)
+    if cfg.containment is not None and counted:
+        a_in = (share_a >= cfg.containment) & (size_a >= cfg.min_shingles)
+        b_in = (share_b >= cfg.containment) & (size_b >= cfg.min_shingles)
+    inside = np.full(m, MUTUAL, dtype=np.int8)
+    inside[a_in & ~b_in] = FIRST_INSIDE
+    inside[b_in & ~a_in] = SECOND_INSIDE
+    return Verdict(similar | a_in | b_in, jaccard, containment, similar, share_a, share_b, inside)

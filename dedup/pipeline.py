@@ -36,7 +36,7 @@ from dedup.records import (
     strings,
 )
 from dedup.report import Report
-from dedup.resolve import Clock, Duplicates, resolve
+from dedup.resolve import CONTAINMENT, EXACT, JACCARD, MATCHED_BY, Clock, Duplicates, resolve
 
 
 @dataclass(slots=True)
@@ -222,6 +222,9 @@ class _MemorySource:
             return list(records[field_name].to_pylist())
         return [None] * records.num_rows
 
+    def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        return strings_of(self.cleaned.records[ID].take(pa.array(rows, pa.int64())))
+
 
 def paragraph_lengths(paragraphs: pa.Array[Any]) -> npt.NDArray[np.int64]:
     """`int64 (n,)`: each record's total paragraph length in characters."""
@@ -289,24 +292,28 @@ def duplicates_table(
     records: pa.Table,
     paragraphs: pa.Array[Any],
     duplicate_of: pa.Array[Any],
+    cluster_id: pa.Array[Any],
     similarity: npt.NDArray[np.float64],
     containment: npt.NDArray[np.float64],
-    exact_match: npt.NDArray[np.bool_],
+    matched_by: npt.NDArray[np.int8],
 ) -> pa.Table:
     """`duplicates.parquet`'s rows for dropped `records`.
 
-    Columns: id, the kept record's id, similarity, containment, `exact` or `near`, the dropped
-    record's cleaned text (for auditing) and its position.
+    Columns: id, the id of the record it duplicates, its cluster id, the evidence (Jaccard
+    `similarity`, `containment` of the dropped record in the named one, `matched_by` = `exact`,
+    `jaccard` or `containment`, and `match` = `exact` or `near`), the dropped record's cleaned text
+    (for auditing) and its position.
     """
-    kept_id = pa.array(duplicate_of, pa.string())
+    names = np.asarray(MATCHED_BY, dtype=object)[matched_by]
     return pa.table(
         {
             ID: records[ID],
-            "duplicate_of": kept_id,
-            CLUSTER_ID: kept_id,
+            "duplicate_of": pa.array(duplicate_of, pa.string()),
+            CLUSTER_ID: pa.array(cluster_id, pa.string()),
             "similarity": pa.array(similarity, pa.float64()),
             "containment": pa.array(containment, pa.float64(), from_pandas=True),
-            "match": pa.array(np.where(exact_match, "exact", "near").tolist(), pa.string()),
+            "matched_by": pa.array(names.tolist(), pa.string()),
+            "match": pa.array(np.where(matched_by == EXACT, "exact", "near").tolist(), pa.string()),
             TEXT: normalize.join_paragraphs(paragraphs, "\n\n").cast(pa.string()),
             SOURCE_FILE: records[SOURCE_FILE],
             SOURCE_LINE: records[SOURCE_LINE],
@@ -316,14 +323,14 @@ def duplicates_table(
 
 def count(report: Report, found: Duplicates, rejected: int) -> None:
     """Fill the report's counts from what `find_duplicates` found, and check the accounting."""
-    n = len(found.kept_of)
-    kept_mask = found.kept_of == np.arange(n)
-    dropped = np.flatnonzero(~kept_mask)
-    exact_match = found.exact_group[dropped] == found.exact_group[found.kept_of[dropped]]
-    report.kept, report.duplicates, report.rejected = int(kept_mask.sum()), len(dropped), rejected
-    report.exact_duplicates = int(exact_match.sum())
-    report.near_duplicates = len(dropped) - report.exact_duplicates
+    kept_mask = found.kept
+    by = found.matched_by[~kept_mask]
+    report.kept, report.duplicates, report.rejected = int(kept_mask.sum()), len(by), rejected
+    report.exact_duplicates = int(np.sum(by == EXACT))
+    report.near_duplicates = int(np.sum((by == JACCARD) | (by == CONTAINMENT)))
+    report.matched_by = {name: int(np.sum(by == code)) for code, name in enumerate(MATCHED_BY) if code}
     report.clusters = int(np.sum(kept_mask & (found.cluster_size > 1)))
+    report.groups = found.groups
     report.candidate_pairs, report.verified_pairs = found.candidate_pairs, found.verified_pairs
     report.bands, report.rows = found.bands, found.rows
     report.check()
@@ -344,18 +351,19 @@ def write_run(
     n = records.num_rows
     count(report, found, len(rejects))
     by_position = np.argsort(cleaned.position, kind="stable")
-    kept = by_position[found.kept_of[by_position] == by_position]
-    dropped = by_position[found.kept_of[by_position] != by_position]
+    kept = by_position[found.kept[by_position]]
+    dropped = by_position[~found.kept[by_position]]
     take, drop = pa.array(kept, pa.int64()), pa.array(dropped, pa.int64())
     ids = records[ID].combine_chunks() if n else pa.array([], pa.string())
     unique = unique_table(records.take(take), cleaned.paragraphs.take(take), found.cluster_size[kept])
     duplicates = duplicates_table(
         records.take(drop),
         cleaned.paragraphs.take(drop),
-        ids.take(pa.array(found.kept_of[dropped], pa.int64())),
+        ids.take(pa.array(found.duplicate_of[dropped], pa.int64())),
+        ids.take(pa.array(found.cluster[dropped], pa.int64())),
         found.similarity[dropped],
         found.containment[dropped],
-        found.exact_group[dropped] == found.exact_group[found.kept_of[dropped]],
+        found.matched_by[dropped],
     )
     folder = writers.prepare(config.output)
     writers.retract_report(folder)

@@ -22,8 +22,12 @@ class Report:
         duplicates: records dropped as a duplicate of a kept record.
         exact_duplicates: of `duplicates`, those equal to the kept record in hashing form.
         near_duplicates: of `duplicates`, the rest.
+        matched_by: `duplicates` by the evidence that names their record: `exact`, `jaccard`,
+            `containment`.
         rejected: records that could not be read or cleaned.
-        clusters: clusters of two or more records.
+        clusters: clusters of two or more records (a kept record and the records dropped for it).
+        groups: groups of two or more records joined by verified pairs or exact repeats; a group
+            keeps every record that is not a duplicate of a kept one, so it may hold several clusters.
         candidate_pairs: pairs sharing a band key, before verification.
         verified_pairs: candidate pairs whose similarity reached the threshold.
         skipped_blank_lines: blank lines in line formats (they hold no record).
@@ -49,7 +53,9 @@ class Report:
     exact_duplicates: int = 0
     near_duplicates: int = 0
     rejected: int = 0
+    matched_by: dict[str, int] = field(default_factory=dict)
     clusters: int = 0
+    groups: int = 0
     candidate_pairs: int = 0
     verified_pairs: int = 0
     skipped_blank_lines: int = 0

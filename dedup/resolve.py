@@ -9,6 +9,7 @@ so the engine's memory stays bounded by the number of records, not by their size
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +22,17 @@ import pyarrow as pa
 
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
-from dedup.errors import InputError
+from dedup.errors import InputError, VerificationError
 from dedup.records import arrow_bytes
 
 #: Band-key pairs held before repeats across bands are dropped (8 bytes each).
 PAIRS_HELD = 1 << 22
 #: Candidate pairs verified at once; bounds the texts and shingle sets held during verification.
 VERIFY_CHUNK = 1 << 18
+#: A group of verified pairs that keeps at most this many records side by side has them verified
+#: against each other (pairs LSH did not propose); rounds of that, at most `GROUP_ROUNDS`.
+GROUP_CHECK = 64
+GROUP_ROUNDS = 8
 
 
 class Source(Protocol):
@@ -56,8 +61,17 @@ class Source(Protocol):
         ...
 
     def values(self, field_name: str) -> list[object]:
-        """Each record's value of a pass-through field (None where missing), for `keep: newest:<field>`."""
+        """Each record's value of a pass-through field (None where missing), for the keep rules."""
         ...
+
+    def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        """The rows' ids (for messages)."""
+        ...
+
+
+#: `Duplicates.matched_by` codes, and the names `duplicates.parquet` writes for them.
+KEPT, EXACT, JACCARD, CONTAINMENT = 0, 1, 2, 3
+MATCHED_BY = ("", "exact", "jaccard", "containment")
 
 
 @dataclass(slots=True)
@@ -65,30 +79,47 @@ class Duplicates:
     """What the dedup stages found.
 
     Attributes:
-        kept_of: `int64 (n,)`, for each record the index of the record its cluster keeps.
+        duplicate_of: `int64 (n,)`, the record each dropped record duplicates (it verifies against
+            it directly, and it is kept unless `keep: none`); -1 for a kept record.
+        matched_by: `int8 (n,)`, the evidence for the drop: `EXACT`, `JACCARD` or `CONTAINMENT`
+            (the record is inside the one it names); `KEPT` for a kept record.
         exact_group: `int64 (n,)`, exact-repeat group of each record.
-        similarity: `float64 (n,)`, each record's Jaccard similarity to its kept record (1.0 when kept).
-        containment: `float64 (n,)`, the share of the smaller of the two in the other (NaN when not
-            counted: `verify: estimate` without containment).
+        similarity: `float64 (n,)`, each dropped record's Jaccard similarity to the record it
+            names (1.0 for kept records and exact repeats).
+        containment: `float64 (n,)`, the share of each dropped record's distinct shingles found in
+            the record it names (NaN when not counted: `verify: estimate` without containment).
+        cluster: `int64 (n,)`, the record whose id is each record's cluster id: a kept record and
+            the records dropped as its duplicates form a cluster (under `keep: none`, the
+            best-ranked record of the group).
         cluster_size: `int64 (n,)`, the size of each record's cluster.
         candidate_pairs: pairs that shared a band key.
-        verified_pairs: candidates that reached the threshold.
+        verified_pairs: candidates that verified (an edge).
+        groups: groups of two or more records that the verified pairs and exact repeats propose
+            (connected components); a group may keep several records.
         bands: bands used.
         rows: rows per band used.
         edges: `int64 (m, 2)`, the verified near-duplicate edges between exact groups (group
             numbers, as in `exact_group`).
     """
 
-    kept_of: npt.NDArray[np.int64]
+    duplicate_of: npt.NDArray[np.int64]
+    matched_by: npt.NDArray[np.int8]
     exact_group: npt.NDArray[np.int64]
     similarity: npt.NDArray[np.float64]
     containment: npt.NDArray[np.float64]
+    cluster: npt.NDArray[np.int64]
     cluster_size: npt.NDArray[np.int64]
     candidate_pairs: int
     verified_pairs: int
+    groups: int
     bands: int
     rows: int
     edges: npt.NDArray[np.int64]
+
+    @property
+    def kept(self) -> npt.NDArray[np.bool_]:
+        """`bool (n,)`: which records are kept."""
+        return self.duplicate_of < 0
 
 
 @dataclass(slots=True)
@@ -142,14 +173,7 @@ class _Verifier:
 
     def __call__(self, pairs: npt.NDArray[np.int64], judge: bool = True) -> lsh.Verdict:
         parts = [self._chunk(pairs[s : s + VERIFY_CHUNK], judge) for s in range(0, len(pairs), VERIFY_CHUNK)]
-        if not parts:
-            empty = np.empty(0, dtype=np.float64)
-            return lsh.Verdict(np.empty(0, dtype=bool), empty, empty.copy())
-        return lsh.Verdict(
-            np.concatenate([p.keep for p in parts]),
-            np.concatenate([p.jaccard for p in parts]),
-            np.concatenate([p.containment for p in parts]),
-        )
+        return lsh.Verdict.concat(parts)
 
     def _chunk(self, pairs: npt.NDArray[np.int64], judge: bool) -> lsh.Verdict:
         cfg = self.config.lsh
@@ -171,8 +195,30 @@ class _Verifier:
             ends = np.unique(local[kept])
             texts = self.source.texts(rows[ends])
             clash = figures.conflicts(texts, np.searchsorted(ends, local[kept]).tolist())
-            verdict.keep[kept[np.asarray(clash, dtype=bool)]] = False
+            vetoed = np.zeros(len(pairs), dtype=bool)
+            vetoed[kept[np.asarray(clash, dtype=bool)]] = True
+            verdict.veto(vetoed)
         return verdict
+
+
+def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:
+    """`int64 (n,)`: each record's keep rank under `cluster.keep` (0 is kept first; ties by position).
+
+    Raises:
+        InputError: the keep rule's field holds values it cannot rank.
+    """
+    rule, field_name = cluster.parse_keep(config.cluster.keep)
+    if rule in ("first", "none"):
+        return cluster.rank(position)
+    if rule == "longest":
+        return cluster.rank(-source.lengths(), position)
+    assert field_name is not None
+    try:
+        values = source.values(field_name)
+        ranks = (cluster.value_rank if rule == "newest" else cluster.number_rank)(values, field_name)
+    except ValueError as err:
+        raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
+    return cluster.rank(ranks, position)
 
 
 def resolve(
@@ -184,7 +230,10 @@ def resolve(
     clock: Clock,
     workers: int = 1,
 ) -> Duplicates:
-    """Near-duplicates among one representative per exact group; clusters; the keep rule.
+    """Near-duplicates among one representative per exact group; groups; the keep step; its check.
+
+    Every dropped record is then verified again, from the records themselves, against the record
+    it names; a drop that does not verify is a bug and stops the run.
 
     Args:
         source: the cleaned records.
@@ -194,8 +243,11 @@ def resolve(
         config: the run's config.
         clock: collects the stage timings (`candidates`, `verify`, `cluster`, `similarity`).
         workers: threads for exact counting.
+
+    Raises:
+        InputError: the keep rule's field cannot rank the records.
+        VerificationError: a dropped record does not verify against the record it names.
     """
-    n = len(group)
     check = _Verifier(source, rep, config, workers)
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     with clock.stage("candidates"):
@@ -203,39 +255,165 @@ def resolve(
     with clock.stage("verify"):
         verdict = check(pairs)
         edges = pairs[verdict.keep]
+        verdict = lsh.Verdict(*(getattr(verdict, f)[verdict.keep] for f in lsh.Verdict.__slots__))
     with clock.stage("cluster"):
-        labels = cluster.connect(len(rep), edges)[group] if n else np.empty(0, dtype=np.int64)
-        rule, field_name = cluster.parse_keep(config.cluster.keep)
-        if rule == "first":
-            kept_of = cluster.choose(labels, position)
-        elif rule == "longest":
-            kept_of = cluster.choose(labels, -source.lengths(), position)
-        else:
-            assert field_name is not None
-            try:
-                ranks = cluster.value_rank(source.values(field_name), field_name)
-                kept_of = cluster.choose(labels, ranks, position)
-            except ValueError as err:
-                raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
-        sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)[labels]
+        drop_all = cluster.parse_keep(config.cluster.keep)[0] == "none"
+        rank = keep_rank(source, position, config)
+        leader = _leaders(group, len(rep), rank)
+        labels = cluster.connect(len(rep), edges)
+        checked = np.unique(pairs[:, 0] * len(rep) + pairs[:, 1])
+        for _ in range(GROUP_ROUNDS):
+            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
+            extra = np.empty((0, 2), np.int64) if drop_all else _kept_pairs(labels, settled, checked)
+            if not len(extra):
+                break
+            # Records a group keeps side by side that were never a candidate pair (a copy inside
+            # another whose band keys differ): verify them, and decide again with what verifies.
+            more = check(extra)
+            checked = np.union1d(checked, extra[:, 0] * len(rep) + extra[:, 1])
+            edges = np.concatenate([edges, extra[more.keep]])
+            kept_more = lsh.Verdict(*(getattr(more, f)[more.keep] for f in lsh.Verdict.__slots__))
+            verdict = lsh.Verdict.concat([verdict, kept_more])
+        found = _expand(group, leader, rank, edges, settled, labels, drop_all)
     with clock.stage("similarity"):
-        similarity = np.ones(n, dtype=np.float64)
-        containment = np.ones(n, dtype=np.float64)
-        near = np.flatnonzero(group != group[kept_of])
-        if len(near):
-            # Signatures and shingle sets are those of each exact group's representative.
-            to_kept = check(np.stack([group[near], group[kept_of[near]]], axis=1), judge=False)
-            similarity[near] = to_kept.jaccard
-            containment[near] = to_kept.containment
+        _check_drops(found, check, source, group, config, drop_all)
+    found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
+    found.bands, found.rows = bands, rows
+    return found
+
+
+def _leaders(group: npt.NDArray[np.int64], units: int, rank: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """`int64 (units,)`: each exact group's best-ranked record, which stands for it in the keep step."""
+    order = np.lexsort((rank, group))
+    leads = np.r_[True, group[order][1:] != group[order][:-1]] if len(group) else np.empty(0, dtype=bool)
+    leader = np.empty(units, dtype=np.int64)
+    leader[group[order][leads]] = order[leads]
+    return leader
+
+
+def _kept_pairs(
+    labels: npt.NDArray[np.int64], settled: cluster.Settled, checked: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Pairs of kept exact groups in one group of verified pairs, not verified yet.
+
+    Groups keeping more than `GROUP_CHECK` records side by side (long runs of template notices)
+    are left as they are: their records were each verified against their neighbours already.
+    """
+    units = len(labels)
+    kept = np.flatnonzero(settled.duplicate_of < 0)
+    counts = np.bincount(labels[kept], minlength=int(labels.max()) + 1 if units else 0)
+    kept = kept[(counts[labels[kept]] >= 2) & (counts[labels[kept]] <= GROUP_CHECK)]
+    if not len(kept):
+        return np.empty((0, 2), dtype=np.int64)
+    kept = kept[np.argsort(labels[kept], kind="stable")]
+    found: list[npt.NDArray[np.int64]] = []
+    bounds = np.flatnonzero(np.r_[True, labels[kept][1:] != labels[kept][:-1], True])
+    for start, end in itertools.pairwise(bounds.tolist()):
+        members = np.sort(kept[start:end])
+        a, b = np.triu_indices(len(members), 1)
+        found.append(np.stack([members[a], members[b]], axis=1))
+    pairs = np.concatenate(found).astype(np.int64)
+    return pairs[~np.isin(pairs[:, 0] * units + pairs[:, 1], checked)]
+
+
+def _expand(
+    group: npt.NDArray[np.int64],
+    leader: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.int64],
+    settled: cluster.Settled,
+    unit_labels: npt.NDArray[np.int64],
+    drop_all: bool,
+) -> Duplicates:
+    """The keep step's decisions on exact groups, expanded to their records."""
+    n, units = len(group), len(leader)
+    rows = np.arange(n, dtype=np.int64)
+    is_leader = leader[group] == rows
+    unit_of = settled.duplicate_of[group]  # the group each record's group is dropped for, or -1
+    duplicate_of = np.full(n, -1, dtype=np.int64)
+    matched_by = np.zeros(n, dtype=np.int8)
+    near = unit_of >= 0
+    duplicate_of[near] = leader[unit_of[near]]
+    matched_by[near] = np.where(settled.contained[group[near]], CONTAINMENT, JACCARD)
+    sizes = np.bincount(group, minlength=units)
+    if drop_all:
+        twin = sizes[group] > 1  # a repeated text: every copy goes, each naming another copy
+        order = np.lexsort((rank, group))
+        leads = np.r_[True, group[order][1:] != group[order][:-1]] if n else np.empty(0, dtype=bool)
+        after = ~leads & np.r_[False, leads[:-1]] if n else leads
+        second = np.full(units, -1, dtype=np.int64)
+        second[group[order][after]] = order[after]
+        duplicate_of[twin] = np.where(is_leader[twin], second[group[twin]], leader[group[twin]])
+        matched_by[twin] = EXACT
+    else:
+        twin = ~is_leader & ~near
+        duplicate_of[twin] = leader[group[twin]]
+        matched_by[twin] = EXACT
+    labels = unit_labels[group] if n else np.empty(0, dtype=np.int64)
+    group_sizes = np.bincount(labels, minlength=int(labels.max()) + 1 if n else 0)
+    if drop_all:
+        by_label = np.lexsort((rank, labels))
+        heads = np.r_[True, labels[by_label][1:] != labels[by_label][:-1]] if n else np.empty(0, bool)
+        best = np.empty(len(group_sizes), dtype=np.int64)
+        best[labels[by_label][heads]] = by_label[heads]
+        cluster_of = np.where(duplicate_of >= 0, best[labels], rows)
+    else:
+        cluster_of = np.where(duplicate_of >= 0, duplicate_of, rows)
+    cluster_size = np.bincount(cluster_of, minlength=n)[cluster_of] if n else np.empty(0, np.int64)
+    ones = np.ones(n, dtype=np.float64)
     return Duplicates(
-        kept_of,
+        duplicate_of,
+        matched_by,
         group,
-        similarity,
-        containment,
-        sizes.astype(np.int64),
-        len(pairs),
-        len(edges),
-        bands,
-        rows,
+        ones,
+        ones.copy(),
+        cluster_of,
+        cluster_size.astype(np.int64),
+        0,
+        0,
+        int(np.sum(group_sizes > 1)),
+        0,
+        0,
         edges,
     )
+
+
+def _check_drops(
+    found: Duplicates,
+    check: _Verifier,
+    source: Source,
+    group: npt.NDArray[np.int64],
+    config: Config,
+    drop_all: bool,
+) -> None:
+    """Verify every near-duplicate drop again against the record it names; fill in the evidence.
+
+    Raises:
+        VerificationError: a drop whose pair does not verify (or verifies the other way round).
+    """
+    near = np.flatnonzero((found.matched_by == JACCARD) | (found.matched_by == CONTAINMENT))
+    exact_rows = np.flatnonzero(found.matched_by == EXACT)
+    wrong = exact_rows[group[exact_rows] != group[found.duplicate_of[exact_rows]]].tolist()
+    if len(near):
+        # Signatures and shingle sets are those of each exact group's representative.
+        named = found.duplicate_of[near]
+        again = check(np.stack([group[near], group[named]], axis=1), judge=True)
+        found.similarity[near] = again.jaccard
+        found.containment[near] = again.share_a
+        contained = found.matched_by[near] == CONTAINMENT
+        fails = ~again.keep
+        if not drop_all:  # inside it and not the other way round, or duplicates both ways
+            fails |= np.where(contained, again.inside != lsh.FIRST_INSIDE, again.inside != lsh.MUTUAL)
+        # Both ways by containment alone (Jaccard short of the threshold) is a containment match.
+        by_jaccard = again.similar & ((again.inside == lsh.MUTUAL) | drop_all)
+        found.matched_by[near] = np.where(by_jaccard, JACCARD, CONTAINMENT)
+        wrong += near[fails].tolist()
+    if wrong:
+        rows = np.array(sorted(wrong)[:5], dtype=np.int64)
+        ids = source.record_ids(rows)
+        named_ids = source.record_ids(found.duplicate_of[rows])
+        listed = ", ".join(f"'{a}' -> '{b}'" for a, b in zip(ids, named_ids, strict=True))
+        raise VerificationError(
+            f"{len(wrong)} dropped record(s) do not verify against the record they name "
+            f"({listed}); nothing was written. This is a bug in dedup (cluster.keep: {config.cluster.keep})"
+        )

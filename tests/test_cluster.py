@@ -1,9 +1,48 @@
 from __future__ import annotations
 
+import heapq
+import math
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from dedup.cluster import choose, connect, parse_keep, position_rank, value_rank
+from dedup import lsh
+from dedup.cluster import (
+    connect,
+    number_rank,
+    parse_keep,
+    position_rank,
+    rank,
+    settle,
+    value_rank,
+)
+
+M, A_IN, B_IN = lsh.MUTUAL, lsh.FIRST_INSIDE, lsh.SECOND_INSIDE
+
+
+def _verdict(inside: list[int], jaccard: list[float] | None = None) -> lsh.Verdict:
+    m = len(inside)
+    j = np.array(jaccard if jaccard is not None else [0.6] * m, dtype=np.float64)
+    share = np.full(m, 0.9)
+    return lsh.Verdict(
+        np.ones(m, dtype=bool),
+        j,
+        share,
+        np.ones(m, dtype=bool),
+        share,
+        share,
+        np.array(inside, dtype=np.int8),
+    )
+
+
+def _settle(ranks: list[int], edges: list[tuple[int, int]], inside: list[int], **kw: object) -> list[int]:
+    e = np.array(edges, dtype=np.int64).reshape(-1, 2)
+    out = settle(
+        np.array(ranks, dtype=np.int64), e, _verdict(inside, kw.get("jaccard")), bool(kw.get("drop_all"))
+    )  # type: ignore[arg-type]
+    return out.duplicate_of.tolist()
 
 
 def test_connect_joins_chains_and_leaves_singletons() -> None:
@@ -13,32 +52,150 @@ def test_connect_joins_chains_and_leaves_singletons() -> None:
     assert len(set(labels.tolist())) == 3
 
 
-def test_choose_takes_the_lowest_rank_in_each_cluster() -> None:
-    labels = np.array([0, 0, 1, 1, 1])
-    rank = np.array([4, 1, 0, 3, 2])
-    assert choose(labels, rank).tolist() == [1, 1, 2, 2, 2]
+def test_a_chain_drops_nothing_through_a_third_record() -> None:
+    # 0 ~ 1 ~ 2, and 0, 2 share nothing: 1 goes for 0; 2 stays, its only duplicate being gone.
+    assert _settle([0, 1, 2], [(0, 1), (1, 2)], [M, M]) == [-1, 0, -1]
 
 
-def test_choose_breaks_ties_with_later_priorities() -> None:
-    labels = np.array([0, 0, 0])
+def test_the_keep_rank_decides_between_duplicates_both_ways() -> None:
+    assert _settle([1, 0], [(0, 1)], [M]) == [1, -1]
+    assert _settle([0, 1], [(0, 1)], [M]) == [-1, 0]
+
+
+@pytest.mark.parametrize("ranks", [[0, 1], [1, 0]])
+def test_the_record_inside_another_is_dropped_whatever_the_rank(ranks: list[int]) -> None:
+    assert _settle(ranks, [(0, 1)], [A_IN]) == [1, -1]
+    assert _settle(ranks, [(0, 1)], [B_IN]) == [-1, 0]
+
+
+def test_a_record_inside_two_is_dropped_for_the_closer_one() -> None:
+    # 0 is inside 1 and 2; both are kept; it names the one it shares more with.
+    assert _settle([0, 1, 2], [(0, 1), (0, 2)], [A_IN, A_IN], jaccard=[0.3, 0.4]) == [2, -1, -1]
+
+
+def test_a_container_taken_late_still_holds_what_is_inside_it() -> None:
+    # 0 ~ 2 both ways (0 ranks first), 1 is inside 2 and not inside 0: 2 goes for 0, and so 1,
+    # whose only container is gone, stays.
+    assert _settle([0, 1, 2], [(0, 2), (1, 2)], [M, A_IN]) == [-1, -1, 0]
+
+
+def test_keep_none_drops_every_record_with_a_duplicate() -> None:
+    out = _settle([0, 1, 2, 3], [(0, 1), (1, 2)], [M, A_IN], drop_all=True)
+    assert out[3] == -1 and all(d >= 0 for d in out[:3])
+    assert out[1] == 2  # it names the record it is inside
+
+
+def _reference(ranks: list[int], edges: list[tuple[int, int, int, float]]) -> list[int]:
+    """The keep step written out plainly (no shared code): take records by rank, a record inside
+    another after it; drop for the best kept one it is inside or that came first among its
+    duplicates both ways."""
+    n = len(ranks)
+    waits = [0] * n
+    holds: dict[int, list[int]] = {}
+    for a, b, kind, _ in edges:
+        if kind == A_IN:
+            waits[a] += 1
+            holds.setdefault(b, []).append(a)
+        elif kind == B_IN:
+            waits[b] += 1
+            holds.setdefault(a, []).append(b)
+    ready = [(ranks[i], i) for i in range(n) if waits[i] == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        _, x = heapq.heappop(ready)
+        order.append(x)
+        for z in holds.get(x, []):
+            waits[z] -= 1
+            if waits[z] == 0:
+                heapq.heappush(ready, (ranks[z], z))
+    assert len(order) == n
+    when = {x: i for i, x in enumerate(order)}
+    named = [-1] * n
+    for x in order:
+        best: tuple[float, int, int] | None = None
+        for a, b, kind, jac in edges:
+            if x not in (a, b):
+                continue
+            y = b if a == x else a
+            inner = a if kind == A_IN else b if kind == B_IN else None
+            if inner is not None and inner != x:
+                continue
+            if inner is None and when[y] > when[x]:
+                continue
+            if named[y] != -1:
+                continue
+            key = (-jac, ranks[y], y)
+            if best is None or key < best:
+                best = key
+        named[x] = best[2] if best is not None else -1
+    return named
+
+
+@st.composite
+def _graphs(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, int, int, float]]]:
+    n = draw(st.integers(2, 9))
+    ranks = draw(st.permutations(list(range(n))))
+    sizes = draw(st.lists(st.integers(1, 5), min_size=n, max_size=n))  # containment goes to larger sets
+    pairs = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=14))
+    edges = []
+    for a, b in sorted(pairs):
+        if a >= b:
+            continue
+        kinds = [M]
+        if sizes[a] < sizes[b]:
+            kinds.append(A_IN)
+        if sizes[b] < sizes[a]:
+            kinds.append(B_IN)
+        edges.append((a, b, draw(st.sampled_from(kinds)), draw(st.sampled_from([0.5, 0.6, 0.7]))))
+    return list(ranks), edges
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(_graphs())
+def test_the_keep_step_matches_a_plain_reference_and_keeps_its_promises(
+    graph: tuple[list[int], list[tuple[int, int, int, float]]],
+) -> None:
+    ranks, edges = graph
+    e = [(a, b) for a, b, _, _ in edges]
+    kinds = [k for _, _, k, _ in edges]
+    jac = [j for _, _, _, j in edges]
+    expected = _reference(ranks, edges)
+    assert _settle(ranks, e, kinds, jaccard=jac) == expected
+    kept = {i for i, d in enumerate(expected) if d == -1}
+    for x, y in enumerate(expected):
+        if y == -1:
+            continue
+        assert y in kept  # named records are kept, so nothing is dropped through a third record
+        edge = next(k for k, (a, b) in enumerate(e) if {a, b} == {x, y})
+        assert kinds[edge] == M or (kinds[edge] == A_IN) == (e[edge][0] == x)  # the inner one goes
+    # Relabelling the records (their input order) changes nothing but the labels.
+    perm = list(reversed(range(len(ranks))))
+    moved = [(perm[a], perm[b], {M: M, A_IN: A_IN, B_IN: B_IN}[k], j) for a, b, k, j in edges]
+    moved_ranks = [0] * len(ranks)
+    for i, r in enumerate(ranks):
+        moved_ranks[perm[i]] = r
+    again = _settle(moved_ranks, [(a, b) for a, b, _, _ in moved], [k for *_, k, _ in moved], jaccard=jac)
+    assert [again[perm[i]] for i in range(len(ranks))] == [perm[d] if d >= 0 else -1 for d in expected]
+
+
+def test_rank_breaks_ties_with_later_arrays() -> None:
     length = np.array([-10, -12, -12])  # longest first
     position = np.array([0, 2, 1])
-    assert choose(labels, length, position).tolist() == [2, 2, 2]
+    assert rank(length, position).tolist() == [2, 1, 0]
 
 
-def test_the_winner_does_not_depend_on_input_order() -> None:
+def test_position_rank_does_not_depend_on_input_order() -> None:
     rng = np.random.default_rng(0)
     files = [f"f{rng.integers(3)}" for _ in range(40)]
     lines = rng.integers(1, 100, size=40).tolist()
     ids = [f"id{i}" for i in range(40)]
-    labels = rng.integers(0, 5, size=40)
-    winners = {ids[w] for w in choose(labels, position_rank(files, lines, ids)).tolist()}
+    ranks = position_rank(files, lines, ids)
     perm = rng.permutation(40)
-    shuffled = choose(
-        labels[perm],
-        position_rank([files[i] for i in perm], [lines[i] for i in perm], [ids[i] for i in perm]),
-    )
-    assert {ids[perm[w]] for w in shuffled.tolist()} == winners
+    shuffled = position_rank([files[i] for i in perm], [lines[i] for i in perm], [ids[i] for i in perm])
+    assert shuffled.tolist() == ranks[perm].tolist()
+    expected = sorted(range(40), key=lambda i: (files[i], lines[i], ids[i]))
+    assert [int(np.flatnonzero(ranks == k)[0]) for k in range(40)] == expected
 
 
 def test_value_rank_puts_greatest_first_and_missing_last() -> None:
@@ -47,20 +204,34 @@ def test_value_rank_puts_greatest_first_and_missing_last() -> None:
         value_rank(["2024", 2025], "date")
 
 
+def test_number_rank_wants_numbers() -> None:
+    assert number_rank([0.5, None, 2, math.nan, 0.5], "score").tolist() == [1, 2, 0, 2, 1]
+    with pytest.raises(
+        ValueError, match=r"field 'score' must hold numbers for keep: priority; found str '9'"
+    ):
+        number_rank([1, "9"], "score")
+    with pytest.raises(ValueError, match="found bool True"):
+        number_rank([True], "score")
+
+
 @pytest.mark.parametrize(
     ("keep", "expected"),
     [
         ("first", ("first", None)),
         ("longest", ("longest", None)),
+        ("none", ("none", None)),
         ("newest:date", ("newest", "date")),
         ("newest: published", ("newest", "published")),
+        ("priority:score", ("priority", "score")),
     ],
 )
 def test_parse_keep(keep: str, expected: tuple[str, str | None]) -> None:
     assert parse_keep(keep) == expected
 
 
-@pytest.mark.parametrize("keep", ["newest", "oldest", "first:x", ""])
+@pytest.mark.parametrize("keep", ["newest", "oldest", "first:x", "", "priority", "none:x"])
 def test_parse_keep_rejects_unknown_rules(keep: str) -> None:
-    with pytest.raises(ValueError, match="must be 'first', 'longest' or 'newest:<field>'"):
+    with pytest.raises(
+        ValueError, match="must be 'first', 'longest', 'newest:<field>', 'priority:<field>' or 'none'"
+    ):
         parse_keep(keep)

@@ -57,7 +57,7 @@ def test_configs_are_frozen() -> None:
         ({"shingle": {"ngram": 0}}, "c.yaml: shingle.ngram must be an integer from 1 to 32; got 0"),
         (
             {"cluster": {"keep": "newest"}},
-            "c.yaml: cluster.keep must be 'first', 'longest' or 'newest:<field>'; got 'newest'",
+            "c.yaml: cluster.keep must be 'first', 'longest', 'newest:<field>', 'priority:<field>' or 'none'; got 'newest'",
         ),
         ({"input": {"paths": []}}, "c.yaml: input.paths must name at least one file, folder or glob; got []"),
         ({"input": {"paths": [1]}}, "c.yaml: input.paths must be a list of strings; got [1]"),

@@ -116,6 +116,21 @@ def test_check_and_add_handles_duplicates_within_a_batch(target: tuple[str, dict
         assert [(m.status, m.duplicate_of) for m in again] == [("near", "a"), ("present", "d")]
 
 
+def test_containment_is_directional_in_the_index(target: tuple[str, dict[str, Any]]) -> None:
+    post = "\n\n".join(article(520, paragraphs=4))
+    reply = "\n\n".join(["> " + p for p in article(520, paragraphs=4)] + article(521, paragraphs=2))
+    with _open(target) as index:
+        index.add([("post", post)])
+        # A reply holding the indexed post, and more, is new; the post is inside it.
+        (match,) = index.check([("reply", reply)])
+        assert match.status == "new"
+        index.add([("reply", reply)])
+        index.remove(["post"])
+        (match,) = index.check([("post-again", post)])
+        assert (match.status, match.duplicate_of, match.matched_by) == ("near", "reply", "containment")
+        assert match.containment == 1.0
+
+
 def test_an_index_survives_a_restart(target: tuple[str, dict[str, Any]]) -> None:
     with _open(target) as index:
         index.add([("a", TEXTS[0])])

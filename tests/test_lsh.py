@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from dedup.lsh import (
+    FIRST_INSIDE,
+    MUTUAL,
+    SECOND_INSIDE,
     LSHConfig,
     band,
     candidate_probability,
@@ -14,6 +17,7 @@ from dedup.lsh import (
     exact_overlaps,
     optimal_params,
     resolve_params,
+    verify,
 )
 
 
@@ -84,3 +88,55 @@ def test_estimate_and_exact_pair_similarities() -> None:
         [3, 3],
         [3, 1],
     )  # repeats count once
+
+
+def _sets(*records: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    hashes = np.array([h for r in records for h in r], dtype=np.uint32)
+    offsets = np.cumsum([0] + [len(r) for r in records]).astype(np.int64)
+    return hashes, offsets
+
+
+def _verdict(a: list[int], b: list[int], **cfg: object) -> dict[str, object]:
+    v = verify(np.array([[0, 1]], dtype=np.int64), np.empty((2, 0), np.uint32), _sets(a, b), LSHConfig(**cfg))  # type: ignore[arg-type]
+    return {
+        f: getattr(v, f)[0].item() for f in ("keep", "jaccard", "similar", "share_a", "share_b", "inside")
+    }
+
+
+def test_verify_at_the_threshold_boundary() -> None:
+    # 30 shared of 60 distinct: Jaccard exactly 0.5 (counted by hand).
+    a, b = list(range(45)), list(range(15, 60))
+    assert _verdict(a, b, containment=None)["jaccard"] == 0.5
+    assert _verdict(a, b, containment=None, threshold=0.5)["keep"] is True
+    assert _verdict(a, b, containment=None, threshold=0.51)["keep"] is False
+
+
+def test_verify_short_records_need_the_short_threshold() -> None:
+    # 10 shingles each (under min_shingles 20), 8 shared: Jaccard 8/12.
+    a, b = list(range(10)), [*range(8), 100, 101]
+    got = _verdict(a, b, threshold=0.5, short_threshold=0.8)
+    assert got["jaccard"] == pytest.approx(8 / 12) and got["keep"] is False and got["similar"] is False
+    assert _verdict(a, b, threshold=0.5, short_threshold=0.6)["keep"] is True
+    assert _verdict(a, b, threshold=0.5, min_shingles=5)["keep"] is True  # not short at 5
+
+
+def test_verify_containment_has_a_direction() -> None:
+    inner, outer = list(range(40)), list(range(100))  # inner wholly inside outer; Jaccard 0.4
+    got = _verdict(inner, outer, containment=0.8)
+    assert got == {
+        "keep": True,
+        "jaccard": 0.4,
+        "similar": False,
+        "share_a": 1.0,
+        "share_b": 0.4,
+        "inside": FIRST_INSIDE,
+    }
+    assert _verdict(outer, inner, containment=0.8)["inside"] == SECOND_INSIDE
+    exactly = _verdict(list(range(40)), [*range(32), *range(200, 300)], containment=0.8)
+    assert exactly["share_a"] == 0.8 and exactly["keep"] is True  # 32 of 40: at the share, in
+    under = _verdict(list(range(40)), [*range(31), *range(200, 300)], containment=0.8)
+    assert under["keep"] is False
+    both = _verdict(list(range(50)), [*range(45), 300, 301, 302, 303, 304], containment=0.8)
+    assert both["inside"] == MUTUAL and both["similar"] is True  # each 90% inside the other
+    small = _verdict(list(range(10)), list(range(100)), containment=0.8, min_shingles=20)
+    assert small["keep"] is False  # too short for containment to count

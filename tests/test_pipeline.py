@@ -54,6 +54,7 @@ def test_seed_gives_one_clean_record_and_one_exact_duplicate(workdir: Path) -> N
         "cluster_id": SEED_ID_1,
         "similarity": 1.0,
         "containment": 1.0,
+        "matched_by": "exact",
         "match": "exact",
         "source_file": "seeds/000_ec95721e910ce05b.txt",
         "source_line": 2,

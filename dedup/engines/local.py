@@ -58,6 +58,8 @@ from dedup.report import Report
 from dedup.resolve import Clock, Duplicates, resolve
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
+#: The layout of the checkpoints; a change makes older ones stale.
+CHECKPOINT_LAYOUT = 2
 
 
 def crash_point(name: str) -> None:
@@ -73,7 +75,7 @@ def _settings(config: Config, limits: Limits) -> dict[str, Any]:
         data.pop(key, None)
     data["output"] = {"compression": config.output.compression}
     data["limits"] = [limits.records, limits.text_bytes]
-    data["version"] = [importlib.metadata.version("dedup"), NORMALIZE_VERSION]
+    data["version"] = [importlib.metadata.version("dedup"), NORMALIZE_VERSION, CHECKPOINT_LAYOUT]
     return data
 
 
@@ -154,13 +156,16 @@ class _Run:
                 {k: v for k, v in meta["timings"].items() if k not in self.report.timings}
             )
             found = Duplicates(
-                arrays["kept_of"],
+                arrays["duplicate_of"],
+                arrays["matched_by"],
                 arrays["exact_group"],
                 arrays["similarity"],
                 arrays["containment"],
+                arrays["cluster"],
                 arrays["cluster_size"],
                 int(meta["candidate_pairs"]),
                 int(meta["verified_pairs"]),
+                int(meta["groups"]),
                 int(meta["bands"]),
                 int(meta["rows"]),
                 np.empty((0, 2), dtype=np.int64),
@@ -176,10 +181,12 @@ class _Run:
         position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
         found = resolve(source, group, rep, position, self.config, self.clock, workers(self.config))
         arrays = {
-            "kept_of": found.kept_of,
+            "duplicate_of": found.duplicate_of,
+            "matched_by": found.matched_by,
             "exact_group": found.exact_group,
             "similarity": found.similarity,
             "containment": found.containment,
+            "cluster": found.cluster,
             "cluster_size": found.cluster_size,
             "valid": valid,
         }
@@ -187,6 +194,7 @@ class _Run:
         meta = {
             "candidate_pairs": found.candidate_pairs,
             "verified_pairs": found.verified_pairs,
+            "groups": found.groups,
             "bands": found.bands,
             "rows": found.rows,
             "id_rejects": [_reject_dict(r) for r in id_rejects],
@@ -224,10 +232,10 @@ class _Run:
                 rows = np.arange(starts[s], starts[s + 1], dtype=np.int64)  # valid-space rows
                 local = valid[rows] - offsets[s]
                 table = shard.table()
-                kept = rows[found.kept_of[rows] == rows]
-                drop = rows[found.kept_of[rows] != rows]
-                keep_local = pa.array(local[found.kept_of[rows] == rows], pa.int64())
-                drop_local = pa.array(local[found.kept_of[rows] != rows], pa.int64())
+                keeps = found.kept[rows]
+                kept, drop = rows[keeps], rows[~keeps]
+                keep_local = pa.array(local[keeps], pa.int64())
+                drop_local = pa.array(local[~keeps], pa.int64())
                 records = conform(table.drop_columns(["paragraphs"]), extra)
                 unique.write(
                     unique_table(
@@ -236,15 +244,15 @@ class _Run:
                         found.cluster_size[kept],
                     )
                 )
-                exact_match = found.exact_group[drop] == found.exact_group[found.kept_of[drop]]
                 duplicates.write(
                     duplicates_table(
                         records.take(drop_local),
                         table["paragraphs"].take(drop_local),
-                        ids.take(pa.array(found.kept_of[drop], pa.int64())),
+                        ids.take(pa.array(found.duplicate_of[drop], pa.int64())),
+                        ids.take(pa.array(found.cluster[drop], pa.int64())),
                         found.similarity[drop],
                         found.containment[drop],
-                        exact_match,
+                        found.matched_by[drop],
                     )
                 )
                 rejected.write(_sorted_rejects(shard.rejects(), by_shard.get(s, [])))
@@ -287,7 +295,8 @@ def _schemas(extra: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
     paragraphs = pa.array([], pa.large_list(pa.large_string()))
     unique = unique_table(empty, paragraphs, np.empty(0, dtype=np.int64)).schema
     none = np.empty(0, dtype=np.float64)
-    dups = duplicates_table(empty, paragraphs, pa.array([], pa.string()), none, none, none.astype(bool))
+    no_ids = pa.array([], pa.string())
+    dups = duplicates_table(empty, paragraphs, no_ids, no_ids, none, none, none.astype(np.int8))
     return unique, dups.schema
 
 

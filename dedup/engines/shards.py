@@ -347,6 +347,10 @@ class ShardSource:
                 values.extend([None] * table.num_rows)
         return [values[i] for i in self.valid.tolist()]
 
+    def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
+        """See `resolve.Source`."""
+        return list(self._take(rows, lambda table, local: table[ID].take(local)).to_pylist())
+
     @staticmethod
     def ids(shards: list[Shard], valid: npt.NDArray[np.int64]) -> pa.Array[Any]:
         """The ids of the valid rows, as one string array."""

@@ -20,6 +20,7 @@ from dedup.pipeline import duplicates_table, read_all, rejects_table, unique_tab
 from dedup.progress import NullProgress, Progress
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 from dedup.report import Report
+from dedup.resolve import MATCHED_BY
 
 BATCH = 10_000  # records per index transaction
 
@@ -52,13 +53,15 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
                 )
             )
             found = [m for m in matches if m.status in ("exact", "near", "present")]
+            named = pa.array([m.duplicate_of for m in found], pa.string())
             table = duplicates_table(
                 readable.take(pa.array(dup, pa.int64())),
                 paragraphs.take(pa.array(dup, pa.int64())),
-                pa.array([m.duplicate_of for m in found], pa.string()),
+                named,
+                named,
                 np.array([m.similarity for m in found], dtype=np.float64),
                 np.array([m.containment for m in found], dtype=np.float64),
-                np.array([m.status != "near" for m in found], dtype=bool),
+                np.array([MATCHED_BY.index(m.matched_by or "exact") for m in found], dtype=np.int8),
             )
             status = pa.array([m.status for m in found], pa.string())
             duplicates.append(table.set_column(table.schema.get_field_index("match"), "match", status))

@@ -5,8 +5,9 @@ index keeps, per record, its id, its exact digest, its LSH band keys and its shi
 text), in an embedded SQLite file by default or in Redis (`redis://...`) when it is shared across
 machines. A check finds exact repeats by digest and near-duplicates by band keys, then verifies
 each candidate on the exact shingle sets (Jaccard, containment, the short-record rule); the
-figures rule, which reads text, is not applied. The index stores the signature fingerprint and
-refuses a config that would sign differently.
+figures rule, which reads text, is not applied. Containment is directional: a record that holds an
+indexed record inside it, and more, is new; one that is inside an indexed record is its duplicate.
+The index stores the signature fingerprint and refuses a config that would sign differently.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ class Match:
             (nothing to index: `reason` says why).
         duplicate_of: the indexed record it duplicates (for `exact`, `near`, `present`).
         similarity: Jaccard similarity to `duplicate_of` (1.0 for exact).
-        containment: the share of the smaller record's shingles in the other.
+        containment: the share of this record's distinct shingles found in `duplicate_of`.
         reason: why a record was rejected.
+        matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing form,
+            or the same id for `present`), `jaccard` or `containment` (this record is inside
+            `duplicate_of`).
     """
 
     id: str
@@ -55,6 +59,7 @@ class Match:
     similarity: float | None = None
     containment: float | None = None
     reason: str | None = None
+    matched_by: str | None = None
 
 
 def signature_settings(config: Config) -> dict[str, str]:
@@ -132,6 +137,19 @@ def _unblob(
     digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
     keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
     return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)
+
+
+def _redundant(verdict: lsh.Verdict, p: int) -> bool:
+    """Whether pair `p`'s first record (the one checked) is a duplicate of its second.
+
+    A record that holds an indexed one inside it (and more) is new: containment is directional.
+    """
+    return bool(verdict.keep[p]) and int(verdict.inside[p]) != lsh.SECOND_INSIDE
+
+
+def _evidence(verdict: lsh.Verdict, p: int) -> str:
+    """`jaccard` when pair `p` are duplicates both ways by Jaccard, else `containment`."""
+    return "jaccard" if verdict.similar[p] and int(verdict.inside[p]) == lsh.MUTUAL else "containment"
 
 
 class Index:
@@ -252,7 +270,7 @@ class Index:
             if np.array_equal(digest, batch.digests[i]):
                 best = out[i]
                 if best is None or best.status != "exact":
-                    out[i] = Match(batch.ids[batch.rows[i]], "exact", rid, 1.0, 1.0)
+                    out[i] = Match(batch.ids[batch.rows[i]], "exact", rid, 1.0, 1.0, matched_by="exact")
                 continue
             mine.append(batch.sets[i])
             theirs.append(shingles)
@@ -264,13 +282,19 @@ class Index:
             )
             for p in order:
                 i, _, rid = pair_of[p]
-                if verdict.keep[p] and out[i] is None:
-                    cont = float(verdict.containment[p])
-                    out[i] = Match(batch.ids[batch.rows[i]], "near", rid, float(verdict.jaccard[p]), cont)
+                if _redundant(verdict, p) and out[i] is None:
+                    out[i] = Match(
+                        batch.ids[batch.rows[i]],
+                        "near",
+                        rid,
+                        float(verdict.jaccard[p]),
+                        float(verdict.share_a[p]),
+                        matched_by=_evidence(verdict, p),
+                    )
         for i, row in enumerate(batch.rows.tolist()):
             rid = batch.ids[row]
             if rid in present:
-                out[i] = Match(rid, "present", rid, 1.0, 1.0)
+                out[i] = Match(rid, "present", rid, 1.0, 1.0, matched_by="exact")
         return out
 
     def _results(self, batch: _Batch, matches: Sequence[Match | None]) -> list[Match]:
@@ -321,7 +345,9 @@ class Index:
             ]
             self._insert(batch, add)
         matches: list[Match | None] = [
-            Match(batch.ids[r], "present", batch.ids[r], 1.0, 1.0) if batch.ids[r] in present else None
+            Match(batch.ids[r], "present", batch.ids[r], 1.0, 1.0, matched_by="exact")
+            if batch.ids[r] in present
+            else None
             for r in batch.rows.tolist()
         ]
         return self._results(batch, matches)
@@ -366,12 +392,12 @@ class Index:
         rid = batch.ids[batch.rows[i]]
         twin = by_digest.get(batch.digests[i].tobytes())
         if twin is not None:
-            return Match(rid, "exact", batch.ids[batch.rows[twin]], 1.0, 1.0)
+            return Match(rid, "exact", batch.ids[batch.rows[twin]], 1.0, 1.0, matched_by="exact")
         earlier = sorted({j for key in batch.keys[i].tolist() for j in by_key.get(key, [])})
         if not earlier:
             return None
         verdict = self._verify([batch.sets[i]] * len(earlier), [batch.sets[j] for j in earlier])
-        kept = [p for p in range(len(earlier)) if verdict.keep[p]]
+        kept = [p for p in range(len(earlier)) if _redundant(verdict, p)]
         if not kept:
             return None
         p = min(kept, key=lambda q: (-verdict.jaccard[q], earlier[q]))
@@ -380,7 +406,8 @@ class Index:
             "near",
             batch.ids[batch.rows[earlier[p]]],
             float(verdict.jaccard[p]),
-            float(verdict.containment[p]),
+            float(verdict.share_a[p]),
+            matched_by=_evidence(verdict, p),
         )
 
     def _insert(self, batch: _Batch, which: list[int]) -> None:

@@ -117,7 +117,14 @@ def render(folder: str | Path, sample: int = 12, largest: int = 10) -> Path:
         )
     parts.append("</table><h2>Dropped records nearest the threshold</h2>")
     near = [d for d in duplicates if d["match"] == "near" and d["duplicate_of"] in text_of]
-    near.sort(key=lambda d: (abs(d["similarity"] - threshold), d["id"]))
+    inside = report["config"]["lsh"].get("containment") or 1.0
+
+    def margin(dup: dict[str, Any]) -> float:  # distance to the rule that named the kept record
+        if dup.get("matched_by") == "containment":
+            return abs(float(dup["containment"]) - float(inside))
+        return abs(float(dup["similarity"]) - threshold)
+
+    near.sort(key=lambda d: (margin(d), d["id"]))
     if not near:
         parts.append("<p>No near duplicates in this run.</p>")
     for dup in near[:sample]:
@@ -126,8 +133,8 @@ def render(folder: str | Path, sample: int = 12, largest: int = 10) -> Path:
         shown = f", containment {containment:.3f}" if containment is not None else ""
         parts.append(
             f"<div class='meta'>dropped <b>{_esc(dup['id'])}</b> as a duplicate of "
-            f"<b>{_esc(dup['duplicate_of'])}</b>: Jaccard {dup['similarity']:.3f}{shown} "
-            f"(threshold {threshold})</div>"
+            f"<b>{_esc(dup['duplicate_of'])}</b> by {_esc(str(dup.get('matched_by', 'jaccard')))}: "
+            f"Jaccard {dup['similarity']:.3f}{shown} (threshold {threshold}, containment {inside})</div>"
             f"<div class='pair'><div class='side'>{kept_html}</div>"
             f"<div class='side'>{dropped_html}</div></div>"
         )
