@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/speed.py                 # Reuters-21578 from ../shared/data
     .venv/bin/python benchmarks/speed.py --limit 2000    # a quick look
     .venv/bin/python benchmarks/speed.py --corpus some.jsonl.gz
+    .venv/bin/python benchmarks/speed.py --baseline c93a369   # adds a whole-run row of that commit
 
 Every method runs in a child process of its own (so peak RSS is its own), pinned to one core for
 the per-core figures; the 2-worker rows use both cores. All signature methods see the same cleaned
@@ -285,7 +286,9 @@ def child(method: str, corpus_path: str | None, limit: int | None, repeats: int)
         "bytes": corpus.bytes,
         "cores": cores,
     }
-    if method in RUN_METHODS:
+    if method in RUN_METHODS or method == "run_baseline":
+        if method == "run_baseline":  # an earlier commit's code, checked out by the parent
+            sys.path.insert(0, os.environ["DEDUP_BASELINE_TREE"])
         import dedup
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -297,7 +300,7 @@ def child(method: str, corpus_path: str | None, limit: int | None, repeats: int)
                 out = Path(tmp) / f"out{k}"
                 out.mkdir()
                 start = time.perf_counter()
-                if method.startswith("run_ours"):
+                if method.startswith("run_ours") or method == "run_baseline":
                     lean = ["lsh.verify=estimate", "lsh.containment=null", "lsh.figures=false"]
                     config = dedup.config_from_dict(
                         {"input": {"paths": [str(source)]}, "output": {"dir": str(out)}, "workers": cores},
@@ -416,10 +419,10 @@ def _table(rows: list[dict[str, Any]], labels: dict[str, str], ours: str) -> lis
         # Peers measured on a subset are compared by rate (docs/s), the same work per document;
         # our own rows get no ratio.
         mine = r["method"].startswith(("ours", "run_ours", "lsh_ours", "cli"))
-        ratio = f"{base['docs_s'] / r['docs_s']:,.1f}x" if base and not mine else "-"
+        ratio = f"{base['docs_s'] / r['docs_s']:,.2f}x" if base and not mine else "-"
         rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "-"
         lines.append(
-            f"| {labels.get(r['method'], r['method'])} | {r['docs']:,} | {len(r['times'])} | {r['median_s']:.3f} | "
+            f"| {r.get('label') or labels.get(r['method'], r['method'])} | {r['docs']:,} | {len(r['times'])} | {r['median_s']:.3f} | "
             f"{r['mb_s']:,.1f} | {r['mb_s_core']:,.1f} | {r['docs_s']:,.0f} | {rss} | "
             f"{ratio} |"
         )
@@ -479,6 +482,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(REPORTS))
     parser.add_argument("--render", action="store_true", help="rewrite the report from speed.json")
+    parser.add_argument("--baseline", help="a git commit whose `dedup.run` to time beside ours")
     args = parser.parse_args()
     if args.render:
         render(json.loads((Path(args.out) / "speed.json").read_text(encoding="utf-8")), Path(args.out))
@@ -511,6 +515,28 @@ def main() -> None:
         result = _run_child_rss(method, args, 3 if method.startswith("run_ours") else 1)
         if result:
             run_rows.append(_row(result))
+    if args.baseline:
+        print(f"run: baseline {args.baseline}", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = Path(tmp) / "baseline"
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
+                check=True,
+                capture_output=True,
+            )
+            os.environ["DEDUP_BASELINE_TREE"] = str(tree)
+            try:
+                result = _run_child_rss("run_baseline", args, 3)
+            finally:
+                subprocess.run(
+                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                    check=False,
+                    capture_output=True,
+                )
+        if result:
+            run_rows.append(
+                {**_row(result), "label": f"`dedup.run` at {args.baseline}, 1 core (before the keep step)"}
+            )
     print("run: cli_cold", flush=True)
     run_rows.append(_row(_cold_cli(args, corpus, 3)))
     results = {

@@ -14,12 +14,13 @@ The rule, for one pair of records and nothing else:
    are a *list*. Each such run is one *statement* with a *frame*: the nearest word before it
    (hedges such as `about` or `between` skipped) and the nearest word after it.
 2. Two statements in one frame *agree* when one's figures are all among the other's (a list that
-   a truncated copy shortened) or are mistypings of them (one character inserted or deleted, or
-   two neighbours swapped: `2004` and `204`, `52` and `25`, `9.4` and `94`; a digit replaced,
-   `8,000` and `2,000`, is another figure), when a range holds every figure of a plain
-   statement, or when two ranges share an end: `4,000 to 5,000` agrees with `4,500` and not
-   with `8,000`; `March 3, 1987` does not agree with `March 10, 1987`; `rose 1-1/2 to 6-3/8`
-   does not agree with `rose 1-1/4 to 6-1/8` (a move, not a range, compared by its ends).
+   a truncated copy shortened) or are mistypings of them (two neighbours swapped, a character
+   doubled or undoubled, a decimal point left out: `52` and `25`, `2004` and `204`, `9.4` and `94`;
+   a digit inserted or replaced, `200` and `2800`, `8,000` and `2,000`, is another figure), when
+   a range holds every figure of a plain statement, or when two ranges share an end: `4,000 to
+   5,000` agrees with `4,500` and not with `8,000`; `March 3, 1987` does not agree with `March
+   10, 1987`; `rose 1-1/2 to 6-3/8` does not agree with `rose 1-1/4 to 6-1/8` (a move, not a
+   range, compared by its ends).
 3. A pair *conflicts* when some frame occurs in both records and each record states something in
    it that no statement of the other agrees with (a truncated copy that states less is covered
    by the fuller one), unless one record announces a correction (a corrected story changes a
@@ -137,19 +138,26 @@ def _within(mine: frozenset[str], theirs: frozenset[str]) -> bool:
 
 
 def _mistyped(x: str, y: str) -> bool:
-    """Whether two figures differ by one inserted or deleted character or two swapped neighbours.
+    """Whether two figures as written are one figure mistyped (see the module's rule 2).
 
-    `2004` and `204`, `52` and `25`, `9.4` and `94` are one figure mistyped; `8,000` and `2,000`
-    (a digit replaced) are two figures.
+    Tolerated: two neighbours swapped (`52` and `25`), a decimal point left out (`9.4` and `94`),
+    a character doubled or undoubled (`2004` and `204`). A digit inserted, deleted or replaced
+    (`200` and `2800`, `8,000` and `2,000`) makes another figure.
     """
-    if abs(len(x) - len(y)) == 1:
-        short, long_ = (x, y) if len(x) < len(y) else (y, x)
-        return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-    if len(x) == len(y) and x != y:
+    if len(x) == len(y):
         diff = [i for i in range(len(x)) if x[i] != y[i]]
         if len(diff) != 2 or diff[1] != diff[0] + 1:
             return False
         return x[diff[0]] == y[diff[1]] and x[diff[1]] == y[diff[0]]
+    if abs(len(x) - len(y)) != 1:
+        return False
+    short, long_ = (x, y) if len(x) < len(y) else (y, x)
+    for i in range(len(long_)):
+        if long_[:i] + long_[i + 1 :] == short:
+            if long_[i] == ".":
+                return True
+            if (i > 0 and long_[i - 1] == long_[i]) or (i + 1 < len(long_) and long_[i + 1] == long_[i]):
+                return True
     return False
 
 
@@ -223,17 +231,22 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
     Returns:
         `[((word before, word after), Statement)]`, words lowercased.
     """
-    tokens = _TOKEN.findall(_CLOCK.sub(" ", paragraph.lower()))  # a clock time is a time stamp
+    return _statements(_TOKEN.findall(_CLOCK.sub(" ", paragraph.lower())))  # a clock time is a stamp
+
+
+def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
     out: list[tuple[Frame, Statement]] = []
     i, n = 0, len(tokens)
     before = ""
     while i < n:
-        first = _value(tokens[i])
-        if first is None:
-            if tokens[i] not in _HEDGES:
-                before = tokens[i]
+        token = tokens[i]
+        if not token[0].isdigit() and token not in _NUMBER_WORDS:  # a word: most tokens
+            if token not in _HEDGES:
+                before = token
             i += 1
             continue
+        first = _value(token)
+        assert first is not None
         opened = tokens[i - 1] if i else ""  # "between 4 and 5", "from 4 to 5": a range
         values: list[Value] = list(first[0])
         written = [_written(tokens[i], first[0])]
@@ -266,7 +279,10 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
 
 def is_volatile(paragraph: str) -> bool:
     """Whether a paragraph is a volatile line: short, with a clock time or a stamp or counter word."""
-    words = _TOKEN.findall(paragraph.lower())
+    return _volatile(paragraph, _TOKEN.findall(paragraph.lower()))
+
+
+def _volatile(paragraph: str, words: list[str]) -> bool:
     if len(words) > VOLATILE_WORDS:
         return False
     return _CLOCK.search(paragraph) is not None or any(w in _STAMP_WORDS for w in words)
@@ -278,11 +294,13 @@ def facts(text: str) -> Facts:
     Args:
         text: the record's cleaned paragraphs joined by newlines.
     """
-    paragraphs = [p for p in text.split("\n") if p.strip()]
-    body = [p for p in paragraphs if not is_volatile(p)] or paragraphs
+    paragraphs = [(p, _TOKEN.findall(p.lower())) for p in text.split("\n") if p.strip()]
+    body = [(p, words) for p, words in paragraphs if not _volatile(p, words)] or paragraphs
     table: dict[Frame, list[Statement]] = {}
-    for paragraph in body:
-        for frame, statement in statements(paragraph):
+    for paragraph, words in body:
+        stamped = _CLOCK.search(paragraph) is not None  # a clock time is a time stamp, not a figure
+        tokens = _TOKEN.findall(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
+        for frame, statement in _statements(tokens):
             table.setdefault(frame, []).append(statement)
     return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
 

@@ -395,13 +395,19 @@ def _check_drops(
     exact_rows = np.flatnonzero(found.matched_by == EXACT)
     wrong = exact_rows[group[exact_rows] != group[found.duplicate_of[exact_rows]]].tolist()
     if len(near):
-        # Signatures and shingle sets are those of each exact group's representative.
+        # Signatures and shingle sets are those of each exact group's representative. The shingle
+        # evidence is counted again from the records; the figures rule, which reads the texts, is
+        # not run twice: the pair must be one that passed it (a verified edge).
         named = found.duplicate_of[near]
-        again = check(np.stack([group[near], group[named]], axis=1), judge=True)
+        pairs = np.stack([group[near], group[named]], axis=1)
+        again = check(pairs, judge=False)
         found.similarity[near] = again.jaccard
         found.containment[near] = again.share_a
+        units = max(int(group.max()) + 1, 1)
+        edge_codes = np.unique(found.edges.min(axis=1) * units + found.edges.max(axis=1))
+        verified = np.isin(pairs.min(axis=1) * units + pairs.max(axis=1), edge_codes)
         contained = found.matched_by[near] == CONTAINMENT
-        fails = ~again.keep
+        fails = ~again.keep | ~verified
         if not drop_all:  # inside it and not the other way round, or duplicates both ways
             fails |= np.where(contained, again.inside != lsh.FIRST_INSIDE, again.inside != lsh.MUTUAL)
         # Both ways by containment alone (Jaccard short of the threshold) is a containment match.

@@ -68,7 +68,9 @@ def test_partial_copies_keeping_different_figures_do_not_conflict() -> None:
         ("rates of 5, 6 and 7 pct", "rates of 5 and 6 pct", False),  # a shorter list: a truncated copy
         ("rates of 5, 6 and 7 pct", "rates of 5, 6 and 8 pct", True),
         ("in 1985-86 it", "in 1985-1986 it", False),  # a year span, abbreviated
-        ("sold 2004 units", "sold 204 units", False),  # a mistyped figure: one digit left out
+        ("sold 2004 units", "sold 204 units", False),  # a mistyped figure: a doubled digit undoubled
+        ("receipts of 200 head", "receipts of 2,800 head", True),  # a digit inserted: another figure
+        ("sold 2,004 units", "sold 2,014 units", True),  # a digit replaced
         ("sold 52 units", "sold 25 units", False),  # two digits swapped
         ("sold 9.4 mln units", "sold 94 mln units", False),  # the point left out
         ("sold 8,000 units", "sold 2,000 units", True),  # a digit replaced is another figure
