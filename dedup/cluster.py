@@ -15,14 +15,17 @@ verifies against directly. The scheme (`settle`):
    inside that record, then that record's rank); it is kept when there is none.
 
 The keep rank is the keep rule (`first`: lowest source position, i.e. file, then line, then id;
-`longest`: most cleaned characters; `newest:<field>`: greatest value; `priority:<field>`: greatest
-number), ties broken by `first`. It depends only on the records, so the result depends on no
-input order, file order, worker count, shard size or memory budget. `none` drops every record
-that has a duplicate (benchmark-contamination removal), naming its best verified partner.
+`longest`: most cleaned characters; `newest:<field>`: latest date or time, or greatest number;
+`priority:<field>`: greatest number), ties broken by `first`. It depends only on the records, so
+the result depends on no input order, file order, worker count, shard size or memory budget.
+`none` drops every record that has a duplicate (benchmark-contamination removal), naming its best
+verified partner (`matched_by: contains` where the dropped record holds the one it names).
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +60,8 @@ def parse_keep(keep: str) -> tuple[Rule, str | None]:
 
 
 def _check_keep(value: object) -> str | None:
+    if isinstance(value, dict):  # YAML read `keep: priority: score` (or `--set cluster.keep=priority:`)
+        return _RULES_TEXT + ", as one string (quote a rule with a colon: 'priority:score')"
     if not isinstance(value, str):
         return _RULES_TEXT
     try:
@@ -105,6 +110,29 @@ def position_rank(files: Sequence[str], lines: Sequence[int], ids: Sequence[str]
     return rank
 
 
+def _scalar(value: object) -> object:
+    """A value as the input wrote it.
+
+    A field whose JSON type varies between records arrives as JSON text (`9`, `"10"`), which is read
+    back here; anything else is left as it is.
+    """
+    if isinstance(value, str) and value[:1] in '"-0123456789':
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        return decoded if isinstance(decoded, (str, int, float)) and not isinstance(decoded, bool) else value
+    return value
+
+
+class RankError(ValueError):
+    """A keep-rule field value that cannot be ranked; `index` is the record holding it."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 def value_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:
     """Rank of each value, greatest first (rank 0); missing values (None) rank last.
 
@@ -123,16 +151,77 @@ def value_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int6
 def number_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:
     """Rank of each number, greatest first (rank 0); missing values (None, NaN) rank last.
 
+    Numbers written as text (`"9"`, `"2.5"`: a field whose type varies between records arrives as
+    text) count as numbers.
+
     Raises:
-        ValueError: a value is not a number (strings and booleans are not).
+        ValueError: a value is not a number (booleans and other text are not).
     """
-    for v in values:
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            raise ValueError(
-                f"field '{field_name}' must hold numbers for keep: priority; found {type(v).__name__} {v!r}"
+    numbers: list[float | None] = []
+    for i, raw in enumerate(values):
+        v = _scalar(raw)
+        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            numbers.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v))
+            continue
+        try:
+            number = float(v) if isinstance(v, str) else math.nan
+        except ValueError:
+            number = math.nan
+        if math.isnan(number):
+            raise RankError(
+                f"field '{field_name}' must hold numbers for keep: priority; found {type(v).__name__} {v!r}",
+                i,
             )
-    cleaned = [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in values]
-    return value_rank(cleaned, field_name)
+        numbers.append(number)
+    return value_rank(numbers, field_name)
+
+
+def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:
+    """Rank of each value as a point in time, latest first (rank 0); missing values rank last.
+
+    Numbers compare as numbers (a Unix time, a version); text is read as a date or time: ISO 8601
+    first, then the formats python-dateutil's parser knows (`26-FEB-1987 15:01:01.79`,
+    `Tue, 3 Mar 2026 10:00:00 +0100`, `2024-1-9`; `03/04/2024` is month first). A time with a zone
+    is compared in UTC; one without is taken as UTC.
+
+    Raises:
+        ValueError: a value that is neither a number nor a date or time, or numbers mixed with dates.
+    """
+    from dateutil import parser as dateparser  # noqa: PLC0415 - only this keep rule reads dates
+
+    values = [_scalar(v) for v in values]
+    kinds = {type(v).__name__ for v in values if v is not None}
+    if kinds and kinds <= {"int", "float"}:
+        return value_rank(values, field_name)
+    seen: dict[str, float] = {}
+    points: list[float | None] = []
+    for i, v in enumerate(values):
+        if v is None:
+            points.append(None)
+            continue
+        if not isinstance(v, str):
+            raise RankError(
+                f"field '{field_name}' holds values that do not compare ({', '.join(sorted(kinds))}); "
+                "keep: newest reads numbers, or dates and times written as text",
+                i,
+            )
+        if v not in seen:
+            try:
+                moment = datetime.datetime.fromisoformat(v.strip())
+            except ValueError:
+                try:
+                    moment = dateparser.parse(v)
+                except (ValueError, OverflowError):
+                    raise RankError(
+                        f"field '{field_name}': {v!r} is not a date or time (keep: newest reads numbers, "
+                        "ISO 8601 and common date formats)",
+                        i,
+                    ) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.UTC)
+            seen[v] = moment.timestamp()
+        points.append(seen[v])
+    return value_rank(points, field_name)
 
 
 def rank(*priorities: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -8,7 +8,11 @@ different figure in the same frame.
 
 The rule, for one pair of records and nothing else:
 
-1. A *figure* is a number (`1,250.50`, `6-3/8`) or a number word (`nine`). Figures joined by
+1. A *figure* is a number (`1,250.50`, `6-3/8`) or a number word (`nine`), with a month beside it
+   part of it (`March 19`, `19 March 1987`, `December 2012`: another month is another date).
+   A unit is a frame word, not part of the figure: `2.40 mln tonnes` and `2,825,600 tonnes` are in
+   different frames and are not compared (scaling by `mln` made the frames of wire-story tables
+   such as `vs 24.6 mln` collide and split hand-labeled duplicates). Figures joined by
    `to`, `through` or a hyphen (`4,000 to 5,000`, `4,000-5,000`, `between 4 and 5`) are a *range*;
    figures joined by `and`, `or` or listed one after another (`8, 9 and 10`, a row of a table)
    are a *list*. Each such run is one *statement* with a *frame*: the nearest word before it
@@ -27,7 +31,7 @@ The rule, for one pair of records and nothing else:
    figure on purpose).
 4. A clock time (`11:01`) is a time stamp, not a figure. Only the *body* counts: a *volatile
    line* (a paragraph of at most `VOLATILE_WORDS` words holding a clock time or a time-stamp or
-   counter word such as `updated`, `posted`, `comments`, `views`, `shares`) changes between two
+   counter word such as `updated`, `posted`, `comments`, `views`, `shares`, `copyright`) changes between two
    crawls of one page, so its figures are left out, unless a record has nothing but such lines.
    "Updated 09:15, 4 comments" against "Updated 11:40, 7 comments" does not split two copies of
    one article; another week's amounts in the body of a notice do.
@@ -51,6 +55,28 @@ _CORRECTION = re.compile(r"\bcorrect(?:ed|s|ion|ing)\b", re.IGNORECASE)
 # A figure (digits with inner separators, not glued to letters: "6-3/8" is one) or a word.
 _TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+")
 _RANGE_WORDS = frozenset({"to", "through", "thru"})
+# A month beside a figure is part of it ("March 19", "19 March 1987"): another month is another date.
+_MONTHS = {
+    name: f"month {k}"
+    for k, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
 _LIST_WORDS = frozenset({"and", "or"})
 # Words that hedge a figure without changing its frame ("bought about 8,000 tonnes").
 _HEDGES = frozenset(
@@ -95,6 +121,7 @@ _STAMP_WORDS = frozenset(
         "votes",
         "followers",
         "reactions",
+        "copyright",
     }
 )
 
@@ -241,7 +268,7 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
     while i < n:
         token = tokens[i]
         if not token[0].isdigit() and token not in _NUMBER_WORDS:  # a word: most tokens
-            if token not in _HEDGES:
+            if token not in _HEDGES and not (token in _MONTHS and i + 1 < n and tokens[i + 1][0].isdigit()):
                 before = token
             i += 1
             continue
@@ -249,7 +276,10 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
         assert first is not None
         opened = tokens[i - 1] if i else ""  # "between 4 and 5", "from 4 to 5": a range
         values: list[Value] = list(first[0])
-        written = [_written(tokens[i], first[0])]
+        written = [_written(token, first[0])]
+        if opened in _MONTHS:  # "March 19"
+            values.append(_MONTHS[opened])
+            written.append(_MONTHS[opened])
         ranged = first[1]
         j = i + 1
         while j < n:
@@ -258,6 +288,11 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
                 values += found[0]
                 written.append(_written(tokens[j], found[0]))
                 ranged |= found[1]
+                j += 1
+                continue
+            if tokens[j] in _MONTHS and j + 1 < n and tokens[j + 1][0].isdigit():  # "19 March 1987"
+                values.append(_MONTHS[tokens[j]])
+                written.append(_MONTHS[tokens[j]])
                 j += 1
                 continue
             if tokens[j] in _RANGE_WORDS | _LIST_WORDS and j + 1 < n:
@@ -269,6 +304,10 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
                     j += 2
                     continue
             break
+        if j < n and tokens[j] in _MONTHS:  # "19 March" closing the statement
+            values.append(_MONTHS[tokens[j]])
+            written.append(_MONTHS[tokens[j]])
+            j += 1
         after = tokens[j] if j < n else ""
         numbers = [v for v in values if isinstance(v, float)]
         span = (min(numbers), max(numbers)) if ranged and numbers else None
@@ -285,7 +324,8 @@ def is_volatile(paragraph: str) -> bool:
 def _volatile(paragraph: str, words: list[str]) -> bool:
     if len(words) > VOLATILE_WORDS:
         return False
-    return _CLOCK.search(paragraph) is not None or any(w in _STAMP_WORDS for w in words)
+    stamped = _CLOCK.search(paragraph) is not None or "©" in paragraph
+    return stamped or any(w in _STAMP_WORDS for w in words)
 
 
 def facts(text: str) -> Facts:

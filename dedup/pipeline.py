@@ -36,7 +36,7 @@ from dedup.records import (
     strings,
 )
 from dedup.report import Report
-from dedup.resolve import CONTAINMENT, EXACT, JACCARD, MATCHED_BY, Clock, Duplicates, resolve
+from dedup.resolve import CONTAINMENT, CONTAINS, EXACT, JACCARD, MATCHED_BY, Clock, Duplicates, resolve
 
 
 @dataclass(slots=True)
@@ -327,7 +327,7 @@ def count(report: Report, found: Duplicates, rejected: int) -> None:
     by = found.matched_by[~kept_mask]
     report.kept, report.duplicates, report.rejected = int(kept_mask.sum()), len(by), rejected
     report.exact_duplicates = int(np.sum(by == EXACT))
-    report.near_duplicates = int(np.sum((by == JACCARD) | (by == CONTAINMENT)))
+    report.near_duplicates = int(np.sum((by == JACCARD) | (by == CONTAINMENT) | (by == CONTAINS)))
     report.matched_by = {name: int(np.sum(by == code)) for code, name in enumerate(MATCHED_BY) if code}
     report.clusters = int(np.sum(kept_mask & (found.cluster_size > 1)))
     report.groups = found.groups

@@ -70,8 +70,8 @@ class Source(Protocol):
 
 
 #: `Duplicates.matched_by` codes, and the names `duplicates.parquet` writes for them.
-KEPT, EXACT, JACCARD, CONTAINMENT = 0, 1, 2, 3
-MATCHED_BY = ("", "exact", "jaccard", "containment")
+KEPT, EXACT, JACCARD, CONTAINMENT, CONTAINS = 0, 1, 2, 3, 4
+MATCHED_BY = ("", "exact", "jaccard", "containment", "contains")
 
 
 @dataclass(slots=True)
@@ -82,12 +82,14 @@ class Duplicates:
         duplicate_of: `int64 (n,)`, the record each dropped record duplicates (it verifies against
             it directly, and it is kept unless `keep: none`); -1 for a kept record.
         matched_by: `int8 (n,)`, the evidence for the drop: `EXACT`, `JACCARD` or `CONTAINMENT`
-            (the record is inside the one it names); `KEPT` for a kept record.
+            (the record is inside the one it names), or, under `keep: none` only, `CONTAINS` (the
+            record holds the one it names); `KEPT` for a kept record.
         exact_group: `int64 (n,)`, exact-repeat group of each record.
         similarity: `float64 (n,)`, each dropped record's Jaccard similarity to the record it
             names (1.0 for kept records and exact repeats).
         containment: `float64 (n,)`, the share of each dropped record's distinct shingles found in
-            the record it names (NaN when not counted: `verify: estimate` without containment).
+            the record it names; for `CONTAINS`, the share of the named record's found in the
+            dropped one (NaN when not counted: `verify: estimate` without containment).
         cluster: `int64 (n,)`, the record whose id is each record's cluster id: a kept record and
             the records dropped as its duplicates form a cluster (under `keep: none`, the
             best-ranked record of the group).
@@ -213,11 +215,18 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     if rule == "longest":
         return cluster.rank(-source.lengths(), position)
     assert field_name is not None
+    values = source.values(field_name)
+    if values and all(v is None for v in values):
+        raise InputError(
+            f"no record has a field '{field_name}' (cluster.keep: {config.cluster.keep})", field=field_name
+        )
     try:
-        values = source.values(field_name)
-        ranks = (cluster.value_rank if rule == "newest" else cluster.number_rank)(values, field_name)
-    except ValueError as err:
-        raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None
+        ranks = (cluster.time_rank if rule == "newest" else cluster.number_rank)(values, field_name)
+    except cluster.RankError as err:
+        (rid,) = source.record_ids(np.array([err.index], dtype=np.int64))
+        raise InputError(
+            f"record '{rid}': {err} (cluster.keep: {config.cluster.keep})", field=field_name
+        ) from None
     return cluster.rank(ranks, position)
 
 
@@ -262,8 +271,8 @@ def resolve(
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
         checked = np.unique(pairs[:, 0] * len(rep) + pairs[:, 1])
+        settled = cluster.settle(rank[leader], edges, verdict, drop_all)
         for _ in range(GROUP_ROUNDS):
-            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
             extra = np.empty((0, 2), np.int64) if drop_all else _kept_pairs(labels, settled, checked)
             if not len(extra):
                 break
@@ -274,6 +283,7 @@ def resolve(
             edges = np.concatenate([edges, extra[more.keep]])
             kept_more = lsh.Verdict(*(getattr(more, f)[more.keep] for f in lsh.Verdict.__slots__))
             verdict = lsh.Verdict.concat([verdict, kept_more])
+            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
         found = _expand(group, leader, rank, edges, settled, labels, drop_all)
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
@@ -394,6 +404,19 @@ def _check_drops(
     near = np.flatnonzero((found.matched_by == JACCARD) | (found.matched_by == CONTAINMENT))
     exact_rows = np.flatnonzero(found.matched_by == EXACT)
     wrong = exact_rows[group[exact_rows] != group[found.duplicate_of[exact_rows]]].tolist()
+    if not drop_all and len(found.edges):
+        # No verified pair may join two kept records: one of them would be a duplicate left in.
+        kept_groups = np.zeros(max(int(group.max()) + 1, 1), dtype=bool)
+        kept_groups[group[found.kept]] = True
+        both = kept_groups[found.edges[:, 0]] & kept_groups[found.edges[:, 1]]
+        if both.any():
+            a, b = found.edges[np.argmax(both)]
+            first = np.flatnonzero(found.kept & ((group == a) | (group == b)))[:2]
+            ids = source.record_ids(first)
+            raise VerificationError(
+                f"{int(both.sum())} verified pair(s) join two kept records ('{ids[0]}' and '{ids[-1]}'); "
+                f"nothing was written. This is a bug in dedup (cluster.keep: {config.cluster.keep})"
+            )
     if len(near):
         # Signatures and shingle sets are those of each exact group's representative. The shingle
         # evidence is counted again from the records; the figures rule, which reads the texts, is
@@ -402,7 +425,6 @@ def _check_drops(
         pairs = np.stack([group[near], group[named]], axis=1)
         again = check(pairs, judge=False)
         found.similarity[near] = again.jaccard
-        found.containment[near] = again.share_a
         units = max(int(group.max()) + 1, 1)
         edge_codes = np.unique(found.edges.min(axis=1) * units + found.edges.max(axis=1))
         verified = np.isin(pairs.min(axis=1) * units + pairs.max(axis=1), edge_codes)
@@ -410,9 +432,13 @@ def _check_drops(
         fails = ~again.keep | ~verified
         if not drop_all:  # inside it and not the other way round, or duplicates both ways
             fails |= np.where(contained, again.inside != lsh.FIRST_INSIDE, again.inside != lsh.MUTUAL)
-        # Both ways by containment alone (Jaccard short of the threshold) is a containment match.
-        by_jaccard = again.similar & ((again.inside == lsh.MUTUAL) | drop_all)
-        found.matched_by[near] = np.where(by_jaccard, JACCARD, CONTAINMENT)
+        # The evidence, named by what holds: the record inside the named one (and not the other way
+        # round); or (`keep: none` only) the named one inside it; else Jaccard both ways, or each
+        # inside the other (containment).
+        holds = again.inside == lsh.SECOND_INSIDE
+        by_jaccard = again.similar & (again.inside == lsh.MUTUAL)
+        found.matched_by[near] = np.where(by_jaccard, JACCARD, np.where(holds, CONTAINS, CONTAINMENT))
+        found.containment[near] = np.where(holds, again.share_b, again.share_a)
         wrong += near[fails].tolist()
     if wrong:
         rows = np.array(sorted(wrong)[:5], dtype=np.int64)

@@ -206,10 +206,11 @@ def test_value_rank_puts_greatest_first_and_missing_last() -> None:
 
 def test_number_rank_wants_numbers() -> None:
     assert number_rank([0.5, None, 2, math.nan, 0.5], "score").tolist() == [1, 2, 0, 2, 1]
+    assert number_rank([1, "9", "2.5"], "score").tolist() == [2, 0, 1]  # numbers written as text
     with pytest.raises(
-        ValueError, match=r"field 'score' must hold numbers for keep: priority; found str '9'"
+        ValueError, match=r"field 'score' must hold numbers for keep: priority; found str 'x'"
     ):
-        number_rank([1, "9"], "score")
+        number_rank([1, "x"], "score")
     with pytest.raises(ValueError, match="found bool True"):
         number_rank([True], "score")
 

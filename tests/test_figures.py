@@ -76,6 +76,10 @@ def test_partial_copies_keeping_different_figures_do_not_conflict() -> None:
         ("sold 8,000 units", "sold 2,000 units", True),  # a digit replaced is another figure
         ("FUTURES 11:01 EDT wheat 284 up", "FUTURES 11:00 EDT wheat 284 up", False),  # a time stamp
         ("on 6/14/82 it", "on 6/15/82 it", True),  # a figure that is no number is compared as written
+        ("week ended March 19 were", "week ended April 19 were", True),  # another month, another date
+        ("the 19 March 1987 report", "the 19 April 1987 report", True),
+        ("8.50 pct 2002 stock", "8.50 pct December 2012 stock", True),
+        ("on March 3, 1987 the", "on March 3 the", False),  # the year left out: a shorter date
     ],
 )
 def test_statements_are_compared_as_values(a: str, b: str, clash: bool) -> None:
@@ -97,6 +101,13 @@ def test_a_volatile_line_does_not_split_copies_whose_body_agrees() -> None:
     other_body = [BODY[0].replace("2,000", "3,500"), *BODY[1:]]
     c = "\n".join([*other_body, "Updated 11:40, 7 comments, 310 shares"])
     assert conflicts([a, c], [(0, 1)]) == [True]  # another amount in the body still splits
+
+
+def test_a_copyright_line_is_volatile() -> None:
+    a = "\n".join([*BODY, "Copyright 2023 Example News"])
+    b = "\n".join([*BODY, "© 2024 Example News"])
+    assert is_volatile("Copyright 2023 Example News") and is_volatile("© 2024 Example News")
+    assert conflicts([a, b], [(0, 1)]) == [False]
 
 
 def test_a_record_of_volatile_lines_only_keeps_its_figures() -> None:

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dedup import config_from_dict, run
-from dedup.errors import VerificationError
+from dedup.errors import InputError, VerificationError
 from tests.conftest import article, write_jsonl
 
 
@@ -183,12 +183,101 @@ def test_keep_rules(tmp_path: Path, keep: str, kept: set[str]) -> None:
 
 
 def test_priority_wants_numbers(tmp_path: Path) -> None:
-    from dedup.errors import InputError
-
     rows = _rule_corpus()
     rows[1]["score"] = "high"
-    with pytest.raises(InputError, match=r"field 'score' must hold numbers for keep: priority; found str"):
+    with pytest.raises(
+        InputError,
+        match=r"^record 's2': field 'score' must hold numbers for keep: priority; found str 'high' "
+        r"\(cluster.keep: priority:score\)$",
+    ):
         _run(tmp_path, rows, cluster={"keep": "priority:score"})
+
+
+def test_priority_reads_numbers_written_as_text(tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    rows[0]["score"], rows[1]["score"], rows[2]["score"] = 9, "10", 2.5  # one field, two JSON types
+    unique, _ = _run(tmp_path, rows, cluster={"keep": "priority:score"})
+    assert set(unique) == {"s2", "other"}
+
+
+@pytest.mark.parametrize(
+    ("dates", "winner"),
+    [
+        (["26-MAR-1987 15:01:01.79", "13-APR-1987 09:00:00.00", "2-APR-1987 10:00:00.00"], "s2"),  # Reuters
+        (["2024-1-9", "2024-1-10", "2024-01-09T23:00:00"], "s2"),  # not zero-padded: a date, not text
+        (["2024-01-01T10:00:00+02:00", "2024-01-01T09:00:00Z", "2024-01-01T08:30:00Z"], "s2"),  # in UTC
+        ([1700000000, 1700000500, 1600000000], "s2"),  # numbers compare as numbers
+    ],
+)
+def test_newest_reads_dates_and_times(tmp_path: Path, dates: list[object], winner: str) -> None:
+    rows = _rule_corpus()
+    for row, date in zip(rows, [*dates, dates[-1]], strict=True):
+        row["date"] = date
+    unique, _ = _run(tmp_path, rows, cluster={"keep": "newest:date"})
+    assert set(unique) == {winner, "other"}
+
+
+def test_newest_refuses_what_is_no_date(tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    rows[2]["date"] = "yesterday"
+    with pytest.raises(InputError, match=r"^record 's3': field 'date': 'yesterday' is not a date or time"):
+        _run(tmp_path, rows, cluster={"keep": "newest:date"})
+
+
+@pytest.mark.parametrize("keep", ["newest:published", "priority:nosuch"])
+def test_a_keep_field_no_record_has_is_an_error(tmp_path: Path, keep: str) -> None:
+    field = keep.split(":")[1]
+    with pytest.raises(InputError, match=rf"^no record has a field '{field}' \(cluster.keep: {keep}\)$"):
+        _run(tmp_path, _rule_corpus(), cluster={"keep": keep})
+
+
+def test_keep_none_names_the_record_a_container_holds(tmp_path: Path) -> None:
+    inner = article(12, paragraphs=4)
+    rows = [
+        {"id": "inner", "text": _text(inner)},
+        {"id": "outer", "text": _text(inner + article(13, paragraphs=3))},
+    ]
+    unique, dups = _run(tmp_path, rows, cluster={"keep": "none"})
+    assert unique == {}
+    assert (dups["inner"]["duplicate_of"], dups["inner"]["matched_by"]) == ("outer", "containment")
+    assert dups["inner"]["containment"] == 1.0
+    # The container goes too (it holds the other); its evidence is the share of the named one in it.
+    assert (dups["outer"]["duplicate_of"], dups["outer"]["matched_by"]) == ("inner", "contains")
+    assert dups["outer"]["containment"] == pytest.approx(_inside(rows[0]["text"], rows[1]["text"]))
+    assert dups["outer"]["containment"] == 1.0 and _inside(rows[1]["text"], rows[0]["text"]) < 0.8
+
+
+def test_many_near_copies_leave_no_two_kept_records_that_verify(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(5)
+    base = [p.split() for p in article(14, paragraphs=6, words=30)]
+    rows = []
+    for k in range(150):
+        paragraphs = [list(p) for p in base]
+        for _ in range(3):
+            paragraphs[rng.randrange(6)][rng.randrange(30)] = rng.choice(["alpha", "beta", "gamma", "delta"])
+        rows.append({"id": f"near{k:03d}", "text": _text([" ".join(p) for p in paragraphs])})
+    unique, dups = _run(tmp_path, rows)
+    _assert_every_drop_verifies(rows, dups, set(unique))
+    texts = [rows[int(k[4:])]["text"] for k in unique]
+    for i, a in enumerate(texts):
+        for b in texts[i + 1 :]:
+            assert _jaccard(a, b) < 0.5 and _inside(a, b) < 0.8 and _inside(b, a) < 0.8
+
+
+def test_weekly_reports_of_other_weeks_stay_apart(tmp_path: Path) -> None:
+    filler = _text(article(15, paragraphs=2))
+    rows = [
+        {"id": "march", "text": "Exports in the week ended March 19 were 1,200 tonnes.\n\n" + filler},
+        {"id": "april", "text": "Exports in the week ended April 19 were 1,200 tonnes.\n\n" + filler},
+        {
+            "id": "again",
+            "text": "Exports in the week ended March 19 were 1,200 tonnes.\n\n" + filler + " Final.",
+        },
+    ]
+    unique, dups = _run(tmp_path, rows)
+    assert set(unique) == {"march", "april"} and dups["again"]["duplicate_of"] == "march"
 
 
 NOTICE = (
