@@ -9,7 +9,9 @@ different figure in the same frame.
 The rule, for one pair of records and nothing else:
 
 1. A *figure* is a number (`1,250.50`, `6-3/8`) or a number word (`nine`), with a month beside it
-   part of it (`March 19`, `19 March 1987`, `December 2012`: another month is another date).
+   part of it (`March 19`, `19 March 1987`, `December 2012`: another month is another date; a
+   date is also compared in a frame of its own, `(<date>, word after)`, since the word before it
+   is often a name).
    A unit is a frame word, not part of the figure: `2.40 mln tonnes` and `2,825,600 tonnes` are in
    different frames and are not compared (scaling by `mln` made the frames of wire-story tables
    such as `vs 24.6 mln` collide and split hand-labeled duplicates). Figures joined by
@@ -94,6 +96,8 @@ _HEDGES = frozenset(
     }
 )
 
+#: The word standing for "a date" in the extra frame every date gets (`(DATE, word after)`).
+DATE = "<date>"
 #: A volatile line has at most this many words (figures included).
 VOLATILE_WORDS = 16
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
@@ -311,7 +315,11 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
         after = tokens[j] if j < n else ""
         numbers = [v for v in values if isinstance(v, float)]
         span = (min(numbers), max(numbers)) if ranged and numbers else None
-        out.append(((before, after), Statement(frozenset(values), span, frozenset(written))))
+        statement = Statement(frozenset(values), span, frozenset(written))
+        out.append(((before, after), statement))
+        if any(isinstance(v, str) and v.startswith("month") for v in values):
+            # A date is also compared in a frame of its own: the word before it may be a name.
+            out.append(((DATE, after), statement))
         i = j
     return out
 

@@ -80,6 +80,7 @@ def test_partial_copies_keeping_different_figures_do_not_conflict() -> None:
         ("the 19 March 1987 report", "the 19 April 1987 report", True),
         ("8.50 pct 2002 stock", "8.50 pct December 2012 stock", True),
         ("on March 3, 1987 the", "on March 3 the", False),  # the year left out: a shorter date
+        ("by muzz Mar 13, 2016 Download", "by illya Mar 19, 2018 Download", True),  # names before dates
     ],
 )
 def test_statements_are_compared_as_values(a: str, b: str, clash: bool) -> None:
