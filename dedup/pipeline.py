@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from dedup import cluster, exact, lsh, minhash, normalize
 from dedup.config import Config
 from dedup.errors import InputError
-from dedup.io import readers, writers
+from dedup.io import fields, readers, writers
 from dedup.progress import NullProgress, Progress
 from dedup.records import (
     CLUSTER_ID,
@@ -219,7 +219,7 @@ class _MemorySource:
     def values(self, field_name: str) -> list[object]:
         records = self.cleaned.records
         if field_name in records.column_names:
-            return list(records[field_name].to_pylist())
+            return fields.values(records[field_name], records.schema.field(field_name))
         return [None] * records.num_rows
 
     def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:

@@ -1,7 +1,6 @@
 """`dedup.Index` on both backends: the API, restarts, fingerprint refusal, the CLI, concurrent writers.
 
-Redis tests talk to a real `redis-server`: the one `.ci/run` starts (`DEDUP_TEST_REDIS`), else one
-this module starts on a free port when the binary is installed, else they are skipped.
+Redis tests talk to a real `redis-server` (the `redis_url` fixture in `conftest.py`).
 """
 
 from __future__ import annotations
@@ -9,11 +8,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,44 +30,6 @@ def _near(text: str, k: int = 0) -> str:
     words = text.split()
     words[5 + k] = "altered"
     return " ".join(words)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("DEDUP_TEST_REDIS")
-    if url:
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server here (.ci/run installs and starts one)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            subprocess.run(["sleep", "0.05"], check=False)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    """`(path_or_url, config data)` of a fresh index on each backend."""
-    if request.param == "sqlite":
-        return str(tmp_path / "index.sqlite"), {}
-    url = request.getfixturevalue("redis_url")
-    return url, {"index": {"name": f"test-{uuid.uuid4().hex[:8]}"}}
 
 
 def _open(target: tuple[str, dict[str, Any]], **more: Any) -> Index:

@@ -284,14 +284,9 @@ class _Run:
 
 def _schemas(extra: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
     """The schemas of `unique.parquet` and `duplicates.parquet` for these pass-through fields."""
-    empty = pa.table(
-        {
-            ID: pa.array([], pa.string()),
-            SOURCE_FILE: pa.array([], pa.string()),
-            SOURCE_LINE: pa.array([], pa.int64()),
-            **{f.name: pa.array([], f.type) for f in extra},
-        }
-    )
+    own = [pa.field(ID, pa.string()), pa.field(SOURCE_FILE, pa.string()), pa.field(SOURCE_LINE, pa.int64())]
+    schema = pa.schema([*own, *extra])  # the pass-through fields keep their metadata (JSON text)
+    empty = pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
     paragraphs = pa.array([], pa.large_list(pa.large_string()))
     unique = unique_table(empty, paragraphs, np.empty(0, dtype=np.int64)).schema
     none = np.empty(0, dtype=np.float64)

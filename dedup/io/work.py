@@ -103,8 +103,28 @@ def save_array(path: Path, array: npt.NDArray[Any]) -> int:
 
 
 def load_array(path: Path) -> npt.NDArray[Any]:
-    """A `.npy` file, memory-mapped read-only."""
-    return typing.cast(npt.NDArray[Any], np.load(path, mmap_mode="r", allow_pickle=False))
+    """A `.npy` file, memory-mapped read-only.
+
+    Arrow maps the file (numpy's own mapping keeps a file descriptor open per array, and a run
+    over tens of thousands of input files would run out of them).
+    """
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    count = int(np.prod(shape, dtype=np.int64))
+    mapped = pa.memory_map(str(path), "r").read_buffer()
+    flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def load_schema(path: Path) -> pa.Schema:
+    """The schema of an Arrow IPC file (its data is not read)."""
+    with pa.OSFile(str(path), "rb") as handle:
+        return ipc.open_file(handle).schema
 
 
 def save_json(path: Path, data: Any) -> int:
