@@ -74,6 +74,22 @@ def fail_fast(rejects: list[Reject], config: Config) -> None:
         raise InputError(message, path=first.source_file, line=first.source_line, field=first.field)
 
 
+def describe_reject(reject: Reject) -> str:
+    """A reject as one line for the terminal: `file:line: field 'x': reason`."""
+    field_part = f" field '{reject.field}':" if reject.field else ""
+    return f"{reject.where}:{field_part} {reject.reason}"
+
+
+def every_record_rejected(read: int, first: str) -> InputError:
+    """The error for a run whose every record was rejected (a misnamed field, the wrong format).
+
+    Args:
+        read: records read.
+        first: the first reject as `file:line: field 'x': reason`.
+    """
+    return InputError(f"every record read was rejected ({read:,}), nothing written; the first: {first}")
+
+
 def repeated_ids(
     ids: list[str], files: list[str], lines: list[int], order: list[int], id_field: str
 ) -> tuple[list[int], list[Reject]]:
@@ -365,9 +381,10 @@ def write_run(
         found.containment[dropped],
         found.matched_by[dropped],
     )
-    folder = writers.prepare(config.output)
-    writers.retract_report(folder)
-    writers.write_table(folder, "unique.parquet", unique, config.output)
-    writers.write_table(folder, "duplicates.parquet", duplicates, config.output)
-    writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
-    writers.write_report(folder, report.to_dict())
+    with writers.claim(config.output):
+        folder = writers.prepare(config.output)
+        writers.retract_report(folder)
+        writers.write_table(folder, "unique.parquet", unique, config.output)
+        writers.write_table(folder, "duplicates.parquet", duplicates, config.output)
+        writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
+        writers.write_report(folder, report.to_dict())

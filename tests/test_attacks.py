@@ -199,3 +199,171 @@ def test_outputs_do_not_depend_on_the_memory_budget(keep: str, tmp_path: Path) -
         days = dict(zip(unique["id"].to_pylist(), unique["day"].to_pylist(), strict=True))
         assert days["r7"] == "7" and days["r4207"] == '"day 7"', "each value JSON-encoded once"
         assert unique.schema.field("score").type == pa.float64()
+
+
+# 4. A damaged checkpoint is never reused ----------------------------------------------------------
+
+
+def test_a_checkpoint_piece_zeroed_in_place_is_not_reused(tmp_path: Path) -> None:
+    from tests.test_resume import _cli, _config, _corpus
+
+    _corpus(tmp_path)
+    whole = _config(tmp_path, "whole.yaml", "whole", ["a.jsonl", "b.jsonl"])
+    assert _cli(tmp_path, whole).returncode == 0
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"])
+    assert _cli(tmp_path, config, crash_at="shard:00001-00000").returncode == -9
+    done = len(list((tmp_path / "out" / ".dedup-work").glob("*/shards/*.json")))
+    (piece,) = (tmp_path / "out" / ".dedup-work").glob("*/shards/00000-00000.digests.npy")
+    data = piece.read_bytes()
+    piece.write_bytes(data[:128] + bytes(len(data) - 128))  # what a power cut can leave: same size
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["shards"]["reused"] == done - 1, "only the damaged shard is done again"
+
+
+# 5-7. One run per folder, never reading its own outputs, never an empty success -------------------
+
+
+def _dedup(
+    folder: Path, *args: str, limits: str = "", wrap: str = "", env: dict[str, str] | None = None
+) -> Any:
+    """Run `python -m dedup ARGS` in `folder`, after the shell's `ulimit LIMITS` and through `wrap`."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.corpus import ROOT
+
+    command = " ".join([wrap, sys.executable, "-m", "dedup", *args]).strip()
+    script = f"ulimit {limits} && exec {command}" if limits else f"exec {command}"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        ["bash", "-c", script], cwd=folder, env=environment, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("paths", "output", "message"),
+    [
+        (["out"], "out", "input.paths: 'out' is the output folder (output.dir: out)"),
+        (
+            ["out/*.parquet"],
+            "out",
+            "input.paths: 'out/duplicates.parquet' is inside the output folder (output.dir: out)",
+        ),
+        (["."], "out", "input.paths: '.' holds the output folder (output.dir: out)"),
+        (["data"], "data/out", "input.paths: 'data' holds the output folder (output.dir: data/out)"),
+    ],
+)
+def test_input_inside_the_output_folder_is_refused(
+    paths: list[str], output: str, message: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["data/in.jsonl"]}, "output": {"dir": output}}, "first.yaml")
+    assert cli("run", "first.yaml").exit_code == 0
+    before = (tmp_path / output / "report.json").read_bytes()
+    _write_config(tmp_path, {"input": {"paths": paths}, "output": {"dir": output, "overwrite": True}})
+    result = cli("run", "config.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {message}; a run would read its own outputs. Choose an output.dir outside the input\n",
+    )
+    assert (tmp_path / output / "report.json").read_bytes() == before, "the earlier run is untouched"
+    assert cli("index", "add", "config.yaml").exit_code == 2
+
+
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.corpus import ROOT
+    from tests.test_resume import _config, _corpus
+
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"])
+    assert _dedup(tmp_path, "run", config, "--quiet").returncode == 0
+    reference = {n: (tmp_path / "out" / n).read_bytes() for n in ("unique.parquet", "duplicates.parquet")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEDUP_STOP_AT": "shard:00000-00001"}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "run", config, "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _, status = os.waitpid(first.pid, os.WUNTRACED)  # until the first run stops itself mid-run
+        assert os.WIFSTOPPED(status), "the first run stopped at its stop point"
+        second = _dedup(tmp_path, "run", config)
+        assert (second.returncode, second.stderr) == (
+            1,
+            "Error: out: another dedup run is writing to this output folder; "
+            "wait for it to finish or choose another output.dir\n",
+        )
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    _, errors = first.communicate()
+    assert first.returncode == 0, errors
+    assert {n: (tmp_path / "out" / n).read_bytes() for n in reference} == reference
+
+
+@pytest.mark.parametrize("command", [("run",), ("index", "add"), ("index", "check")])
+def test_a_run_where_every_record_is_rejected_fails(
+    command: tuple[str, ...], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"], "text_field": "body"}})
+    result = cli(*command, "config.yaml")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: every record read was rejected (2), nothing written; the first: in.jsonl:1: field 'body': "
+        "no field 'body'; fields present: id, text (set input.text_field)\n",
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [], "no outputs, no checkpoints"
+
+
+# 18. A full disk or a read-only folder: one line, nothing staged left behind ----------------------
+
+
+def _many_articles(folder: Path, n: int = 300) -> None:
+    rows = [json.dumps({"id": f"r{i}", "text": " ".join(article(4000 + i))}) for i in range(n)]
+    (folder / "in.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_staged(tmp_path: Path) -> None:
+    _many_articles(tmp_path)
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
+    result = _dedup(tmp_path, "run", "config.yaml", limits="-f 100")  # files of at most 100 KiB
+    assert (result.returncode, result.stderr) == (
+        1,
+        "Error: out: cannot write the output folder: File too large\n",
+    )
+    assert list((tmp_path / "out").iterdir()) == [], "the checkpoints and temporary files are gone"
+
+
+def test_a_read_only_output_folder_is_one_line(tmp_path: Path) -> None:
+    """Without write permission (or, as root, a read-only bind mount of the folder)."""
+    import os
+    import subprocess
+
+    _many_articles(tmp_path, 10)
+    (tmp_path / "out").mkdir()
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
+    if os.geteuid() != 0:
+        (tmp_path / "out").chmod(0o555)
+        result, cause = _dedup(tmp_path, "run", "config.yaml"), "Permission denied"
+    else:
+        probe = ["unshare", "-m", "true"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode != 0:
+            pytest.skip("root writes whatever a folder's mode, and cannot make a read-only mount here")
+        mount = (
+            'unshare -m bash -c \'mount --bind out out && mount -o remount,bind,ro out && exec "$0" "$@"\''
+        )
+        result = _dedup(tmp_path, "run", "config.yaml", wrap=mount)
+        cause = "Read-only file system"
+    assert (result.returncode, result.stderr) == (1, f"Error: out: cannot write the output folder: {cause}\n")

@@ -9,14 +9,22 @@ the accounting identity checked.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from dedup.config import Config, fingerprint, to_dict
 from dedup.index.core import Index
-from dedup.io import writers
-from dedup.pipeline import duplicates_table, read_all, rejects_table, unique_table
+from dedup.io import readers, writers
+from dedup.pipeline import (
+    describe_reject,
+    duplicates_table,
+    every_record_rejected,
+    read_all,
+    rejects_table,
+    unique_table,
+)
 from dedup.progress import NullProgress, Progress
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 from dedup.report import Report
@@ -26,14 +34,30 @@ BATCH = 10_000  # records per index transaction
 
 
 def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
-    """Check (and with `add`, index) every input record; write the outputs; return the report."""
-    progress = progress or NullProgress()
+    """Check (and with `add`, index) every input record; write the outputs; return the report.
+
+    Raises:
+        DedupError: a subclass for a bad config, input or index, an output folder another run is
+            writing or that cannot be written, or a run whose every record was rejected.
+    """
+    with writers.claim(config.output) as folder:
+        try:
+            return _run(config, add, progress or NullProgress())
+        except OSError as err:
+            raise writers.failure(folder, err) from None
+
+
+def _run(config: Config, add: bool, progress: Progress) -> Report:
     started = time.perf_counter()
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
+    files = sorted(set(readers.discover(config.input.paths)))
+    writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
     folder = writers.prepare(config.output)
     progress.stage("read")
     records, rejects, report.skipped_blank_lines = read_all(config, progress)
     report.read = records.num_rows + len(rejects)
+    if report.read and len(rejects) == report.read:
+        raise every_record_rejected(report.read, describe_reject(rejects[0]))
     uniques: list[pa.Table] = []
     duplicates: list[pa.Table] = []
     exact = near = 0
@@ -81,6 +105,8 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     report.kept = unique.num_rows if unique is not None else 0
     report.duplicates, report.exact_duplicates, report.near_duplicates = exact + near, exact, near
     report.rejected = len(rejects)
+    if report.read and report.rejected == report.read:
+        raise every_record_rejected(report.read, describe_reject(rejects[0]))
     report.check()
     progress.stage("write")
     writers.retract_report(folder)
