@@ -133,7 +133,7 @@ def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) ->
     assert first.exit_code == 0 and first.stdout.startswith("read 3: new 3, duplicates 0")
     second = cli("index", "check", "c2.yaml")
     assert second.exit_code == 0, second.output
-    assert second.stdout.startswith("read 4: new 1, duplicates 2 (1 exact, 1 near), rejected 1")
+    assert second.stdout.startswith("read 4: new 1, duplicates 2 (0 exact, 1 near, 1 present), rejected 1")
     out = tmp_path / "out"
     assert pq.read_table(out / "unique.parquet")["id"].to_pylist() == ["n2"]
     dups = pq.read_table(out / "duplicates.parquet").to_pylist()

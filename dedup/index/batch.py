@@ -60,7 +60,8 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
         raise every_record_rejected(report.read, describe_reject(rejects[0]))
     uniques: list[pa.Table] = []
     duplicates: list[pa.Table] = []
-    exact = near = 0
+    counts = {"exact": 0, "near": 0, "present": 0}
+    matched_by = {name: 0 for name in MATCHED_BY[1:]}
     progress.stage("index add" if add else "index check")
     with Index.open(config.index.path, config) as index:
         for start in range(0, records.num_rows, BATCH):
@@ -89,8 +90,10 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
             )
             status = pa.array([m.status for m in found], pa.string())
             duplicates.append(table.set_column(table.schema.get_field_index("match"), "match", status))
-            exact += sum(m.status != "near" for m in found)
-            near += sum(m.status == "near" for m in found)
+            for m in found:
+                counts[m.status] += 1
+                if m.status != "present":
+                    matched_by[m.matched_by or "exact"] += 1
             files, lines = part[SOURCE_FILE].to_pylist(), part[SOURCE_LINE].to_pylist()
             texts, ids = part[TEXT], part[ID].to_pylist()
             for r, m in enumerate(matches):
@@ -103,7 +106,10 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
     unique = pa.concat_tables(uniques, promote_options="permissive") if uniques else None
     dups = pa.concat_tables(duplicates, promote_options="permissive") if duplicates else None
     report.kept = unique.num_rows if unique is not None else 0
-    report.duplicates, report.exact_duplicates, report.near_duplicates = exact + near, exact, near
+    report.exact_duplicates, report.near_duplicates = counts["exact"], counts["near"]
+    report.present = counts["present"]
+    report.duplicates = report.exact_duplicates + report.near_duplicates + report.present
+    report.matched_by = dict(matched_by)
     report.rejected = len(rejects)
     if report.read and report.rejected == report.read:
         raise every_record_rejected(report.read, describe_reject(rejects[0]))

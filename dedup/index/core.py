@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from dedup import exact, kernels, lsh, minhash
 from dedup.config import Config, fingerprint
+from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
 from dedup.index.store import SQLiteStore, Store
 from dedup.normalize import NORMALIZE_VERSION
@@ -216,7 +217,7 @@ class Index:
                 if k != "fingerprint" and stored.get(k) != v
             ]
             raise IndexMismatchError(
-                f"{target}: the index was built with other signature settings: "
+                f"{mask_credentials(target)}: the index was built with other signature settings: "
                 f"{'; '.join(differ) or 'fingerprint'}. Records signed this way would silently miss its "
                 "duplicates; open it with the settings it was built with, or build a new index"
             )
