@@ -367,3 +367,429 @@ def test_a_read_only_output_folder_is_one_line(tmp_path: Path) -> None:
         result = _dedup(tmp_path, "run", "config.yaml", wrap=mount)
         cause = "Read-only file system"
     assert (result.returncode, result.stderr) == (1, f"Error: out: cannot write the output folder: {cause}\n")
+
+
+# 8. Index locks: extended while held, a lost one never leaves a partial batch, timeouts told -----
+
+
+def _redis_index(redis_url: str, **index: Any) -> Index:
+    import uuid
+
+    return Index.open(
+        redis_url, config_from_dict({"index": {"name": f"test-{uuid.uuid4().hex[:8]}", **index}})
+    )
+
+
+def _index_keys(index: Index) -> dict[bytes, Any]:
+    """Every key of a Redis index but its lock and number counter, with its contents."""
+    client, ns = index.store.client, index.store.ns
+    keys = [k for k in client.scan_iter(match=f"{ns}:*") if not k.endswith((b":lock", b":next"))]
+    return {k: client.hgetall(k) for k in sorted(keys)}
+
+
+def test_a_redis_batch_that_outlives_the_lock_timeout_keeps_its_lock(redis_url: str) -> None:
+    import redis
+
+    with _redis_index(redis_url, lock_timeout=0.5) as index:
+        client = redis.Redis.from_url(redis_url)
+        with index.store.locked():
+            token = client.get(f"{index.store.ns}:lock")
+            client.blpop([f"{index.store.ns}:never"], timeout=2)  # a 2 s stall
+            assert client.get(f"{index.store.ns}:lock") == token, "still held, by this writer"
+            matches = index.check_and_add([("a", GOOD[0]), ("b", GOOD[1])])
+        assert [m.status for m in matches] == ["new", "new"] and index.stats()["records"] == 2
+
+
+def test_a_redis_writer_that_lost_its_lock_writes_nothing(redis_url: str) -> None:
+    import redis
+
+    with _redis_index(redis_url) as index:
+        index.add([("a", GOOD[0])])
+        before = _index_keys(index)
+        with index.store.locked():
+            # The lock expired and another writer took it (what a stalled writer finds).
+            redis.Redis.from_url(redis_url).set(f"{index.store.ns}:lock", b"another writer")
+            with pytest.raises(dedup.EngineError) as err:
+                index.check_and_add([("b", GOOD[1]), ("c", GOOD[2])])
+            with pytest.raises(dedup.EngineError):
+                index.remove(["a"])
+        where = redis_url
+        assert str(err.value) == (
+            f"{where} ({index.store.ns}): the index lock was lost before the batch was written "
+            "(held past index.lock_timeout, 60 s, without being extended); nothing of the batch was written: "
+            "retry it"
+        )
+        assert _index_keys(index) == before, "no partial batch"
+        assert [m.status for m in index.check([("c", GOOD[2]), ("a2", GOOD[0])])] == ["new", "exact"]
+
+
+def test_a_sqlite_writer_that_waits_past_the_lock_timeout_is_told(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "idx.sqlite"
+    Index.open(str(path)).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, mid-batch
+    try:
+        with Index.open(str(path), config_from_dict({"index": {"lock_timeout": 0.2}})) as index:
+            assert [m.status for m in index.check([("a", GOOD[0])])] == ["new"], "readers never wait"
+            with pytest.raises(dedup.EngineError) as err:
+                index.add([("a", GOOD[0])])
+        assert str(err.value) == (
+            f"{path}: another writer held the index's write lock for longer than index.lock_timeout "
+            "(0.2 s); retry, or raise index.lock_timeout"
+        )
+        (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n", encoding="utf-8")
+        _write_config(
+            tmp_path, {"input": {"paths": ["in.jsonl"]}, "index": {"path": "idx.sqlite", "lock_timeout": 0.2}}
+        )
+        result = cli("index", "add", "config.yaml")
+        assert (result.exit_code, result.stderr) == (
+            1,
+            f"Error: {str(err.value).replace(str(path), 'idx.sqlite')}\n",
+        )
+    finally:
+        holder.execute("ROLLBACK")
+
+
+# 9. Never write into a database or namespace that is not an index ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("schema", "tables"),
+    [
+        ("CREATE TABLE users (name TEXT)", "users"),
+        ("CREATE TABLE records (id INTEGER, body TEXT)", "records"),
+        (
+            "CREATE TABLE meta (k TEXT); CREATE TABLE records (x); CREATE TABLE band (y)",
+            "band, meta, records",
+        ),
+    ],
+)
+def test_someone_elses_sqlite_database_is_refused_untouched(schema: str, tables: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "theirs.sqlite"
+    with sqlite3.connect(path) as db:
+        db.executescript(schema)
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(dedup.IndexMismatchError) as err:
+        Index.open(str(path))
+    assert str(err.value) == (
+        f"{path}: not a dedup index (a database with tables {tables}); dedup never writes into a database "
+        "it did not create: choose another index.path"
+    )
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["theirs.sqlite"]
+
+
+@pytest.mark.parametrize("foreign", ["rec", "meta", "x:7"])
+def test_a_redis_namespace_holding_other_keys_is_refused_untouched(foreign: str, redis_url: str) -> None:
+    import uuid
+
+    import redis
+
+    client, ns = redis.Redis.from_url(redis_url), f"theirs-{uuid.uuid4().hex[:8]}"
+    client.set(f"{ns}:{foreign}", b"their value")
+    with pytest.raises(dedup.IndexMismatchError) as err:
+        Index.open(redis_url, config_from_dict({"index": {"name": ns}}))
+    assert str(err.value) == (
+        f"{redis_url}: the namespace '{ns}' holds keys that are not a dedup index; dedup never writes into "
+        "keys it did not create: choose another index.name"
+    )
+    assert [k for k in client.scan_iter(match=f"{ns}:*")] == [f"{ns}:{foreign}".encode()]
+    assert client.get(f"{ns}:{foreign}") == b"their value"
+
+
+# 10-13. What is shown: no passwords, no raw control characters, present apart from exact ------------
+
+
+def test_redis_passwords_are_never_shown_or_stored(
+    redis_url: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    import uuid
+
+    import redis
+
+    user = f"tester{uuid.uuid4().hex[:6]}"
+    redis.Redis.from_url(redis_url).acl_setuser(
+        user, enabled=True, passwords=["+s3cret-word"], keys=["*"], commands=["+@all"]
+    )
+    url = redis_url.replace("redis://", f"redis://{user}:s3cret-word@")
+    shown = redis_url.replace("redis://", f"redis://{user}:***@")
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    index = {"path": url, "name": f"test-{uuid.uuid4().hex[:8]}"}
+    _write_config(
+        tmp_path,
+        {"input": {"paths": ["in.jsonl"]}, "index": index, "output": {"dir": "out", "overwrite": True}},
+    )
+    added = cli("index", "add", "config.yaml")
+    assert added.exit_code == 0, added.output
+    assert added.stdout.endswith(f" -> out (index: {shown})\n")
+    run = cli("run", "config.yaml")
+    assert run.exit_code == 0, run.output
+    stored = (tmp_path / "out" / "report.json").read_text()
+    assert "s3cret" not in added.output + run.output + stored and shown in stored
+    wrong = url.replace("s3cret-word", "wrong-word")
+    failed = cli("index", "check", "config.yaml", "--set", f"index.path={wrong}")
+    assert failed.exit_code == 1 and failed.stderr.startswith(f"Error: {shown}: cannot reach Redis: ")
+    assert "wrong-word" not in failed.output
+    with pytest.raises(dedup.EngineError) as err:
+        Index.open(wrong)
+    assert "wrong-word" not in str(err.value)
+
+
+def test_an_id_of_70000_characters_is_indexed(target: tuple[str, dict[str, Any]]) -> None:
+    where, data = target
+    long_id = "x" * 70_000 + "é"
+    with Index.open(where, config_from_dict(data)) as index:
+        assert [m.status for m in index.check_and_add([(long_id, GOOD[0]), ("short", GOOD[1])])] == [
+            "new",
+            "new",
+        ]
+        (match,) = index.check([("probe", GOOD[0])])
+        assert (match.status, match.duplicate_of) == ("exact", long_id)
+        assert index.remove([long_id]) == 1 and index.stats()["records"] == 1
+
+
+ESCAPES = "\x1b]0;pwned\x07\x1b[2J\r\u202e"
+
+
+def test_control_characters_from_the_input_are_escaped_on_the_terminal(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    rows = [{"id": f"evil{ESCAPES}", "text": GOOD[k]} for k in (0, 1)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
+    result = cli("run", "config.yaml")
+    assert result.exit_code == 0, result.output
+    escaped = "evil\\x1b]0;pwned\\x07\\x1b[2J\\x0d\\u202e"
+    assert f"  in.jsonl:2: field 'id': duplicate id '{escaped}'; first seen at in.jsonl:1\n" in result.stderr
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}, "on_error": "fail", "output": {"dir": "o2"}})
+    failed = cli("run", "config.yaml")
+    assert (
+        failed.stderr
+        == f"Error: in.jsonl:2: duplicate id '{escaped}'; first seen at in.jsonl:1 (on_error: fail)\n"
+    )
+    for output in (result.output, failed.output):
+        assert not any(ch in output for ch in "\x1b\x07\r\u202e"), "no raw control character"
+
+
+def test_index_add_counts_present_apart_from_exact(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "day1.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    again = json.dumps({"id": "copy", "text": GOOD[0]})
+    (tmp_path / "day2.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n{again}\n{_good(2)}\n", encoding="utf-8")
+    out = {"dir": "out", "overwrite": True}
+    _write_config(
+        tmp_path,
+        {"input": {"paths": ["day1.jsonl"]}, "index": {"path": "idx.sqlite"}, "output": out},
+        "c1.yaml",
+    )
+    _write_config(
+        tmp_path,
+        {"input": {"paths": ["day2.jsonl"]}, "index": {"path": "idx.sqlite"}, "output": out},
+        "c2.yaml",
+    )
+    assert cli("index", "add", "c1.yaml").exit_code == 0
+    result = cli("index", "add", "c2.yaml")
+    assert result.stdout == (
+        "read 4: new 1, duplicates 3 (1 exact, 0 near, 2 present), rejected 0 -> out (index: idx.sqlite)\n"
+    )
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    matches = [r["match"] for r in _rows(tmp_path / "out", "duplicates.parquet")]
+    counts = {k: report[k] for k in ("duplicates", "exact_duplicates", "near_duplicates", "present")}
+    assert counts == {"duplicates": 3, "exact_duplicates": 1, "near_duplicates": 0, "present": 2}
+    assert sorted(matches) == ["exact", "present", "present"]
+    assert report["matched_by"] == {"exact": 1, "jaccard": 0, "containment": 0}
+
+
+# 14-17. Limits: open files, nested HTML, YAML bombs, settings that do not fit together -------------
+
+
+def test_thousands_of_input_files_under_a_small_open_file_limit(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for i in range(300):
+        text = GOOD[i % 3] if i % 2 else " ".join(article(6000 + i, paragraphs=2, words=20))
+        (tmp_path / "in" / f"{i:04d}.jsonl").write_text(json.dumps({"id": f"r{i}", "text": text}) + "\n")
+    _write_config(tmp_path, {"input": {"paths": ["in"]}})
+    result = _dedup(tmp_path, "run", "config.yaml", "--quiet", limits="-n 128")  # files open at once
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert (report["read"], report["kept"], report["shards"]["total"]) == (300, 153, 300)
+
+
+class _Counted:
+    """A stand-in for selectolax's parser and nodes that counts every node it hands out."""
+
+    def __init__(self, target: Any, handed: list[int]) -> None:
+        self._target, self._handed = target, handed
+
+    def _wrap(self, value: Any) -> Any:
+        from selectolax.lexbor import LexborNode
+
+        if isinstance(value, LexborNode):
+            self._handed[0] += 1
+            return _Counted(value, self._handed)
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if callable(value):
+            return lambda *args, **kwargs: self._wrap(value(*args, **kwargs))
+        return self._wrap(value)
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        lambda n: "<blockquote>" * n + "quoted" + "</blockquote>" * n,
+        lambda n: "<ul><li>item " * n,
+        lambda n: "<div>" * n + "<p>one</p>" * n + "</div>" * n,
+        lambda n: "<div><p>para</p>" * n + "</div>" * n,
+    ],
+    ids=["nested blockquotes", "nested list items", "many paragraphs deep down", "nested divs"],
+)
+def test_paragraph_extraction_visits_each_element_a_bounded_number_of_times(
+    page: Callable[[int], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import normalize
+
+    real = normalize.LexborHTMLParser
+    handed = [0]
+    monkeypatch.setattr(normalize, "LexborHTMLParser", lambda html: _Counted(real(html), handed))
+    visits = []
+    for n in (300, 1200):
+        handed[0] = 0
+        paragraphs = normalize.clean(page(n), dedup.NormalizeConfig(content="html"))
+        assert paragraphs
+        visits.append(handed[0])
+    assert visits[1] <= 4 * n + 10, f"at most a few node visits per element: {visits}"
+    assert visits[1] < 5 * visits[0], f"linear work: 4 times the elements, {visits}"
+
+
+def _config_bomb(levels: int = 5) -> str:
+    lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"a{k}: &a{k} [{', '.join([f'*a{k - 1}'] * 9)}]" for k in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+CONFIG_MISTAKES = {
+    "a YAML alias bomb": (
+        _config_bomb(),
+        [],
+        "Error: config.yaml: line 2, column 10: YAML aliases (*name) are not accepted in a config; "
+        "write the value out\n",
+    ),
+    "an alias in --set": (
+        "input: {paths: [in.jsonl]}\n",
+        ["--set", "input.paths=[&a in.jsonl, *a]"],
+        "Error: --set input.paths=[&a in.jsonl, *a]: YAML aliases (*name) are not accepted in a config; "
+        "write the value out\n",
+    ),
+    "YAML nested 100,000 deep": (
+        "input: " + "[" * 100_000 + "]" * 100_000 + "\n",
+        [],
+        "Error: config.yaml: the YAML nests too deeply for a config\n",
+    ),
+    "more bands than num_perm": (
+        "input: {paths: [in.jsonl]}\nlsh: {bands: 200}\n",
+        [],
+        "Error: config.yaml: lsh.bands x lsh.rows = 200 x 1 = 200 signature values, but minhash.num_perm "
+        "is 128; lower lsh.bands or lsh.rows, or raise minhash.num_perm\n",
+    ),
+    "bands x rows over num_perm, by --set": (
+        "input: {paths: [in.jsonl]}\n",
+        ["--set", "lsh.bands=20", "--set", "lsh.rows=8"],
+        "Error: --set: lsh.bands x lsh.rows = 20 x 8 = 160 signature values, but minhash.num_perm is 128; "
+        "lower lsh.bands or lsh.rows, or raise minhash.num_perm\n",
+    ),
+    "rows over num_perm": (
+        "input: {paths: [in.jsonl]}\nminhash: {num_perm: 64}\nlsh: {rows: 65}\n",
+        [],
+        "Error: config.yaml: lsh.bands x lsh.rows = 1 x 65 = 65 signature values, but minhash.num_perm is "
+        "64; lower lsh.bands or lsh.rows, or raise minhash.num_perm\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(CONFIG_MISTAKES))
+@pytest.mark.parametrize("command", [("run",), ("index", "add")])
+def test_config_mistakes_are_refused_at_load(
+    kind: str, command: tuple[str, ...], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    text, overrides, message = CONFIG_MISTAKES[kind]
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
+    result = cli(*command, "config.yaml", *overrides)
+    assert (result.exit_code, result.stderr) == (2, message)
+    assert not (tmp_path / "out").exists()
+
+
+# 19. Files that are not what a command takes ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        (
+            "data.jsonl.gz",
+            __import__("gzip").compress(b'{"id": 1, "text": "x"}\n'),
+            "data.jsonl.gz: a gzip-compressed file, not a config",
+        ),
+        ("data.parquet", b"PAR1\x15\x04rest", "data.parquet: a Parquet file, not a config"),
+        (
+            "data.jsonl",
+            b'{"id": 1, "text": "x"}\n{"id": 2, "text": "y"}\n',
+            "data.jsonl: not valid YAML at line 2, column 1: expected '<document start>', but found '{' "
+            "(this looks like a JSON lines file)",
+        ),
+        ("notes.txt", b"caf\xe9\n", "notes.txt: the config file is not UTF-8 (byte 3)"),
+        ("big.yaml", b"#" * (1 << 20) + b"\n", "big.yaml: over 1,048,576 bytes, too large for a config"),
+    ],
+    ids=["gzip", "parquet", "jsonl", "not UTF-8", "too large"],
+)
+def test_a_data_file_given_as_the_config_is_told_a_config_is_expected(
+    name: str, data: bytes, message: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / name).write_bytes(data)
+    result = cli("run", name)
+    hint = "; dedup takes a YAML config that names the input files in input.paths, e.g. dedup run configs/news.yaml"
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}{hint}\n")
+
+
+@pytest.mark.parametrize(
+    ("report", "problem"),
+    [
+        ([], "expected a JSON object, found a list"),
+        ({"read": 1}, "no 'kept'"),
+        ("text", "expected a JSON object, found a string"),
+    ],
+)
+def test_report_on_a_folder_whose_report_is_not_a_runs(
+    report: Any, problem: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
+    assert cli("run", "config.yaml").exit_code == 0
+    (tmp_path / "out" / "report.json").write_text(json.dumps(report))
+    result = cli("report", "out")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: out/report.json: not the report of a dedup run: {problem}\n",
+    )
+
+
+def test_report_on_a_folder_whose_tables_are_not_a_runs(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
+    assert cli("run", "config.yaml").exit_code == 0
+    pq.write_table(pa.table({"id": ["a"], "text": ["t"]}), tmp_path / "out" / "unique.parquet")
+    result = cli("report", "out")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: out/unique.parquet: not the output of a dedup run: no column 'cluster_size'\n",
+    )

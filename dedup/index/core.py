@@ -204,11 +204,13 @@ class Index:
         else:
             store = SQLiteStore(target, config.index.lock_timeout)
         expected = signature_settings(config)
-        with store.locked():
-            stored = store.read_meta()
-            if not stored:
-                store.write_meta(expected)
-                stored = expected
+        stored = store.read_meta()
+        if not stored:  # a new index: the first writer records its settings
+            with store.locked():
+                stored = store.read_meta()
+                if not stored:
+                    store.write_meta(expected)
+                    stored = expected
         if stored.get("fingerprint") != expected["fingerprint"]:
             store.close()
             differ = [

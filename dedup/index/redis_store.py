@@ -161,14 +161,17 @@ class RedisStore:
             ) from None
 
     def _refuse_foreign_keys(self) -> None:
-        """Refuse a namespace that holds keys but no index metadata (another application's keys)."""
+        """Refuse a namespace whose keys this index would write are there without its metadata.
+
+        Those are another application's keys (or a damaged index): writing would change them.
+        """
         kind = self.client.type(self._key("meta"))
         kind = kind.decode() if isinstance(kind, bytes) else str(kind)
         if kind == "hash":
             return
-        lock = self._key("lock").encode()  # a writer creating the index holds it before the metadata
-        keys = (k for k in self.client.scan_iter(match=f"{self.ns}:*", count=1000) if k != lock)
-        if kind != "none" or next(keys, None) is not None:
+        ours = [self._key(name) for name in ("rec", "id", "next")]
+        ours += [self._key(prefix, str(p)) for prefix in _PREFIX.values() for p in range(_SPREAD)]
+        if kind != "none" or self.client.exists(*ours):
             raise IndexMismatchError(
                 f"{self.where}: the namespace '{self.ns}' holds keys that are not a dedup index; "
                 "dedup never writes into keys it did not create: choose another index.name"

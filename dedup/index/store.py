@@ -163,12 +163,13 @@ class SQLiteStore:
             )
         self.reentrant = Reentrant()
         with self._errors():
-            self.db.execute("PRAGMA journal_mode=WAL")
+            if not tables:  # an empty database (a new file): make it an index
+                self.db.execute("PRAGMA journal_mode=WAL")
+                with self._write():
+                    if not self._tables():
+                        for statement in _SCHEMA:
+                            self.db.execute(statement)
             self.db.execute("PRAGMA synchronous=NORMAL")
-            with self._write():
-                if not self._tables():  # an empty database (a new file): make it an index
-                    for statement in _SCHEMA:
-                        self.db.execute(statement)
 
     def _tables(self) -> frozenset[str]:
         rows = self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
