@@ -205,7 +205,7 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     """`int64 (n,)`: each record's keep rank under `cluster.keep` (0 is kept first; ties by position).
 
     Raises:
-        InputError: the keep rule's field holds values it cannot rank.
+        InputError: the keep rule's field holds values it cannot rank, or none at all.
     """
     rule, field_name = cluster.parse_keep(config.cluster.keep)
     if rule in ("first", "none"):
@@ -215,6 +215,8 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     assert field_name is not None
     try:
         values = source.values(field_name)
+        if values and all(v is None for v in values):  # a misspelled field would rank nothing
+            raise ValueError(f"no record has a value in field '{field_name}'")
         ranks = (cluster.value_rank if rule == "newest" else cluster.number_rank)(values, field_name)
     except ValueError as err:
         raise InputError(f"{err} (cluster.keep: {config.cluster.keep})", field=field_name) from None

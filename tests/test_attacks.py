@@ -276,6 +276,26 @@ def test_input_inside_the_output_folder_is_refused(
     assert cli("index", "add", "config.yaml").exit_code == 2
 
 
+@pytest.mark.parametrize(
+    ("paths", "held"), [(["data"], "'data' holds"), (["data/*"], "'data/idx.sqlite' is")]
+)
+def test_an_index_inside_the_input_is_refused(
+    paths: list[str], held: str, cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
+    index = {"path": "data/idx.sqlite"}
+    _write_config(tmp_path, {"input": {"paths": ["data/in.jsonl"]}, "index": index}, "first.yaml")
+    assert cli("index", "add", "first.yaml").exit_code == 0
+    _write_config(tmp_path, {"input": {"paths": paths}, "index": index, "output": {"dir": "out2"}})
+    result = cli("index", "add", "config.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: input.paths: {held} the index (index.path: data/idx.sqlite); a job would read the index "
+        "as input. Keep the index outside the input\n",
+    )
+
+
 def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path: Path) -> None:
     import os
     import signal
@@ -603,6 +623,9 @@ def test_index_add_counts_present_apart_from_exact(cli: Callable[..., Result], t
     assert counts == {"duplicates": 3, "exact_duplicates": 1, "near_duplicates": 0, "present": 2}
     assert sorted(matches) == ["exact", "present", "present"]
     assert report["matched_by"] == {"exact": 1, "jaccard": 0, "containment": 0}
+    assert cli("report", "out").exit_code == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "<tr><th>present (id already indexed)</th><td class='num'>2</td></tr>" in page
 
 
 # 14-17. Limits: open files, nested HTML, YAML bombs, settings that do not fit together -------------
@@ -727,6 +750,34 @@ def test_config_mistakes_are_refused_at_load(
     result = cli(*command, "config.yaml", *overrides)
     assert (result.exit_code, result.stderr) == (2, message)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_keep_rule_on_a_field_no_record_has_fails(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0, day=1)}\n{_good(1)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}, "cluster": {"keep": "newest:date"}})
+    result = cli("run", "config.yaml")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: no record has a value in field 'date' (cluster.keep: newest:date)\n",
+    )
+    assert list((tmp_path / "out").iterdir()) == [], "nothing written, no checkpoints left"
+
+
+def test_an_index_url_redis_cannot_read_is_a_config_error(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n", encoding="utf-8")
+    _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}, "index": {"path": "redis://:pw@host:port/0"}})
+    result = cli("index", "add", "config.yaml")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: redis://:***@host:port/0: not a Redis URL (Port could not be cast to integer value as 'port'); "
+        "index.path takes a SQLite file or a URL such as redis://host:6379/0\n",
+    )
+
+
+def test_a_config_opening_with_a_byte_order_mark(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_bytes(b"\xef\xbb\xbfinput: {paths: [in.jsonl]}\noutput: {dir: out}\n")
+    assert cli("run", "config.yaml").exit_code == 0
 
 
 # 19. Files that are not what a command takes ------------------------------------------------------

@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 from dedup import exact, lsh
 from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
-from dedup.errors import OutputError
+from dedup.errors import DedupError
 from dedup.io import readers, work, writers
 from dedup.normalize import NORMALIZE_VERSION
 from dedup.pipeline import (
@@ -372,8 +372,8 @@ def run(config: Config, progress: Progress | None = None) -> Report:
 
     Raises:
         DedupError: a subclass saying what was wrong with the config, the input or the output:
-            `OutputError` for a folder another run is writing or one that cannot be written (what
-            the run staged is removed), `InputError` when every record read was rejected.
+            `OutputError` for a folder another run is writing or one that cannot be written,
+            `InputError` when every record read was rejected. What the run staged is removed.
     """
     started = time.perf_counter()
     state = _Run(config, progress or NullProgress())
@@ -384,7 +384,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         except OSError as err:
             state.discard()
             raise writers.failure(folder, err) from None
-        except OutputError:
+        except DedupError:  # failed for good (the same input and config fail again): nothing kept
             state.discard()
             raise
 

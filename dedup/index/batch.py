@@ -8,6 +8,7 @@ the accounting identity checked.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from dedup.config import Config, fingerprint, to_dict
+from dedup.errors import ConfigError
 from dedup.index.core import Index
 from dedup.io import readers, writers
 from dedup.pipeline import (
@@ -52,6 +54,7 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
     files = sorted(set(readers.discover(config.input.paths)))
     writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
+    _refuse_index_in_input(config, files)
     folder = writers.prepare(config.output)
     progress.stage("read")
     records, rejects, report.skipped_blank_lines = read_all(config, progress)
@@ -123,3 +126,23 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
     report.timings["total"] = round(time.perf_counter() - started, 6)
     writers.write_report(folder, report.to_dict())
     return report
+
+
+def _refuse_index_in_input(config: Config, files: list[str]) -> None:
+    """Refuse an index file inside the input (the next job would read the index as records).
+
+    Raises:
+        ConfigError: an `input.paths` folder holds the SQLite index, or a file it names is the index.
+    """
+    if config.index.path.startswith(("redis://", "rediss://", "unix://")):
+        return
+    index = Path(config.index.path).resolve()
+    own = {index, index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")}
+    held = [e for e in config.input.paths if os.path.isdir(e) and index.is_relative_to(Path(e).resolve())]
+    named = [f for f in files if Path(f).resolve() in own]
+    if held or named:
+        where = f"'{held[0]}' holds" if held else f"'{named[0]}' is"
+        raise ConfigError(
+            f"input.paths: {where} the index (index.path: {config.index.path}); a job would read the "
+            "index as input. Keep the index outside the input"
+        )

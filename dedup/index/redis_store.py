@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup.display import mask_credentials
-from dedup.errors import EngineError, IndexMismatchError
+from dedup.errors import ConfigError, EngineError, IndexMismatchError
 from dedup.index.store import Reentrant, Table
 
 _SPREAD = 4096
@@ -116,6 +116,7 @@ class RedisStore:
     """An index in Redis (`redis://host:port/db`).
 
     Raises:
+        ConfigError: the URL is not one redis-py reads.
         EngineError: Redis cannot be reached, or fails a command (the URL's password masked).
         IndexMismatchError: the namespace holds keys that are not a dedup index.
     """
@@ -128,7 +129,13 @@ class RedisStore:
         self.redis = redis
         self.ns = name
         self.where = mask_credentials(url)
-        self.client: Any = redis.Redis.from_url(url)
+        try:
+            self.client: Any = redis.Redis.from_url(url)
+        except ValueError as err:
+            raise ConfigError(
+                f"{self.where}: not a Redis URL ({mask_credentials(str(err))}); index.path takes a SQLite "
+                "file or a URL such as redis://host:6379/0"
+            ) from None
         self.lock_timeout = lock_timeout
         self.reentrant = Reentrant()
         self.token: bytes | None = None

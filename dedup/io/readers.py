@@ -347,7 +347,12 @@ def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -
                 if b.full():
                     yield b.flush()
     except fastjson.STREAM_ERRORS as err:
-        b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {err}", None)
+        b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {_one_line(err)}", None)
+
+
+def _one_line(err: BaseException) -> str:
+    """A library's error message on one line (Arrow's run over several)."""
+    return " ".join(str(err).split())
 
 
 def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[ReadBatch]:
@@ -374,7 +379,7 @@ def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[Read
             if b.full():
                 yield b.flush()
     except (*fastjson.STREAM_ERRORS, UnicodeDecodeError, csv.Error) as err:
-        b.reject(start, f"cannot read the CSV from here on: {err}", None)
+        b.reject(start, f"cannot read the CSV from here on: {_one_line(err)}", None)
     finally:
         text_stream.detach()  # the caller closes the binary stream
 
@@ -398,7 +403,7 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
             if b.full():
                 yield b.flush()
     except (pa.ArrowException, OSError) as err:
-        b.reject(row + 1 if row else None, f"not a readable Parquet file: {err}", None)
+        b.reject(row + 1 if row else None, f"not a readable Parquet file: {_one_line(err)}", None)
 
 
 def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:
