@@ -10,12 +10,14 @@ value as canonical JSON text, and its Arrow field carries the metadata `dedup: j
 `"abc"`, `{"a": 1}`. The canonical form does not depend on the values read beside it: object keys
 sorted, null members left out, a float holding a whole number written as an integer. A JSON
 integer outside the signed 64-bit range (Arrow's widest integer) is kept exactly, as its digits in
-a string.
+a string. What no Arrow column can hold at all (a lone surrogate, nesting deeper than `MAX_DEPTH`)
+makes its record a reject (`unstorable`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,6 +69,53 @@ def depth(value: object) -> int:
             if level <= MAX_DEPTH:
                 stack.extend((child, level) for child in item)
     return deepest
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def unstorable(obj: dict[str, Any], text: str, own: tuple[str, ...]) -> tuple[str, str] | None:
+    r"""`(field, reason)` for the first field of a JSON object that cannot be stored, else None.
+
+    A lone surrogate (an escaped `\ud800` that no second half follows) is no character: it has
+    no UTF-8 form. Lists and objects nested beyond `MAX_DEPTH` levels do not fit the
+    checkpoints' Arrow format (`own` names the fields that are no pass-through: text and id). Both
+    are looked for only when the line's text could hold them.
+    """
+    surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    deep = text.count("[") + text.count("{") > MAX_DEPTH
+    if not (surrogates or deep):
+        return None
+    for key, value in obj.items():
+        name = key.encode("utf-8", "backslashreplace").decode("utf-8")
+        if surrogates:
+            bad = _lone_surrogate([key, value])
+            if bad is not None:
+                return name, f"field '{name}' holds a lone surrogate (\\u{bad:04x}), which is not a character"
+        if deep and key not in own and depth(value) > MAX_DEPTH:
+            return name, (
+                f"field '{name}' nests lists or objects more than {MAX_DEPTH} levels deep "
+                "(the most a pass-through field keeps)"
+            )
+    return None
+
+
+def _lone_surrogate(values: list[Any]) -> int | None:
+    """The code point of the first lone surrogate in strings anywhere in `values`, or None."""
+    stack = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as err:
+                return ord(item[err.start])
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def canonical(value: Any) -> Any:

@@ -15,7 +15,6 @@ import gzip
 import io
 import json
 import os
-import re
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -269,57 +268,11 @@ def _read_line(b: _Builder, line: int, raw: bytes, jsonl: bool, cfg: InputConfig
     if not isinstance(obj, dict):
         b.reject(line, f"expected a JSON object, got {_kind(obj)}", None, text)
         return
-    problem = _unstorable(obj, text, cfg)
+    problem = fields.unstorable(obj, text, (cfg.text_field, cfg.id_field))
     if problem is not None:
         b.reject(line, problem[1], problem[0], text)
         return
     _take_mapping(b, line, obj, cfg, text)
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-
-
-def _unstorable(obj: dict[str, Any], text: str, cfg: InputConfig) -> tuple[str, str] | None:
-    r"""`(field, reason)` for the first field of a JSON object that cannot be stored, else None.
-
-    A lone surrogate (an escaped `\ud800` that no second half follows) is no character: it has
-    no UTF-8 form. Lists and objects nested beyond `fields.MAX_DEPTH` levels do not fit the
-    checkpoints' Arrow format. Both are looked for only when the line's text could hold them.
-    """
-    surrogates = _SURROGATE_ESCAPE.search(text) is not None
-    deep = text.count("[") + text.count("{") > fields.MAX_DEPTH
-    if not (surrogates or deep):
-        return None
-    for key, value in obj.items():
-        name = key.encode("utf-8", "backslashreplace").decode("utf-8")
-        if surrogates:
-            bad = _lone_surrogate([key, value])
-            if bad is not None:
-                return name, f"field '{name}' holds a lone surrogate (\\u{bad:04x}), which is not a character"
-        if deep and key not in (cfg.text_field, cfg.id_field) and fields.depth(value) > fields.MAX_DEPTH:
-            return name, (
-                f"field '{name}' nests lists or objects more than {fields.MAX_DEPTH} levels deep "
-                "(the most a pass-through field keeps)"
-            )
-    return None
-
-
-def _lone_surrogate(values: list[Any]) -> int | None:
-    """The code point of the first lone surrogate in strings anywhere in `values`, or None."""
-    stack = list(values)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as err:
-                return ord(item[err.start])
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
 
 
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark: at the start of a file it is no part of the text
