@@ -112,14 +112,17 @@ class _Run:
         self.limits = Limits.from_budget(self.budget)
         self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
 
+    def find_inputs(self) -> None:
+        """Find the input files; refuse input inside the output folder (nothing is written yet)."""
+        self.files = sorted(set(readers.discover(self.config.input.paths)))
+        writers.refuse_inputs_inside(Path(self.config.output.dir), self.config.input.paths, self.files)
+
     def start(self) -> None:
-        """Find the inputs, key the checkpoints, take the output folder (the caller holds its lock)."""
-        files = sorted(set(readers.discover(self.config.input.paths)))
+        """Key the checkpoints and take the output folder (the caller holds its lock)."""
+        files = self.files
         folder = Path(self.config.output.dir)
-        writers.refuse_inputs_inside(folder, self.config.input.paths, files)
         with self.clock.stage("fingerprint"):
             inputs = work.describe(files)
-        self.files = files
         key = work.run_key(_settings(self.config, self.limits), inputs)
         resuming = folder.is_dir() and work.WorkDir.exists(folder, key)
         self.folder = writers.prepare(self.config.output, resuming=resuming)
@@ -377,6 +380,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     """
     started = time.perf_counter()
     state = _Run(config, progress or NullProgress())
+    state.find_inputs()
     with writers.claim(config.output) as folder:
         try:
             state.start()

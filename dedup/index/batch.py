@@ -42,6 +42,9 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
         DedupError: a subclass for a bad config, input or index, an output folder another run is
             writing or that cannot be written, or a run whose every record was rejected.
     """
+    files = sorted(set(readers.discover(config.input.paths)))
+    writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
+    _refuse_index_in_input(config, files)
     with writers.claim(config.output) as folder:
         try:
             return _run(config, add, progress or NullProgress())
@@ -52,9 +55,6 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
 def _run(config: Config, add: bool, progress: Progress) -> Report:
     started = time.perf_counter()
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
-    files = sorted(set(readers.discover(config.input.paths)))
-    writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
-    _refuse_index_in_input(config, files)
     folder = writers.prepare(config.output)
     progress.stage("read")
     records, rejects, report.skipped_blank_lines = read_all(config, progress)
