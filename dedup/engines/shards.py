@@ -7,7 +7,6 @@ steps (`dedup.resolve`) read access to all shards by row, touching only the rows
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,9 @@ from dedup.resolve import Clock
 PARAGRAPHS = "paragraphs"
 #: Corpora of at most this many records keep their shards' arrays mapped between calls...
 KEEP_OPEN_ROWS = 500_000
-#: ... but never more than this many arrays at once (a crawl comes as tens of thousands of files,
-#: and each mapping counts against the process's limit on maps).
-KEEP_OPEN_ARRAYS = 256
+#: ... the first this many of them (a mapping holds no file descriptor, but counts against the
+#: process's limit on mappings, 65,530 by default; a crawl comes as tens of thousands of files).
+KEEP_OPEN_ARRAYS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +230,7 @@ class ShardSource:
         # Mapped arrays stay open between calls only for small corpora: their touched pages count
         # as resident memory while they are mapped.
         self._keep_open = int(self.offsets[-1]) <= KEEP_OPEN_ROWS
-        self._open: OrderedDict[tuple[int, str], npt.NDArray[Any]] = OrderedDict()
+        self._open: dict[tuple[int, str], npt.NDArray[Any]] = {}
         self._fields: dict[str, pa.Field] | None = None
 
     def __len__(self) -> int:
@@ -262,12 +261,8 @@ class ShardSource:
             array = self._open.get((s, name))
             if array is None:
                 array = self.shards[s].array(name)
-                if self._keep_open:
-                    self._open[s, name] = array
-                    if len(self._open) > KEEP_OPEN_ARRAYS:
-                        self._open.popitem(last=False)
-            else:
-                self._open.move_to_end((s, name))
+                if self._keep_open and len(self._open) < KEEP_OPEN_ARRAYS:
+                    self._open[s, name] = array  # bands are read in shard order: no eviction
             values = np.asarray(array[band][local] if band is not None else array[local])
             if out is None:
                 out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
