@@ -400,9 +400,7 @@ def _steps(state: _Run, started: float) -> Report:
     state.report.input_bytes = sum(s.text_bytes for s in shards)
     rejected = sum(s.rejected for s in shards)
     if state.report.read and rejected == state.report.read:
-        first = _first_rejects(shards, [], limit=1)
-        state.discard()
-        raise every_record_rejected(state.report.read, first[0])
+        raise every_record_rejected(state.report.read, _first_rejects(shards, [], limit=1)[0])
     found, valid, id_rejects = state.resolve(shards)
     rejected += len(id_rejects)
     count(state.report, found, rejected)

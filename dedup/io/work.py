@@ -36,6 +36,8 @@ import pyarrow as pa
 import xxhash
 from pyarrow import ipc
 
+from dedup.io.writers import digest_file
+
 WORK = ".dedup-work"
 _HASH_BLOCK = 4 << 20
 
@@ -84,21 +86,12 @@ def _atomic(path: Path, write: Any) -> int:
     return path.stat().st_size
 
 
-def digest(path: Path) -> str:
-    """xxh3-64 of a file's bytes, as hex."""
-    hasher = xxhash.xxh3_64()
-    with open(path, "rb") as handle:
-        while block := handle.read(_HASH_BLOCK):
-            hasher.update(block)
-    return hasher.hexdigest()
-
-
 def _intact(path: Path, about: Any) -> bool:
     """Whether `path` still has the size and digest recorded when it was written."""
     return (
         isinstance(about, dict)
         and path.stat().st_size == about.get("bytes")
-        and digest(path) == about.get("xxh3")
+        and digest_file(path) == about.get("xxh3")
     )
 
 
@@ -159,7 +152,7 @@ def save_json(path: Path, data: Any) -> int:
 
 
 def _about(path: Path) -> dict[str, Any]:
-    return {"bytes": path.stat().st_size, "xxh3": digest(path)}
+    return {"bytes": path.stat().st_size, "xxh3": digest_file(path)}
 
 
 class WorkDir:
