@@ -2,7 +2,8 @@
 
 Only `DedupError` is caught: it is printed as `Error: ...` and the process exits with the error's
 code (2 for config errors, 1 for input and output errors). Anything else is a bug and keeps its
-traceback.
+traceback. Everything printed goes through `_show`: URL passwords masked, and control characters
+from the input (an id holding a terminal escape sequence) escaped.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ import click
 from rich.console import Console
 
 from dedup import config as config_module
+from dedup.display import mask_credentials, printable
 from dedup.engines.local import run as run_pipeline
 from dedup.errors import DedupError
 from dedup.io import html
 from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
 
 
+def _show(text: str) -> str:
+    """Text as the terminal may show it: credentials masked, control characters escaped."""
+    return printable(mask_credentials(text))
+
+
 def _fail(error: DedupError) -> click.ClickException:
     """A click exception printing `Error: ...` that exits with the error's own code."""
-    failure = click.ClickException(str(error))
+    failure = click.ClickException(_show(str(error)))
     failure.exit_code = error.exit_code  # type: ignore[misc]
     return failure
 
@@ -56,12 +63,14 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     except DedupError as err:
         raise _fail(err) from None
     if not quiet:
-        click.echo(report.summary())
+        click.echo(_show(report.summary()))
         if report.rejected:
             where = f"{report.output_dir}/rejects.parquet"
-            click.echo(f"rejected records (all {report.rejected:,} with reasons in {where}):", err=True)
+            click.echo(
+                _show(f"rejected records (all {report.rejected:,} with reasons in {where}):"), err=True
+            )
             for line in report.first_rejects:
-                click.echo(f"  {line}", err=True)
+                click.echo(f"  {_show(line)}", err=True)
 
 
 @main.group()
@@ -82,7 +91,8 @@ def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: b
     except DedupError as err:
         raise _fail(err) from None
     if not quiet:
-        click.echo(report.summary().replace("kept", "new", 1) + f" (index: {cfg.index.path})")
+        summary = report.summary(present=True).replace("kept", "new", 1)
+        click.echo(_show(f"{summary} (index: {cfg.index.path})"))
 
 
 _SET = click.option(
@@ -117,7 +127,7 @@ def report(output_dir: str) -> None:
         path = html.render(output_dir)
     except DedupError as err:
         raise _fail(err) from None
-    click.echo(str(path))
+    click.echo(_show(str(path)))
 
 
 if __name__ == "__main__":  # pragma: no cover

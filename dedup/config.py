@@ -27,7 +27,7 @@ from dedup.errors import ConfigError
 from dedup.index.store import IndexConfig
 from dedup.io.readers import InputConfig
 from dedup.io.writers import OutputConfig
-from dedup.lsh import LSHConfig
+from dedup.lsh import LSHConfig, resolve_params
 from dedup.minhash import MinHashConfig
 from dedup.normalize import NORMALIZE_VERSION, NormalizeConfig
 from dedup.shingle import ShingleConfig
@@ -185,8 +185,10 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     if not sep or not key.strip():
         raise ConfigError(f"--set {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = _parse(raw) if raw.strip() else ""
+    except _Refused as err:
+        raise ConfigError(f"--set {assignment}: {err.problem}") from None
+    except (yaml.YAMLError, RecursionError):
         value = raw
     parts = key.strip().split(".")
     node = data
@@ -198,11 +200,23 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     node[parts[-1]] = value
 
 
+def _check_together(source: str, config: Config) -> None:
+    """Checks of values that constrain each other (each alone is checked by its field)."""
+    num_perm = config.minhash.num_perm
+    bands, rows = resolve_params(config.lsh, num_perm)
+    if bands * rows > num_perm:
+        raise ConfigError(
+            f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
+            f"minhash.num_perm is {num_perm}; lower lsh.bands or lsh.rows, or raise minhash.num_perm"
+        )
+
+
 def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = ()) -> Config:
     """Build a `Config` from a mapping (as YAML would give), applying `KEY=VALUE` overrides.
 
     Raises:
-        ConfigError: an unknown key, a wrong type or a value out of range.
+        ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
+            together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`).
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file
@@ -210,34 +224,108 @@ def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequ
         for assignment in overrides:
             _apply_override(merged, assignment)
         config = _build("--set", "", Config, merged)
+    _check_together("--set" if overrides else source, config)
     return config
+
+
+#: A config is a few kilobytes; a file past this is no config (a data file named by mistake).
+MAX_CONFIG_BYTES = 1 << 20
+_DATA_MAGIC = {b"\x1f\x8b": "gzip-compressed", b"\x28\xb5\x2f\xfd": "zstd-compressed", b"PAR1": "Parquet"}
+_DATA_EXTENSIONS = {
+    ".jsonl": "JSON lines",
+    ".ndjson": "JSON lines",
+    ".csv": "CSV",
+    ".tsv": "TSV",
+    ".parquet": "Parquet",
+    ".pq": "Parquet",
+    ".txt": "text",
+    ".html": "HTML",
+    ".warc": "WARC",
+}
+_NOT_A_CONFIG = (
+    "; dedup takes a YAML config that names the input files in input.paths, e.g. dedup run configs/news.yaml"
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing aliases.
+
+    A config needs none, and an alias bomb (aliases of aliases: a few lines that expand to billions
+    of nodes) would take all memory.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Refused("YAML aliases (*name) are not accepted in a config; write the value out", event)
+        return super().compose_node(parent, index)
+
+
+class _Refused(yaml.YAMLError):
+    def __init__(self, problem: str, event: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark = problem, event.start_mark
+
+
+def _parse(text: str) -> Any:
+    """YAML text to plain data with `_Loader`."""
+    return yaml.load(text, Loader=_Loader)
+
+
+def _data_kind(source: str, head: bytes) -> str | None:
+    """What kind of data file `source` looks like (by its first bytes or its name), or None."""
+    for magic, kind in _DATA_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    name = source.lower()
+    for compressed in (".gz", ".zst", ".zstd"):
+        name = name.removesuffix(compressed)
+    return _DATA_EXTENSIONS.get(os.path.splitext(name)[1])
 
 
 def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
     """Read a YAML config file into a `Config`.
 
     Raises:
-        ConfigError: the file is missing, not YAML, not a mapping, or holds a bad key or value.
+        ConfigError: the file is missing, no config (a data file, over `MAX_CONFIG_BYTES`, not
+            UTF-8), not YAML, not a mapping, uses YAML aliases, or holds a bad key or value.
     """
     source = os.fspath(path)
     try:
-        with open(source, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        with open(source, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except OSError as err:
         raise ConfigError(f"{source}: cannot read the config file: {err.strerror or err}") from None
+    kind = _data_kind(source, raw[:4])
+    if kind in _DATA_MAGIC.values():
+        raise ConfigError(f"{source}: a {kind} file, not a config{_NOT_A_CONFIG}")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: over {MAX_CONFIG_BYTES:,} bytes, too large for a config{_NOT_A_CONFIG}")
+    hint = f" (this looks like a {kind} file){_NOT_A_CONFIG}" if kind else ""
+    try:
+        data = _parse(raw.decode("utf-8"))
     except UnicodeDecodeError as err:
-        raise ConfigError(f"{source}: the config file is not UTF-8 (byte {err.start})") from None
+        problem = f"the config file is not UTF-8 (byte {err.start})"
+        raise ConfigError(f"{source}: {problem}{_NOT_A_CONFIG}") from None
+    except _Refused as err:
+        mark = err.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        raise ConfigError(f"{source}: {where}: {err.problem}") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or "invalid syntax"
-        raise ConfigError(f"{source}: not valid YAML{where}: {problem}") from None
+        raise ConfigError(f"{source}: not valid YAML{where}: {problem}{hint}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: the YAML nests too deeply for a config{hint}") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{source}: the config must be a mapping of sections; got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: the config must be a mapping of sections; got {type(data).__name__}{hint}"
+        )
     return from_dict(data, source, overrides)
 
 

@@ -113,9 +113,38 @@ def _html_raw_paragraphs(html: str) -> list[str]:
     if not nodes:
         root = tree.body if tree.body is not None else tree.root
         return [root.text(deep=True, separator=" ")] if root is not None else []
-    # An outer element (whose match list holds more than itself) is skipped: its inner
-    # paragraphs are taken on their own.
-    return [node.text(deep=True, separator="") for node in nodes if len(node.css(_PARAGRAPH_SELECTOR)) == 1]
+    # An outer element (one holding another paragraph element) is skipped: its inner paragraphs
+    # are taken on their own.
+    return [node.text(deep=True, separator="") for node in _innermost(nodes)]
+
+
+def _innermost(nodes: list[Any]) -> list[Any]:
+    """The paragraph elements (in document order) that hold no other paragraph element.
+
+    Each element walks up to its nearest paragraph ancestor, which is then an outer one; every
+    element passed on the way remembers the answer, so no element is walked through twice and the
+    work is linear in the page however deep its elements nest (a query per element for the
+    paragraphs inside it would be quadratic in the nesting depth).
+    """
+    paragraph = {node.mem_id for node in nodes}
+    nearest: dict[int, int | None] = {}  # an element that is no paragraph -> its nearest paragraph ancestor
+    outer: set[int] = set()
+    for node in nodes:
+        passed: list[int] = []
+        found: int | None = None
+        up = node.parent
+        while up is not None:
+            at = up.mem_id
+            if at in paragraph or at in nearest:
+                found = at if at in paragraph else nearest[at]
+                break
+            passed.append(at)
+            up = up.parent
+        for at in passed:
+            nearest[at] = found
+        if found is not None:
+            outer.add(found)
+    return [node for node in nodes if node.mem_id not in outer]
 
 
 def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from dedup import cluster, exact, lsh, minhash, normalize
 from dedup.config import Config
 from dedup.errors import InputError
-from dedup.io import readers, writers
+from dedup.io import fields, readers, writers
 from dedup.progress import NullProgress, Progress
 from dedup.records import (
     CLUSTER_ID,
@@ -72,6 +72,22 @@ def fail_fast(rejects: list[Reject], config: Config) -> None:
         first = rejects[0]
         message = first.reason + " (on_error: fail)"
         raise InputError(message, path=first.source_file, line=first.source_line, field=first.field)
+
+
+def describe_reject(reject: Reject) -> str:
+    """A reject as one line for the terminal: `file:line: field 'x': reason`."""
+    field_part = f" field '{reject.field}':" if reject.field else ""
+    return f"{reject.where}:{field_part} {reject.reason}"
+
+
+def every_record_rejected(read: int, first: str) -> InputError:
+    """The error for a run whose every record was rejected (a misnamed field, the wrong format).
+
+    Args:
+        read: records read.
+        first: the first reject as `file:line: field 'x': reason`.
+    """
+    return InputError(f"every record read was rejected ({read:,}), nothing written; the first: {first}")
 
 
 def repeated_ids(
@@ -219,7 +235,7 @@ class _MemorySource:
     def values(self, field_name: str) -> list[object]:
         records = self.cleaned.records
         if field_name in records.column_names:
-            return list(records[field_name].to_pylist())
+            return fields.values(records[field_name], records.schema.field(field_name))
         return [None] * records.num_rows
 
     def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
@@ -365,9 +381,10 @@ def write_run(
         found.containment[dropped],
         found.matched_by[dropped],
     )
-    folder = writers.prepare(config.output)
-    writers.retract_report(folder)
-    writers.write_table(folder, "unique.parquet", unique, config.output)
-    writers.write_table(folder, "duplicates.parquet", duplicates, config.output)
-    writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
-    writers.write_report(folder, report.to_dict())
+    with writers.claim(config.output):
+        folder = writers.prepare(config.output)
+        writers.retract_report(folder)
+        writers.write_table(folder, "unique.parquet", unique, config.output)
+        writers.write_table(folder, "duplicates.parquet", duplicates, config.output)
+        writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
+        writers.write_report(folder, report.to_dict())

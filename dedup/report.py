@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dedup.display import masked
 from dedup.errors import AccountingError
 
 
@@ -21,7 +22,8 @@ class Report:
         kept: records written to `unique.parquet`.
         duplicates: records dropped as a duplicate of a kept record.
         exact_duplicates: of `duplicates`, those equal to the kept record in hashing form.
-        near_duplicates: of `duplicates`, the rest.
+        near_duplicates: of `duplicates`, those similar to it (Jaccard or containment).
+        present: of `duplicates`, records whose id an index already holds (`dedup index` only).
         matched_by: `duplicates` by the evidence that names their record: `exact`, `jaccard`,
             `containment`.
         rejected: records that could not be read or cleaned.
@@ -52,6 +54,7 @@ class Report:
     duplicates: int = 0
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    present: int = 0
     rejected: int = 0
     matched_by: dict[str, int] = field(default_factory=dict)
     clusters: int = 0
@@ -81,25 +84,27 @@ class Report:
                 f"accounting failed: read {self.read} != kept {self.kept} + duplicates "
                 f"{self.duplicates} + rejected {self.rejected}; this is a bug in dedup"
             )
-        if self.duplicates != self.exact_duplicates + self.near_duplicates:
+        if self.duplicates != self.exact_duplicates + self.near_duplicates + self.present:
             raise AccountingError(
                 f"accounting failed: duplicates {self.duplicates} != exact {self.exact_duplicates} "
-                f"+ near {self.near_duplicates}; this is a bug in dedup"
+                f"+ near {self.near_duplicates} + present {self.present}; this is a bug in dedup"
             )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for `report.json`, with the identity spelled out."""
+        """Plain data for `report.json`, with the identity spelled out and credentials masked."""
         data = asdict(self)
+        data["config"] = masked(data["config"])
         data["accounting"] = {
             "identity": "read = kept + duplicates + rejected",
             "holds": self.read == self.kept + self.duplicates + self.rejected,
         }
         return data
 
-    def summary(self) -> str:
-        """One line for the terminal."""
+    def summary(self, present: bool = False) -> str:
+        """One line for the terminal; `present` adds the records an index already held by id."""
+        held = f", {self.present:,} present" if present or self.present else ""
         return (
             f"read {self.read:,}: kept {self.kept:,}, duplicates {self.duplicates:,} "
-            f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near), rejected {self.rejected:,} "
-            f"-> {self.output_dir}"
+            f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near{held}), "
+            f"rejected {self.rejected:,} -> {self.output_dir}"
         )

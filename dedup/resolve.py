@@ -207,7 +207,7 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     """`int64 (n,)`: each record's keep rank under `cluster.keep` (0 is kept first; ties by position).
 
     Raises:
-        InputError: the keep rule's field holds values it cannot rank.
+        InputError: the keep rule's field holds values it cannot rank, or none at all.
     """
     rule, field_name = cluster.parse_keep(config.cluster.keep)
     if rule in ("first", "none"):

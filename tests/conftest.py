@@ -1,10 +1,19 @@
-"""Shared fixtures: the seed, a CLI runner, and small corpora the tests build themselves."""
+"""Shared fixtures: the seed, a CLI runner, small corpora the tests build themselves, index targets.
+
+Redis tests talk to a real `redis-server`: the one `.ci/run` starts (`DEDUP_TEST_REDIS`), else one
+started here on a free port when the binary is installed, else they are skipped.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import random
-from collections.abc import Callable
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +83,41 @@ def article(seed: int, paragraphs: int = 8, words: int = 40) -> list[str]:
 def as_html(paragraphs: list[str]) -> str:
     """Paragraphs as one line of `<p>` HTML."""
     return "".join(f"<p>{p}</p>" for p in paragraphs)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url = os.environ.get("DEDUP_TEST_REDIS")
+    if url:
+        yield url
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no redis-server here (.ci/run installs and starts one)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            subprocess.run(["sleep", "0.05"], check=False)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """`(path_or_url, config data)` of a fresh index on each backend."""
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite"), {}
+    url = request.getfixturevalue("redis_url")
+    return url, {"index": {"name": f"test-{uuid.uuid4().hex[:8]}"}}

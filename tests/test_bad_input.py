@@ -24,6 +24,7 @@ import pytest
 import yaml
 from click.testing import Result
 
+from dedup.display import printable
 from tests.conftest import article, as_html
 
 GOOD = [" ".join(article(seed)) for seed in (101, 102)]
@@ -336,7 +337,7 @@ def test_bad_input_catalogue(kind: str, cli: Callable[..., Result], tmp_path: Pa
     assert rows[0]["raw"] is None or len(rows[0]["raw"]) <= 65_536
     field_part = f" field '{expect.field}':" if expect.field else ""
     where = f"{expect.file}:{expect.line}" if expect.line is not None else expect.file
-    assert f"  {where}:{field_part} {rows[0]['reason']}\n" in result.stderr
+    assert f"  {where}:{field_part} {printable(rows[0]['reason'])}\n" in result.stderr
 
 
 def test_an_unreadable_file_is_rejected_and_the_rest_goes_through(

@@ -1,7 +1,6 @@
 """`dedup.Index` on both backends: the API, restarts, fingerprint refusal, the CLI, concurrent writers.
 
-Redis tests talk to a real `redis-server`: the one `.ci/run` starts (`DEDUP_TEST_REDIS`), else one
-this module starts on a free port when the binary is installed, else they are skipped.
+Redis tests talk to a real `redis-server` (the `redis_url` fixture in `conftest.py`).
 """
 
 from __future__ import annotations
@@ -9,11 +8,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,44 +30,6 @@ def _near(text: str, k: int = 0) -> str:
     words = text.split()
     words[5 + k] = "altered"
     return " ".join(words)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    url = os.environ.get("DEDUP_TEST_REDIS")
-    if url:
-        yield url
-        return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server here (.ci/run installs and starts one)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            subprocess.run(["sleep", "0.05"], check=False)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait()
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    """`(path_or_url, config data)` of a fresh index on each backend."""
-    if request.param == "sqlite":
-        return str(tmp_path / "index.sqlite"), {}
-    url = request.getfixturevalue("redis_url")
-    return url, {"index": {"name": f"test-{uuid.uuid4().hex[:8]}"}}
 
 
 def _open(target: tuple[str, dict[str, Any]], **more: Any) -> Index:
@@ -174,7 +133,7 @@ def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) ->
     assert first.exit_code == 0 and first.stdout.startswith("read 3: new 3, duplicates 0")
     second = cli("index", "check", "c2.yaml")
     assert second.exit_code == 0, second.output
-    assert second.stdout.startswith("read 4: new 1, duplicates 2 (1 exact, 1 near), rejected 1")
+    assert second.stdout.startswith("read 4: new 1, duplicates 2 (0 exact, 1 near, 1 present), rejected 1")
     out = tmp_path / "out"
     assert pq.read_table(out / "unique.parquet")["id"].to_pylist() == ["n2"]
     dups = pq.read_table(out / "duplicates.parquet").to_pylist()

@@ -17,8 +17,13 @@
    holds a complete run exactly when it holds a `report.json`; a kill before publishing leaves the
    previous run as it was.
 
-For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point:
-`shard:<file>-<part>`, `resolve`, `stage:<file name>`, `publish:<file name>`, `report`.
+One run writes an output folder at a time (`dedup.io.writers.claim`); a second is refused. A run
+that cannot write its folder (a full disk, no permission) stops with one line naming the folder and
+the cause, and removes what it staged. A run in which every record was rejected is an error.
+
+For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point, and
+`DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `resolve`,
+`stage:<file name>`, `publish:<file name>`, `report`.
 """
 
 from __future__ import annotations
@@ -41,11 +46,14 @@ import pyarrow.compute as pc
 from dedup import exact, lsh
 from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
+from dedup.errors import DedupError
 from dedup.io import readers, work, writers
 from dedup.normalize import NORMALIZE_VERSION
 from dedup.pipeline import (
     count,
+    describe_reject,
     duplicates_table,
+    every_record_rejected,
     fail_fast,
     rejects_table,
     repeated_ids,
@@ -59,13 +67,15 @@ from dedup.resolve import Clock, Duplicates, resolve
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 #: The layout of the checkpoints; a change makes older ones stale.
-CHECKPOINT_LAYOUT = 2
+CHECKPOINT_LAYOUT = 3
 
 
 def crash_point(name: str) -> None:
-    """Kill this process with SIGKILL when `DEDUP_CRASH_AT` names this point (fault injection)."""
+    """Kill (`DEDUP_CRASH_AT`) or stop (`DEDUP_STOP_AT`) this process at a named point (fault injection)."""
     if os.environ.get("DEDUP_CRASH_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("DEDUP_STOP_AT") == name:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def _settings(config: Config, limits: Limits) -> dict[str, Any]:
@@ -102,14 +112,18 @@ class _Run:
         self.limits = Limits.from_budget(self.budget)
         self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
 
+    def find_inputs(self) -> None:
+        """Find the input files; refuse input inside the output folder (nothing is written yet)."""
+        self.files = sorted(set(readers.discover(self.config.input.paths)))
+        writers.refuse_inputs_inside(Path(self.config.output.dir), self.config.input.paths, self.files)
+
     def start(self) -> None:
-        """Find the inputs, key the checkpoints, claim the output folder."""
-        files = sorted(set(readers.discover(self.config.input.paths)))
+        """Key the checkpoints and take the output folder (the caller holds its lock)."""
+        files = self.files
+        folder = Path(self.config.output.dir)
         with self.clock.stage("fingerprint"):
             inputs = work.describe(files)
-        self.files = files
         key = work.run_key(_settings(self.config, self.limits), inputs)
-        folder = Path(self.config.output.dir)
         resuming = folder.is_dir() and work.WorkDir.exists(folder, key)
         self.folder = writers.prepare(self.config.output, resuming=resuming)
         self.work = work.WorkDir.open(self.folder, key)
@@ -266,6 +280,11 @@ class _Run:
         self.work.finish_stage(meta)
         return meta
 
+    def discard(self) -> None:
+        """Remove what this run staged and checkpointed (a run that failed for good)."""
+        if hasattr(self, "work"):
+            self.work.remove()
+
     # Step 4 -------------------------------------------------------------------------------------
 
     def publish(self, staged: dict[str, Any]) -> None:
@@ -276,6 +295,7 @@ class _Run:
         for name in OUTPUTS:
             writers.publish(self.work.stage / name, self.folder)
             crash_point(f"publish:{name}")
+        writers.sync_folder(self.folder)  # the outputs are in place on disk before the report says so
         crash_point("report")
         self.report.peak_rss_bytes = _peak_rss()
         writers.write_report(self.folder, self.report.to_dict())
@@ -284,14 +304,9 @@ class _Run:
 
 def _schemas(extra: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
     """The schemas of `unique.parquet` and `duplicates.parquet` for these pass-through fields."""
-    empty = pa.table(
-        {
-            ID: pa.array([], pa.string()),
-            SOURCE_FILE: pa.array([], pa.string()),
-            SOURCE_LINE: pa.array([], pa.int64()),
-            **{f.name: pa.array([], f.type) for f in extra},
-        }
-    )
+    own = [pa.field(ID, pa.string()), pa.field(SOURCE_FILE, pa.string()), pa.field(SOURCE_LINE, pa.int64())]
+    schema = pa.schema([*own, *extra])  # the pass-through fields keep their metadata (JSON text)
+    empty = pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
     paragraphs = pa.array([], pa.large_list(pa.large_string()))
     unique = unique_table(empty, paragraphs, np.empty(0, dtype=np.int64)).schema
     none = np.empty(0, dtype=np.float64)
@@ -359,17 +374,35 @@ def run(config: Config, progress: Progress | None = None) -> Report:
     A rerun after a kill resumes from the checkpoints of the same input and config.
 
     Raises:
-        DedupError: a subclass saying what was wrong with the config, the input or the output.
+        DedupError: a subclass saying what was wrong with the config, the input or the output:
+            `OutputError` for a folder another run is writing or one that cannot be written,
+            `InputError` when every record read was rejected. What the run staged is removed.
     """
     started = time.perf_counter()
     state = _Run(config, progress or NullProgress())
-    state.start()
+    state.find_inputs()
+    with writers.claim(config.output) as folder:
+        try:
+            state.start()
+            return _steps(state, started)
+        except OSError as err:
+            state.discard()
+            raise writers.failure(folder, err) from None
+        except DedupError:  # failed for good (the same input and config fail again): nothing kept
+            state.discard()
+            raise
+
+
+def _steps(state: _Run, started: float) -> Report:
     shards = state.shards()
     state.report.read = sum(s.read for s in shards)
     state.report.skipped_blank_lines = sum(s.skipped for s in shards)
     state.report.input_bytes = sum(s.text_bytes for s in shards)
+    rejected = sum(s.rejected for s in shards)
+    if state.report.read and rejected == state.report.read:
+        raise every_record_rejected(state.report.read, _first_rejects(shards, [], limit=1)[0])
     found, valid, id_rejects = state.resolve(shards)
-    rejected = sum(s.rejected for s in shards) + len(id_rejects)
+    rejected += len(id_rejects)
     count(state.report, found, rejected)
     state.progress.stage("write")
     with state.clock.stage("write"):
@@ -387,15 +420,10 @@ def _first_rejects(shards: list[Shard], id_rejects: list[Reject], limit: int = 5
         if shard.rejected and len(lines) < limit:
             table = shard.rejects()
             for row in table.slice(0, limit - len(lines)).to_pylist():
-                lines.append(_describe_reject(Reject(**{k: row[k] for k in _REJECT_KEYS})))
+                lines.append(describe_reject(Reject(**{k: row[k] for k in _REJECT_KEYS})))
     for reject in id_rejects[: max(0, limit - len(lines))]:
-        lines.append(_describe_reject(reject))
+        lines.append(describe_reject(reject))
     return lines
 
 
 _REJECT_KEYS = ("source_file", "source_line", "reason", "stage", "id", "field")
-
-
-def _describe_reject(reject: Reject) -> str:
-    field_part = f" field '{reject.field}':" if reject.field else ""
-    return f"{reject.where}:{field_part} {reject.reason}"

@@ -19,15 +19,17 @@ import pyarrow.compute as pc
 
 from dedup import exact, lsh, minhash, normalize
 from dedup.config import Config
-from dedup.io import readers, work
+from dedup.io import fields, readers, work
 from dedup.pipeline import clean_table, fail_fast, paragraph_lengths, rejects_table, workers
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.resolve import Clock
 
 PARAGRAPHS = "paragraphs"
-#: Corpora of at most this many records keep their shards' arrays mapped between calls.
+#: Corpora of at most this many records keep their shards' arrays mapped between calls...
 KEEP_OPEN_ROWS = 500_000
-_OWN = frozenset({ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS})
+#: ... the first this many of them (a mapping holds no file descriptor, but counts against the
+#: process's limit on mappings, 65,530 by default; a crawl comes as tens of thousands of files).
+KEEP_OPEN_ARRAYS = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +179,10 @@ class Shard:
         """The shard's records (`id`, position, pass-through fields, `paragraphs`), mapped."""
         return work.load_table(self._path("arrow"))
 
-    def column(self, name: str) -> pa.ChunkedArray:
-        """One column of the shard's records."""
-        return self.table()[name]
+    def column(self, name: str) -> pa.Array[Any]:
+        """One column of the shard's records, copied into memory (the mapping is released)."""
+        column = self.table()[name]
+        return pa.concat_arrays([*column.chunks, pa.array([], column.type)])
 
     def rejects(self) -> pa.Table:
         """The shard's rejects, in line order."""
@@ -193,25 +196,10 @@ class Shard:
 def passthrough_schema(shards: list[Shard]) -> pa.Schema:
     """The pass-through fields of all shards, in order of first appearance, with one type each.
 
-    A field whose types do not promote to one (an integer in one file, text in another) becomes
-    JSON text, as the in-memory reader does.
+    The type is decided from every shard's (`dedup.io.fields.unify`): a field whose types do not
+    promote to one (an integer in one file, text in another) becomes JSON text, whatever the shards.
     """
-    types: dict[str, list[pa.DataType]] = {}
-    for shard in shards:
-        schema = shard.table().schema
-        for f in schema:
-            if f.name not in _OWN:
-                types.setdefault(f.name, []).append(f.type)
-    fields = []
-    for name, kinds in types.items():
-        try:
-            unified = pa.unify_schemas(
-                [pa.schema([pa.field(name, t)]) for t in kinds], promote_options="permissive"
-            )
-            fields.append(unified.field(name))
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            fields.append(pa.field(name, pa.string()))
-    return pa.schema(fields)
+    return pa.schema(fields.schema(work.load_schema(s._path("arrow")) for s in shards))
 
 
 def conform(records: pa.Table, extra: pa.Schema) -> pa.Table:
@@ -225,14 +213,8 @@ def conform(records: pa.Table, extra: pa.Schema) -> pa.Table:
         if f.name not in records.column_names:
             columns[f.name] = pa.nulls(records.num_rows, f.type)
             continue
-        column = records[f.name]
-        if column.type == f.type:
-            columns[f.name] = column
-        elif pa.types.is_string(f.type) and not pa.types.is_null(column.type):
-            columns[f.name] = readers.json_text(column.to_pylist())
-        else:
-            columns[f.name] = column.cast(f.type)
-    return pa.table(columns)
+        columns[f.name] = fields.conform(records[f.name], records.schema.field(f.name), f)
+    return fields.table(columns, {f.name: f for f in extra})
 
 
 class ShardSource:
@@ -249,6 +231,7 @@ class ShardSource:
         # as resident memory while they are mapped.
         self._keep_open = int(self.offsets[-1]) <= KEEP_OPEN_ROWS
         self._open: dict[tuple[int, str], npt.NDArray[Any]] = {}
+        self._fields: dict[str, pa.Field] | None = None
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -278,8 +261,8 @@ class ShardSource:
             array = self._open.get((s, name))
             if array is None:
                 array = self.shards[s].array(name)
-                if self._keep_open:
-                    self._open[s, name] = array
+                if self._keep_open and len(self._open) < KEEP_OPEN_ARRAYS:
+                    self._open[s, name] = array  # bands are read in shard order: no eviction
             values = np.asarray(array[band][local] if band is not None else array[local])
             if out is None:
                 out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
@@ -310,7 +293,7 @@ class ShardSource:
         """`uint64 (n, 2)`: every valid row's exact digest."""
         if not self.shards:
             return np.empty((0, 2), dtype=np.uint64)
-        return np.concatenate([np.asarray(s.array("digests")) for s in self.shards])[self.valid]
+        return np.concatenate([np.array(s.array("digests")) for s in self.shards])[self.valid]
 
     def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
         """See `resolve.Source`."""
@@ -334,15 +317,19 @@ class ShardSource:
         """See `resolve.Source`."""
         if not self.shards:
             return np.empty(0, dtype=np.int64)
-        return np.concatenate([np.asarray(s.array("lengths")) for s in self.shards])[self.valid]
+        return np.concatenate([np.array(s.array("lengths")) for s in self.shards])[self.valid]
 
     def values(self, field_name: str) -> list[object]:
-        """See `resolve.Source`."""
+        """See `resolve.Source`: each value as the field's one type across all shards gives it."""
+        if self._fields is None:
+            self._fields = {f.name: f for f in passthrough_schema(self.shards)}
+        target = self._fields.get(field_name)
         values: list[object] = []
         for shard in self.shards:
             table = shard.table()
-            if field_name in table.column_names:
-                values.extend(table[field_name].to_pylist())
+            if target is not None and field_name in table.column_names:
+                column = fields.conform(table[field_name], table.schema.field(field_name), target)
+                values.extend(fields.values(column, target))
             else:
                 values.extend([None] * table.num_rows)
         return [values[i] for i in self.valid.tolist()]

@@ -8,15 +8,25 @@ the accounting identity checked.
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from dedup.config import Config, fingerprint, to_dict
+from dedup.errors import ConfigError
 from dedup.index.core import Index
-from dedup.io import writers
-from dedup.pipeline import duplicates_table, read_all, rejects_table, unique_table
+from dedup.io import readers, writers
+from dedup.pipeline import (
+    describe_reject,
+    duplicates_table,
+    every_record_rejected,
+    read_all,
+    rejects_table,
+    unique_table,
+)
 from dedup.progress import NullProgress, Progress
 from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 from dedup.report import Report
@@ -26,17 +36,35 @@ BATCH = 10_000  # records per index transaction
 
 
 def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
-    """Check (and with `add`, index) every input record; write the outputs; return the report."""
-    progress = progress or NullProgress()
+    """Check (and with `add`, index) every input record; write the outputs; return the report.
+
+    Raises:
+        DedupError: a subclass for a bad config, input or index, an output folder another run is
+            writing or that cannot be written, or a run whose every record was rejected.
+    """
+    files = sorted(set(readers.discover(config.input.paths)))
+    writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
+    _refuse_index_in_input(config, files)
+    with writers.claim(config.output) as folder:
+        try:
+            return _run(config, add, progress or NullProgress())
+        except OSError as err:
+            raise writers.failure(folder, err) from None
+
+
+def _run(config: Config, add: bool, progress: Progress) -> Report:
     started = time.perf_counter()
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
     folder = writers.prepare(config.output)
     progress.stage("read")
     records, rejects, report.skipped_blank_lines = read_all(config, progress)
     report.read = records.num_rows + len(rejects)
+    if report.read and len(rejects) == report.read:
+        raise every_record_rejected(report.read, describe_reject(rejects[0]))
     uniques: list[pa.Table] = []
     duplicates: list[pa.Table] = []
-    exact = near = 0
+    counts = {"exact": 0, "near": 0, "present": 0}
+    matched_by = {name: 0 for name in MATCHED_BY[1:]}
     progress.stage("index add" if add else "index check")
     with Index.open(config.index.path, config) as index:
         for start in range(0, records.num_rows, BATCH):
@@ -65,8 +93,10 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
             )
             status = pa.array([m.status for m in found], pa.string())
             duplicates.append(table.set_column(table.schema.get_field_index("match"), "match", status))
-            exact += sum(m.status != "near" for m in found)
-            near += sum(m.status == "near" for m in found)
+            for m in found:
+                counts[m.status] += 1
+                if m.status != "present":
+                    matched_by[m.matched_by or "exact"] += 1
             files, lines = part[SOURCE_FILE].to_pylist(), part[SOURCE_LINE].to_pylist()
             texts, ids = part[TEXT], part[ID].to_pylist()
             for r, m in enumerate(matches):
@@ -79,8 +109,13 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     unique = pa.concat_tables(uniques, promote_options="permissive") if uniques else None
     dups = pa.concat_tables(duplicates, promote_options="permissive") if duplicates else None
     report.kept = unique.num_rows if unique is not None else 0
-    report.duplicates, report.exact_duplicates, report.near_duplicates = exact + near, exact, near
+    report.exact_duplicates, report.near_duplicates = counts["exact"], counts["near"]
+    report.present = counts["present"]
+    report.duplicates = report.exact_duplicates + report.near_duplicates + report.present
+    report.matched_by = dict(matched_by)
     report.rejected = len(rejects)
+    if report.read and report.rejected == report.read:
+        raise every_record_rejected(report.read, describe_reject(rejects[0]))
     report.check()
     progress.stage("write")
     writers.retract_report(folder)
@@ -91,3 +126,23 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     report.timings["total"] = round(time.perf_counter() - started, 6)
     writers.write_report(folder, report.to_dict())
     return report
+
+
+def _refuse_index_in_input(config: Config, files: list[str]) -> None:
+    """Refuse an index file inside the input (the next job would read the index as records).
+
+    Raises:
+        ConfigError: an `input.paths` folder holds the SQLite index, or a file it names is the index.
+    """
+    if config.index.path.startswith(("redis://", "rediss://", "unix://")):
+        return
+    index = Path(config.index.path).resolve()
+    own = {index, index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")}
+    held = [e for e in config.input.paths if os.path.isdir(e) and index.is_relative_to(Path(e).resolve())]
+    named = [f for f in files if Path(f).resolve() in own]
+    if held or named:
+        where = f"'{held[0]}' holds" if held else f"'{named[0]}' is"
+        raise ConfigError(
+            f"input.paths: {where} the index (index.path: {config.index.path}); a job would read the "
+            "index as input. Keep the index outside the input"
+        )

@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from dedup import exact, kernels, lsh, minhash
 from dedup.config import Config, fingerprint
+from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
 from dedup.index.store import SQLiteStore, Store
 from dedup.normalize import NORMALIZE_VERSION
@@ -93,12 +94,20 @@ class _Batch:
     paragraphs: pa.Array[Any]
 
 
-def _table(records: pa.Table | Iterable[Any]) -> pa.Table:
-    """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both."""
+def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict[int, str]]:
+    """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both.
+
+    Returns:
+        `(table, ids, unstorable)`: the table, each record's id as given, and the records whose id
+        or text holds a lone surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in
+        the table those have an empty text, so nothing of them is indexed.
+    """
     if isinstance(records, pa.Table):
         text = records[TEXT]
         if (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) and not text.null_count:
-            return _positioned(records[ID].cast(pa.string()), text.cast(pa.string()))  # no Python copy
+            ids_array = records[ID].cast(pa.string())
+            table = _positioned(ids_array, text.cast(pa.string()))  # no Python copy
+            return table, ids_array.to_pylist(), {}
         ids, texts = records[ID].cast(pa.string()).to_pylist(), text.to_pylist()
     else:
         items = list(records)
@@ -109,7 +118,24 @@ def _table(records: pa.Table | Iterable[Any]) -> pa.Table:
         raise TypeError(
             f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
         )
-    return _positioned(pa.array(ids, pa.string()), pa.array(texts, pa.string()))
+    unstorable: dict[int, str] = {}
+    try:
+        return _positioned(pa.array(ids, pa.string()), pa.array(texts, pa.string())), ids, unstorable
+    except UnicodeEncodeError:
+        pass
+    stored_ids, stored_texts = list(ids), list(texts)
+    for i, (rid, text) in enumerate(zip(ids, texts, strict=True)):
+        for what, value in (("id", rid), ("text", text)):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                point = ord(value[err.start])
+                reason = f"the {what} holds a lone surrogate (\\u{point:04x}), which is not a character"
+                unstorable.setdefault(i, reason)
+                stored_ids[i] = f"<record {i + 1}>" if what == "id" else stored_ids[i]
+                stored_texts[i] = ""
+    table = _positioned(pa.array(stored_ids, pa.string()), pa.array(stored_texts, pa.string()))
+    return table, ids, unstorable
 
 
 def _positioned(ids: Any, texts: Any) -> pa.Table:
@@ -178,11 +204,13 @@ class Index:
         else:
             store = SQLiteStore(target, config.index.lock_timeout)
         expected = signature_settings(config)
-        with store.locked():
-            stored = store.read_meta()
-            if not stored:
-                store.write_meta(expected)
-                stored = expected
+        stored = store.read_meta()
+        if not stored:  # a new index: the first writer records its settings
+            with store.locked():
+                stored = store.read_meta()
+                if not stored:
+                    store.write_meta(expected)
+                    stored = expected
         if stored.get("fingerprint") != expected["fingerprint"]:
             store.close()
             differ = [
@@ -191,7 +219,7 @@ class Index:
                 if k != "fingerprint" and stored.get(k) != v
             ]
             raise IndexMismatchError(
-                f"{target}: the index was built with other signature settings: "
+                f"{mask_credentials(target)}: the index was built with other signature settings: "
                 f"{'; '.join(differ) or 'fingerprint'}. Records signed this way would silently miss its "
                 "duplicates; open it with the settings it was built with, or build a new index"
             )
@@ -210,9 +238,9 @@ class Index:
     # Preparing records ----------------------------------------------------------------------------
 
     def _prepare(self, records: pa.Table | Iterable[Any]) -> _Batch:
-        table = _table(records)
+        table, ids, unstorable = _table(records)
         kept, paragraphs, forms, rejects = clean_table(table, self.config)
-        rejected = {int(r.source_line or 0) - 1: r.reason for r in rejects}
+        rejected = {int(r.source_line or 0) - 1: r.reason for r in rejects} | unstorable
         rows = np.asarray(kept[SOURCE_LINE].to_numpy(), dtype=np.int64) - 1
         digests = exact.digest(forms)
         signatures = minhash.sign_forms(forms, self.config.shingle.ngram, self.config.minhash)
@@ -221,7 +249,6 @@ class Index:
         sorted_sets, sizes = kernels.shingle_sets(hashes, offsets)
         sets = [sorted_sets[offsets[i] : offsets[i] + sizes[i]].copy() for i in range(len(sizes))]
         blobs = [_blob(digests[i], keys[i], sets[i]) for i in range(len(sets))]
-        ids = table[ID].to_pylist()
         seen: set[str] = set()
         for row in rows.tolist():
             if ids[row] in seen:

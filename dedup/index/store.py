@@ -23,7 +23,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dedup.errors import IndexMismatchError
+from dedup.errors import EngineError, IndexMismatchError
 
 Table = Literal["exact", "band"]
 
@@ -56,6 +56,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS exact (key INTEGER, num INTEGER, PRIMARY KEY (key, num)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS band (key INTEGER, num INTEGER, PRIMARY KEY (key, num)) WITHOUT ROWID",
 )
+_TABLES = frozenset({"meta", "records", "exact", "band"})
 _CHUNK = 500  # keys per SQL statement (well under SQLite's variable limit)
 
 
@@ -136,22 +137,58 @@ class Reentrant:
 
 
 class SQLiteStore:
-    """The embedded store: one SQLite file, WAL mode, safe for several writing processes."""
+    """The embedded store: one SQLite file, WAL mode, safe for several writing processes.
+
+    Raises:
+        IndexMismatchError: the file is not SQLite, or a database that is not a dedup index (its
+            tables are not an index's): nothing is written into it.
+        EngineError: SQLite fails, or another writer holds the write lock past `lock_timeout`.
+    """
 
     def __init__(self, path: str, lock_timeout: float = 60.0) -> None:
         self.path = Path(path)
+        self.lock_timeout = lock_timeout
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            with self._write():
-                for statement in _SCHEMA:
-                    self.db.execute(statement)
+            tables = self._tables()
         except sqlite3.DatabaseError as err:
             raise IndexMismatchError(f"{path}: not a dedup index (SQLite says: {err})") from None
+        if tables and tables != _TABLES:
+            self.db.close()
+            raise IndexMismatchError(
+                f"{path}: not a dedup index (a database with tables {', '.join(sorted(tables))}); dedup "
+                "never writes into a database it did not create: choose another index.path"
+            )
         self.reentrant = Reentrant()
+        with self._errors():
+            if not tables:  # an empty database (a new file): make it an index
+                self.db.execute("PRAGMA journal_mode=WAL")
+                with self._write():
+                    if not self._tables():
+                        for statement in _SCHEMA:
+                            self.db.execute(statement)
+            self.db.execute("PRAGMA synchronous=NORMAL")
+
+    def _tables(self) -> frozenset[str]:
+        rows = self.db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        return frozenset(name for (name,) in rows if not name.startswith("sqlite_"))
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors as `EngineError`s naming the file; a lock held too long says so."""
+        try:
+            yield
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err) or "busy" in str(err):
+                raise EngineError(
+                    f"{self.path}: another writer held the index's write lock for longer than "
+                    f"index.lock_timeout ({self.lock_timeout:g} s); retry, or raise index.lock_timeout"
+                ) from None
+            raise EngineError(f"{self.path}: SQLite failed: {err}") from None
+        except sqlite3.Error as err:
+            raise EngineError(f"{self.path}: SQLite failed: {err}") from None
 
     @contextmanager
     def _write(self) -> Iterator[None]:
@@ -163,13 +200,19 @@ class SQLiteStore:
             raise
         self.db.execute("COMMIT")
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._errors(), self._write():
+            yield
+
     def locked(self) -> AbstractContextManager[None]:
         """One transaction holding SQLite's write lock; nested calls join it."""
-        return self.reentrant.hold(self._write)
+        return self.reentrant.hold(self._locked)
 
     def read_meta(self) -> dict[str, str]:
         """See `Store`."""
-        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        with self._errors():
+            return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
 
     def write_meta(self, meta: dict[str, str]) -> None:
         """See `Store`."""
@@ -187,20 +230,18 @@ class SQLiteStore:
         found_at: list[int] = []
         found_num: list[int] = []
         distinct = list(where)
-        for start in range(0, len(distinct), _CHUNK):
-            part = distinct[start : start + _CHUNK]
-            marks = ",".join("?" * len(part))
-            for key, num in self.db.execute(f"SELECT key, num FROM {table} WHERE key IN ({marks})", part):
-                for i in where[key]:
-                    found_at.append(i)
-                    found_num.append(num)
+        for key, num in self._select(f"SELECT key, num FROM {table} WHERE key IN ({{marks}})", distinct):
+            for i in where[key]:
+                found_at.append(i)
+                found_num.append(num)
         return np.array(found_at, dtype=np.int64), np.array(found_num, dtype=np.int64)
 
     def _select(self, sql: str, values: list[Any]) -> Iterator[tuple[Any, ...]]:
         """Rows of `sql` (whose `IN (...)` is `{marks}`) for `values`, a chunk at a time."""
-        for start in range(0, len(values), _CHUNK):
-            part = values[start : start + _CHUNK]
-            yield from self.db.execute(sql.format(marks=",".join("?" * len(part))), part)
+        with self._errors():
+            for start in range(0, len(values), _CHUNK):
+                part = values[start : start + _CHUNK]
+                yield from self.db.execute(sql.format(marks=",".join("?" * len(part))), part)
 
     def fetch(self, nums: list[int]) -> dict[int, tuple[str, bytes]]:
         """See `Store`."""
@@ -235,7 +276,8 @@ class SQLiteStore:
 
     def count(self) -> int:
         """See `Store`."""
-        return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+        with self._errors():
+            return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def nbytes(self) -> int:
         """See `Store`: the database file and its write-ahead log."""

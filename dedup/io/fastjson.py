@@ -4,12 +4,15 @@ Readers cut a file into blocks of whole lines (`blocks`). `parse_block` tries Ar
 JSON reader on a block and returns a table only when the result is exactly what the line-by-line
 reader would give: one row per line (no blank lines), a string text field without nulls, a string
 or integer id field without nulls, and no field whose type Arrow would have guessed differently
-(ISO strings it turns into timestamps are read again as strings). Anything else returns None and
+(ISO strings it turns into timestamps are read again as strings; a block where it guessed one inside
+a list or object is not taken), no integer beyond 64 bits (Arrow would read it as an inexact
+float), and no nesting deeper than a pass-through field may hold. Anything else returns None and
 the caller reads that block line by line, which names every bad line.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Iterator
 from typing import IO, Any
@@ -19,10 +22,13 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 import zstandard
 
+from dedup.io import fields
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT
 
 BLOCK_BYTES = 32 << 20
 _READ_BYTES = 1 << 20
+# A JSON number of 19 or more digits (not every match is one: the line-by-line reader decides).
+_WIDE_INTEGER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
 STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError, pa.ArrowException)
 
 
@@ -68,6 +74,21 @@ def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, by
         raise
 
 
+def _line_reader_needed(kind: pa.DataType) -> bool:
+    """Whether a field's type is one the line-by-line reader reads differently.
+
+    That is: it nests deeper than a pass-through field may, or holds a time that Arrow guessed from
+    strings inside a list or struct (the line reader keeps those strings).
+    """
+    stack = [(kind, 0)]
+    while stack:
+        item, level = stack.pop()
+        if level > fields.MAX_DEPTH or (level and (pa.types.is_timestamp(item) or pa.types.is_date(item))):
+            return True
+        stack.extend((item.field(i).type, level + 1) for i in range(item.num_fields))
+    return False
+
+
 def _string_schema(table: pa.Table) -> pa.Schema | None:
     """A schema reading Arrow's inferred timestamp fields back as strings, or None if there are none."""
     guessed = [f for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
@@ -81,8 +102,8 @@ def parse_block(
 ) -> pa.Table | None:
     """Parse a block of JSON lines into a read table, or None if it needs the line-by-line reader."""
     body = block[:-1] if block.endswith(b"\n") else block
-    if not body:
-        return None
+    if not body or _WIDE_INTEGER.search(block) is not None:
+        return None  # Arrow would read an integer beyond 64 bits as an inexact float
     options = pa_json.ReadOptions(block_size=max(1 << 20, len(block) + 1))
     try:
         table = pa_json.read_json(pa.BufferReader(block), read_options=options)
@@ -94,6 +115,8 @@ def parse_block(
         return None
     if table.num_rows != body.count(b"\n") + 1 or text_field not in table.column_names:
         return None  # Arrow skips blank lines: the line-by-line reader counts them
+    if any(_line_reader_needed(f.type) for f in table.schema):
+        return None  # a guessed time inside a list or object, or nesting the line reader rejects
     try:
         table.validate(full=True)  # Arrow's JSON reader passes invalid UTF-8 through into strings
     except pa.ArrowInvalid:

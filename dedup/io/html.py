@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.errors import OutputError
@@ -65,10 +66,17 @@ def render(folder: str | Path, sample: int = 12, largest: int = 10) -> Path:
     folder = Path(folder)
     try:
         report: dict[str, Any] = json.loads((folder / "report.json").read_text(encoding="utf-8"))
-        unique = pq.read_table(folder / "unique.parquet").to_pylist()
-        duplicates = pq.read_table(folder / "duplicates.parquet").to_pylist()
+        tables = {name: pq.read_table(folder / f"{name}.parquet") for name in _COLUMNS}
     except (OSError, ValueError) as err:
         raise OutputError(f"{folder}: no complete run to report on ({err})") from None
+    problem = _report_problem(report)
+    if problem is not None:
+        raise OutputError(f"{folder / 'report.json'}: not the report of a dedup run: {problem}")
+    for name, table in tables.items():
+        problem = _table_problem(table, _COLUMNS[name])
+        if problem is not None:
+            raise OutputError(f"{folder / name}.parquet: not the output of a dedup run: {problem}")
+    unique, duplicates = tables["unique"].to_pylist(), tables["duplicates"].to_pylist()
     text_of = {row["id"]: row["text"] for row in unique}
     threshold = float(report["config"]["lsh"]["threshold"])
     identity_holds = report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
@@ -84,6 +92,7 @@ def render(folder: str | Path, sample: int = 12, largest: int = 10) -> Path:
                 ("duplicates", report["duplicates"]),
                 ("exact duplicates", report["exact_duplicates"]),
                 ("near duplicates", report["near_duplicates"]),
+                *([("present (id already indexed)", report["present"])] if report.get("present") else []),
                 ("rejected", report["rejected"]),
                 ("clusters (2 or more records)", report["clusters"]),
             ]
@@ -140,5 +149,61 @@ def render(folder: str | Path, sample: int = 12, largest: int = 10) -> Path:
         )
     parts.append("</body></html>")
     path = folder / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    try:
+        path.write_text("\n".join(parts), encoding="utf-8")
+    except OSError as err:
+        raise OutputError(f"{path}: cannot write: {err.strerror or err}") from None
     return path
+
+
+_INT = "an integer"
+_FIELDS = {
+    **{key: _INT for key in ("read", "kept", "duplicates", "exact_duplicates", "near_duplicates")},
+    **{key: _INT for key in ("rejected", "clusters", "bands", "rows")},
+    "fingerprint": "a string",
+    "output_dir": "a string",
+    "config": "an object",
+}
+_SECTIONS = ("shingle", "minhash", "lsh", "cluster")
+# The columns the page reads from each table (when it has rows), and their kinds.
+_COLUMNS = {
+    "unique": {"id": "string", "text": "string", "cluster_size": "integer"},
+    "duplicates": {"id": "string", "duplicate_of": "string", "match": "string", "similarity": "floating"},
+}
+
+
+def _kind(value: object) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), _INT if isinstance(value, int) else "a number")
+
+
+def _report_problem(report: object) -> str | None:
+    """What makes `report` no run's report (`report.json` as `dedup run` writes it), or None."""
+    if not isinstance(report, dict):
+        return f"expected a JSON object, found {_kind(report)}"
+    for key, kind in _FIELDS.items():
+        if key not in report:
+            return f"no '{key}'"
+        value = report[key]
+        if _kind(value) != kind:
+            return f"'{key}' is {_kind(value)}, expected {kind}"
+    config = report["config"]
+    for section in _SECTIONS:
+        if not isinstance(config.get(section), dict):
+            return f"no config section '{section}'"
+    threshold = config["lsh"].get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        return "no config value lsh.threshold"
+    return None
+
+
+def _table_problem(table: pa.Table, columns: dict[str, str]) -> str | None:
+    """What makes `table` no run's output table (a column missing or of another type), or None."""
+    if table.num_rows == 0:
+        return None
+    for name, kind in columns.items():
+        if name not in table.column_names:
+            return f"no column '{name}'"
+        if not getattr(pa.types, f"is_{kind}")(table.schema.field(name).type):
+            return f"column '{name}' is {table.schema.field(name).type}, expected {kind}"
+    return None

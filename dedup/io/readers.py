@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.errors import InputError
-from dedup.io import fastjson
+from dedup.io import fastjson, fields
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 
 Format = Literal["auto", "lines", "jsonl", "csv", "parquet"]
@@ -164,56 +164,36 @@ class _Builder:
         return batch
 
 
-_FIXED = frozenset({ID, TEXT, SOURCE_FILE, SOURCE_LINE})
-
-
-def json_text(values: list[Any]) -> pa.Array[Any]:
-    """A pass-through column whose values do not share one type, as JSON text (nulls kept)."""
-    return pa.array(
-        [None if v is None else json.dumps(v, ensure_ascii=False, default=str) for v in values], pa.string()
-    )
-
-
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
     if not rows:
-        return pa.table(
-            {
-                ID: pa.array([], pa.string()),
-                TEXT: pa.array([], pa.string()),
-                SOURCE_FILE: pa.array([], pa.string()),
-                SOURCE_LINE: pa.array([], pa.int64()),
-            }
-        )
+        return _EMPTY
     keys = list(dict.fromkeys(key for row in rows for key in row))  # every row's fields, in order
     columns: dict[str, Any] = {}
+    marked: dict[str, pa.Field] = {}
     for key in keys:
         values = [row.get(key) for row in rows]
-        try:
-            columns[key] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            if key in _FIXED:
-                raise
-            columns[key] = json_text(values)
-    table = pa.table(columns)
-    index = table.schema.get_field_index(SOURCE_LINE)
-    return table.set_column(index, SOURCE_LINE, table[SOURCE_LINE].cast(pa.int64()))
+        if key == SOURCE_LINE:
+            columns[key] = pa.array(values, pa.int64())
+        elif key in (ID, TEXT, SOURCE_FILE):
+            columns[key] = pa.array(values, pa.string())
+        else:
+            columns[key], marked[key] = fields.column(key, values)
+    return fields.table(columns, marked)
+
+
+_EMPTY = pa.table(
+    {
+        ID: pa.array([], pa.string()),
+        TEXT: pa.array([], pa.string()),
+        SOURCE_FILE: pa.array([], pa.string()),
+        SOURCE_LINE: pa.array([], pa.int64()),
+    }
+)
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate read tables; a pass-through field whose type differs between files becomes JSON text."""
-    if not tables:
-        return _table([])
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        converted = []
-        for table in tables:
-            for name in table.column_names:
-                if name not in _FIXED:
-                    column = json_text(table[name].to_pylist())
-                    table = table.set_column(table.schema.get_field_index(name), name, column)  # noqa: PLW2901
-            converted.append(table)
-        return pa.concat_tables(converted, promote_options="permissive")
+    """Concatenate read tables; each pass-through field gets one type (`dedup.io.fields.unify`)."""
+    return fields.concat(tables, _EMPTY)
 
 
 def _record_id(obj: dict[str, Any], cfg: InputConfig) -> tuple[str | None, str | None]:
@@ -232,6 +212,7 @@ def _kind(value: object) -> str:
         list: "a list",
         float: "a number",
         int: "a number",
+        fields.BigInt: "a number",
         bool: "a boolean",
         type(None): "null",
         str: "a string",
@@ -251,7 +232,7 @@ def _take_mapping(b: _Builder, line: int, obj: dict[str, Any], cfg: InputConfig,
         )
         return
     text = obj[cfg.text_field]
-    if not isinstance(text, str):
+    if not isinstance(text, str) or isinstance(text, fields.BigInt):
         b.reject(line, f"field '{cfg.text_field}' is {_kind(text)}, expected a string", cfg.text_field, raw)
         return
     rid, problem = _record_id(obj, cfg)
@@ -277,20 +258,31 @@ def _read_line(b: _Builder, line: int, raw: bytes, jsonl: bool, cfg: InputConfig
         b.add(line, text, None, {})
         return
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_int=fields.parse_int)
     except json.JSONDecodeError as err:
         b.reject(line, f"malformed JSON ({err.msg}, column {err.colno})", None, text)
+        return
+    except RecursionError:
+        b.reject(line, "the JSON nests lists or objects too deeply to read", None, text)
         return
     if not isinstance(obj, dict):
         b.reject(line, f"expected a JSON object, got {_kind(obj)}", None, text)
         return
+    problem = fields.unstorable(obj, text, (cfg.text_field, cfg.id_field))
+    if problem is not None:
+        b.reject(line, problem[1], problem[0], text)
+        return
     _take_mapping(b, line, obj, cfg, text)
+
+
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark: at the start of a file it is no part of the text
 
 
 def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -> Iterator[ReadBatch]:
     line = 0
     try:
-        for first, block in fastjson.blocks(stream):
+        for first, whole in fastjson.blocks(stream):
+            block = whole[len(_BOM) :] if first == 1 and whole.startswith(_BOM) else whole
             fast = None
             if jsonl:
                 fast = fastjson.parse_block(block, first, b.display, cfg.id_field, cfg.text_field)
@@ -308,11 +300,16 @@ def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -
                 if b.full():
                     yield b.flush()
     except fastjson.STREAM_ERRORS as err:
-        b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {err}", None)
+        b.reject(line + 1, f"the file is truncated or corrupt after line {line}: {_one_line(err)}", None)
+
+
+def _one_line(err: BaseException) -> str:
+    """A library's error message on one line (Arrow's run over several)."""
+    return " ".join(str(err).split())
 
 
 def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[ReadBatch]:
-    text_stream = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+    text_stream = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text_stream)
     start = 2
     try:
@@ -335,7 +332,7 @@ def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[Read
             if b.full():
                 yield b.flush()
     except (*fastjson.STREAM_ERRORS, UnicodeDecodeError, csv.Error) as err:
-        b.reject(start, f"cannot read the CSV from here on: {err}", None)
+        b.reject(start, f"cannot read the CSV from here on: {_one_line(err)}", None)
     finally:
         text_stream.detach()  # the caller closes the binary stream
 
@@ -359,7 +356,7 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
             if b.full():
                 yield b.flush()
     except (pa.ArrowException, OSError) as err:
-        b.reject(row + 1 if row else None, f"not a readable Parquet file: {err}", None)
+        b.reject(row + 1 if row else None, f"not a readable Parquet file: {_one_line(err)}", None)
 
 
 def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:

@@ -4,12 +4,15 @@ A run's checkpoints live in `<output.dir>/.dedup-work/<key>/`, where the key is 
 input files' contents and of every setting that changes the outputs. A rerun with the same key
 reuses what is there; any other key's folder is stale and removed. Each piece is written under a
 temporary name and renamed, and a shard counts as done only once its marker (written last) is
-there, so a kill at any point leaves either a finished piece or none.
+there, so a kill at any point leaves either a finished piece or none. The marker holds each
+piece's size and xxh3 digest, and a piece is reused only when both match: a power cut can leave a
+renamed file whose blocks never reached the disk (zeroed, at its full size), so checkpoints are
+verified when reused rather than fsynced when written.
 
     shards/<file>-<part>.arrow        the shard's cleaned records (no raw text)
     shards/<file>-<part>.<array>.npy  digests, signatures, band keys, lengths
     shards/<file>-<part>.rejects.arrow
-    shards/<file>-<part>.json         the marker: counts and the byte size of every piece
+    shards/<file>-<part>.json         the marker: counts, and the size and digest of every piece
     files/<file>.json                 the file's shard names, once all of them are done
     global.npz + global.json          the resolved duplicates
     stage/                            the output files, before they are published
@@ -33,6 +36,8 @@ import pyarrow as pa
 import xxhash
 from pyarrow import ipc
 
+from dedup.io.writers import digest_file
+
 WORK = ".dedup-work"
 _HASH_BLOCK = 4 << 20
 
@@ -50,14 +55,14 @@ def describe(paths: list[str]) -> list[InputFile]:
     """Size and content digest of each input file (an unreadable file gets an empty digest)."""
     out = []
     for path in paths:
-        digest = xxhash.xxh3_64()
+        hasher = xxhash.xxh3_64()
         size = 0
         try:
             with open(path, "rb") as handle:
                 while block := handle.read(_HASH_BLOCK):
-                    digest.update(block)
+                    hasher.update(block)
                     size += len(block)
-            out.append(InputFile(path, size, digest.hexdigest()))
+            out.append(InputFile(path, size, hasher.hexdigest()))
         except OSError:
             out.append(InputFile(path, -1, ""))
     return out
@@ -72,9 +77,22 @@ def run_key(settings: dict[str, Any], inputs: list[InputFile]) -> str:
 def _atomic(path: Path, write: Any) -> int:
     """Write `path` through a temporary name; return its size."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(temp)
-    os.replace(temp, path)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return path.stat().st_size
+
+
+def _intact(path: Path, about: Any) -> bool:
+    """Whether `path` still has the size and digest recorded when it was written."""
+    return (
+        isinstance(about, dict)
+        and path.stat().st_size == about.get("bytes")
+        and digest_file(path) == about.get("xxh3")
+    )
 
 
 def save_table(path: Path, table: pa.Table) -> int:
@@ -103,14 +121,38 @@ def save_array(path: Path, array: npt.NDArray[Any]) -> int:
 
 
 def load_array(path: Path) -> npt.NDArray[Any]:
-    """A `.npy` file, memory-mapped read-only."""
-    return typing.cast(npt.NDArray[Any], np.load(path, mmap_mode="r", allow_pickle=False))
+    """A `.npy` file, memory-mapped read-only.
+
+    Arrow maps the file (numpy's own mapping keeps a file descriptor open per array, and a run
+    over tens of thousands of input files would run out of them).
+    """
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(handle)
+        offset = handle.tell()
+    count = int(np.prod(shape, dtype=np.int64))
+    mapped = pa.memory_map(str(path), "r").read_buffer()
+    flat = np.frombuffer(mapped, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+def load_schema(path: Path) -> pa.Schema:
+    """The schema of an Arrow IPC file (its data is not read)."""
+    with pa.OSFile(str(path), "rb") as handle:
+        return ipc.open_file(handle).schema
 
 
 def save_json(path: Path, data: Any) -> int:
     """Write JSON atomically; return its size."""
     text = json.dumps(data, sort_keys=True)
     return _atomic(path, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
+
+
+def _about(path: Path) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, "xxh3": digest_file(path)}
 
 
 class WorkDir:
@@ -121,6 +163,7 @@ class WorkDir:
         self.shards = root / "shards"
         self.files = root / "files"
         self.stage = root / "stage"
+        self._verified: dict[str, dict[str, Any]] = {}  # shard markers whose pieces were checked
 
     @classmethod
     def open(cls, output_dir: Path, key: str) -> WorkDir:
@@ -164,23 +207,33 @@ class WorkDir:
         arrays: dict[str, npt.NDArray[Any]],
         meta: dict[str, Any],
     ) -> None:
-        """Write a shard's pieces, then its marker."""
-        sizes = {"arrow": save_table(self.shard_file(name, "arrow"), table)}
-        sizes["rejects.arrow"] = save_table(self.shard_file(name, "rejects.arrow"), rejects)
+        """Write a shard's pieces, then its marker (each piece's size and digest)."""
+        save_table(self.shard_file(name, "arrow"), table)
+        save_table(self.shard_file(name, "rejects.arrow"), rejects)
         for key, array in arrays.items():
-            sizes[f"{key}.npy"] = save_array(self.shard_file(name, f"{key}.npy"), array)
-        save_json(self.shard_file(name, "json"), {**meta, "pieces": sizes})
+            save_array(self.shard_file(name, f"{key}.npy"), array)
+        pieces = ["arrow", "rejects.arrow", *(f"{key}.npy" for key in arrays)]
+        about = {piece: _about(self.shard_file(name, piece)) for piece in pieces}
+        marker = {**meta, "pieces": about}
+        save_json(self.shard_file(name, "json"), marker)
+        self._verified[name] = marker
 
     def shard_meta(self, name: str) -> dict[str, Any] | None:
-        """A finished shard's marker, or None when the shard is not done (or a piece is damaged)."""
+        """A finished shard's marker, or None when the shard is not done or a piece is damaged.
+
+        A piece is damaged when its size or digest differs from the marker's.
+        """
+        if name in self._verified:
+            return self._verified[name]
         marker = self.shard_file(name, "json")
         try:
             meta = typing.cast(dict[str, Any], json.loads(marker.read_text(encoding="utf-8")))
-            for piece, size in meta["pieces"].items():
-                if self.shard_file(name, piece).stat().st_size != size:
+            for piece, about in meta["pieces"].items():
+                if not _intact(self.shard_file(name, piece), about):
                     return None
         except (OSError, ValueError, KeyError, AttributeError):
             return None
+        self._verified[name] = meta
         return meta
 
     def file_shards(self, index: int) -> list[str] | None:
@@ -206,15 +259,15 @@ class WorkDir:
             with open(temp, "wb") as handle:
                 np.savez(handle, allow_pickle=False, **arrays)
 
-        size = _atomic(self.root / "global.npz", write)
-        save_json(self.root / "global.json", {**meta, "bytes": size})
+        _atomic(self.root / "global.npz", write)
+        save_json(self.root / "global.json", {**meta, "npz": _about(self.root / "global.npz")})
 
     def load_global(self) -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]] | None:
-        """The global step's arrays and marker, or None when it is not done."""
+        """The global step's arrays and marker, or None when it is not done (or is damaged)."""
         try:
             meta = json.loads((self.root / "global.json").read_text(encoding="utf-8"))
             path = self.root / "global.npz"
-            if path.stat().st_size != meta["bytes"]:
+            if not _intact(path, meta["npz"]):
                 return None
             with np.load(path, allow_pickle=False) as data:
                 return {key: data[key] for key in data.files}, meta
@@ -228,7 +281,7 @@ class WorkDir:
         try:
             meta = typing.cast(dict[str, Any], json.loads((self.stage / "staged.json").read_text("utf-8")))
             for name, about in meta["outputs"].items():
-                if (self.stage / name).stat().st_size != about["bytes"]:
+                if not _intact(self.stage / name, about):
                     return None
         except (OSError, ValueError, KeyError, AttributeError, TypeError):
             return None

@@ -2,15 +2,22 @@
 
 A run's folder holds `unique.parquet`, `duplicates.parquet`, `rejects.parquet` and `report.json`.
 Each file is written under a hidden temporary name in the same folder, fsynced, then renamed over
-the old one. `report.json` is removed first and written last, so a folder with a `report.json`
-always holds one complete run, and a folder without one holds none.
+the old one, and the folder is fsynced after each rename, so what a finished run wrote survives a
+power cut. `report.json` is removed first and written last, so a folder with a `report.json`
+always holds one complete run, and a folder without one holds none. One run writes a folder at a
+time: `claim` takes the folder's lock (`flock` on the folder, released by the kernel when the
+process ends, however it ends).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-from dedup.errors import OutputError
+from dedup.errors import ConfigError, OutputError
 
 OUTPUT_FILES = ("unique.parquet", "duplicates.parquet", "rejects.parquet", "report.json")
 REPORT = "report.json"
@@ -73,6 +80,86 @@ def prepare(cfg: OutputConfig, resuming: bool = False) -> Path:
     return folder
 
 
+@contextmanager
+def claim(cfg: OutputConfig) -> Iterator[Path]:
+    """Hold the output folder's lock (creating the folder) while a run writes it.
+
+    The lock is `flock` on the folder itself: no lock file is left behind, and the kernel releases
+    it when the process ends, however it ends (a kill -9 leaves no stale lock).
+
+    Raises:
+        OutputError: another run holds the lock, or the folder cannot be created or opened.
+    """
+    folder = Path(cfg.dir)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder}: the output path exists and is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as err:
+        raise OutputError(f"{folder}: cannot create the output folder: {err.strerror or err}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"{folder}: another dedup run is writing to this output folder; "
+                "wait for it to finish or choose another output.dir"
+            ) from None
+        yield folder
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def failure(folder: Path, err: OSError) -> OutputError:
+    """The one-line error for an output folder that cannot be written (full disk, no permission)."""
+    code = err.errno
+    if code is None:  # Arrow's I/O errors carry the cause in their text: "... [errno 28] ..."
+        found = re.search(r"\[errno (\d+)\]", str(err), re.IGNORECASE)
+        code = int(found.group(1)) if found else None
+    cause = os.strerror(code) if code else str(err)
+    return OutputError(f"{folder}: cannot write the output folder: {cause}")
+
+
+def refuse_inputs_inside(folder: Path, paths: tuple[str, ...], files: list[str]) -> None:
+    """Refuse input that is, holds or lies inside the output folder (a run would read its own outputs).
+
+    Raises:
+        ConfigError: an `input.paths` entry is the output folder or a folder holding it, or a file it
+            names is inside the output folder.
+    """
+    out = folder.resolve()
+    problem = None
+    for entry in paths:
+        if os.path.isdir(entry) and out.is_relative_to(Path(entry).resolve()):
+            relation = "is" if out == Path(entry).resolve() else "holds"
+            problem = f"'{entry}' {relation} the output folder"
+            break
+    for file in files if problem is None else []:
+        if Path(file).resolve().is_relative_to(out):
+            problem = f"'{file}' is inside the output folder"
+            break
+    if problem is not None:
+        raise ConfigError(
+            f"input.paths: {problem} (output.dir: {folder}); a run would read its own outputs. "
+            "Choose an output.dir outside the input"
+        )
+
+
+def sync_folder(folder: Path) -> None:
+    """Fsync a folder, so the renames and removals in it survive a power cut."""
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as err:
+        raise failure(folder, err) from None
+    try:
+        os.fsync(handle)
+    except OSError as err:
+        raise failure(folder, err) from None
+    finally:
+        os.close(handle)
+
+
 def _replace(folder: Path, name: str, write: Any) -> None:
     final = folder / name
     temp = folder / f".{name}.{os.getpid()}.tmp"
@@ -84,6 +171,7 @@ def _replace(folder: Path, name: str, write: Any) -> None:
     except OSError as err:
         temp.unlink(missing_ok=True)
         raise OutputError(f"{final}: cannot write: {err.strerror or err}") from None
+    sync_folder(folder)
 
 
 def _parquet_options(schema: pa.Schema, cfg: OutputConfig) -> dict[str, Any]:
@@ -207,5 +295,9 @@ def write_report(folder: Path, report: dict[str, Any]) -> None:
 
 
 def retract_report(folder: Path) -> None:
-    """Remove an earlier `report.json` before the other files are replaced."""
-    (folder / REPORT).unlink(missing_ok=True)
+    """Remove an earlier `report.json` (durably) before the other files are replaced."""
+    try:
+        (folder / REPORT).unlink(missing_ok=True)
+    except OSError as err:
+        raise failure(folder, err) from None
+    sync_folder(folder)
