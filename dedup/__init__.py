@@ -1,19 +1,22 @@
 """dedup: near-duplicate detection and content dedup for text corpora.
 
-The batch job is `run(load_config("configs/news.yaml"))`, which is what `dedup run` calls. The
-stages are importable on their own: `read`, `clean_batch`, `hashing_forms`, `sign_forms` (or the
-numpy reference `shingle_batch` + `sign`), `band`, `candidates`, `connect`, `settle`, and the
-pipeline's `read_all`, `clean_records`, `find_duplicates` and `write_run`.
+The user-level surface (`__all__`): the batch job `run(load_config("configs/news.yaml"))` (what
+`dedup run` calls); `dedup_table(table)` for a pyarrow Table or pandas DataFrame held in memory,
+returning a `Result` of tables; the incremental `Index` and its `Match`; the config (`Config`,
+`load_config`, `config_from_dict`) and the run's `Report`; and the errors. The stages and kernels
+stay importable from their modules (`dedup.featurize`, `dedup.resolve`, `dedup.lsh`,
+`dedup.minhash`, ...) for those who need them, but are not this surface.
+
+Names are imported on first use, so `import dedup` (and the CLI's start) loads no numpy, Arrow
+or compiled kernels until a run needs them.
 """
 
 from __future__ import annotations
 
-from dedup.cluster import ClusterConfig, connect, settle
-from dedup.config import Config, fingerprint
-from dedup.config import from_dict as config_from_dict
-from dedup.config import load as load_config
-from dedup.config import to_dict as config_to_dict
-from dedup.engines.local import run
+import importlib as _importlib
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from dedup.errors import (
     AccountingError,
     ConfigError,
@@ -24,85 +27,62 @@ from dedup.errors import (
     OutputError,
     VerificationError,
 )
-from dedup.index.core import Index, Match
-from dedup.index.store import IndexConfig
-from dedup.io.readers import InputConfig, ReadBatch, read
-from dedup.io.writers import OutputConfig
-from dedup.lsh import (
-    LSHConfig,
-    band,
-    candidate_probability,
-    candidates,
-    exact_overlaps,
-    optimal_params,
-)
-from dedup.minhash import MinHashConfig, jaccard, permutations, sign, sign_forms
-from dedup.normalize import (
-    NormalizeConfig,
-    clean,
-    clean_batch,
-    hashing_form,
-    hashing_forms,
-    join_paragraphs,
-    tokens,
-)
-from dedup.pipeline import Cleaned, clean_records, find_duplicates, read_all, write_run
-from dedup.records import Reject
-from dedup.report import Report
-from dedup.resolve import Duplicates
-from dedup.shingle import ShingleConfig, shingle_batch
+
+if _TYPE_CHECKING:
+    from dedup.config import Config
+    from dedup.config import from_dict as config_from_dict
+    from dedup.config import load as load_config
+    from dedup.engines.local import run
+    from dedup.index.core import Index, Match
+    from dedup.report import Report
+    from dedup.table import Result, dedup_table
+
+_LAZY = {
+    "Config": ("dedup.config", "Config"),
+    "Index": ("dedup.index.core", "Index"),
+    "Match": ("dedup.index.core", "Match"),
+    "Report": ("dedup.report", "Report"),
+    "Result": ("dedup.table", "Result"),
+    "config_from_dict": ("dedup.config", "from_dict"),
+    "dedup_table": ("dedup.table", "dedup_table"),
+    "load_config": ("dedup.config", "load"),
+    "run": ("dedup.engines.local", "run"),
+}
 
 __all__ = [
     "AccountingError",
-    "Cleaned",
-    "ClusterConfig",
     "Config",
     "ConfigError",
     "DedupError",
-    "Duplicates",
     "EngineError",
     "Index",
-    "IndexConfig",
     "IndexMismatchError",
-    "InputConfig",
     "InputError",
-    "LSHConfig",
     "Match",
-    "MinHashConfig",
-    "NormalizeConfig",
-    "OutputConfig",
     "OutputError",
-    "ReadBatch",
-    "Reject",
     "Report",
-    "ShingleConfig",
+    "Result",
     "VerificationError",
-    "band",
-    "candidate_probability",
-    "candidates",
-    "clean",
-    "clean_batch",
-    "clean_records",
     "config_from_dict",
-    "config_to_dict",
-    "connect",
-    "exact_overlaps",
-    "find_duplicates",
-    "fingerprint",
-    "hashing_form",
-    "hashing_forms",
-    "jaccard",
-    "join_paragraphs",
+    "dedup_table",
     "load_config",
-    "optimal_params",
-    "permutations",
-    "read",
-    "read_all",
     "run",
-    "settle",
-    "shingle_batch",
-    "sign",
-    "sign_forms",
-    "tokens",
-    "write_run",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """Import a public name on first use (PEP 562)."""
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415 - only when asked
+
+        return version("dedup")
+    if name not in _LAZY:
+        raise AttributeError(f"module 'dedup' has no attribute '{name}'")
+    module, attribute = _LAZY[name]
+    value = getattr(_importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

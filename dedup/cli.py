@@ -11,14 +11,13 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.console import Console
 
 from dedup import config as config_module
 from dedup.display import mask_credentials, printable
-from dedup.engines.local import run as run_pipeline
 from dedup.errors import DedupError
-from dedup.io import html
-from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
+
+# The engines, rich and the HTML report are imported inside the commands that use them: `dedup
+# --version` and `dedup run --help` load only click and the config.
 
 
 def _show(text: str) -> str:
@@ -51,6 +50,11 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     """Deduplicate the corpus CONFIG describes and write the results to its output folder."""
+    from rich.console import Console  # noqa: PLC0415 - see the note on imports
+
+    from dedup.engines.local import run as run_pipeline  # noqa: PLC0415
+    from dedup.progress import NullProgress, Progress, RichDisplay, wants_display  # noqa: PLC0415
+
     try:
         cfg = config_module.load(config_path, overrides)
         console = Console(stderr=True)
@@ -79,7 +83,10 @@ def index() -> None:
 
 
 def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: bool) -> None:
-    from dedup.index import batch  # noqa: PLC0415 - keeps `dedup run` from loading the index
+    from rich.console import Console  # noqa: PLC0415 - see the note on imports
+
+    from dedup.index import batch  # noqa: PLC0415
+    from dedup.progress import RichDisplay, wants_display  # noqa: PLC0415
 
     try:
         cfg = config_module.load(config_path, overrides)
@@ -123,6 +130,8 @@ def index_check(config_path: str, overrides: tuple[str, ...], quiet: bool) -> No
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
 def report(output_dir: str) -> None:
     """Render the run in OUTPUT_DIR as one self-contained HTML page (OUTPUT_DIR/report.html)."""
+    from dedup.io import html  # noqa: PLC0415 - see the note on imports
+
     try:
         path = html.render(output_dir)
     except DedupError as err:

@@ -28,8 +28,7 @@ import datetime
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -39,49 +38,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from dedup import kernels, lsh
-
-Rule = Literal["first", "longest", "newest", "priority", "none"]
-_RULES_TEXT = "must be 'first', 'longest', 'newest:<field>', 'priority:<field>' or 'none'"
-
-
-def parse_keep(keep: str) -> tuple[Rule, str | None]:
-    """Split a keep rule into `(rule, field)`.
-
-    Raises:
-        ValueError: the rule is not `first`, `longest`, `newest:<field>`, `priority:<field>` or `none`.
-    """
-    name, _, rest = keep.partition(":")
-    name, rest = name.strip(), rest.strip()
-    if name in ("first", "longest", "none") and not rest:
-        return ("first" if name == "first" else "longest" if name == "longest" else "none"), None
-    if name in ("newest", "priority") and rest:
-        return ("newest" if name == "newest" else "priority"), rest
-    raise ValueError(_RULES_TEXT)
-
-
-def _check_keep(value: object) -> str | None:
-    if isinstance(value, dict):  # YAML read `keep: priority: score` (or `--set cluster.keep=priority:`)
-        return _RULES_TEXT + ", as one string (quote a rule with a colon: 'priority:score')"
-    if not isinstance(value, str):
-        return _RULES_TEXT
-    try:
-        parse_keep(value)
-    except ValueError as err:
-        return str(err)
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterConfig:
-    """How each group of duplicates keeps its records.
-
-    Attributes:
-        keep: `first` (lowest source position), `longest` (most cleaned characters),
-            `newest:<field>` (greatest value of a field), `priority:<field>` (greatest number in a
-            field, e.g. a source-quality score) or `none` (drop every record that has a duplicate).
-    """
-
-    keep: str = field(default="first", metadata={"check": _check_keep})
+from dedup.settings import ClusterConfig as ClusterConfig
+from dedup.settings import Rule as Rule
+from dedup.settings import parse_keep as parse_keep
 
 
 def connect(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -1,9 +1,10 @@
 """Configuration: one YAML file (plus `--set` overrides) into frozen, typed config objects.
 
-Each algorithm module owns its section's dataclass; this module only composes them and loads
-YAML. Every key is checked once, at load: an unknown key names its dotted path and the nearest
-known key; a wrong type, choice or range names the key and what was expected. All such problems
-raise `ConfigError` (exit code 2).
+The sections are `dedup.settings`' dataclasses (each algorithm module imports its own from there);
+this module composes them and loads YAML, and imports nothing heavier (no numpy, no Arrow, no
+compiled kernels), so a config is built in milliseconds. Every key is checked once, at load: an
+unknown key names its dotted path and the nearest known key; a wrong type, choice or range
+names the key and what was expected. All such problems raise `ConfigError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from typing import Any, Literal
 
 import yaml
 
-from dedup.cluster import ClusterConfig
 from dedup.errors import ConfigError
-from dedup.index.store import IndexConfig
-from dedup.io.readers import InputConfig
-from dedup.io.writers import OutputConfig
-from dedup.lsh import LSHConfig, resolve_params
-from dedup.minhash import MinHashConfig
-from dedup.normalize import NORMALIZE_VERSION, NormalizeConfig
-from dedup.shingle import ShingleConfig
+from dedup.settings import (
+    NORMALIZE_VERSION,
+    ClusterConfig,
+    IndexConfig,
+    InputConfig,
+    LSHConfig,
+    MinHashConfig,
+    NormalizeConfig,
+    OutputConfig,
+    ShingleConfig,
+)
 
 
 def _check_workers(value: object) -> str | None:
@@ -82,14 +86,14 @@ class Config:
     """A whole run's configuration; each stage receives only its own section.
 
     Attributes:
-        input: where records come from (`dedup.io.readers.InputConfig`).
-        output: where results go (`dedup.io.writers.OutputConfig`).
-        normalize: cleaning (`dedup.normalize.NormalizeConfig`).
-        shingle: shingling (`dedup.shingle.ShingleConfig`).
-        minhash: signatures (`dedup.minhash.MinHashConfig`).
-        lsh: banding and verification (`dedup.lsh.LSHConfig`).
-        cluster: the keep rule (`dedup.cluster.ClusterConfig`).
-        index: where `dedup index` keeps its index (`dedup.index.store.IndexConfig`).
+        input: where records come from (`dedup.settings.InputConfig`).
+        output: where results go (`dedup.settings.OutputConfig`).
+        normalize: cleaning (`dedup.settings.NormalizeConfig`).
+        shingle: shingling (`dedup.settings.ShingleConfig`).
+        minhash: signatures (`dedup.settings.MinHashConfig`).
+        lsh: banding and verification (`dedup.settings.LSHConfig`).
+        cluster: the keep rule (`dedup.settings.ClusterConfig`).
+        index: where `dedup index` keeps its index (`dedup.settings.IndexConfig`).
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
         workers: threads for the signature kernel; 0 uses every core.
@@ -203,7 +207,9 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
 def _check_together(source: str, config: Config) -> None:
     """Checks of values that constrain each other (each alone is checked by its field)."""
     num_perm = config.minhash.num_perm
-    bands, rows = resolve_params(config.lsh, num_perm)
+    # Derived values always fit; only both given, or one beyond num_perm, can overflow.
+    bands = config.lsh.bands or max(1, num_perm // (config.lsh.rows or num_perm))
+    rows = config.lsh.rows or max(1, num_perm // bands)
     if bands * rows > num_perm:
         raise ConfigError(
             f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
@@ -327,6 +333,11 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
             f"{source}: the config must be a mapping of sections; got {type(data).__name__}{hint}"
         )
     return from_dict(data, source, overrides)
+
+
+def threads(config: Config) -> int:
+    """Threads a run uses for its compiled kernels: `config.workers`, or every core when it is 0."""
+    return config.workers or os.cpu_count() or 1
 
 
 def to_dict(config: Config) -> dict[str, Any]:

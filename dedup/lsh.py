@@ -12,90 +12,13 @@ becomes an edge: a chain of weak band collisions cannot glue unrelated records t
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from dedup import kernels
-
-
-def _check_threshold(value: object) -> str | None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 < value < 1.0:
-        return "must be a number between 0 and 1 (both excluded)"
-    return None
-
-
-def _check_optional_positive(value: object) -> str | None:
-    if value is not None and (not isinstance(value, int) or value < 1):
-        return "must be a positive integer, or null to derive it from the threshold"
-    return None
-
-
-def _check_weight(value: object) -> str | None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
-        return "must be a number from 0 to 1"
-    return None
-
-
-def _check_optional_share(value: object) -> str | None:
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1
-    ):
-        return "must be a number above 0 and at most 1, or null to turn it off"
-    return None
-
-
-def _check_min_shingles(value: object) -> str | None:
-    if not isinstance(value, int) or value < 1:
-        return "must be a positive integer"
-    return None
-
-
-def _check_max_bucket(value: object) -> str | None:
-    if not isinstance(value, int) or value < 2:
-        return "must be an integer of at least 2"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class LSHConfig:
-    """How near-duplicates are found.
-
-    Attributes:
-        threshold: the Jaccard similarity at or above which two records are near-duplicates.
-        bands: LSH bands; null derives `bands` and `rows` from the threshold.
-        rows: rows per band; null derives it.
-        false_positive_weight: weight of the false-positive area when deriving bands and rows.
-        false_negative_weight: weight of the false-negative area; higher than the false-positive
-            weight by default because every candidate is verified, so a missed pair costs more
-            than an extra check.
-        verify: `estimate` checks candidates by the signatures' estimated Jaccard, `exact` by the
-            exact Jaccard of their shingle sets.
-        containment: also join a pair when this share of the smaller record's shingles is in the
-            larger one (a truncated or partial copy), exactly counted; null turns it off.
-        figures: a pair whose records each state a figure the other lacks (another week's notice
-            of the same template) is not a duplicate, unless one announces a correction.
-        min_shingles: containment counts only when the smaller record has at least this many
-            distinct shingles (a two-line note is contained in many articles).
-        short_threshold: the Jaccard a pair needs when its smaller record has fewer than
-            `min_shingles` shingles (two sentences sharing a few words are not duplicates).
-        max_bucket: records sharing one band key beyond this many are paired only with their
-            `max_bucket` nearest neighbours in the bucket, to bound the work on boilerplate.
-    """
-
-    threshold: float = field(default=0.5, metadata={"check": _check_threshold})
-    bands: int | None = field(default=None, metadata={"check": _check_optional_positive})
-    rows: int | None = field(default=None, metadata={"check": _check_optional_positive})
-    false_positive_weight: float = field(default=0.05, metadata={"check": _check_weight})
-    false_negative_weight: float = field(default=0.95, metadata={"check": _check_weight})
-    verify: Literal["estimate", "exact"] = "exact"
-    containment: float | None = field(default=0.8, metadata={"check": _check_optional_share})
-    figures: bool = True
-    min_shingles: int = field(default=20, metadata={"check": _check_min_shingles})
-    short_threshold: float = field(default=0.8, metadata={"check": _check_threshold})
-    max_bucket: int = field(default=200, metadata={"check": _check_max_bucket})
+from dedup.settings import LSHConfig as LSHConfig
 
 
 def candidate_probability(similarity: npt.ArrayLike, bands: int, rows: int) -> npt.NDArray[np.float64]:

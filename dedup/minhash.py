@@ -13,8 +13,7 @@ the compiled kernel from hashing forms in one pass. Tests hold the two equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,38 +21,12 @@ import pyarrow as pa
 
 from dedup import kernels
 from dedup.records import arrow_bytes
+from dedup.settings import MinHashConfig as MinHashConfig
 
 #: The value an empty set's signature holds in every slot (datasketch's empty MinHash).
 EMPTY = np.uint32(0xFFFFFFFF)
 # Rows of the (shingles x permutations) block computed at once: 64k x 128 x 4 B = 32 MiB.
 _BLOCK_ROWS = 65_536
-
-
-def _check_num_perm(value: object) -> str | None:
-    if not isinstance(value, int) or not 2 <= value <= 4096:
-        return "must be an integer from 2 to 4096"
-    return None
-
-
-def _check_seed(value: object) -> str | None:
-    if not isinstance(value, int) or not 0 <= value < 2**32:
-        return "must be an integer from 0 to 4294967295"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class MinHashConfig:
-    """How shingle sets become signatures.
-
-    Attributes:
-        num_perm: permutations, i.e. the signature length.
-        seed: seeds the permutations; signatures with different seeds are not comparable.
-        scheme: the permutation family (datasketch 2.0's default `affine32`).
-    """
-
-    num_perm: int = field(default=128, metadata={"check": _check_num_perm})
-    seed: int = field(default=1, metadata={"check": _check_seed})
-    scheme: Literal["affine32"] = "affine32"
 
 
 def permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:

@@ -20,9 +20,8 @@ import functools
 import html
 import os
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +31,8 @@ from selectolax.lexbor import LexborHTMLParser
 
 from dedup import kernels
 from dedup.records import arrow_bytes
-
-#: Bumped whenever cleaning or the hashing form changes; part of the signature fingerprint.
-NORMALIZE_VERSION = 3
+from dedup.settings import NORMALIZE_VERSION as NORMALIZE_VERSION
+from dedup.settings import NormalizeConfig as NormalizeConfig
 
 #: Elements whose text is a paragraph; text outside them (teasers, navigation) is boilerplate.
 PARAGRAPH_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dd", "dt")
@@ -66,31 +64,6 @@ _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0x
 # or a tag (separators), except the variation selectors supplement (combining marks: dropped).
 _FOLD_LIMIT = 0x40000
 _DROPPED_ABOVE_LIMIT = (0xE0100, 0xE01EF)
-
-
-def _check_max_chars(value: object) -> str | None:
-    if not isinstance(value, int) or value < 1:
-        return "must be a positive integer"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class NormalizeConfig:
-    """How record text is cleaned.
-
-    Attributes:
-        content: `html` parses paragraph elements, `text` splits on blank lines (and decodes HTML
-            character references such as `&amp;`), `auto` looks for HTML tags in each record.
-        mail_headers: a leading mail or Usenet header block in a text record (Xref, Path,
-            Newsgroups... differ between copies of one cross-posted message): `auto` drops it when
-            it is made of known header lines, `strip` drops any leading `Name: value` block,
-            `keep` keeps it.
-        max_chars: records longer than this (in characters, before cleaning) are rejected.
-    """
-
-    content: Literal["auto", "html", "text"] = "auto"
-    mail_headers: Literal["auto", "strip", "keep"] = "auto"
-    max_chars: int = field(default=20_000_000, metadata={"check": _check_max_chars})
 
 
 def is_html(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from dedup.errors import InputError
+
 ID = "id"
 TEXT = "text"
 PARAGRAPHS = "paragraphs"
@@ -91,3 +93,45 @@ def arrow_bytes(forms: pa.Array[Any]) -> tuple[npt.NDArray[np.uint8], npt.NDArra
     offsets = np.frombuffer(offsets_buf, dtype=np.int64)[forms.offset : forms.offset + len(forms) + 1]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
     return data, offsets
+
+
+def fail_fast(rejects: list[Reject], on_error: str) -> None:
+    """Raise `InputError` for the first reject when `on_error` is `fail`."""
+    if rejects and on_error == "fail":
+        first = rejects[0]
+        message = first.reason + " (on_error: fail)"
+        raise InputError(message, path=first.source_file, line=first.source_line, field=first.field)
+
+
+def describe_reject(reject: Reject) -> str:
+    """A reject as one line for the terminal: `file:line: field 'x': reason`."""
+    field_part = f" field '{reject.field}':" if reject.field else ""
+    return f"{reject.where}:{field_part} {reject.reason}"
+
+
+def every_record_rejected(read: int, first: str) -> InputError:
+    """The error for a run whose every record was rejected (a misnamed field, the wrong format).
+
+    Args:
+        read: records read.
+        first: the first reject as `file:line: field 'x': reason`.
+    """
+    return InputError(f"every record read was rejected ({read:,}), nothing written; the first: {first}")
+
+
+def repeated_ids(
+    ids: list[str], files: list[str], lines: list[int], order: list[int], id_field: str
+) -> tuple[list[int], list[Reject]]:
+    """Records whose id repeats one seen earlier in `order` (source position), and a reject for each."""
+    first_at: dict[str, int] = {}
+    drop: list[int] = []
+    rejects: list[Reject] = []
+    for i in order:
+        if ids[i] in first_at:
+            j = first_at[ids[i]]
+            reason = f"duplicate id '{ids[i]}'; first seen at {files[j]}:{lines[j]}"
+            rejects.append(Reject(files[i], lines[i], reason, "read", ids[i], id_field))
+            drop.append(i)
+        else:
+            first_at[ids[i]] = i
+    return drop, rejects

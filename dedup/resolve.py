@@ -18,12 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
 from dedup.errors import InputError, VerificationError
-from dedup.records import arrow_bytes
+from dedup.settings import parse_keep
 
 #: Band-key pairs held before repeats across bands are dropped (8 bytes each).
 PAIRS_HELD = 1 << 22
@@ -48,8 +47,8 @@ class Source(Protocol):
         """`uint32 (len(rows), num_perm)`: the rows' MinHash signatures."""
         ...
 
-    def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
-        """The rows' hashing forms."""
+    def sets(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+        """The rows' distinct shingle hashes, sorted: `(uint32 hashes, int64 offsets (len(rows) + 1,))`."""
         ...
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
@@ -188,9 +187,7 @@ class _Verifier:
             if cfg.verify == "estimate"
             else np.empty((len(rows), 0), dtype=np.uint32)
         )
-        sets = None
-        if needs_sets:
-            sets = kernels.shingle_bytes(*arrow_bytes(self.source.forms(rows)), self.config.shingle.ngram)
+        sets = self.source.sets(rows) if needs_sets else None
         verdict = lsh.verify(local, signatures, sets, cfg, self.workers)
         if judge and cfg.figures and verdict.keep.any():
             kept = np.flatnonzero(verdict.keep)
@@ -209,7 +206,7 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     Raises:
         InputError: the keep rule's field holds values it cannot rank, or none at all.
     """
-    rule, field_name = cluster.parse_keep(config.cluster.keep)
+    rule, field_name = parse_keep(config.cluster.keep)
     if rule in ("first", "none"):
         return cluster.rank(position)
     if rule == "longest":
@@ -266,7 +263,7 @@ def resolve(
         edges = pairs[verdict.keep]
         verdict = lsh.Verdict(*(getattr(verdict, f)[verdict.keep] for f in lsh.Verdict.__slots__))
     with clock.stage("cluster"):
-        drop_all = cluster.parse_keep(config.cluster.keep)[0] == "none"
+        drop_all = parse_keep(config.cluster.keep)[0] == "none"
         rank = keep_rank(source, position, config)
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)

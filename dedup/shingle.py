@@ -14,7 +14,6 @@ with no Python object per token, and the compiled kernel in `dedup.kernels` fuse
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +21,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from dedup.records import arrow_bytes
+from dedup.settings import ShingleConfig as ShingleConfig
 
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
@@ -29,23 +29,6 @@ CHAIN_MUL = 0x9E3779B97F4A7C15
 CHAIN_MIX = 0xBF58476D1CE4E5B9
 _M64 = (1 << 64) - 1
 _SPACE, _NEWLINE = 0x20, 0x0A
-
-
-def _check_ngram(value: object) -> str | None:
-    if not isinstance(value, int) or not 1 <= value <= 32:
-        return "must be an integer from 1 to 32"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class ShingleConfig:
-    """How records become shingle sets.
-
-    Attributes:
-        ngram: words per shingle.
-    """
-
-    ngram: int = field(default=3, metadata={"check": _check_ngram})
 
 
 def _fmix64(h: int) -> int:

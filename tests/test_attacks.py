@@ -687,7 +687,7 @@ def test_paragraph_extraction_visits_each_element_a_bounded_number_of_times(
     visits = []
     for n in (300, 1200):
         handed[0] = 0
-        paragraphs = normalize.clean(page(n), dedup.NormalizeConfig(content="html"))
+        paragraphs = normalize.clean(page(n), normalize.NormalizeConfig(content="html"))
         assert paragraphs
         visits.append(handed[0])
     assert visits[1] <= 4 * n + 10, f"at most a few node visits per element: {visits}"

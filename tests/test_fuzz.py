@@ -20,17 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dedup
-from dedup import (
-    MinHashConfig,
-    NormalizeConfig,
-    ShingleConfig,
-    clean_batch,
-    hashing_forms,
-    join_paragraphs,
-    shingle_batch,
-    sign,
-    sign_forms,
-)
+from dedup.minhash import MinHashConfig, sign, sign_forms
+from dedup.normalize import NormalizeConfig, clean_batch, hashing_forms, join_paragraphs
+from dedup.shingle import ShingleConfig, shingle_batch
 
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

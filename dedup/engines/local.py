@@ -43,27 +43,27 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import exact, lsh
-from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup import exact, outputs
+from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
 from dedup.errors import DedupError
 from dedup.io import readers, work, writers
-from dedup.normalize import NORMALIZE_VERSION
-from dedup.pipeline import (
-    count,
+from dedup.outputs import rejects_table
+from dedup.progress import NullProgress, Progress
+from dedup.records import (
+    ID,
+    PARAGRAPHS,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    Reject,
     describe_reject,
-    duplicates_table,
     every_record_rejected,
     fail_fast,
-    rejects_table,
     repeated_ids,
-    unique_table,
-    workers,
 )
-from dedup.progress import NullProgress, Progress
-from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, Reject
 from dedup.report import Report
 from dedup.resolve import Clock, Duplicates, resolve
+from dedup.settings import NORMALIZE_VERSION
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 #: The layout of the checkpoints; a change makes older ones stale.
@@ -110,7 +110,6 @@ class _Run:
         self.clock = Clock(self.report.timings, progress.stage)
         self.budget = size_bytes(config.memory_budget)
         self.limits = Limits.from_budget(self.budget)
-        self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
 
     def find_inputs(self) -> None:
         """Find the input files; refuse input inside the output folder (nothing is written yet)."""
@@ -149,7 +148,7 @@ class _Run:
                 name = f"{index:05d}-{part:05d}"
                 names.append(name)
                 if self.work.shard_meta(name) is None:
-                    process(piece, display, name, self.config, self.work, self.clock, (self.bands, self.rows))
+                    process(piece, display, name, self.config, self.work, self.clock)
                     crash_point(f"shard:{name}")
                 else:
                     reused += 1
@@ -193,7 +192,7 @@ class _Run:
         with self.clock.stage("exact"):
             group, rep = exact.groups(source.digests())
         position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
-        found = resolve(source, group, rep, position, self.config, self.clock, workers(self.config))
+        found = resolve(source, group, rep, position, self.config, self.clock, threads(self.config))
         arrays = {
             "duplicate_of": found.duplicate_of,
             "matched_by": found.matched_by,
@@ -230,7 +229,7 @@ class _Run:
         cfg = self.config.output
         stage = self.work.stage
         extra = passthrough_schema(shards)
-        unique_schema, duplicates_schema = _schemas(extra)
+        unique_schema, duplicates_schema = outputs.schemas(extra)
         ids = ShardSource.ids(shards, valid)
         offsets = np.cumsum([0] + [s.rows for s in shards])
         starts = np.searchsorted(valid, offsets)
@@ -245,38 +244,19 @@ class _Run:
             for s, shard in enumerate(shards):
                 rows = np.arange(starts[s], starts[s + 1], dtype=np.int64)  # valid-space rows
                 local = valid[rows] - offsets[s]
-                table = shard.table()
-                keeps = found.kept[rows]
-                kept, drop = rows[keeps], rows[~keeps]
-                keep_local = pa.array(local[keeps], pa.int64())
-                drop_local = pa.array(local[~keeps], pa.int64())
-                records = conform(table.drop_columns(["paragraphs"]), extra)
-                unique.write(
-                    unique_table(
-                        records.take(keep_local),
-                        table["paragraphs"].take(keep_local),
-                        found.cluster_size[kept],
-                    )
-                )
-                duplicates.write(
-                    duplicates_table(
-                        records.take(drop_local),
-                        table["paragraphs"].take(drop_local),
-                        ids.take(pa.array(found.duplicate_of[drop], pa.int64())),
-                        ids.take(pa.array(found.cluster[drop], pa.int64())),
-                        found.similarity[drop],
-                        found.containment[drop],
-                        found.matched_by[drop],
-                    )
-                )
+                table = shard.table().take(pa.array(local, pa.int64()))
+                records = conform(table.drop_columns([PARAGRAPHS]), extra)
+                unique_rows, duplicate_rows = outputs.build(records, table[PARAGRAPHS], rows, found, ids)
+                unique.write(unique_rows)
+                duplicates.write(duplicate_rows)
                 rejected.write(_sorted_rejects(shard.rejects(), by_shard.get(s, [])))
                 del table, records
-        outputs = {}
+        described = {}
         for name in OUTPUTS:
             path = stage / name
             crash_point(f"stage:{name}")
-            outputs[name] = {"bytes": path.stat().st_size, "xxh3": writers.digest_file(path)}
-        meta = {"outputs": outputs}
+            described[name] = {"bytes": path.stat().st_size, "xxh3": writers.digest_file(path)}
+        meta = {"outputs": described}
         self.work.finish_stage(meta)
         return meta
 
@@ -302,19 +282,6 @@ class _Run:
         self.work.remove()
 
 
-def _schemas(extra: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
-    """The schemas of `unique.parquet` and `duplicates.parquet` for these pass-through fields."""
-    own = [pa.field(ID, pa.string()), pa.field(SOURCE_FILE, pa.string()), pa.field(SOURCE_LINE, pa.int64())]
-    schema = pa.schema([*own, *extra])  # the pass-through fields keep their metadata (JSON text)
-    empty = pa.Table.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
-    paragraphs = pa.array([], pa.large_list(pa.large_string()))
-    unique = unique_table(empty, paragraphs, np.empty(0, dtype=np.int64)).schema
-    none = np.empty(0, dtype=np.float64)
-    no_ids = pa.array([], pa.string())
-    dups = duplicates_table(empty, paragraphs, no_ids, no_ids, none, none, none.astype(np.int8))
-    return unique, dups.schema
-
-
 def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int64], list[Reject]]:
     """Global rows whose id is not a repeat of an earlier one, and a reject for each repeat."""
     ids = pa.chunked_array([s.column(ID) for s in shards], pa.string())
@@ -325,7 +292,7 @@ def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int
     lines = pa.chunked_array([s.column(SOURCE_LINE) for s in shards], pa.int64()).to_pylist()
     # Shards are in source order, so row order is position order.
     drop, rejects = repeated_ids(ids.to_pylist(), files, lines, list(range(total)), config.input.id_field)
-    fail_fast(rejects, config)
+    fail_fast(rejects, config.on_error)
     keep = np.ones(total, dtype=bool)
     keep[drop] = False
     return np.flatnonzero(keep).astype(np.int64), rejects
@@ -403,7 +370,7 @@ def _steps(state: _Run, started: float) -> Report:
         raise every_record_rejected(state.report.read, _first_rejects(shards, [], limit=1)[0])
     found, valid, id_rejects = state.resolve(shards)
     rejected += len(id_rejects)
-    count(state.report, found, rejected)
+    outputs.count(state.report, found, rejected)
     state.progress.stage("write")
     with state.clock.stage("write"):
         staged = state.stage(shards, found, valid, id_rejects)

@@ -1,8 +1,9 @@
 """Shards: a stretch of one input file, processed alone and kept on disk.
 
-`process` turns a read stretch into a finished shard (cleaned records, digests, signatures, band
-keys, rejects) in the checkpoint folder; `Shard` is its handle; `ShardSource` gives the global
-steps (`dedup.resolve`) read access to all shards by row, touching only the rows asked for.
+`process` turns a read stretch into a finished shard (`featurize`: cleaned records, digests, band
+keys, shingle sets, lengths; and its rejects) in the checkpoint folder; `Shard` is its handle;
+`ShardSource` gives the global steps (`dedup.resolve`) read access to all shards by row, touching
+only the rows asked for.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import exact, lsh, minhash, normalize
+from dedup import normalize
 from dedup.config import Config
+from dedup.featurize import featurize, gather_sets
 from dedup.io import fields, readers, work
-from dedup.pipeline import clean_table, fail_fast, paragraph_lengths, rejects_table, workers
-from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT
+from dedup.outputs import rejects_table
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, fail_fast
 from dedup.resolve import Clock
 
-PARAGRAPHS = "paragraphs"
 #: Corpora of at most this many records keep their shards' arrays mapped between calls...
 KEEP_OPEN_ROWS = 500_000
 #: ... the first this many of them (a mapping holds no file descriptor, but counts against the
@@ -99,55 +100,37 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
 
 
 def process(
-    piece: readers.ReadBatch,
-    file: str,
-    name: str,
-    config: Config,
-    store: work.WorkDir,
-    clock: Clock,
-    bands_rows: tuple[int, int],
+    piece: readers.ReadBatch, file: str, name: str, config: Config, store: work.WorkDir, clock: Clock
 ) -> None:
-    """Clean, hash, sign and band one shard and save it (marker last)."""
+    """Featurize one shard and save it (marker last)."""
     records, rejects = piece.records, list(piece.rejects)
-    fail_fast(rejects, config)
+    fail_fast(rejects, config.on_error)
     text_bytes = int(pc.sum(pc.binary_length(records[TEXT])).as_py() or 0)
-    with clock.stage("clean"):
-        kept, paragraphs, forms, clean_rejects = clean_table(records, config)
-    rejects += clean_rejects
-    with clock.stage("exact"):
-        digests = exact.digest(forms)
-    with clock.stage("sign"):
-        # One signature per distinct text of the shard, copied to its repeats.
-        group, rep = exact.groups(digests)
-        rep_forms = forms.take(pa.array(rep, pa.int64()))
-        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers(config))[
-            group
-        ]
-    with clock.stage("band"):
-        keys = lsh.band(signatures, *bands_rows).T
+    features = featurize(records, config, clock)
+    rejects += features.rejects
     lines = [r.source_line for r in rejects if r.source_line is not None]
     lines += [records[SOURCE_LINE][0].as_py(), records[SOURCE_LINE][-1].as_py()] if records.num_rows else []
     rejects.sort(key=lambda r: -1 if r.source_line is None else r.source_line)
-    # Hashing forms are not kept: verification makes them again for the few records it compares.
-    table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs)
     meta = {
         "file": file,
         "first_line": min(lines, default=0),
         "last_line": max(lines, default=0),
-        "rows": kept.num_rows,
+        "rows": len(features),
         "read": records.num_rows + len(piece.rejects),
         "rejected": len(rejects),
         "skipped": piece.skipped_blank,
         "text_bytes": text_bytes,
     }
     arrays: dict[str, npt.NDArray[Any]] = {
-        "digests": digests,
-        "keys": keys,
-        "lengths": paragraph_lengths(paragraphs),
+        "digests": features.digests,
+        "keys": features.keys,
+        "lengths": features.lengths,
+        "sets": features.sets,
+        "set_offsets": features.set_offsets,
     }
     if config.lsh.verify == "estimate":  # only estimating needs whole signatures after banding
-        arrays["signatures"] = signatures
-    store.save_shard(name, table, rejects_table(rejects), arrays, meta)
+        arrays["signatures"] = features.signatures
+    store.save_shard(name, features.records, rejects_table(rejects), arrays, meta)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,15 +237,20 @@ class ShardSource:
         self._located = (rows, out)
         return out
 
+    def _array(self, s: int, name: str) -> npt.NDArray[Any]:
+        """One of shard `s`'s arrays, mapped (kept open between calls for small corpora)."""
+        array = self._open.get((s, name))
+        if array is None:
+            array = self.shards[s].array(name)
+            if self._keep_open and len(self._open) < KEEP_OPEN_ARRAYS:
+                self._open[s, name] = array  # bands are read in shard order: no eviction
+        return array
+
     def _gather(self, rows: npt.NDArray[np.int64], name: str, band: int | None = None) -> npt.NDArray[Any]:
         parts = self._locate(rows)
         out: npt.NDArray[Any] | None = None
         for s, at, local in parts:
-            array = self._open.get((s, name))
-            if array is None:
-                array = self.shards[s].array(name)
-                if self._keep_open and len(self._open) < KEEP_OPEN_ARRAYS:
-                    self._open[s, name] = array  # bands are read in shard order: no eviction
+            array = self._array(s, name)
             values = np.asarray(array[band][local] if band is not None else array[local])
             if out is None:
                 out = np.empty((len(rows), *values.shape[1:]), dtype=values.dtype)
@@ -303,10 +291,22 @@ class ShardSource:
         """See `resolve.Source`."""
         return self._gather(rows, "signatures")
 
-    def forms(self, rows: npt.NDArray[np.int64]) -> pa.Array[Any]:
+    def sets(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
         """See `resolve.Source`."""
-        paragraphs = self._take(rows, lambda table, local: table[PARAGRAPHS].take(local))
-        return normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers(self.config))
+        parts = self._locate(rows)
+        sizes = np.zeros(len(rows), dtype=np.int64)
+        pieces: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.int64]]] = []
+        for s, at, local in parts:
+            hashes, offsets = gather_sets(self._array(s, "sets"), self._array(s, "set_offsets"), local)
+            sizes[at] = np.diff(offsets)
+            pieces.append((at, hashes, offsets))
+        packed = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=packed[1:])
+        out = np.empty(int(packed[-1]), dtype=np.uint32)
+        for at, hashes, offsets in pieces:  # each shard's sets into the rows' places
+            starts = np.repeat(packed[at] - offsets[:-1], np.diff(offsets))
+            out[starts + np.arange(len(hashes), dtype=np.int64)] = hashes
+        return out, packed
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
         """See `resolve.Source`."""

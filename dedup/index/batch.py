@@ -9,34 +9,46 @@ the accounting identity checked.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from dedup.config import Config, fingerprint, to_dict
+from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup.engines.shards import Limits, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
-from dedup.io import readers, writers
-from dedup.pipeline import (
-    describe_reject,
-    duplicates_table,
-    every_record_rejected,
-    read_all,
-    rejects_table,
-    unique_table,
-)
+from dedup.io import fields, readers, work, writers
+from dedup.outputs import duplicates_table, rejects_table, schemas, unique_table
 from dedup.progress import NullProgress, Progress
-from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
+from dedup.records import (
+    ID,
+    PARAGRAPHS,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    TEXT,
+    Reject,
+    clip_raw,
+    describe_reject,
+    every_record_rejected,
+    fail_fast,
+)
 from dedup.report import Report
 from dedup.resolve import MATCHED_BY
 
-BATCH = 10_000  # records per index transaction
+#: Records per index transaction, at most (fewer when `memory_budget` asks for smaller batches).
+BATCH = 10_000
+_SPOOL = ".dedup-index-work"
 
 
 def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     """Check (and with `add`, index) every input record; write the outputs; return the report.
+
+    Records are read, matched and spooled to disk batch by batch (batches sized from
+    `memory_budget`, at most `BATCH` records each), so memory does not grow with the corpus.
 
     Raises:
         DedupError: a subclass for a bad config, input or index, an output folder another run is
@@ -46,86 +58,140 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
     _refuse_index_in_input(config, files)
     with writers.claim(config.output) as folder:
+        spool = folder / _SPOOL
         try:
-            return _run(config, add, progress or NullProgress())
+            return _run(config, add, progress or NullProgress(), spool)
         except OSError as err:
             raise writers.failure(folder, err) from None
+        finally:
+            shutil.rmtree(spool, ignore_errors=True)
 
 
-def _run(config: Config, add: bool, progress: Progress) -> Report:
+def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
     started = time.perf_counter()
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
     folder = writers.prepare(config.output)
-    progress.stage("read")
-    records, rejects, report.skipped_blank_lines = read_all(config, progress)
-    report.read = records.num_rows + len(rejects)
-    if report.read and len(rejects) == report.read:
-        raise every_record_rejected(report.read, describe_reject(rejects[0]))
-    uniques: list[pa.Table] = []
-    duplicates: list[pa.Table] = []
-    counts = {"exact": 0, "near": 0, "present": 0}
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir()
+    limits = Limits.from_budget(size_bytes(config.memory_budget))
+    limits = Limits(min(limits.records, BATCH), limits.text_bytes)
+    counts = {"exact": 0, "near": 0, "present": 0, "new": 0, "rejected": 0}
     matched_by = {name: 0 for name in MATCHED_BY[1:]}
+    first_reject = ""
+    parts: list[tuple[Path, Path]] = []
     progress.stage("index add" if add else "index check")
     with Index.open(config.index.path, config) as index:
-        for start in range(0, records.num_rows, BATCH):
-            part = records.slice(start, BATCH)
-            matches, rows, readable, paragraphs = index.ingest(part, add)
-            slot = {row: k for k, row in enumerate(rows.tolist())}
-            new = [slot[r] for r, m in enumerate(matches) if m.status == "new"]
-            dup = [slot[r] for r, m in enumerate(matches) if m.status in ("exact", "near", "present")]
-            uniques.append(
-                unique_table(
-                    readable.take(pa.array(new, pa.int64())),
-                    paragraphs.take(pa.array(new, pa.int64())),
-                    np.ones(len(new), dtype=np.int64),
-                )
+        for k, piece in enumerate(pieces(readers.read(config.input), limits)):
+            fail_fast(piece.rejects, config.on_error)
+            part, rejects = piece.records, list(piece.rejects)
+            report.read += part.num_rows + len(piece.rejects)
+            report.skipped_blank_lines += piece.skipped_blank
+            matches, rows, readable, paragraphs = (
+                index.ingest(part, add) if part.num_rows else ([], None, None, None)
             )
-            found = [m for m in matches if m.status in ("exact", "near", "present")]
-            named = pa.array([m.duplicate_of for m in found], pa.string())
-            table = duplicates_table(
-                readable.take(pa.array(dup, pa.int64())),
-                paragraphs.take(pa.array(dup, pa.int64())),
-                named,
-                named,
-                np.array([m.similarity for m in found], dtype=np.float64),
-                np.array([m.containment for m in found], dtype=np.float64),
-                np.array([MATCHED_BY.index(m.matched_by or "exact") for m in found], dtype=np.int8),
-            )
-            status = pa.array([m.status for m in found], pa.string())
-            duplicates.append(table.set_column(table.schema.get_field_index("match"), "match", status))
-            for m in found:
-                counts[m.status] += 1
-                if m.status != "present":
-                    matched_by[m.matched_by or "exact"] += 1
             files, lines = part[SOURCE_FILE].to_pylist(), part[SOURCE_LINE].to_pylist()
             texts, ids = part[TEXT], part[ID].to_pylist()
             for r, m in enumerate(matches):
+                counts[m.status] += 1
+                if m.status in ("exact", "near"):
+                    matched_by[m.matched_by or "exact"] += 1
                 if m.status == "rejected":
                     raw = clip_raw(texts[r].as_py())
                     field = config.input.text_field
                     rejects.append(Reject(files[r], lines[r], m.reason or "", "clean", ids[r], field, raw))
-            progress.advance(part.num_rows)
+            fail_fast(rejects, config.on_error)
+            if rejects and not first_reject:
+                first_reject = describe_reject(rejects[0])
+            counts["rejected"] += len(piece.rejects)
+            matched = _matched(matches, rows, readable, paragraphs)
+            parts.append((spool / f"{k:06d}.arrow", spool / f"{k:06d}.rejects.arrow"))
+            work.save_table(parts[-1][0], matched)
+            work.save_table(parts[-1][1], rejects_table(rejects))
+            progress.advance(part.num_rows + len(piece.rejects))
         report.outputs = {"index": index.stats()}
-    unique = pa.concat_tables(uniques, promote_options="permissive") if uniques else None
-    dups = pa.concat_tables(duplicates, promote_options="permissive") if duplicates else None
-    report.kept = unique.num_rows if unique is not None else 0
+    report.kept = counts["new"]
     report.exact_duplicates, report.near_duplicates = counts["exact"], counts["near"]
     report.present = counts["present"]
     report.duplicates = report.exact_duplicates + report.near_duplicates + report.present
     report.matched_by = dict(matched_by)
-    report.rejected = len(rejects)
+    report.rejected = counts["rejected"]
     if report.read and report.rejected == report.read:
-        raise every_record_rejected(report.read, describe_reject(rejects[0]))
+        raise every_record_rejected(report.read, first_reject)
     report.check()
     progress.stage("write")
     writers.retract_report(folder)
-    empty = pa.table({ID: pa.array([], pa.string())})
-    writers.write_table(folder, "unique.parquet", unique if unique is not None else empty, config.output)
-    writers.write_table(folder, "duplicates.parquet", dups if dups is not None else empty, config.output)
-    writers.write_table(folder, "rejects.parquet", rejects_table(rejects), config.output)
+    _write(folder, parts, config)
     report.timings["total"] = round(time.perf_counter() - started, 6)
     writers.write_report(folder, report.to_dict())
     return report
+
+
+_STATUS, _NAMED, _SIM, _CONT, _BY = "_status", "_named", "_similarity", "_containment", "_matched_by"
+
+
+def _matched(matches: list[Any], rows: Any, readable: Any, paragraphs: Any) -> pa.Table:
+    """One batch's readable records with what the index said of each, to spool until the end."""
+    if rows is None or readable is None:
+        return pa.table({ID: pa.array([], pa.string())})
+    slot = {row: k for k, row in enumerate(rows.tolist())}
+    said = [matches[r] for r in sorted(slot, key=slot.__getitem__)]
+    table = readable.drop_columns([c for c in (TEXT,) if c in readable.column_names])
+    table = table.append_column(PARAGRAPHS, paragraphs)
+    table = table.append_column(_STATUS, pa.array([m.status for m in said], pa.string()))
+    table = table.append_column(_NAMED, pa.array([m.duplicate_of for m in said], pa.string()))
+    table = table.append_column(_SIM, pa.array([m.similarity for m in said], pa.float64()))
+    table = table.append_column(_CONT, pa.array([m.containment for m in said], pa.float64()))
+    return table.append_column(_BY, pa.array([m.matched_by for m in said], pa.string()))
+
+
+def _write(folder: Path, parts: list[tuple[Path, Path]], config: Config) -> None:
+    """The three Parquet files, from the spooled batches, each pass-through field of one type."""
+    own = {_STATUS, _NAMED, _SIM, _CONT, _BY}
+    extra = pa.schema(
+        [
+            f
+            for f in fields.schema(work.load_schema(p) for p, _ in parts)
+            if f.name not in own and f.name != PARAGRAPHS
+        ]
+    )
+    unique_schema, duplicates_schema = schemas(extra)
+    cfg = config.output
+    staged = parts[0][0].parent if parts else folder / _SPOOL
+    staged.mkdir(exist_ok=True)
+    with (
+        writers.TableWriter(staged / "unique.parquet", unique_schema, cfg) as unique,
+        writers.TableWriter(staged / "duplicates.parquet", duplicates_schema, cfg) as duplicates,
+        writers.TableWriter(staged / "rejects.parquet", rejects_table([]).schema, cfg) as rejected,
+    ):
+        for matched_path, rejects_path in parts:
+            matched = work.load_table(matched_path)
+            rejected.write(work.load_table(rejects_path))
+            if not matched.num_rows:
+                continue
+            status = matched[_STATUS].to_pylist()
+            records = conform(matched, extra)
+            new = pa.array([i for i, s in enumerate(status) if s == "new"], pa.int64())
+            dup = pa.array([i for i, s in enumerate(status) if s in ("exact", "near", "present")], pa.int64())
+            unique.write(
+                unique_table(
+                    records.take(new), matched[PARAGRAPHS].take(new), np.ones(len(new), dtype=np.int64)
+                )
+            )
+            named = matched[_NAMED].take(dup)
+            by = [MATCHED_BY.index(b or "exact") for b in matched[_BY].take(dup).to_pylist()]
+            table = duplicates_table(
+                records.take(dup),
+                matched[PARAGRAPHS].take(dup),
+                named,
+                named,
+                np.asarray(matched[_SIM].take(dup).to_numpy(zero_copy_only=False), dtype=np.float64),
+                np.asarray(matched[_CONT].take(dup).to_numpy(zero_copy_only=False), dtype=np.float64),
+                np.array(by, dtype=np.int8),
+            )
+            kinds = matched[_STATUS].take(dup).cast(pa.string())
+            duplicates.write(table.set_column(table.schema.get_field_index("match"), "match", kinds))
+    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+        writers.publish(staged / name, folder)
 
 
 def _refuse_index_in_input(config: Config, files: list[str]) -> None:

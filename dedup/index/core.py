@@ -23,14 +23,14 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from dedup import exact, kernels, lsh, minhash
+from dedup import lsh
 from dedup.config import Config, fingerprint
 from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
+from dedup.featurize import Features, featurize
 from dedup.index.store import SQLiteStore, Store
-from dedup.normalize import NORMALIZE_VERSION
-from dedup.pipeline import clean_table
-from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, arrow_bytes
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
+from dedup.settings import NORMALIZE_VERSION
 
 FORMAT = "1"  # the stored layout; part of the fingerprint
 Status = Literal["new", "exact", "near", "present", "rejected"]
@@ -81,17 +81,20 @@ def signature_settings(config: Config) -> dict[str, str]:
 
 @dataclass(slots=True)
 class _Batch:
-    """Records prepared for the index: the readable ones with their keys, sets and blobs."""
+    """A batch as the index reads it: the featurized readable records, by input position."""
 
     ids: list[str]
     rows: npt.NDArray[np.int64]  # positions in the input of the readable records
-    digests: npt.NDArray[np.uint64]  # (k, 2)
+    features: Features  # row k is `rows[k]` of the input
     keys: npt.NDArray[np.uint64]  # (k, bands)
     sets: list[npt.NDArray[np.uint32]]
     blobs: list[bytes]
     rejected: dict[int, str]
-    kept: pa.Table  # the readable records, cleaned (row k is `rows[k]` of the input)
-    paragraphs: pa.Array[Any]
+
+    @property
+    def digests(self) -> npt.NDArray[np.uint64]:
+        """`uint64 (k, 2)`: the readable records' exact digests."""
+        return self.features.digests
 
 
 def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict[int, str]]:
@@ -239,22 +242,19 @@ class Index:
 
     def _prepare(self, records: pa.Table | Iterable[Any]) -> _Batch:
         table, ids, unstorable = _table(records)
-        kept, paragraphs, forms, rejects = clean_table(table, self.config)
-        rejected = {int(r.source_line or 0) - 1: r.reason for r in rejects} | unstorable
-        rows = np.asarray(kept[SOURCE_LINE].to_numpy(), dtype=np.int64) - 1
-        digests = exact.digest(forms)
-        signatures = minhash.sign_forms(forms, self.config.shingle.ngram, self.config.minhash)
-        keys = lsh.band(signatures, self.bands, self.rows)
-        hashes, offsets = kernels.shingle_bytes(*arrow_bytes(forms), self.config.shingle.ngram)
-        sorted_sets, sizes = kernels.shingle_sets(hashes, offsets)
-        sets = [sorted_sets[offsets[i] : offsets[i] + sizes[i]].copy() for i in range(len(sizes))]
-        blobs = [_blob(digests[i], keys[i], sets[i]) for i in range(len(sets))]
+        features = featurize(table, self.config)
+        rejected = {int(r.source_line or 0) - 1: r.reason for r in features.rejects} | unstorable
+        rows = np.asarray(features.records[SOURCE_LINE].to_numpy(), dtype=np.int64) - 1
+        keys = np.ascontiguousarray(features.keys.T)
+        bounds = features.set_offsets
+        sets = [features.sets[bounds[i] : bounds[i + 1]] for i in range(len(features))]
+        blobs = [_blob(features.digests[i], keys[i], sets[i]) for i in range(len(sets))]
         seen: set[str] = set()
         for row in rows.tolist():
             if ids[row] in seen:
                 rejected[row] = f"id '{ids[row]}' repeated within the batch"
             seen.add(ids[row])
-        return _Batch(ids, rows, digests, keys, sets, blobs, rejected, kept, paragraphs)
+        return _Batch(ids, rows, features, keys, sets, blobs, rejected)
 
     # Matching ---------------------------------------------------------------------------------------
 
@@ -353,7 +353,7 @@ class Index:
         else:
             matches = self._results(batch, self._against_index(batch))
         passthrough = records.take(pa.array(batch.rows, pa.int64()))
-        return matches, batch.rows, passthrough, batch.paragraphs
+        return matches, batch.rows, passthrough, batch.features.records[PARAGRAPHS]
 
     def check(self, records: pa.Table | Iterable[Any]) -> list[Match]:
         """Say for each record whether the index already holds it or a near-duplicate (reads only)."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -26,27 +25,6 @@ import numpy.typing as npt
 from dedup.errors import EngineError, IndexMismatchError
 
 Table = Literal["exact", "band"]
-
-
-def _check_lock_timeout(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        return "must be a positive number of seconds"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class IndexConfig:
-    """Where an index lives.
-
-    Attributes:
-        path: a SQLite file (created if missing), or a Redis URL (`redis://host:6379/0`).
-        name: the key namespace in Redis (several indexes can share one server).
-        lock_timeout: seconds a writer waits for the index's write lock.
-    """
-
-    path: str = "index.sqlite"
-    name: str = "dedup"
-    lock_timeout: float = field(default=60.0, metadata={"check": _check_lock_timeout})
 
 
 _SCHEMA = (

@@ -17,9 +17,9 @@ import json
 import os
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -27,8 +27,9 @@ import pyarrow.parquet as pq
 from dedup.errors import InputError
 from dedup.io import fastjson, fields
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
+from dedup.settings import Format as Format
+from dedup.settings import InputConfig as InputConfig
 
-Format = Literal["auto", "lines", "jsonl", "csv", "parquet"]
 BATCH_SIZE = 4096
 _COMPRESSED = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
 _FORMATS: dict[str, Format] = {
@@ -39,30 +40,6 @@ _FORMATS: dict[str, Format] = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-
-
-def _check_paths(value: object) -> str | None:
-    if not value:
-        return "must name at least one file, folder or glob"
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class InputConfig:
-    """Where records come from and which fields hold what.
-
-    Attributes:
-        paths: files, folders (read recursively, hidden files skipped) or globs, relative to the
-            working directory.
-        format: `auto` decides per file by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
-        id_field: the field holding a record's id; records without it get `<file>:<line>`.
-        text_field: the field holding the text (JSONL, CSV, Parquet).
-    """
-
-    paths: tuple[str, ...] = field(default=("seeds",), metadata={"check": _check_paths})
-    format: Format = "auto"
-    id_field: str = "id"
-    text_field: str = "text"
 
 
 @dataclass(slots=True)

@@ -18,9 +18,8 @@ import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,25 +29,11 @@ import pyarrow.parquet as pq
 import xxhash
 
 from dedup.errors import ConfigError, OutputError
+from dedup.settings import OutputConfig as OutputConfig
 
 OUTPUT_FILES = ("unique.parquet", "duplicates.parquet", "rejects.parquet", "report.json")
 REPORT = "report.json"
 _NO_DICTIONARY = frozenset({"id", "text", "paragraphs", "duplicate_of", "cluster_id", "raw", "reason"})
-
-
-@dataclass(frozen=True, slots=True)
-class OutputConfig:
-    """Where a run writes.
-
-    Attributes:
-        dir: the output folder (created if missing).
-        overwrite: replace an earlier run's outputs in `dir`; without it such a folder is an error.
-        compression: Parquet compression codec.
-    """
-
-    dir: str = "out"
-    overwrite: bool = False
-    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
 
 def prepare(cfg: OutputConfig, resuming: bool = False) -> Path:

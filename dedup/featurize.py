@@ -1,0 +1,182 @@
+"""Featurize: records in, everything the global steps need of each record out, computed once.
+
+One step serves every runner (the in-memory `dedup_table`, the local engine's shards, the index):
+clean each record into paragraphs and its hashing form, reject what cannot be cleaned, then the
+exact digest, the MinHash signature (one per distinct text), the LSH band keys, the sorted set of
+distinct shingle hashes (what verification counts) and the cleaned length (what `keep: longest`
+reads). The hashing form itself is not kept: it is made, read by the kernels and dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dedup import exact, kernels, lsh, minhash, normalize
+from dedup.config import Config, threads
+from dedup.records import (
+    ID,
+    PARAGRAPHS,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    TEXT,
+    Reject,
+    arrow_bytes,
+    clip_raw,
+    fail_fast,
+)
+from dedup.resolve import Clock
+
+
+@dataclass(slots=True)
+class Features:
+    """Cleaned records and what the global steps read of them, aligned row by row.
+
+    Attributes:
+        records: the records that survived cleaning: `id`, `source_file`, `source_line`, the
+            pass-through fields and `paragraphs` (`large_list<large_string>`); no raw text.
+        digests: `uint64 (n, 2)`, xxh3-128 of each hashing form.
+        signatures: `uint32 (n, num_perm)`, MinHash signatures.
+        keys: `uint64 (bands, n)`, LSH band keys, one row per band.
+        sets: `uint32 (total,)`, each record's distinct shingle hashes, sorted;
+            record `i` owns `sets[set_offsets[i]:set_offsets[i + 1]]`.
+        set_offsets: `int64 (n + 1,)`.
+        lengths: `int64 (n,)`, cleaned characters per record.
+        rejects: records that could not be cleaned, with the reason.
+    """
+
+    records: pa.Table
+    digests: npt.NDArray[np.uint64]
+    signatures: npt.NDArray[np.uint32]
+    keys: npt.NDArray[np.uint64]
+    sets: npt.NDArray[np.uint32]
+    set_offsets: npt.NDArray[np.int64]
+    lengths: npt.NDArray[np.int64]
+    rejects: list[Reject]
+
+    def __len__(self) -> int:
+        return int(self.records.num_rows)
+
+
+def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> Features:
+    """Clean, digest, sign, band and shingle a table of records.
+
+    Args:
+        records: `id`, `text`, `source_file`, `source_line` and pass-through fields.
+        config: the run's config.
+        clock: collects the stage timings (`clean`, `exact`, `sign`, `band`, `shingle`).
+
+    Returns:
+        The `Features` of the records that could be cleaned; the rest are its `rejects`.
+
+    Raises:
+        InputError: the first record that cannot be cleaned, under `on_error: fail`.
+    """
+    clock = clock or Clock()
+    workers = threads(config)
+    with clock.stage("clean"):
+        kept, paragraphs, forms, rejects = clean_table(records, config)
+    with clock.stage("exact"):
+        digests = exact.digest(forms)
+    with clock.stage("sign"):  # one signature per distinct text, copied to its repeats
+        group, rep = exact.groups(digests)
+        rep_forms = forms.take(pa.array(rep, pa.int64()))
+        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers)[group]
+    with clock.stage("band"):
+        keys = np.ascontiguousarray(
+            lsh.band(signatures, *lsh.resolve_params(config.lsh, config.minhash.num_perm)).T
+        )
+    with clock.stage("shingle"):
+        sets, set_offsets = shingle_sets(forms, config.shingle.ngram)
+    table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs)
+    return Features(
+        table, digests, signatures, keys, sets, set_offsets, paragraph_lengths(paragraphs), rejects
+    )
+
+
+def shingle_sets(forms: pa.Array[Any], ngram: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Each hashing form's distinct shingle hashes, sorted, packed: `(sets uint32, offsets int64 (n+1,))`."""
+    hashes, offsets = kernels.shingle_bytes(*arrow_bytes(forms), ngram)
+    hashes, sizes = kernels.shingle_sets(hashes, offsets)
+    packed = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=packed[1:])
+    starts = offsets[:-1]
+    take = np.repeat(starts - packed[:-1], sizes) + np.arange(int(packed[-1]), dtype=np.int64)
+    return np.ascontiguousarray(hashes[take]), packed
+
+
+def gather_sets(
+    sets: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], rows: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The packed sets of `rows` (any order, repeats allowed), packed again in that order."""
+    sizes = offsets[rows + 1] - offsets[rows]
+    packed = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=packed[1:])
+    take = np.repeat(offsets[rows] - packed[:-1], sizes) + np.arange(int(packed[-1]), dtype=np.int64)
+    return np.ascontiguousarray(sets[take]), packed
+
+
+def clean_table(
+    records: pa.Table, config: Config
+) -> tuple[pa.Table, pa.LargeListArray, pa.LargeStringArray, list[Reject]]:
+    """Clean records into paragraphs and hashing forms; reject what is too long or has no words left.
+
+    Returns:
+        `(kept, paragraphs, forms, rejects)`: the records that survived, their paragraphs and
+        hashing forms (aligned row by row), and the rejected ones.
+
+    Raises:
+        InputError: the first rejected record, under `on_error: fail`.
+    """
+    cfg = config.normalize
+    workers = threads(config)
+    texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
+    too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
+    binary = np.asarray(pc.match_substring(texts, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
+    fits = np.flatnonzero(~too_long & ~binary)
+    paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg, workers)
+    forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers)
+    no_text = np.asarray(pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False)) == 0
+    no_words = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
+    reasons: dict[int, str] = {}
+    for i in np.flatnonzero(binary & ~too_long).tolist():
+        at = texts[i].as_py().index("\x00")
+        reasons[i] = f"the text holds NUL bytes (binary data, not text); the first at character {at + 1:,}"
+    for i in np.flatnonzero(too_long).tolist():
+        length = len(texts[i].as_py())
+        reasons[i] = f"the record has {length:,} characters, over normalize.max_chars ({cfg.max_chars:,})"
+    for k in np.flatnonzero(no_words).tolist():
+        reasons[int(fits[k])] = (
+            "no text left after cleaning (empty, whitespace or markup only)"
+            if no_text[k]
+            else "no words left after cleaning (only punctuation or symbols)"
+        )
+    rejects: list[Reject] = []
+    if reasons:
+        ids = records[ID].to_pylist()
+        files, lines = records[SOURCE_FILE].to_pylist(), records[SOURCE_LINE].to_pylist()
+        for i in sorted(reasons):
+            raw = clip_raw(texts[i].as_py())
+            field_name = config.input.text_field
+            rejects.append(Reject(files[i], lines[i], reasons[i], "clean", ids[i], field_name, raw))
+    fail_fast(rejects, config.on_error)
+    if not reasons:
+        return records, paragraphs, forms, rejects
+    good = pa.array(np.flatnonzero(~no_words), pa.int64())
+    kept = records.take(pa.array(fits[~no_words], pa.int64()))
+    return kept, paragraphs.take(good), forms.take(good), rejects
+
+
+def paragraph_lengths(paragraphs: pa.Array[Any]) -> npt.NDArray[np.int64]:
+    """`int64 (n,)`: each record's total paragraph length in characters."""
+    n = len(paragraphs)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    lengths = np.asarray(pc.utf8_length(paragraphs.flatten()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    parents = np.asarray(pc.list_parent_indices(paragraphs).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.bincount(parents, weights=lengths, minlength=n).astype(np.int64)

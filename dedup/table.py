@@ -1,0 +1,164 @@
+"""`dedup_table`: a table of records in memory in, the run's tables out, no files touched.
+
+For pipelines that already hold their data as a pyarrow Table or a pandas DataFrame. The records
+get the same reading rules as a file (an id of the id field, else `<table>:<row>`; a missing,
+null or non-string text is a reject; a repeated id is a reject) and then the same steps as
+`dedup run` (`featurize`, `resolve`, `dedup.outputs`), in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dedup.config import Config, from_dict, to_dict
+from dedup.config import fingerprint as config_fingerprint
+from dedup.engines import memory
+from dedup.errors import InputError
+from dedup.featurize import featurize
+from dedup.records import (
+    ID,
+    RESERVED,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    TEXT,
+    Reject,
+    every_record_rejected,
+    fail_fast,
+)
+from dedup.report import Report
+from dedup.resolve import Clock
+
+#: What `source_file` says of a record that came from a table in memory.
+TABLE = "<table>"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What `dedup_table` found, as tables of the same schemas as the Parquet files of a run.
+
+    Attributes:
+        unique: the kept records (`unique.parquet`).
+        duplicates: one row per dropped record with the record it names and the evidence
+            (`duplicates.parquet`).
+        rejects: records that could not be read or cleaned, with the reason (`rejects.parquet`).
+        report: counts, timings and parameters; the accounting identity holds.
+    """
+
+    unique: pa.Table
+    duplicates: pa.Table
+    rejects: pa.Table
+    report: Report
+
+
+def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> Result:
+    """Deduplicate records held in memory.
+
+    Args:
+        table: a `pyarrow.Table` or a pandas `DataFrame` with an id and a text column (named by
+            `input.id_field` and `input.text_field`, `id` and `text` by default) and any
+            pass-through columns. Without an id column each record is `<table>:<row>` (1-based).
+        config: the run's settings (`dedup.Config()` when None); `input` and `output` are not
+            read, as no file is.
+        overrides: dotted keys, e.g. `dedup_table(df, lsh__threshold=0.7)` or
+            `**{"cluster.keep": "longest"}`: applied over `config`.
+
+    Returns:
+        `Result(unique, duplicates, rejects, report)`.
+
+    Raises:
+        TypeError: `table` is neither a pyarrow Table nor a pandas DataFrame.
+        ConfigError: an override names an unknown key or a bad value.
+        InputError: every record was rejected, or a reject under `on_error: fail`, or the keep
+            rule's field cannot rank the records.
+    """
+    config = config or Config()
+    if overrides:
+        sets = [f"{key.replace('__', '.')}={_yaml(value)}" for key, value in overrides.items()]
+        config = from_dict(to_dict(config), "dedup_table", sets)
+    records, rejects = _records(_arrow(table), config)
+    report = Report(config=to_dict(config), fingerprint=config_fingerprint(config), output_dir="")
+    report.read = records.num_rows + len(rejects)
+    clock = Clock(report.timings)
+    features = featurize(records, config, clock)
+    rejects += features.rejects
+    if report.read and len(rejects) == report.read:
+        first = rejects[0]
+        raise every_record_rejected(report.read, f"{first.where}: {first.reason}")
+    found = memory.find_duplicates(features, config, clock)
+    unique, duplicates, rejected = memory.tables(features, found, rejects, report)
+    return Result(unique, duplicates, rejected, report)
+
+
+def _yaml(value: Any) -> str:
+    """A Python value as the YAML text `--set` reads."""
+    import json  # noqa: PLC0415 - JSON is YAML
+
+    return json.dumps(value)
+
+
+def _arrow(table: Any) -> pa.Table:
+    if isinstance(table, pa.Table):
+        return table
+    if type(table).__module__.startswith("pandas") and hasattr(table, "columns"):
+        return pa.Table.from_pandas(table, preserve_index=False)
+    raise TypeError(f"dedup_table takes a pyarrow Table or a pandas DataFrame; got {type(table).__name__}")
+
+
+def _records(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
+    """The table as the readers would give it: `id`, `text`, position and pass-through columns."""
+    cfg = config.input
+    n = table.num_rows
+    if cfg.text_field not in table.column_names:
+        raise InputError(
+            f"no column '{cfg.text_field}'; columns present: {', '.join(table.column_names) or 'none'} "
+            "(set input.text_field)",
+            path=TABLE,
+            field=cfg.text_field,
+        )
+    lines = pa.array(np.arange(1, n + 1), pa.int64())
+    raw_ids = table[cfg.id_field].to_pylist() if cfg.id_field in table.column_names else [None] * n
+    texts = table[cfg.text_field]
+    plain = (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)) and not texts.null_count
+    text_values: list[Any] = [] if plain else texts.to_pylist()
+    ids: list[str] = []
+    bad: dict[int, Reject] = {}
+    for i, rid in enumerate(raw_ids):
+        if rid is None:
+            ids.append(f"{TABLE}:{i + 1}")
+        elif isinstance(rid, (str, int)) and not isinstance(rid, bool):
+            ids.append(str(rid))
+        else:
+            ids.append(f"{TABLE}:{i + 1}")
+            reason = f"id must be a string or an integer; got {type(rid).__name__}"
+            bad[i] = Reject(TABLE, i + 1, reason, "read", None, cfg.id_field)
+        if not plain and i not in bad and not isinstance(text_values[i], str):
+            kind = "null" if text_values[i] is None else type(text_values[i]).__name__
+            bad[i] = Reject(
+                TABLE, i + 1, f"text must be a string; got {kind}", "read", ids[i], cfg.text_field
+            )
+    rejects = [bad[i] for i in sorted(bad)]
+    fail_fast(rejects, config.on_error)
+    text = (
+        texts.cast(pa.string()) if plain else pa.array([t if isinstance(t, str) else "" for t in text_values])
+    )
+    columns: dict[str, Any] = {
+        ID: pa.array(ids, pa.string()),
+        TEXT: text,
+        SOURCE_FILE: pa.array([TABLE] * n, pa.string()),
+        SOURCE_LINE: lines,
+    }
+    for name in table.column_names:
+        if name in (cfg.id_field, cfg.text_field):
+            continue
+        columns[f"input_{name}" if name in RESERVED else name] = table[name]
+    records = pa.table(columns)
+    if bad:
+        keep = np.ones(n, dtype=bool)
+        keep[list(bad)] = False
+        records = records.filter(pa.array(keep))
+    records, repeats = memory.unique_ids(records, config)
+    return records, rejects + repeats
