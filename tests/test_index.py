@@ -148,6 +148,41 @@ def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) ->
         assert index.stats()["records"] == 3, "check adds nothing"
 
 
+def test_cli_index_streams_batches_and_the_budget_changes_no_byte(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    # About 600 records: at 1MB a batch holds 122 of them, at 4GB one batch holds all.
+    rows = []
+    for k in range(600):
+        text = TEXTS[k % 6] if k % 5 else " ".join(article(900 + k, paragraphs=2, words=25))
+        rows.append(
+            {"id": f"r{k}", "text": text if k % 7 else _near(text, k % 3), "n": k if k < 400 else str(k)}
+        )
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    outputs = []
+    for budget in ("1MB", "4GB"):
+        (tmp_path / "c.yaml").write_text(
+            f"index: {{path: idx-{budget}.sqlite}}\noutput: {{dir: out-{budget}}}\n"
+            f"input: {{paths: [in.jsonl]}}\nmemory_budget: {budget}\n"
+        )
+        result = cli("index", "add", "c.yaml")
+        assert result.exit_code == 0, result.output
+        outputs.append(
+            {
+                n: (tmp_path / f"out-{budget}" / n).read_bytes()
+                for n in ("unique.parquet", "duplicates.parquet")
+            }
+        )
+        assert not (tmp_path / f"out-{budget}" / ".dedup-index-work").exists()
+    assert outputs[0] == outputs[1]
+    report = json.loads((tmp_path / "out-1MB" / "report.json").read_text())
+    assert report["read"] == 600 == report["kept"] + report["duplicates"] + report["rejected"]
+    assert report["shards"]["total"] > 1  # at 1MB a batch holds at most 122 records or 31 KB of text
+    assert json.loads((tmp_path / "out-4GB" / "report.json").read_text())["shards"]["total"] == 1
+    unique = pq.read_table(tmp_path / "out-1MB" / "unique.parquet")
+    assert unique.schema.field("n").metadata == {b"dedup": b"json"}  # one type across batches
+
+
 WORKER = """
 import json, os, sys, time
 import dedup

@@ -109,6 +109,7 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
             work.save_table(parts[-1][1], rejects_table(rejects))
             progress.advance(part.num_rows + len(piece.rejects))
         report.outputs = {"index": index.stats()}
+    report.shards = {"total": len(parts), "reused": 0}  # batches, each one transaction
     report.kept = counts["new"]
     report.exact_duplicates, report.near_duplicates = counts["exact"], counts["near"]
     report.present = counts["present"]
