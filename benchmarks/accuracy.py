@@ -33,7 +33,8 @@ import labeled  # noqa: E402
 from corpus import DATA  # noqa: E402
 
 import dedup  # noqa: E402
-from dedup import editgen  # noqa: E402
+from dedup import editgen, lsh, minhash, normalize  # noqa: E402
+from dedup.engines import memory  # noqa: E402
 
 REPORTS = HERE / "reports"
 CORPORA = {
@@ -74,16 +75,16 @@ def _peers(prepared: evaluate.Prepared, threshold: float) -> list[dict[str, Any]
     from rensa import RMinHash, RMinHashLSH
 
     expected = prepared.truth.at(threshold)
-    forms = prepared.cleaned.forms
-    signatures = dedup.sign_forms(forms, prepared.config.shingle.ngram, dedup.MinHashConfig())
+    forms = normalize.hashing_forms(normalize.join_paragraphs(prepared.features.records["paragraphs"], "\n"))
+    signatures = minhash.sign_forms(forms, prepared.config.shingle.ngram, minhash.MinHashConfig())
     rows = []
     start = time.perf_counter()
-    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    peer_lsh = MinHashLSH(threshold=threshold, num_perm=128)
     sketches = [LeanMinHash(seed=1, hashvalues=row, scheme="affine32") for row in signatures]
     found = set()
     for i, m in enumerate(sketches):
-        found.update((min(i, j), max(i, j)) for j in lsh.query(m))
-        lsh.insert(i, m)
+        found.update((min(i, j), max(i, j)) for j in peer_lsh.query(m))
+        peer_lsh.insert(i, m)
     rows.append(
         {
             "method": f"datasketch MinHashLSH (b={lsh.b}, r={lsh.r})",
@@ -326,11 +327,11 @@ def main() -> None:
                 results["sweep"].append(evaluate.run(prepared, [*JACCARD_ONLY, f"lsh.threshold={t}"]))
             results["peers"] = _peers(prepared, threshold)
             # datatrove has no threshold: its defaults (14 x 8), and our bands x rows for this threshold.
-            for bands, rows in ((14, 8), dedup.optimal_params(threshold, 128)):
+            for bands, rows in ((14, 8), lsh.optimal_params(threshold, 128)):
                 datatrove = _datatrove(path, prepared, threshold, bands, rows)
                 if datatrove is not None:
                     results["peers"].append(datatrove)
-            full = dedup.find_duplicates(prepared.cleaned, defaults)
+            full = memory.find_duplicates(prepared.features, defaults)
             results["cluster_sizes"] = [int(s) for s in full.cluster_size[full.kept]]
 
     print("labeled checks", flush=True)

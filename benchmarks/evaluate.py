@@ -12,6 +12,11 @@ import numpy.typing as npt
 import truth
 
 import dedup
+from dedup import cluster, lsh, minhash, normalize
+from dedup.config import to_dict
+from dedup.engines import memory
+from dedup.featurize import Features
+from dedup.resolve import Clock, Duplicates
 
 
 @dataclass
@@ -20,7 +25,7 @@ class Prepared:
 
     name: str
     config: dedup.Config
-    cleaned: dedup.Cleaned
+    features: Features
     hashes: npt.NDArray[np.uint32]
     offsets: npt.NDArray[np.int64]
     truth: truth.Truth
@@ -29,15 +34,14 @@ class Prepared:
 
 def prepare(name: str, path: str, overrides: dict[str, Any], low: float) -> Prepared:
     config = dedup.config_from_dict({"input": {"paths": [path]}, "workers": 1, **overrides})
-    records, _, _ = dedup.read_all(config)
-    cleaned, _ = dedup.clean_records(records, config)
-    hashes, offsets = dedup.shingle_batch(cleaned.forms, config.shingle)
+    features = memory.load(config)
+    hashes, offsets = features.sets, features.set_offsets
     exact = truth.exact_pairs(hashes, offsets, low)
-    dedup.find_duplicates(cleaned, config)  # warm-up: load the compiled kernels before timing
-    return Prepared(name, config, cleaned, hashes, offsets, exact, cleaned.records["id"].to_pylist())
+    memory.find_duplicates(features, config)  # warm-up: load the compiled kernels before timing
+    return Prepared(name, config, features, hashes, offsets, exact, features.records["id"].to_pylist())
 
 
-def found_pairs(found: dedup.Duplicates) -> set[tuple[int, int]]:
+def found_pairs(found: Duplicates) -> set[tuple[int, int]]:
     """Record pairs the pipeline joined directly: exact repeats, and every pair across a verified edge."""
     members: dict[int, list[int]] = {}
     for i, g in enumerate(found.exact_group.tolist()):
@@ -68,18 +72,18 @@ def score(found: set[tuple[int, int]], expected: set[tuple[int, int]]) -> dict[s
 
 def run(prepared: Prepared, overrides: list[str]) -> dict[str, Any]:
     """Run our dedup stages with `overrides` and score them against exact Jaccard at their threshold."""
-    config = dedup.config_from_dict(dedup.config_to_dict(prepared.config), overrides=overrides)
+    config = dedup.config_from_dict(to_dict(prepared.config), overrides=overrides)
     start = time.perf_counter()
     report = dedup.Report()
-    found = dedup.find_duplicates(prepared.cleaned, config, report)
+    found = memory.find_duplicates(prepared.features, config, Clock(report.timings))
     seconds = time.perf_counter() - start
     threshold = config.lsh.threshold
     expected = prepared.truth.at(threshold)
     pairs = found_pairs(found)
     result = score(pairs, expected)
-    n = prepared.cleaned.records.num_rows
+    n = len(prepared.features)
     true_labels = truth.components(n, np.array(sorted(expected), dtype=np.int64))
-    ours = dedup.connect(n, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
+    ours = cluster.connect(n, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
     result.update(
         threshold=threshold,
         bands=found.bands,
@@ -96,12 +100,11 @@ def candidate_rate(
     prepared: Prepared, bands: int, rows: int, num_perm: int, seed: int
 ) -> list[dict[str, float]]:
     """Measured share of exact pairs per Jaccard bin that became LSH candidates, beside the theory."""
-    signatures = dedup.sign_forms(
-        prepared.cleaned.forms,
-        prepared.config.shingle.ngram,
-        dedup.MinHashConfig(num_perm=num_perm, seed=seed),
+    forms = normalize.hashing_forms(normalize.join_paragraphs(prepared.features.records["paragraphs"], "\n"))
+    signatures = minhash.sign_forms(
+        forms, prepared.config.shingle.ngram, minhash.MinHashConfig(num_perm=num_perm, seed=seed)
     )
-    found = {(int(a), int(b)) for a, b in dedup.candidates(dedup.band(signatures, bands, rows))}
+    found = {(int(a), int(b)) for a, b in lsh.candidates(lsh.band(signatures, bands, rows))}
     edges = np.arange(0.3, 1.0001, 0.05)
     rows_out = []
     for lo, hi in itertools.pairwise(edges):
@@ -118,7 +121,7 @@ def candidate_rate(
                 "hi": float(min(hi, 1.0)),
                 "pairs": len(pairs),
                 "measured": hit / len(pairs),
-                "theory": float(dedup.candidate_probability(middle, bands, rows)),
+                "theory": float(lsh.candidate_probability(middle, bands, rows)),
             }
         )
     return rows_out

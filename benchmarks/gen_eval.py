@@ -14,13 +14,14 @@ import truth
 
 import dedup
 from dedup import editgen
+from dedup.engines import memory
 
 
 def distinct_articles(path: Path, limit: int) -> list[list[str]]:
     """Articles of a real corpus that are not near-duplicates of each other (5-gram Jaccard < 0.3)."""
     prepared = evaluate.prepare("sources", str(path), {"input": {"paths": [str(path)]}}, 0.3)
     drop = {int(b) for _, b in prepared.truth.pairs}
-    texts = prepared.cleaned.records["text"].to_pylist()
+    texts = ["\n\n".join(p) for p in prepared.features.records["paragraphs"].to_pylist()]
     keep = [t for i, t in enumerate(texts) if i not in drop]
     return [t.split("\n\n") for t in keep[:limit]]
 
@@ -49,11 +50,10 @@ def score_generated(
             {"input": {"paths": [str(path)]}, "workers": 1, "normalize": {"content": "text"}},
             overrides=overrides,
         )
-        rows, _, _ = dedup.read_all(config)
-        cleaned, _ = dedup.clean_records(rows, config)
-    found = dedup.find_duplicates(cleaned, config)
+        features = memory.load(config)
+    found = memory.find_duplicates(features, config)
     position = {rid: i for i, rid in enumerate(r.id for r in records)}
-    index = [position[rid] for rid in cleaned.records["id"].to_pylist()]
+    index = [position[rid] for rid in features.records["id"].to_pylist()]
     ours = {tuple(sorted((index[a], index[b]))) for a, b in evaluate.found_pairs(found)}
     # Clusters: a pair joined through a chain counts as found, as it does for a user.
     labels = np.asarray(found.cluster)

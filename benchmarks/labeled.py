@@ -13,6 +13,8 @@ from typing import Any
 from corpus import DATA
 
 import dedup
+from dedup import lsh, normalize, shingle
+from dedup.engines import memory
 
 LABELS = Path(__file__).resolve().parent / "labels" / "reuters_pairs.tsv"
 
@@ -28,10 +30,9 @@ def _clusters(rows: list[dict[str, str]], overrides: list[str], content: str = "
             {"input": {"paths": [str(path)]}, "workers": 1, "normalize": {"content": content}},
             overrides=overrides,
         )
-        records, _, _ = dedup.read_all(config)
-        cleaned, _ = dedup.clean_records(records, config)
-    found = dedup.find_duplicates(cleaned, config)
-    ids = cleaned.records["id"].to_pylist()
+        features = memory.load(config)
+    found = memory.find_duplicates(features, config)
+    ids = features.records["id"].to_pylist()
     return {rid: int(found.cluster[i]) for i, rid in enumerate(ids)}
 
 
@@ -87,10 +88,10 @@ def _containment(answer: str, source: str, config: dedup.Config) -> float:
     import numpy as np
     import pyarrow as pa
 
-    paragraphs = dedup.clean_batch(pa.array([answer, source], pa.large_string()), config.normalize)
-    forms = dedup.hashing_forms(dedup.join_paragraphs(paragraphs, "\n"))
-    hashes, offsets = dedup.shingle_batch(forms, config.shingle)
-    common, size_a, size_b = dedup.exact_overlaps(hashes, offsets, np.array([[0, 1]], dtype=np.int64))
+    paragraphs = normalize.clean_batch(pa.array([answer, source], pa.large_string()), config.normalize)
+    forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"))
+    hashes, offsets = shingle.shingle_batch(forms, config.shingle)
+    common, size_a, size_b = lsh.exact_overlaps(hashes, offsets, np.array([[0, 1]], dtype=np.int64))
     return float(common[0] / max(1, min(size_a[0], size_b[0])))
 
 

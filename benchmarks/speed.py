@@ -78,10 +78,10 @@ def _pin(cores: int) -> None:
 def _cleaned(corpus: Corpus) -> tuple[Any, list[str]]:
     import pyarrow as pa
 
-    import dedup
+    from dedup import normalize
 
-    paragraphs = dedup.clean_batch(pa.array(corpus.texts, pa.large_string()), dedup.NormalizeConfig())
-    joined = dedup.join_paragraphs(paragraphs, "\n")
+    paragraphs = normalize.clean_batch(pa.array(corpus.texts, pa.large_string()), normalize.NormalizeConfig())
+    joined = normalize.join_paragraphs(paragraphs, "\n")
     return joined, joined.to_pylist()
 
 
@@ -152,28 +152,28 @@ def _signature_fn(method: str, joined: Any, texts: list[str]) -> Callable[[], ob
             return [step.get_signature(step.get_shingles(t)) for t in texts]
 
         return datatrove
-    import dedup
+    from dedup import minhash, normalize, shingle
 
     if method == "ours_numpy":
-        cfg = dedup.MinHashConfig(num_perm=NUM_PERM)
+        cfg = minhash.MinHashConfig(num_perm=NUM_PERM)
 
         def numpy_path() -> object:
-            forms = dedup.hashing_forms(joined)
-            return dedup.sign(*dedup.shingle_batch(forms, dedup.ShingleConfig(ngram=NGRAM)), cfg)
+            forms = normalize.hashing_forms(joined)
+            return minhash.sign(*shingle.shingle_batch(forms, shingle.ShingleConfig(ngram=NGRAM)), cfg)
 
         return numpy_path
     workers = 2 if method == "ours_2w" else 1
     if method == "ours_sign_only":
-        forms = dedup.hashing_forms(joined)
+        forms = normalize.hashing_forms(joined)
 
         def sign_only() -> object:
-            return dedup.sign_forms(forms, NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM), workers=1)
+            return minhash.sign_forms(forms, NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM), workers=1)
 
         return sign_only
 
     def ours() -> object:
-        forms = dedup.hashing_forms(joined, workers=workers)
-        return dedup.sign_forms(forms, NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM), workers=workers)
+        forms = normalize.hashing_forms(joined, workers=workers)
+        return minhash.sign_forms(forms, NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM), workers=workers)
 
     return ours
 
@@ -248,9 +248,11 @@ def _script_run(method: str, source: Path, out: Path) -> dict[str, Any]:
 def _lsh_fn(method: str, joined: Any) -> Callable[[], object]:
     import numpy as np
 
-    import dedup
+    from dedup import cluster, lsh, minhash, normalize
 
-    signatures = dedup.sign_forms(dedup.hashing_forms(joined), NGRAM, dedup.MinHashConfig(num_perm=NUM_PERM))
+    signatures = minhash.sign_forms(
+        normalize.hashing_forms(joined), NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM)
+    )
     if method == "lsh_datasketch":
         from datasketch import LeanMinHash, MinHashLSH
 
@@ -265,12 +267,12 @@ def _lsh_fn(method: str, joined: Any) -> Callable[[], object]:
             return found
 
         return datasketch_lsh
-    bands, rows = dedup.optimal_params(THRESHOLD, NUM_PERM)
+    bands, rows = lsh.optimal_params(THRESHOLD, NUM_PERM)
 
     def ours_lsh() -> object:
-        pairs = dedup.candidates(dedup.band(signatures, bands, rows))
+        pairs = lsh.candidates(lsh.band(signatures, bands, rows))
         sims = np.mean(signatures[pairs[:, 0]] == signatures[pairs[:, 1]], axis=1)
-        return dedup.connect(len(signatures), pairs[sims >= THRESHOLD])
+        return cluster.connect(len(signatures), pairs[sims >= THRESHOLD])
 
     return ours_lsh
 
@@ -330,15 +332,15 @@ def child(method: str, corpus_path: str | None, limit: int | None, repeats: int)
 
 def _parts(joined: Any, workers: int, repeats: int) -> dict[str, float]:
     """Median seconds of the two halves of our signature path, for the profile."""
-    import dedup
+    from dedup import minhash, normalize
 
-    cfg = dedup.MinHashConfig(num_perm=NUM_PERM)
+    cfg = minhash.MinHashConfig(num_perm=NUM_PERM)
     fold, sign = [], []
     for _ in range(repeats):
         start = time.perf_counter()
-        forms = dedup.hashing_forms(joined, workers=workers)
+        forms = normalize.hashing_forms(joined, workers=workers)
         middle = time.perf_counter()
-        dedup.sign_forms(forms, NGRAM, cfg, workers=workers)
+        minhash.sign_forms(forms, NGRAM, cfg, workers=workers)
         fold.append(middle - start)
         sign.append(time.perf_counter() - middle)
     return {

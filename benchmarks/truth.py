@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-import dedup
+from dedup import cluster, lsh
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def exact_pairs(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], 
         keys.append(ranks[:prefix])
         docs.append(np.full(prefix, i, dtype=np.int64))
     candidates = _group_pairs(np.concatenate(keys), np.concatenate(docs))
-    common, size_a, size_b = dedup.exact_overlaps(hashes, offsets, candidates)
+    common, size_a, size_b = lsh.exact_overlaps(hashes, offsets, candidates)
     union = size_a + size_b - common
     jaccard = common / np.maximum(union, 1)
     containment = common / np.maximum(np.minimum(size_a, size_b), 1)
@@ -82,7 +82,7 @@ def exact_pairs(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], 
 
 def components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Connected-component label of each of `n` records joined by `pairs`."""
-    return dedup.connect(n, pairs.reshape(-1, 2))
+    return cluster.connect(n, pairs.reshape(-1, 2))
 
 
 def adjusted_rand(labels_a: npt.NDArray[np.int64], labels_b: npt.NDArray[np.int64]) -> float:

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from dedup import cluster, exact, normalize, outputs
 from dedup.config import Config, threads
-from dedup.featurize import Features, gather_sets
+from dedup.featurize import Features, featurize, gather_sets
 from dedup.io import fields, readers
 from dedup.progress import NullProgress, Progress
 from dedup.records import (
@@ -55,6 +55,18 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
         progress.advance(batch.records.num_rows + len(batch.rejects))
     table, repeats = unique_ids(readers.concat(tables), config)
     return table, rejects + repeats, skipped
+
+
+def load(config: Config) -> Features:
+    """Read and featurize every input record of `config` in memory (the read rejects join the clean ones).
+
+    Raises:
+        InputError: input that cannot be read, or a reject under `on_error: fail`.
+    """
+    records, rejects, _ = read_all(config)
+    features = featurize(records, config)
+    features.rejects[:0] = rejects
+    return features
 
 
 def unique_ids(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
