@@ -267,15 +267,20 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
 
 def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
     out: list[tuple[Frame, Statement]] = []
-    i, n = 0, len(tokens)
+    n = len(tokens)
+    number_words = _NUMBER_WORDS
+    figures_at = [k for k, t in enumerate(tokens) if t[0].isdigit() or t in number_words]
     before = ""
-    while i < n:
-        token = tokens[i]
-        if not token[0].isdigit() and token not in _NUMBER_WORDS:  # a word: most tokens
-            if token not in _HEDGES and not (token in _MONTHS and i + 1 < n and tokens[i + 1][0].isdigit()):
-                before = token
-            i += 1
+    read = 0  # the tokens before this one belong to statements already made, or were passed over
+    for i in figures_at:  # words are visited only to find the one before a statement
+        if i < read:
             continue
+        for b in range(i - 1, read - 1, -1):
+            word = tokens[b]
+            if word not in _HEDGES and not (word in _MONTHS and tokens[b + 1][0].isdigit()):
+                before = word
+                break
+        token = tokens[i]
         first = _value(token)
         assert first is not None
         opened = tokens[i - 1] if i else ""  # "between 4 and 5", "from 4 to 5": a range
@@ -320,7 +325,7 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
         if any(isinstance(v, str) and v.startswith("month") for v in values):
             # A date is also compared in a frame of its own: the word before it may be a name.
             out.append(((DATE, after), statement))
-        i = j
+        read = j
     return out
 
 
@@ -332,8 +337,8 @@ def is_volatile(paragraph: str) -> bool:
 def _volatile(paragraph: str, words: list[str]) -> bool:
     if len(words) > VOLATILE_WORDS:
         return False
-    stamped = _CLOCK.search(paragraph) is not None or "©" in paragraph
-    return stamped or any(w in _STAMP_WORDS for w in words)
+    stamped = (":" in paragraph and _CLOCK.search(paragraph) is not None) or "©" in paragraph
+    return stamped or not _STAMP_WORDS.isdisjoint(words)
 
 
 def facts(text: str) -> Facts:
@@ -346,7 +351,7 @@ def facts(text: str) -> Facts:
     body = [(p, words) for p, words in paragraphs if not _volatile(p, words)] or paragraphs
     table: dict[Frame, list[Statement]] = {}
     for paragraph, words in body:
-        stamped = _CLOCK.search(paragraph) is not None  # a clock time is a time stamp, not a figure
+        stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
         tokens = _TOKEN.findall(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
         for frame, statement in _statements(tokens):
             table.setdefault(frame, []).append(statement)
@@ -360,7 +365,7 @@ def figures(text: str) -> frozenset[Value]:
 
 def is_correction(text: str) -> bool:
     """Whether a text announces a correction (`corrected`, `corrects`, `correction`)."""
-    return _CORRECTION.search(text) is not None
+    return "correct" in text.lower() and _CORRECTION.search(text) is not None
 
 
 def _covered(mine: tuple[Statement, ...], theirs: tuple[Statement, ...]) -> bool:

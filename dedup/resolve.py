@@ -171,12 +171,14 @@ class _Verifier:
 
     def __init__(self, source: Source, rep: npt.NDArray[np.int64], config: Config, workers: int) -> None:
         self.source, self.rep, self.config, self.workers = source, rep, config, workers
+        self.facts: dict[int, figures.Facts] = {}
 
-    def __call__(self, pairs: npt.NDArray[np.int64], judge: bool = True) -> lsh.Verdict:
-        parts = [self._chunk(pairs[s : s + VERIFY_CHUNK], judge) for s in range(0, len(pairs), VERIFY_CHUNK)]
+    def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
+        """The shingle evidence of each pair (Jaccard, containment, the short-record rule)."""
+        parts = [self._chunk(pairs[s : s + VERIFY_CHUNK]) for s in range(0, len(pairs), VERIFY_CHUNK)]
         return lsh.Verdict.concat(parts)
 
-    def _chunk(self, pairs: npt.NDArray[np.int64], judge: bool) -> lsh.Verdict:
+    def _chunk(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
         cfg = self.config.lsh
         involved = np.unique(pairs)
         local = np.searchsorted(involved, pairs)
@@ -188,16 +190,21 @@ class _Verifier:
             else np.empty((len(rows), 0), dtype=np.uint32)
         )
         sets = self.source.sets(rows) if needs_sets else None
-        verdict = lsh.verify(local, signatures, sets, cfg, self.workers)
-        if judge and cfg.figures and verdict.keep.any():
-            kept = np.flatnonzero(verdict.keep)
-            ends = np.unique(local[kept])
-            texts = self.source.texts(rows[ends])
-            clash = figures.conflicts(texts, np.searchsorted(ends, local[kept]).tolist())
-            vetoed = np.zeros(len(pairs), dtype=bool)
-            vetoed[kept[np.asarray(clash, dtype=bool)]] = True
-            verdict.veto(vetoed)
-        return verdict
+        return lsh.verify(local, signatures, sets, cfg, self.workers)
+
+    def clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """`bool (m,)`: which pairs the figures rule splits; each record's figures are read once a run."""
+        if not self.config.lsh.figures or not len(pairs):
+            return np.zeros(len(pairs), dtype=bool)
+        involved = np.unique(pairs)
+        missing = [int(u) for u in involved if int(u) not in self.facts]
+        for start in range(0, len(missing), VERIFY_CHUNK):
+            chunk = missing[start : start + VERIFY_CHUNK]
+            texts = self.source.texts(self.rep[np.array(chunk, dtype=np.int64)])
+            self.facts.update(zip(chunk, (figures.facts(t) for t in texts), strict=True))
+        return np.array(
+            [figures.conflict(self.facts[int(a)], self.facts[int(b)]) for a, b in pairs], dtype=bool
+        )
 
 
 def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:
@@ -261,32 +268,54 @@ def resolve(
     with clock.stage("verify"):
         verdict = check(pairs)
         edges = pairs[verdict.keep]
-        verdict = lsh.Verdict(*(getattr(verdict, f)[verdict.keep] for f in lsh.Verdict.__slots__))
+        verdict = _subset(verdict, verdict.keep)
     with clock.stage("cluster"):
         drop_all = parse_keep(config.cluster.keep)[0] == "none"
         rank = keep_rank(source, position, config)
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
         checked = np.unique(pairs[:, 0] * len(rep) + pairs[:, 1])
-        settled = cluster.settle(rank[leader], edges, verdict, drop_all)
-        for _ in range(GROUP_ROUNDS):
-            extra = np.empty((0, 2), np.int64) if drop_all else _kept_pairs(labels, settled, checked)
+        judged = np.zeros(len(edges), dtype=bool)
+        rounds = 0
+        while True:
+            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
+            # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
+            # every verified pair. A pair it splits goes, and the step decides again.
+            used = np.unique(settled.pair[settled.pair >= 0])
+            unjudged = used[~judged[used]]
+            if len(unjudged):
+                with clock.stage("figures"):
+                    clash = check.clashes(edges[unjudged])
+                judged[unjudged] = True
+                if clash.any():
+                    keep = np.ones(len(edges), dtype=bool)
+                    keep[unjudged[clash]] = False
+                    edges, verdict, judged = edges[keep], _subset(verdict, keep), judged[keep]
+                continue
+            extra = np.empty((0, 2), np.int64)
+            if not drop_all and rounds < GROUP_ROUNDS:
+                extra = _kept_pairs(labels, settled, checked)
             if not len(extra):
                 break
             # Records a group keeps side by side that were never a candidate pair (a copy inside
             # another whose band keys differ): verify them, and decide again with what verifies.
+            rounds += 1
             more = check(extra)
             checked = np.union1d(checked, extra[:, 0] * len(rep) + extra[:, 1])
             edges = np.concatenate([edges, extra[more.keep]])
-            kept_more = lsh.Verdict(*(getattr(more, f)[more.keep] for f in lsh.Verdict.__slots__))
-            verdict = lsh.Verdict.concat([verdict, kept_more])
-            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
-        found = _expand(group, leader, rank, edges, settled, labels, drop_all)
+            verdict = lsh.Verdict.concat([verdict, _subset(more, more.keep)])
+            judged = np.r_[judged, np.zeros(int(more.keep.sum()), dtype=bool)]
+        found = _expand(group, leader, rank, edges, settled, cluster.connect(len(rep), edges), drop_all)
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
     found.bands, found.rows = bands, rows
     return found
+
+
+def _subset(verdict: lsh.Verdict, mask: npt.NDArray[np.bool_]) -> lsh.Verdict:
+    """The verdicts of the pairs `mask` selects."""
+    return lsh.Verdict(*(getattr(verdict, f)[mask] for f in lsh.Verdict.__slots__))
 
 
 def _leaders(group: npt.NDArray[np.int64], units: int, rank: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -420,7 +449,7 @@ def _check_drops(
         # not run twice: the pair must be one that passed it (a verified edge).
         named = found.duplicate_of[near]
         pairs = np.stack([group[near], group[named]], axis=1)
-        again = check(pairs, judge=False)
+        again = check(pairs)
         found.similarity[near] = again.jaccard
         units = max(int(group.max()) + 1, 1)
         edge_codes = np.unique(found.edges.min(axis=1) * units + found.edges.max(axis=1))
