@@ -106,5 +106,5 @@ class Report:
         return (
             f"read {self.read:,}: kept {self.kept:,}, duplicates {self.duplicates:,} "
             f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near{held}), "
-            f"rejected {self.rejected:,} -> {self.output_dir}"
+            f"rejected {self.rejected:,}" + (f" -> {self.output_dir}" if self.output_dir else "")
         )
