@@ -362,15 +362,33 @@ def test_an_unreadable_file_is_rejected_and_the_rest_goes_through(
     assert len(_output_rows(tmp_path, "unique.parquet")) == 2
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_a_file_without_read_permission(cli: Callable[..., Result], tmp_path: Path) -> None:
-    _jsonl(tmp_path / "locked.jsonl", [_good_json(0)])
-    _jsonl(tmp_path / "more.jsonl", [_good_json(0), _good_json(1)])
-    (tmp_path / "locked.jsonl").chmod(0)
-    _write(tmp_path, {"input": {"paths": ["locked.jsonl", "more.jsonl"]}})
-    result = cli("run", "config.yaml")
-    assert result.exit_code == 0, result.output
-    assert "  locked.jsonl: cannot open the file: Permission denied\n" in result.stderr
+def test_a_file_without_read_permission(tmp_path: Path) -> None:
+    """A real unreadable file; as root (who reads any file) the run goes as user `nobody`."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="dedup-locked-"))  # a folder `nobody` may enter
+    try:
+        folder.chmod(0o777)
+        _jsonl(folder / "locked.jsonl", [_good_json(0)])
+        _jsonl(folder / "more.jsonl", [_good_json(0), _good_json(1)])
+        (folder / "more.jsonl").chmod(0o644)
+        (folder / "locked.jsonl").chmod(0)
+        _write(folder, {"input": {"paths": ["locked.jsonl", "more.jsonl"]}, "output": {"dir": "out"}})
+        (folder / "config.yaml").chmod(0o644)
+        command = [str(Path(sys.executable).with_name("dedup")), "run", "config.yaml"]
+        if os.geteuid() == 0:
+            assert shutil.which("setpriv"), "util-linux's setpriv runs the check as user nobody"
+            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        env = {**os.environ, "HOME": str(folder), "NUMBA_CACHE_DIR": str(folder / ".cache")}
+        result = subprocess.run(command, cwd=folder, capture_output=True, text=True, env=env, check=False)
+        assert result.returncode == 0, result.stderr
+        assert "locked.jsonl: cannot open the file: Permission denied" in result.stderr
+        assert len(pq.read_table(folder / "out" / "unique.parquet")) == 2
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.parametrize("kind", ["a malformed JSON line among good ones", "duplicate ids", "NUL bytes"])

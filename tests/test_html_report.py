@@ -42,7 +42,10 @@ def test_report_command_writes_the_page(finished_run: Path) -> None:
     assert missing.exit_code == 1 and "no complete run to report on" in missing.stderr
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by .ci/run; not on this machine")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Chromium: apt-get install chromium (.ci/run does), or set CHROMIUM to a Chromium binary",
+)
 def test_headless_chromium_shows_what_a_person_reads(finished_run: Path) -> None:
     page = render(finished_run)
     flags = [
