@@ -298,7 +298,7 @@ def child(method: str, corpus_path: str | None, limit: int | None, repeats: int)
                 corpus.path if corpus.path is not None and limit is None else _write_jsonl(corpus, Path(tmp))
             )
             times = []
-            for k in range(repeats + 1):  # the first run warms numba's cache and the fold table
+            for k in range(repeats + 1):  # the first run warms the fold table and the page cache
                 out = Path(tmp) / f"out{k}"
                 out.mkdir()
                 start = time.perf_counter()
@@ -375,7 +375,7 @@ def _run_child_rss(method: str, args: argparse.Namespace, repeats: int) -> dict[
 
 
 def _cold_cli(args: argparse.Namespace, corpus: Corpus, repeats: int) -> dict[str, Any]:
-    """Wall time of `dedup run` as a fresh process (imports, cached kernels, reading, writing)."""
+    """Wall time of `dedup run` as a fresh process (imports, reading, writing)."""
     dedup_bin = Path(sys.executable).with_name("dedup")
     times = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -640,7 +640,7 @@ def render(results: dict[str, Any], out: Path) -> None:
         "## Whole run",
         "",
         "Read the JSONL.gz, clean, dedup, write Parquet; `dedup.run` rows are warm (after one run in the "
-        "process), the CLI row is a fresh process each time (imports and cached kernels included).",
+        "process), the CLI row is a fresh process each time (imports included).",
         "",
         *_table(run_rows, {**RUN_METHODS, "cli_cold": "`dedup run` CLI, cold process, 1 core"}, "run_ours"),
         "",

@@ -1,0 +1,67 @@
+"""Types of the compiled kernels (`_kernels.pyx`); `dedup.kernels` is their public face.
+
+Every array is C-contiguous with the dtype given; `workers` is at least 1.
+"""
+
+import numpy as np
+import numpy.typing as npt
+
+HASH_CONSTANTS: tuple[int, int, int, int]
+
+def sign_records(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    ngram: int,
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    out: npt.NDArray[np.uint32],
+    workers: int,
+) -> None: ...
+def shingle_records(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
+def fold_parts(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    cuts: npt.NDArray[np.int64],
+    bases: npt.NDArray[np.int64],
+    table: npt.NDArray[np.uint8],
+    table_offsets: npt.NDArray[np.int64],
+    limit: int,
+    dropped_lo: int,
+    dropped_hi: int,
+    out: npt.NDArray[np.uint8],
+    part_offsets: npt.NDArray[np.int64],
+    used: npt.NDArray[np.int64],
+    workers: int,
+) -> None: ...
+def tidy_parts(
+    data: npt.NDArray[np.uint8],
+    offsets: npt.NDArray[np.int64],
+    cuts: npt.NDArray[np.int64],
+    bases: npt.NDArray[np.int64],
+    out: npt.NDArray[np.uint8],
+    part_offsets: npt.NDArray[np.int64],
+    used: npt.NDArray[np.int64],
+    workers: int,
+) -> None: ...
+def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]: ...
+def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[np.int64]: ...
+def sorted_sets(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
+def intersections(
+    hashes: npt.NDArray[np.uint32],
+    offsets: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+    workers: int,
+) -> None: ...
+def settle(
+    rank: npt.NDArray[np.int64],
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    directed: npt.NDArray[np.uint8],
+    jaccard: npt.NDArray[np.float64],
+    share_ab: npt.NDArray[np.float64],
+    share_ba: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]: ...

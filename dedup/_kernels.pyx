@@ -1,0 +1,791 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False, embedsignature=False
+"""Compiled kernels behind `dedup.kernels` (Cython, OpenMP threads), built at install time.
+
+Each function here is the loop of one `dedup.kernels` function; `dedup.kernels` holds the public
+signatures, argument checks and the parts layout, and says what each computes. Arrays arrive
+C-contiguous with the dtypes named in `_kernels.pyi`. Loops run without the GIL; the threaded
+ones take `workers` (at least 1) OpenMP threads.
+"""
+
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #define DEDUP_FNV_OFFSET 0xCBF29CE484222325ULL
+    #define DEDUP_FNV_PRIME 0x100000001B3ULL
+    #define DEDUP_CHAIN_MUL 0x9E3779B97F4A7C15ULL
+    #define DEDUP_CHAIN_MIX 0xBF58476D1CE4E5B9ULL
+    #define DEDUP_F1 0xFF51AFD7ED558CCDULL
+    #define DEDUP_F2 0xC4CEB9FE1A85EC53ULL
+    #define DEDUP_M32A 0x85EBCA6BU
+    #define DEDUP_M32B 0xC2B2AE35U
+    #define DEDUP_BAND_MIX 0xBF58476D1CE4E5B9ULL
+    #define DEDUP_BAND_MUL 0x9E3779B97F4A7C15ULL
+
+    /* The affine32 minima: out[k] = min over s of (a[k] * mixed[s] + b[k]) mod 2**32. The inner
+       loop is a 32-bit multiply-add-min that only vectorizes well with SSE4.1 or wider, which the
+       x86-64 baseline lacks, so GCC builds one copy per instruction set and the loader picks the
+       widest the CPU has (no -march=native: the build stays portable). */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+        && defined(__GLIBC__)
+    #define DEDUP_CLONES __attribute__((target_clones("avx512f", "avx2", "sse4.1", "default")))
+    #else
+    #define DEDUP_CLONES
+    #endif
+
+    DEDUP_CLONES
+    static void dedup_minima(const uint32_t *mixed, int64_t count, const uint32_t *a,
+                             const uint32_t *b, int64_t num_perm, uint32_t *out) {
+        for (int64_t k = 0; k < num_perm; k++) {
+            uint32_t ak = a[k], bk = b[k], low = 0xFFFFFFFFu;
+            for (int64_t s = 0; s < count; s++) {
+                uint32_t v = ak * mixed[s] + bk;
+                low = v < low ? v : low;
+            }
+            out[k] = low;
+        }
+    }
+    """
+    const uint64_t FNV_OFFSET "DEDUP_FNV_OFFSET"
+    const uint64_t FNV_PRIME "DEDUP_FNV_PRIME"
+    const uint64_t CHAIN_MUL "DEDUP_CHAIN_MUL"
+    const uint64_t CHAIN_MIX "DEDUP_CHAIN_MIX"
+    const uint64_t F1 "DEDUP_F1"
+    const uint64_t F2 "DEDUP_F2"
+    const uint32_t M32A "DEDUP_M32A"
+    const uint32_t M32B "DEDUP_M32B"
+    const uint64_t BAND_MIX "DEDUP_BAND_MIX"
+    const uint64_t BAND_MUL "DEDUP_BAND_MUL"
+    void minima "dedup_minima"(
+        const uint32_t* mixed, int64_t count, const uint32_t* a, const uint32_t* b, int64_t num_perm,
+        uint32_t* out
+    ) noexcept nogil
+
+#: The hashing constants compiled in, for a test against `dedup.shingle`.
+HASH_CONSTANTS = (FNV_OFFSET, FNV_PRIME, CHAIN_MUL, CHAIN_MIX)
+
+
+# ----------------------------------------------------------------------------- shingles, signatures
+
+
+cdef inline uint64_t fmix64(uint64_t h) noexcept nogil:
+    h ^= h >> 33
+    h *= F1
+    h ^= h >> 33
+    h *= F2
+    return h ^ (h >> 33)
+
+
+cdef inline uint32_t chain(const uint64_t* ring, int64_t first, int64_t length, int64_t ngram) noexcept nogil:
+    cdef uint64_t h = 0
+    cdef int64_t idx = first
+    cdef int64_t step
+    for step in range(length):  # walk the ring without a division per step
+        h = (h ^ ring[idx]) * CHAIN_MUL
+        idx += 1
+        if idx == ngram:
+            idx = 0
+    h ^= h >> 29
+    h *= CHAIN_MIX
+    h ^= h >> 32
+    return <uint32_t>h
+
+
+cdef int64_t record_shingles(
+    const uint8_t* data, int64_t start, int64_t end, int64_t ngram, uint64_t* ring, uint32_t* out
+) noexcept nogil:
+    """Write record `data[start:end]`'s shingle hashes into `out`; return how many."""
+    cdef int64_t count = 0
+    cdef int64_t in_para = 0  # tokens seen in the current paragraph
+    cdef int64_t slot = 0  # ring slot the next token hash goes to (== in_para % ngram)
+    cdef uint64_t h = FNV_OFFSET
+    cdef bint in_token = False
+    cdef int64_t p
+    cdef uint8_t c
+    for p in range(start, end + 1):
+        c = data[p] if p < end else 10  # a virtual newline closes the record
+        if c == 32 or c == 10:
+            if in_token:
+                ring[slot] = fmix64(h)
+                in_para += 1
+                slot += 1
+                if slot == ngram:
+                    slot = 0
+                if in_para >= ngram:
+                    out[count] = chain(ring, slot, ngram, ngram)  # the oldest token sits at `slot`
+                    count += 1
+                h = FNV_OFFSET
+                in_token = False
+            if c == 10:
+                if 0 < in_para < ngram:
+                    out[count] = chain(ring, 0, in_para, ngram)
+                    count += 1
+                in_para = 0
+                slot = 0
+        else:
+            h = (h ^ c) * FNV_PRIME
+            in_token = True
+    return count
+
+
+cdef inline uint32_t fmix32(uint32_t h) noexcept nogil:
+    h ^= h >> 16
+    h *= M32A
+    h ^= h >> 13
+    h *= M32B
+    return h ^ (h >> 16)
+
+
+cdef int grow(uint32_t** buffer, int64_t* capacity, int64_t need) noexcept nogil:
+    """Make `buffer[0]` hold at least `need` values (a thread's scratch); -1 when out of memory."""
+    cdef int64_t size
+    cdef uint32_t* grown
+    if need <= capacity[0]:
+        return 0
+    size = max(need, 2 * capacity[0], 4096)
+    grown = <uint32_t*>realloc(buffer[0], size * sizeof(uint32_t))
+    if grown == NULL:
+        return -1
+    buffer[0] = grown
+    capacity[0] = size
+    return 0
+
+
+def sign_records(
+    const uint8_t[::1] data,
+    const int64_t[::1] offsets,
+    int64_t ngram,
+    const uint32_t[::1] a,
+    const uint32_t[::1] b,
+    uint32_t[:, ::1] out,
+    int workers,
+):
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef int64_t num_perm = a.shape[0]
+    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
+    cdef const int64_t* starts = &offsets[0]
+    cdef const uint32_t* a_ = &a[0] if num_perm else NULL
+    cdef const uint32_t* b_ = &b[0] if num_perm else NULL
+    cdef uint32_t* out_ = &out[0, 0] if n and num_perm else NULL
+    # Per-thread scratch, indexed by OpenMP thread number: each thread grows its own buffer.
+    cdef uint32_t** buffers = <uint32_t**>calloc(workers, sizeof(uint32_t*))
+    cdef int64_t* capacities = <int64_t*>calloc(workers, sizeof(int64_t))
+    # Threads' rings at least a cache line apart: every token writes to its thread's ring.
+    cdef int64_t stride = ngram + 8
+    cdef uint64_t* rings = <uint64_t*>malloc(workers * stride * sizeof(uint64_t))
+    cdef int failed = 0
+    cdef int* failed_ = &failed  # written through a pointer: shared, not private to a thread
+    cdef int64_t i, s, count
+    cdef int t
+    cdef uint32_t* mixed
+    if buffers == NULL or capacities == NULL or rings == NULL:
+        free(buffers)
+        free(capacities)
+        free(rings)
+        raise MemoryError()
+    try:
+        for i in prange(n, nogil=True, num_threads=workers, schedule="guided"):
+            t = threadid()
+            if grow(&buffers[t], &capacities[t], starts[i + 1] - starts[i] + 1) != 0:
+                failed_[0] = 1
+                continue
+            mixed = buffers[t]
+            count = record_shingles(bytes_, starts[i], starts[i + 1], ngram, rings + t * stride, mixed)
+            for s in range(count):
+                mixed[s] = fmix32(mixed[s])
+            minima(mixed, count, a_, b_, num_perm, out_ + i * num_perm)
+    finally:
+        for t in range(workers):
+            free(buffers[t])
+        free(buffers)
+        free(capacities)
+        free(rings)
+    if failed:
+        raise MemoryError()
+
+
+def shingle_records(const uint8_t[::1] data, const int64_t[::1] offsets, int64_t ngram):
+    cdef int64_t n = offsets.shape[0] - 1
+    hashes = np.empty(offsets[n] - offsets[0] + n, dtype=np.uint32)
+    counts = np.zeros(n + 1, dtype=np.int64)
+    cdef uint32_t[::1] hashes_ = hashes
+    cdef int64_t[::1] counts_ = counts
+    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
+    cdef uint64_t* ring = <uint64_t*>malloc(ngram * sizeof(uint64_t))
+    cdef int64_t used = 0
+    cdef int64_t i
+    if ring == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(n):
+            used += record_shingles(bytes_, offsets[i], offsets[i + 1], ngram, ring, &hashes_[used])
+            counts_[i + 1] = used
+    free(ring)
+    return hashes[:used].copy(), counts  # the copy lets the oversized buffer go
+
+
+# ----------------------------------------------------------------------------- fold and tidy
+
+
+cdef inline int64_t decode(const uint8_t* data, int64_t p, int* width) noexcept nogil:
+    """The code point starting at `data[p]`; its length in bytes into `width` (input is valid UTF-8)."""
+    cdef int64_t c0 = data[p]
+    if c0 < 0x80:
+        width[0] = 1
+        return c0
+    if c0 < 0xE0:
+        width[0] = 2
+        return ((c0 & 0x1F) << 6) | (data[p + 1] & 0x3F)
+    if c0 < 0xF0:
+        width[0] = 3
+        return ((c0 & 0x0F) << 12) | ((data[p + 1] & 0x3F) << 6) | (data[p + 2] & 0x3F)
+    width[0] = 4
+    return (
+        ((c0 & 0x07) << 18) | ((data[p + 1] & 0x3F) << 12) | ((data[p + 2] & 0x3F) << 6)
+        | (data[p + 3] & 0x3F)
+    )
+
+
+cdef inline int64_t emit(uint8_t* out, int64_t pos, int* pending, bint* wrote, uint8_t byte) noexcept nogil:
+    """Feed one folded byte to a hashing form; return the new `pos`.
+
+    Newline and space become owed separators (`pending`: 0 none, 1 space, 2 newline), written (one
+    at most, a newline winning) only before the next token byte.
+    """
+    if byte == 10:
+        if wrote[0]:
+            pending[0] = 2
+        return pos
+    if byte == 32:
+        if wrote[0] and pending[0] == 0:
+            pending[0] = 1
+        return pos
+    if pending[0]:
+        out[pos] = 10 if pending[0] == 2 else 32
+        pos += 1
+    out[pos] = byte
+    pending[0] = 0
+    wrote[0] = True
+    return pos + 1
+
+
+cdef int64_t fold_records(
+    const uint8_t* data,
+    const int64_t* offsets,
+    int64_t n,
+    const uint8_t* table,
+    const int64_t* table_offsets,
+    int64_t limit,
+    int64_t dropped_lo,
+    int64_t dropped_hi,
+    uint8_t* out,
+    int64_t* out_offsets,
+) noexcept nogil:
+    cdef int64_t pos = 0
+    cdef int64_t i, p, end, cp, t
+    cdef int pending, width
+    cdef bint wrote
+    cdef uint8_t c0
+    for i in range(n):
+        out_offsets[i] = pos
+        wrote = False  # the record has output a token byte
+        pending = 0
+        p = offsets[i]
+        end = offsets[i + 1]
+        while p < end:
+            c0 = data[p]
+            if c0 < 0x80:  # ASCII: one byte in, one byte out at most
+                pos = emit(out, pos, &pending, &wrote, table[table_offsets[c0]])
+                p += 1
+                continue
+            cp = decode(data, p, &width)
+            p += width
+            if cp >= limit:
+                if not dropped_lo <= cp <= dropped_hi:
+                    pos = emit(out, pos, &pending, &wrote, 32)
+                continue
+            for t in range(table_offsets[cp], table_offsets[cp + 1]):
+                pos = emit(out, pos, &pending, &wrote, table[t])
+    out_offsets[n] = pos
+    return pos
+
+
+def fold_parts(
+    const uint8_t[::1] data,
+    const int64_t[::1] offsets,
+    const int64_t[::1] cuts,
+    const int64_t[::1] bases,
+    const uint8_t[::1] table,
+    const int64_t[::1] table_offsets,
+    int64_t limit,
+    int64_t dropped_lo,
+    int64_t dropped_hi,
+    uint8_t[::1] out,
+    int64_t[::1] part_offsets,
+    int64_t[::1] used,
+    int workers,
+):
+    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
+    cdef int64_t k, lo, hi
+    for k in prange(cuts.shape[0] - 1, nogil=True, num_threads=workers, schedule="static", chunksize=1):
+        lo = cuts[k]
+        hi = cuts[k + 1]
+        used[k] = fold_records(
+            bytes_, &offsets[lo], hi - lo, &table[0], &table_offsets[0], limit, dropped_lo, dropped_hi,
+            &out[bases[k]], &part_offsets[lo + k],
+        )
+
+
+cdef inline int tidy_class(int64_t cp) noexcept nogil:
+    """0 keep, 1 whitespace, 2 invisible (dropped)."""
+    if cp < 0x80:
+        if cp == 0x20 or 0x09 <= cp <= 0x0D or 0x1C <= cp <= 0x1F:
+            return 1
+        if cp < 0x20 or cp == 0x7F:
+            return 2
+        return 0
+    if cp == 0x85 or cp == 0x1680 or cp == 0x2028 or cp == 0x2029:
+        return 1
+    if cp < 0xA0 or cp == 0xAD or cp == 0x200B or cp == 0x2060 or cp == 0xFEFF:
+        return 2
+    return 0
+
+
+cdef int64_t tidy_records(
+    const uint8_t* data, const int64_t* offsets, int64_t n, uint8_t* out, int64_t* out_offsets
+) noexcept nogil:
+    cdef int64_t pos = 0
+    cdef int64_t i, p, end, cp, k
+    cdef int width, kind
+    cdef bint wrote, space
+    cdef uint8_t c0
+    for i in range(n):
+        out_offsets[i] = pos
+        wrote = False
+        space = False
+        p = offsets[i]
+        end = offsets[i + 1]
+        while p < end:
+            c0 = data[p]
+            if c0 == 0x20:
+                space = wrote
+                p += 1
+                continue
+            if 0x20 < c0 < 0x7F:  # printable ASCII, the common case
+                if space:
+                    out[pos] = 32
+                    pos += 1
+                    space = False
+                out[pos] = c0
+                pos += 1
+                wrote = True
+                p += 1
+                continue
+            cp = decode(data, p, &width)
+            kind = tidy_class(cp)
+            if kind == 1:
+                space = wrote
+            elif kind == 0:
+                if space:
+                    out[pos] = 32
+                    pos += 1
+                    space = False
+                for k in range(width):
+                    out[pos] = data[p + k]
+                    pos += 1
+                wrote = True
+            p += width
+    out_offsets[n] = pos
+    return pos
+
+
+def tidy_parts(
+    const uint8_t[::1] data,
+    const int64_t[::1] offsets,
+    const int64_t[::1] cuts,
+    const int64_t[::1] bases,
+    uint8_t[::1] out,
+    int64_t[::1] part_offsets,
+    int64_t[::1] used,
+    int workers,
+):
+    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
+    cdef int64_t k, lo, hi
+    for k in prange(cuts.shape[0] - 1, nogil=True, num_threads=workers, schedule="static", chunksize=1):
+        lo = cuts[k]
+        hi = cuts[k + 1]
+        used[k] = tidy_records(bytes_, &offsets[lo], hi - lo, &out[bases[k]], &part_offsets[lo + k])
+
+
+# ----------------------------------------------------------------------------- bands and pairs
+
+
+def band_keys(const uint32_t[:, ::1] signatures, int64_t bands, int64_t rows):
+    cdef int64_t n = signatures.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    cdef uint64_t[:, ::1] keys_ = keys
+    cdef int64_t i, j, r
+    cdef uint64_t h
+    with nogil:
+        for i in range(n):
+            for j in range(bands):
+                h = <uint64_t>(j + 1) * BAND_MIX
+                for r in range(rows):
+                    h = (h ^ signatures[i, j * rows + r]) * BAND_MUL
+                    h ^= h >> 31
+                keys_[i, j] = h
+    return keys
+
+
+def bucket_pairs(const uint64_t[:, ::1] keys, int64_t max_bucket):
+    cdef int64_t n = keys.shape[0]
+    cdef int64_t bands = keys.shape[1]
+    cdef int64_t size = 16
+    while size < 2 * n:
+        size *= 2
+    cdef int64_t mask = size - 1
+    cdef uint64_t* slot_key = <uint64_t*>malloc(size * sizeof(uint64_t))
+    cdef int64_t* head = <int64_t*>malloc(size * sizeof(int64_t))
+    cdef int64_t* following = <int64_t*>malloc(max(n, 1) * sizeof(int64_t))
+    cdef int64_t capacity = max(16, n)
+    cdef int64_t* pairs = <int64_t*>malloc(2 * capacity * sizeof(int64_t))
+    cdef int64_t* grown
+    cdef int64_t m = 0
+    cdef int64_t i, j, slot, other, taken
+    cdef uint64_t key
+    cdef bint failed = False
+    cdef int64_t[:, ::1] out_
+    try:
+        if slot_key == NULL or head == NULL or following == NULL or pairs == NULL:
+            raise MemoryError()
+        with nogil:
+            for j in range(bands):
+                for slot in range(size):
+                    head[slot] = -1
+                for i in range(n):
+                    key = keys[i, j]
+                    slot = <int64_t>(key & <uint64_t>mask)
+                    while head[slot] != -1 and slot_key[slot] != key:
+                        slot = (slot + 1) & mask
+                    if head[slot] == -1:
+                        slot_key[slot] = key
+                        following[i] = -1
+                    else:
+                        other = head[slot]
+                        taken = 0
+                        while other != -1 and taken < max_bucket:
+                            if m == capacity:
+                                grown = <int64_t*>realloc(pairs, 4 * capacity * sizeof(int64_t))
+                                if grown == NULL:
+                                    failed = True
+                                    break
+                                pairs = grown
+                                capacity *= 2
+                            pairs[2 * m] = other
+                            pairs[2 * m + 1] = i
+                            m += 1
+                            taken += 1
+                            other = following[other]
+                        if failed:
+                            break
+                        following[i] = head[slot]
+                    head[slot] = i
+                if failed:
+                    break
+        if failed:
+            raise MemoryError()
+        out = np.empty((m, 2), dtype=np.int64)
+        out_ = out
+        if m:
+            memcpy(&out_[0, 0], pairs, 2 * m * sizeof(int64_t))
+        return out
+    finally:
+        free(slot_key)
+        free(head)
+        free(following)
+        free(pairs)
+
+
+# ----------------------------------------------------------------------------- exact overlaps
+
+
+cdef inline void insertion_sort(uint32_t* v, int64_t n) noexcept nogil:
+    cdef int64_t i, j
+    cdef uint32_t x
+    for i in range(1, n):
+        x = v[i]
+        j = i
+        while j > 0 and v[j - 1] > x:
+            v[j] = v[j - 1]
+            j -= 1
+        v[j] = x
+
+
+cdef void sift_down(uint32_t* v, int64_t root, int64_t n) noexcept nogil:
+    cdef int64_t child
+    cdef uint32_t x = v[root]
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            break
+        if child + 1 < n and v[child + 1] > v[child]:
+            child += 1
+        if v[child] <= x:
+            break
+        v[root] = v[child]
+        root = child
+    v[root] = x
+
+
+cdef void heap_sort(uint32_t* v, int64_t n) noexcept nogil:
+    cdef int64_t i
+    cdef uint32_t x
+    for i in range(n // 2 - 1, -1, -1):
+        sift_down(v, i, n)
+    for i in range(n - 1, 0, -1):
+        x = v[0]
+        v[0] = v[i]
+        v[i] = x
+        sift_down(v, 0, i)
+
+
+cdef inline uint32_t median3(uint32_t x, uint32_t y, uint32_t z) noexcept nogil:
+    if x < y:
+        return y if y < z else (z if x < z else x)
+    return x if x < z else (z if y < z else y)
+
+
+cdef void sort_u32(uint32_t* v, int64_t n) noexcept nogil:
+    """Introsort: quicksort (median of three, Hoare partition), heapsort past a depth limit."""
+    cdef int depth = 0
+    cdef int64_t m = n
+    cdef int64_t i, j
+    cdef uint32_t pivot, x
+    while m > 1:
+        depth += 2
+        m >>= 1
+    while n > 16:
+        if depth == 0:
+            heap_sort(v, n)
+            return
+        depth -= 1
+        pivot = median3(v[0], v[n >> 1], v[n - 1])
+        i = -1
+        j = n
+        while True:
+            i += 1
+            while v[i] < pivot:
+                i += 1
+            j -= 1
+            while v[j] > pivot:
+                j -= 1
+            if i >= j:
+                break
+            x = v[i]
+            v[i] = v[j]
+            v[j] = x
+        # v[:j + 1] <= pivot <= v[j + 1:]; sort the smaller side here, go on with the larger
+        if j + 1 < n - j - 1:
+            sort_u32(v, j + 1)
+            v += j + 1
+            n -= j + 1
+        else:
+            sort_u32(v + j + 1, n - j - 1)
+            n = j + 1
+    insertion_sort(v, n)
+
+
+def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
+    cdef int64_t n = offsets.shape[0] - 1
+    sizes = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] sizes_ = sizes
+    cdef int64_t i, j, k, length
+    cdef uint32_t* part
+    with nogil:
+        for i in range(n):
+            length = offsets[i + 1] - offsets[i]
+            k = 0
+            if length:
+                part = &hashes[offsets[i]]
+                sort_u32(part, length)
+                k = 1
+                for j in range(1, length):
+                    if part[j] != part[j - 1]:
+                        part[k] = part[j]
+                        k += 1
+            sizes_[i] = k
+    return sizes
+
+
+def intersections(
+    const uint32_t[::1] hashes,
+    const int64_t[::1] offsets,
+    const int64_t[::1] sizes,
+    const int64_t[:, ::1] pairs,
+    int64_t[::1] out,
+    int workers,
+):
+    cdef int64_t k, a, b, a_end, b_end, common
+    cdef uint32_t x, y
+    for k in prange(pairs.shape[0], nogil=True, num_threads=workers, schedule="guided"):
+        a = offsets[pairs[k, 0]]
+        b = offsets[pairs[k, 1]]
+        a_end = a + sizes[pairs[k, 0]]
+        b_end = b + sizes[pairs[k, 1]]
+        common = 0
+        while a < a_end and b < b_end:
+            x = hashes[a]
+            y = hashes[b]
+            if x == y:
+                common = common + 1
+                a = a + 1
+                b = b + 1
+            elif x < y:
+                a = a + 1
+            else:
+                b = b + 1
+        out[k] = common
+
+
+# ----------------------------------------------------------------------------- keep step
+
+
+def settle(
+    const int64_t[::1] rank,
+    const int64_t[::1] a,
+    const int64_t[::1] b,
+    const uint8_t[::1] directed,
+    const double[::1] jaccard,
+    const double[::1] share_ab,
+    const double[::1] share_ba,
+):
+    cdef int64_t n = rank.shape[0]
+    cdef int64_t m = a.shape[0]
+    start_ = np.zeros(n + 1, dtype=np.int64)  # every pair, at both of its records
+    incident_ = np.empty(2 * m, dtype=np.int64)
+    fill_ = np.empty(n, dtype=np.int64)
+    pending_ = np.zeros(n, dtype=np.int64)  # containers not taken yet
+    by_rank_ = np.empty(n, dtype=np.int64)
+    taken_ = np.zeros(n, dtype=np.uint8)
+    position_ = np.zeros(n, dtype=np.int64)
+    heap_ = np.empty(n + 1, dtype=np.int64)  # ranks of the records free to be taken
+    order_ = np.zeros(n, dtype=np.int64)
+    via = np.full(n, -1, dtype=np.int64)
+    cdef int64_t[::1] start = start_
+    cdef int64_t[::1] incident = incident_
+    cdef int64_t[::1] fill = fill_
+    cdef int64_t[::1] pending = pending_
+    cdef int64_t[::1] by_rank = by_rank_
+    cdef uint8_t[::1] taken = taken_
+    cdef int64_t[::1] position = position_
+    cdef int64_t[::1] heap = heap_
+    cdef int64_t[::1] order = order_
+    cdef int64_t[::1] via_ = via
+    cdef int64_t i, k, r, q, x, y, z, p, c, top, step, best, best_rank, swap
+    cdef int64_t size = 0
+    cdef int64_t scan = 0
+    cdef double share, best_share
+    cdef bint first
+    with nogil:
+        for k in range(m):
+            start[a[k] + 1] += 1
+            start[b[k] + 1] += 1
+        for i in range(n):
+            start[i + 1] += start[i]
+        for i in range(n):
+            fill[i] = start[i]
+        for k in range(m):
+            incident[fill[a[k]]] = k
+            fill[a[k]] += 1
+            incident[fill[b[k]]] = k
+            fill[b[k]] += 1
+            if directed[k]:
+                pending[a[k]] += 1
+        for i in range(n):
+            by_rank[rank[i]] = i
+        for r in range(n):  # pushed in rank order: already a heap
+            if pending[by_rank[r]] == 0:
+                heap[size] = r
+                size += 1
+        for step in range(n):
+            if size == 0:  # cannot happen (containment goes to strictly larger sets); stay safe
+                while taken[by_rank[scan]]:
+                    scan += 1
+                heap[0] = scan
+                size = 1
+            top = heap[0]
+            size -= 1
+            heap[0] = heap[size]
+            p = 0
+            while True:
+                c = 2 * p + 1
+                if c >= size:
+                    break
+                if c + 1 < size and heap[c + 1] < heap[c]:
+                    c += 1
+                if heap[p] <= heap[c]:
+                    break
+                swap = heap[p]
+                heap[p] = heap[c]
+                heap[c] = swap
+                p = c
+            x = by_rank[top]
+            if taken[x]:
+                continue
+            taken[x] = True
+            position[x] = step
+            for q in range(start[x], start[x + 1]):
+                k = incident[q]
+                if directed[k] and b[k] == x:  # a record inside x is free once x is taken
+                    z = a[k]
+                    pending[z] -= 1
+                    if pending[z] == 0 and not taken[z]:
+                        heap[size] = rank[z]
+                        size += 1
+                        c = size - 1
+                        while c > 0:
+                            p = (c - 1) // 2
+                            if heap[p] <= heap[c]:
+                                break
+                            swap = heap[p]
+                            heap[p] = heap[c]
+                            heap[c] = swap
+                            c = p
+        for i in range(n):
+            order[position[i]] = i
+        for i in range(n):
+            x = order[i]
+            best = -1
+            best_share = 0.0
+            best_rank = n
+            for q in range(start[x], start[x + 1]):
+                k = incident[q]
+                first = a[k] == x
+                y = b[k] if first else a[k]
+                if directed[k] and not first:
+                    continue  # x holds y: no reason to drop x
+                if not directed[k] and position[y] > position[x]:
+                    continue  # duplicates both ways: the one taken first stays
+                if via_[y] >= 0:
+                    continue  # only a kept record can stand for a dropped one
+                share = share_ab[k] if first else share_ba[k]
+                if (
+                    best < 0
+                    or jaccard[k] > jaccard[best]
+                    or (
+                        jaccard[k] == jaccard[best]
+                        and (share > best_share or (share == best_share and rank[y] < best_rank))
+                    )
+                ):
+                    best = k
+                    best_share = share
+                    best_rank = rank[y]
+            via_[x] = best
+    return via

@@ -1,0 +1,193 @@
+"""The compiled kernels at their edges: thread counts, empty inputs, long records, sorting, growth."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pytest
+
+from dedup import _kernels, kernels
+from dedup.minhash import MinHashConfig, permutations, sign
+from dedup.normalize import NormalizeConfig, clean_batch, hashing_forms
+from dedup.records import arrow_bytes
+from dedup.shingle import CHAIN_MIX, CHAIN_MUL, FNV_OFFSET, FNV_PRIME, ShingleConfig, shingle_batch
+
+WORKERS = [2, 3, 64]  # 64: more than the machine has, capped to its cores
+
+
+def _corpus() -> list[str]:
+    """Records of very different lengths: one far longer than a thread's share of all the others."""
+    rng = np.random.default_rng(11)
+    words = ["a", "bb", "Ünïcode", "日本", "x1", "déjà", "word", "the", "\u00ad", "\u200b", "\u0301"]
+    records = [
+        "\n".join(
+            " ".join(rng.choice(words, size=int(rng.integers(0, 12)))) for _ in range(rng.integers(0, 4))
+        )
+        for _ in range(300)
+    ]
+    long = " ".join(rng.choice(words, size=60_000))  # longer than the sign kernel's first scratch
+    return [*records[:150], long, "", "  \t ", *records[150:]]
+
+
+def _forms(records: list[str]) -> pa.LargeStringArray:
+    return hashing_forms(pa.array(records, pa.large_string()))
+
+
+def test_the_compiled_hash_constants_are_the_reference_ones() -> None:
+    assert _kernels.HASH_CONSTANTS == (FNV_OFFSET, FNV_PRIME, CHAIN_MUL, CHAIN_MIX)
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+def test_threads_do_not_change_tidy_or_fold(workers: int) -> None:
+    texts = pa.array(_corpus(), pa.large_string())
+    data, offsets = arrow_bytes(texts)
+    one = kernels.tidy_bytes(data, offsets, workers=1)
+    many = kernels.tidy_bytes(data, offsets, workers=workers)
+    assert np.array_equal(one[0], many[0]) and np.array_equal(one[1], many[1])
+    assert hashing_forms(texts, workers=workers).equals(hashing_forms(texts, workers=1))
+    assert clean_batch(texts, NormalizeConfig(), workers=workers).equals(
+        clean_batch(texts, NormalizeConfig())
+    )
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+@pytest.mark.parametrize("ngram", [1, 3, 5])
+def test_threads_do_not_change_signatures_and_a_long_record_signs_as_the_reference(
+    workers: int, ngram: int
+) -> None:
+    forms = _forms(_corpus())
+    a, b = permutations(64, 5)
+    data, offsets = arrow_bytes(forms)
+    one = kernels.sign_bytes(data, offsets, ngram, a, b, workers=1)
+    assert np.array_equal(kernels.sign_bytes(data, offsets, ngram, a, b, workers=workers), one)
+    assert np.array_equal(
+        one, sign(*shingle_batch(forms, ShingleConfig(ngram=ngram)), MinHashConfig(64, seed=5))
+    )
+
+
+@pytest.mark.parametrize("workers", WORKERS)
+def test_threads_do_not_change_pair_overlaps(workers: int) -> None:
+    hashes, offsets = kernels.shingle_bytes(*arrow_bytes(_forms(_corpus())), 2)
+    sets, sizes = kernels.shingle_sets(hashes, offsets)
+    n = len(offsets) - 1
+    rng = np.random.default_rng(2)
+    pairs = np.sort(rng.integers(0, n, size=(5_000, 2)), axis=1).astype(np.int64)
+    one = kernels.pair_overlaps(sets, offsets, sizes, pairs, workers=1)
+    assert np.array_equal(kernels.pair_overlaps(sets, offsets, sizes, pairs, workers=workers), one)
+    for (i, j), common in zip(pairs[:200].tolist(), one[:200].tolist(), strict=True):
+        left = set(hashes[offsets[i] : offsets[i + 1]].tolist())
+        assert common == len(left & set(hashes[offsets[j] : offsets[j + 1]].tolist()))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_no_records_and_empty_records(workers: int) -> None:
+    none = np.zeros(1, dtype=np.int64)
+    blank = np.zeros(4, dtype=np.int64)  # three empty records
+    nothing = np.empty(0, dtype=np.uint8)
+    a, b = permutations(8, 1)
+    assert kernels.sign_bytes(nothing, none, 3, a, b, workers).shape == (0, 8)
+    assert np.array_equal(kernels.sign_bytes(nothing, blank, 3, a, b, workers), np.full((3, 8), 0xFFFFFFFF))
+    for offsets in (none, blank):
+        out, out_offsets = kernels.tidy_bytes(nothing, offsets, workers)
+        assert len(out) == 0 and np.array_equal(out_offsets, offsets)
+        hashes, counts = kernels.shingle_bytes(nothing, offsets, 3)
+        assert len(hashes) == 0 and np.array_equal(counts, offsets)
+        sets, sizes = kernels.shingle_sets(hashes, counts)
+        assert len(sets) == 0 and np.array_equal(sizes, np.zeros(len(offsets) - 1))
+    assert hashing_forms(pa.array([], pa.large_string()), workers).to_pylist() == []
+    assert hashing_forms(pa.array(["", " \n "], pa.large_string()), workers).to_pylist() == ["", ""]
+    no_pairs = np.empty((0, 2), dtype=np.int64)
+    assert (
+        len(kernels.pair_overlaps(np.empty(0, np.uint32), blank, np.zeros(3, np.int64), no_pairs, workers))
+        == 0
+    )
+    assert kernels.band_keys(np.empty((0, 8), dtype=np.uint32), 4, 2).shape == (0, 4)
+    assert kernels.bucket_pairs(np.empty((0, 4), dtype=np.uint64), 10).shape == (0, 2)
+    empty_i, empty_f = np.empty(0, np.int64), np.empty(0, np.float64)
+    assert len(kernels.settle(empty_i, empty_i, empty_i, np.empty(0, bool), empty_f, empty_f, empty_f)) == 0
+    kept = kernels.settle(np.arange(3), empty_i, empty_i, np.empty(0, bool), empty_f, empty_f, empty_f)
+    assert np.array_equal(kept, [-1, -1, -1])
+
+
+def _patterns(rng: np.random.Generator) -> list[npt.NDArray[np.uint32]]:
+    big = rng.integers(0, 2**32, size=50_000, dtype=np.uint32)
+    return [
+        big,
+        np.sort(big),
+        np.sort(big)[::-1].copy(),
+        np.full(20_000, 7, dtype=np.uint32),
+        rng.integers(0, 3, size=20_000).astype(np.uint32),
+        np.r_[np.arange(10_000), np.arange(10_000)[::-1]].astype(np.uint32),  # organ pipe
+        np.array([2**32 - 1, 0, 2**32 - 1], dtype=np.uint32),
+        *(rng.integers(0, 20, size=k).astype(np.uint32) for k in range(40)),
+    ]
+
+
+def test_shingle_sets_sort_and_drop_repeats_per_record() -> None:
+    parts = _patterns(np.random.default_rng(4))
+    offsets = np.r_[0, np.cumsum([len(p) for p in parts])].astype(np.int64)
+    hashes = np.concatenate(parts)
+    sets, sizes = kernels.shingle_sets(hashes, offsets)
+    assert np.array_equal(hashes, np.concatenate(parts))  # the input is left alone
+    for i, part in enumerate(parts):
+        expected = np.unique(part)
+        assert sizes[i] == len(expected)
+        assert np.array_equal(sets[offsets[i] : offsets[i] + sizes[i]], expected)
+
+
+def _band_reference(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> list[list[int]]:
+    mask = (1 << 64) - 1
+    keys = []
+    for row in signatures.tolist():
+        record = []
+        for j in range(bands):
+            h = ((j + 1) * 0xBF58476D1CE4E5B9) & mask
+            for r in range(rows):
+                h = ((h ^ row[j * rows + r]) * 0x9E3779B97F4A7C15) & mask
+                h ^= h >> 31
+            record.append(h)
+        keys.append(record)
+    return keys
+
+
+def _pairs_reference(keys: npt.NDArray[np.uint64], max_bucket: int) -> list[list[int]]:
+    pairs = []
+    for j in range(keys.shape[1]):
+        buckets: dict[int, list[int]] = {}
+        for i, key in enumerate(keys[:, j].tolist()):
+            bucket = buckets.setdefault(key, [])
+            pairs += [[other, i] for other in bucket[::-1][:max_bucket]]
+            bucket.append(i)
+    return pairs
+
+
+@pytest.mark.parametrize("max_bucket", [1, 3, 1000])
+def test_band_keys_and_bucket_pairs_match_plain_references(max_bucket: int) -> None:
+    rng = np.random.default_rng(max_bucket)
+    signatures = rng.integers(0, 3, size=(80, 12), dtype=np.uint32)  # few values: big buckets
+    signatures[:, :2] = rng.integers(0, 2**32, size=(80, 2), dtype=np.uint32)
+    keys = kernels.band_keys(signatures, 5, 2)
+    assert keys.tolist() == _band_reference(signatures, 5, 2)
+    pairs = kernels.bucket_pairs(keys, max_bucket)
+    assert pairs.dtype == np.int64 and pairs.shape[1] == 2
+    assert pairs.tolist() == _pairs_reference(keys, max_bucket)
+    assert len(pairs) > 80 or max_bucket == 1  # past the first output buffer
+
+
+def test_bad_arguments_are_refused() -> None:
+    data, offsets = arrow_bytes(pa.array(["a b"], pa.large_string()))
+    a, b = permutations(4, 1)
+    with pytest.raises(ValueError, match="ngram must be at least 1; got 0"):
+        kernels.sign_bytes(data, offsets, 0, a, b)
+    with pytest.raises(ValueError, match="ngram must be at least 1; got 0"):
+        kernels.shingle_bytes(data, offsets, 0)
+    with pytest.raises(ValueError, match="a and b differ in length: 4 and 3"):
+        kernels.sign_bytes(data, offsets, 3, a, b[:3])
+    table, table_offsets = np.zeros(200, dtype=np.uint8), np.arange(201, dtype=np.int64)
+    with pytest.raises(ValueError, match="table_offsets has 201 entries for limit 100; expected limit"):
+        kernels.fold_bytes(data, offsets, table, table_offsets, 100, (0, 0))
+    with pytest.raises(ValueError, match="table_offsets has 200 entries for limit 200; expected limit"):
+        kernels.fold_bytes(data, offsets, table, table_offsets[:200], 200, (0, 0))
+    with pytest.raises(ValueError, match=r"bands \* rows = 10 exceeds the signature length 8"):
+        kernels.band_keys(np.zeros((2, 8), dtype=np.uint32), 5, 2)
