@@ -103,10 +103,15 @@ def open_binary(path: str) -> IO[bytes]:
     gzip goes through the standard library, whose `read1` hands over each decoded piece as it
     comes, so a truncated file gives up every whole line before the damage; zstd and plain files
     through Arrow's C++ streams.
+
+    Raises:
+        OSError: the file cannot be opened (its `strerror` says why).
     """
     ext = os.path.splitext(path.lower())[1]
     if ext == ".gz":
         return typing.cast(IO[bytes], gzip.open(path, "rb"))
+    with open(path, "rb"):  # the OS's own error (no such file, permission denied) before Arrow's
+        pass
     return typing.cast(IO[bytes], pa.input_stream(path, compression=_COMPRESSED.get(ext)))
 
 
