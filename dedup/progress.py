@@ -217,13 +217,15 @@ class RichDisplay:
         what = []
         if line.records:
             shards = f" in {line.shard:,} shard{'s' if line.shard > 1 else ''}" if line.shard else ""
-            what.append(f"{line.records:,} records{shards}")
+            rate = f" at {line.records / spent:,.0f} rec/s" if spent > 0 else ""
+            what.append(f"{line.records:,} records{shards}{rate}")
         if line.input_bytes:
             what.append(_size(line.input_bytes))
         if what:
             text.append("  " + ", ".join(what))
-        if line.parts:
-            text.append("  " + ", ".join(f"{k} {_seconds(v)}" for k, v in line.parts.items()), style="dim")
+        parts = [f"{k} {_seconds(v)}" for k, v in line.parts.items() if v >= 0.05]  # what took no time goes
+        if parts:
+            text.append("  " + ", ".join(parts), style="dim")
         return text
 
     def render(self) -> Text:

@@ -84,7 +84,9 @@ def test_one_live_line_for_the_shards_with_total_rate_eta_and_shard_number(term:
         frame = term.screen()
         assert len(frame) == 3, frame
         shards = frame[1]
-        assert shards.startswith("✓ shards") and "20,000 records in 2 shards, 20.0 MB" in shards
+        assert (
+            shards.startswith("✓ shards") and "20,000 records in 2 shards at 2,500 rec/s, 20.0 MB" in shards
+        )
         assert (
             "shards         8.0 s" in shards
             and "MB  read 2.0 s, clean 3.0 s, exact 1.0 s, sign 1.0 s, band 1.0 s" in shards
@@ -155,7 +157,7 @@ def test_a_real_run_shows_each_stage_once(
         "write",
     ]
     shards = term.screen()[1]
-    assert f"{report.read} records in 2 shards" in shards
+    assert f"{report.read} records in 2 shards at" in shards
     size = (tmp_path / "a.jsonl").stat().st_size + (tmp_path / "b.jsonl").stat().st_size
     assert f"{size:,} B" in shards or f"{size / 1e3:.1f} kB" in shards
 
