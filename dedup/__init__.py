@@ -22,6 +22,7 @@ from dedup.errors import (
     IndexMismatchError,
     InputError,
     OutputError,
+    UnknownIdError,
     VerificationError,
 )
 from dedup.index.core import Index, Match
@@ -76,6 +77,7 @@ __all__ = [
     "Reject",
     "Report",
     "ShingleConfig",
+    "UnknownIdError",
     "VerificationError",
     "band",
     "candidate_probability",
