@@ -77,7 +77,9 @@ class Browser:
         os.close(self._from_chrome)
         shutil.rmtree(self.profile, ignore_errors=True)
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: bool = False) -> dict[str, Any]:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: bool = False
+    ) -> dict[str, Any]:
         """Send one DevTools command and return its result (events that arrive meanwhile are dropped)."""
         self._next += 1
         message: dict[str, Any] = {"id": self._next, "method": method, "params": params or {}}
@@ -120,7 +122,9 @@ class Browser:
     def run(self, expression: str) -> Any:
         """Evaluate JavaScript in the page and return its value."""
         result = self.call(
-            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session=True
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            session=True,
         )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression}: {result['exceptionDetails']}")

@@ -249,9 +249,9 @@ def _clusters(
     anchors: dict[str, str],
 ) -> str:
     head = "<h2 id='clusters'>Clusters</h2>"
-    if not shown:
-        return f"{head}<p>No record was dropped: every cluster is a single record.</p>"
     total = int(report["clusters"])
+    if not shown and not report["duplicates"]:
+        return f"{head}<p>No record was dropped: every cluster is a single record.</p>"
     note = (
         f"<p class='note'>Showing {len(shown):,} of {total:,} clusters: the {LARGEST_CLUSTERS} largest, "
         f"then those of the drops nearest the threshold. Each shows at most {MEMBERS_PER_CLUSTER} members, "
