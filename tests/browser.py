@@ -109,10 +109,10 @@ class Browser:
         self.call("Page.navigate", {"url": url}, session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            state = self.run("document.readyState === 'complete' && location.href !== 'about:blank'")
+            state = self.run(f"document.readyState === 'complete' && location.href === {json.dumps(url)}")
             if state:
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         timing = self.run(
             "(() => { const t = performance.getEntriesByType('navigation')[0];"
             " return t ? t.loadEventEnd - t.startTime : -1; })()"

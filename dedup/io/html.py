@@ -444,8 +444,12 @@ def _index(
     """The search box's data, as JSON the script reads (`<` escaped, so no text can end the element)."""
     kept = unique["id"].to_pylist()[:SEARCH_IDS]
     room = max(0, SEARCH_IDS - len(kept))
+    # Compact: the rule as its number in `matched_by`, the cluster left out when it is the named record.
+    rules = ["exact", "jaccard", "containment", "contains"]
+    code = {name: k for k, name in enumerate(rules)}
     dropped = [
-        [r["id"], r["duplicate_of"], r["matched_by"], round(float(r["similarity"]), 4), r["cluster_id"]]
+        [r["id"], r["duplicate_of"], code.get(r["matched_by"], 0), round(float(r["similarity"]), 3)]
+        + ([] if r["cluster_id"] == r["duplicate_of"] else [r["cluster_id"]])
         for r in dups.slice(0, room)
         .select(["id", "duplicate_of", "matched_by", "similarity", "cluster_id"])
         .to_pylist()
@@ -468,6 +472,7 @@ def _index(
         "groups": order,
         "anchors": anchors,
         "complete": complete,
+        "rules": rules,
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     note = "" if complete else f"<p class='note'>The search box knows the first {SEARCH_IDS:,} ids.</p>"

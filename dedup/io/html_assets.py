@@ -39,7 +39,7 @@ SCRIPT = """
   function build() {
     index = new Map();
     for (const id of data.kept) index.set(id, {status: 'kept'});
-    for (const r of data.dropped) index.set(r[0], {status: 'dropped', of: r[1], by: r[2], sim: r[3], cluster: r[4]});
+    for (const r of data.dropped) index.set(r[0], {status: 'dropped', of: r[1], by: data.rules[r[2]], sim: r[3], cluster: r.length > 4 ? r[4] : r[1]});
     for (const r of data.rejected) index.set(r[0], {status: 'rejected', group: r[1]});
   }
   function line(parent, text, href) {
