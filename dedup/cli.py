@@ -17,7 +17,6 @@ from dedup import config as config_module
 from dedup.display import mask_credentials, printable
 from dedup.engines.local import run as run_pipeline
 from dedup.errors import DedupError
-from dedup.io import html
 from dedup.progress import NullProgress, Progress, RichDisplay, wants_display
 
 
@@ -123,6 +122,8 @@ def index_check(config_path: str, overrides: tuple[str, ...], quiet: bool) -> No
 @click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
 def report(output_dir: str) -> None:
     """Render the run in OUTPUT_DIR as one self-contained HTML page (OUTPUT_DIR/report.html)."""
+    from dedup.io import html  # noqa: PLC0415 - loaded only for this command
+
     try:
         path = html.render(output_dir)
     except DedupError as err:
