@@ -195,7 +195,7 @@ def _plots(scurve: list[dict[str, float]], sweep: list[dict[str, Any]], sizes: l
 
     fig, ax = plt.subplots(figsize=(6, 4))
     x = [(r["lo"] + r["hi"]) / 2 for r in scurve]
-    ax.plot(x, [r["theory"] for r in scurve], "-", label="theory 1-(1-s^r)^b")
+    ax.plot(x, [r["theory"] for r in scurve], "-", label="theory: 1-(1-s^rows)^bands")
     ax.plot(x, [r["measured"] for r in scurve], "o", label="measured (Reuters + BBC pairs)")
     ax.set_xlabel("exact Jaccard of the pair")
     ax.set_ylabel("share that became LSH candidates")
@@ -209,6 +209,7 @@ def _plots(scurve: list[dict[str, float]], sweep: list[dict[str, Any]], sizes: l
     ax.plot(t, [r["precision"] for r in sweep], "o-", label="precision")
     ax.plot(t, [r["recall"] for r in sweep], "s-", label="recall")
     ax.set_xlabel("threshold (Jaccard, word 3-grams)")
+    ax.set_ylabel("precision, recall (y from 0.9)")
     ax.set_ylim(0.9, 1.005)
     ax.set_title("Reuters-21578 vs exact Jaccard at each threshold")
     ax.legend()
@@ -218,8 +219,11 @@ def _plots(scurve: list[dict[str, float]], sweep: list[dict[str, Any]], sizes: l
 
     fig, ax = plt.subplots(figsize=(6, 4))
     values, counts = np.unique(sizes, return_counts=True)
-    ax.bar(values, counts)
+    bars = ax.bar(values, counts)
+    ax.bar_label(bars, labels=[f"{c:,}" for c in counts], fontsize=8)
+    ax.set_xticks(values)
     ax.set_yscale("log")
+    ax.set_ylim(top=max(counts) * 3)
     ax.set_xlabel("cluster size (records)")
     ax.set_ylabel("clusters")
     ax.set_title("Cluster sizes, Reuters-21578 at the defaults")

@@ -25,6 +25,7 @@ from dedup.errors import (
     IndexMismatchError,
     InputError,
     OutputError,
+    UnknownIdError,
     VerificationError,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "OutputError",
     "Report",
     "Result",
+    "UnknownIdError",
     "VerificationError",
     "config_from_dict",
     "dedup_table",

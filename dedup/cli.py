@@ -139,5 +139,29 @@ def report(output_dir: str) -> None:
     click.echo(_show(str(path)))
 
 
+@main.command()
+@click.argument("output_dir", metavar="OUTPUT_DIR", type=click.Path(file_okay=False))
+@click.argument("record_id", metavar="ID")
+@click.option(
+    "--context", default=8, show_default=True, type=click.IntRange(0), help="Words shown around each change."
+)
+def explain(output_dir: str, record_id: str, context: int) -> None:
+    """Say why record ID is where the run in OUTPUT_DIR put it: kept, dropped or rejected.
+
+    A dropped record is shown with the record it duplicates, the evidence (matched_by, similarity,
+    containment, the shingles the two share and differ by, the figures compared) and a word diff;
+    a kept one with its cluster's members; a rejected one with its stage, field and reason. ID is
+    a record's id, or FILE:LINE for a record rejected before it had one.
+    """
+    from dedup import explain as explaining  # noqa: PLC0415 - loaded only for this command
+
+    try:
+        found = explaining.explain(output_dir, record_id)
+    except DedupError as err:
+        raise _fail(err) from None
+    for line in explaining.describe(found, context):
+        click.echo(_show(line))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -11,6 +11,7 @@ The hierarchy::
                                 names (a bug, never hidden)
      +-- IndexMismatchError     exit 2: an index built with a different signature fingerprint
      +-- EngineError            exit 1: an execution engine failed
+     +-- UnknownIdError         exit 1: no record of a run has the id asked about (dedup explain)
 
 Anything else that escapes is a bug and keeps its traceback.
 """
@@ -78,3 +79,7 @@ class IndexMismatchError(DedupError):
 
 class EngineError(DedupError):
     """An execution engine failed to run a stage."""
+
+
+class UnknownIdError(DedupError):
+    """No record of the run has the id asked about; the message suggests the nearest ids."""

@@ -74,9 +74,9 @@ def test_progress_is_quiet_when_not_a_terminal_and_shown_when_forced(
     assert quiet.stderr == ""
     shown = cli("run", "configs/news.yaml", "--set", "progress=always")
     assert shown.exit_code == 0
-    for stage in ("read", "clean", "sign", "write"):
-        assert stage in shown.stderr
-    assert "records" in shown.stderr and "rec/s" in shown.stderr
+    for stage in ("fingerprint", "shards", "verify", "write"):  # one summary line each
+        assert f"✓ {stage} " in shown.stderr
+    assert "2 records in 1 shard at" in shown.stderr and "rec/s" in shown.stderr
 
 
 def test_quiet_flag_prints_nothing(cli: Callable[..., Result], seeded: Path) -> None:

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 
 from dedup import exact, outputs
 from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
+from dedup.engines.position import read_position
 from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
 from dedup.errors import DedupError
 from dedup.io import readers, work, writers
@@ -108,6 +109,8 @@ class _Run:
             config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir
         )
         self.clock = Clock(self.report.timings, progress.stage)
+        # The stages of each shard are parts of the one `shards` line of the display.
+        self.shard_clock = Clock(self.report.timings, progress.part)
         self.budget = size_bytes(config.memory_budget)
         self.limits = Limits.from_budget(self.budget)
 
@@ -135,26 +138,36 @@ class _Run:
         """Process every shard not yet done; return all shards in source order."""
         out: list[Shard] = []
         reused = 0
+        sizes = [int(f["bytes"]) for f in self.report.inputs]
+        self.progress.stage("shards", input_bytes=sum(sizes))
         for index, display in enumerate(self.files):
             names = self.work.file_shards(index)
             if names is not None:
                 out.extend(Shard.load(self.work, name) for name in names)
                 reused += len(names)
-                self.progress.advance(sum(s.read for s in out[-len(names) :]))
+                self.progress.shard(len(out), index + 1, len(self.files))
+                self.progress.advance(sum(s.read for s in out[-len(names) :]), sizes[index])
                 continue
             names = []
-            batches = _timed(readers.read_file(display, self.config.input), self.clock)
+            batches = _timed(readers.read_file(display, self.config.input), self.shard_clock)
+            self.progress.shard(len(out) + 1, index + 1, len(self.files))
+            at = 0  # input bytes of this file counted so far
             for part, piece in enumerate(pieces(batches, self.limits)):
                 name = f"{index:05d}-{part:05d}"
                 names.append(name)
                 if self.work.shard_meta(name) is None:
-                    process(piece, display, name, self.config, self.work, self.clock)
+                    process(piece, display, name, self.config, self.work, self.shard_clock)
                     crash_point(f"shard:{name}")
                 else:
                     reused += 1
                 out.append(Shard.load(self.work, name))
-                self.progress.advance(out[-1].read)
+                now = min(read_position(display) or at, sizes[index])
+                self.progress.advance(out[-1].read, now - at)
+                self.progress.shard(len(out) + 1, index + 1, len(self.files))
+                at = now
+            self.progress.advance(0, sizes[index] - at)
             self.work.finish_file(index, names)
+        self.progress.shard(len(out), len(self.files), len(self.files))
         self.report.shards = {"total": len(out), "reused": reused}
         return out
 
@@ -251,6 +264,7 @@ class _Run:
                 duplicates.write(duplicate_rows)
                 rejected.write(_sorted_rejects(shard.rejects(), by_shard.get(s, [])))
                 del table, records
+                self.progress.advance(shard.read)
         described = {}
         for name in OUTPUTS:
             path = stage / name
@@ -371,7 +385,7 @@ def _steps(state: _Run, started: float) -> Report:
     found, valid, id_rejects = state.resolve(shards)
     rejected += len(id_rejects)
     outputs.count(state.report, found, rejected)
-    state.progress.stage("write")
+    state.progress.stage("write", total=state.report.read)
     with state.clock.stage("write"):
         staged = state.stage(shards, found, valid, id_rejects)
     state.report.timings["total"] = round(time.perf_counter() - started, 6)
