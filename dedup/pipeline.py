@@ -108,8 +108,16 @@ def repeated_ids(
     return drop, rejects
 
 
-def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table, list[Reject], int]:
+def read_all(
+    config: Config, progress: Progress | None = None, skipped_records: dict[str, int] | None = None
+) -> tuple[pa.Table, list[Reject], int]:
     """Read every input record.
+
+    Args:
+        config: the run's config.
+        progress: where progress goes.
+        skipped_records: when given, WARC records that hold no document are counted into it by
+            kind (see `ReadBatch.skipped_records`).
 
     Returns:
         `(records, rejects, skipped_blank_lines)`. A record whose id repeats an earlier one (by
@@ -124,6 +132,9 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
         tables.append(batch.records)
         rejects.extend(batch.rejects)
         skipped += batch.skipped_blank
+        if skipped_records is not None:
+            for kind, n in batch.skipped_records.items():
+                skipped_records[kind] = skipped_records.get(kind, 0) + n
         progress.advance(batch.records.num_rows + len(batch.rejects))
     table = readers.concat(tables)
     drop: list[int] = []

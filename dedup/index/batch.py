@@ -57,7 +57,7 @@ def _run(config: Config, add: bool, progress: Progress) -> Report:
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
     folder = writers.prepare(config.output)
     progress.stage("read")
-    records, rejects, report.skipped_blank_lines = read_all(config, progress)
+    records, rejects, report.skipped_blank_lines = read_all(config, progress, report.skipped_records)
     report.read = records.num_rows + len(rejects)
     if report.read and len(rejects) == report.read:
         raise every_record_rejected(report.read, describe_reject(rejects[0]))
