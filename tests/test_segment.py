@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 from hypothesis import given, settings
@@ -123,3 +125,16 @@ def test_zwnj_and_lrm_inside_thai_words_change_nothing() -> None:
     )
     assert hashing_form([sprinkled]) == hashing_form([THAI_RAIN])
     assert _kept([THAI_RAIN, sprinkled]) == [True, False]
+
+
+def test_an_index_of_the_old_hashing_form_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import Index, IndexMismatchError
+    from dedup.index import core
+
+    config = config_from_dict({"output": {"dir": str(tmp_path / "out")}})
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "NORMALIZE_VERSION", 3)  # as made before the hashing form changed
+        with Index.open(str(tmp_path / "old.sqlite"), config) as index:
+            index.add([("a", THAI_RAIN)])
+    with pytest.raises(IndexMismatchError, match=r"normalize_version '3' \(this config: '4'\)"):
+        Index.open(str(tmp_path / "old.sqlite"), config)

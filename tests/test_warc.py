@@ -274,3 +274,14 @@ def test_the_shared_common_crawl_samples(tmp_path: Path) -> None:
     wet = SHARED / "whirlwind_CC-MAIN-2024-22.warc.wet.gz"
     report = run(config_from_dict({"input": {"paths": [str(wet)]}, "output": {"dir": str(tmp_path / "out")}}))
     assert (report.read, report.kept, report.rejected) == (1, 1, 0)
+
+
+def test_a_file_cut_inside_a_skipped_record_is_damaged_there(tmp_path: Path) -> None:
+    first = http_response("https://a/0", PAGE.format("first page").encode(), record_id="<urn:uuid:0>")
+    image = http_response("https://a/big.jpg", bytes(range(256)) * 1000, "image/jpeg")
+    last = http_response("https://a/1", PAGE.format("last page").encode(), record_id="<urn:uuid:1>")
+    path, offsets = write_warc(tmp_path / "cut.warc", [first, image, last])
+    path.write_bytes(path.read_bytes()[: offsets[1] + 100_000])
+    records, batch = _read(path)
+    assert records["id"].to_pylist() == ["<urn:uuid:0>"]
+    assert [r.source_line for r in batch.rejects] == [offsets[1]] and batch.skipped_records == {}

@@ -40,6 +40,8 @@ from resiliparse.parse.encoding import detect_encoding, map_encoding_to_html5
 TEXT_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 #: How much of a file's start is decompressed to tell a WARC from other data.
 _SNIFF_BYTES = 1 << 16
+#: The first piece of a record read: enough for the HTTP head that says whether it is a document.
+_HEAD_BYTES = 1 << 16
 _GZIP, _ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _HTML_START = re.compile(rb"^\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
@@ -179,22 +181,25 @@ def _fields(record: WarcRecord) -> dict[str, str]:
     return out
 
 
-def _response(record: WarcRecord, block: bytes) -> Document | Skipped | Damage:
-    offset = record.stream_pos
-    http = HeaderMap()
-    start = http.parse(io.BytesIO(block))
-    status, raw = http.status_code, block[start:]
-    if status is None or not http.status_line or not http.status_line.startswith("HTTP/"):
+def _verdict(offset: int, http: HeaderMap, body_start: bytes) -> Skipped | Damage | None:
+    """Why an HTTP response holds no document (from its head alone), or None when it holds one."""
+    status = http.status_code
+    if status is None or not (http.status_line or "").startswith("HTTP/"):
         return Damage(offset, "the response record holds no HTTP status line", whole=True)
     if not 200 <= status < 300:
         return Skipped(offset, f"response: HTTP {status // 100}xx")
-    headers = {k.lower(): v for k, v in http.items()}
-    declared = headers.get("content-type")
-    kind = media_type(declared)
-    if not kind and _HTML_START.match(raw[:1024]):
+    kind = media_type(http.get("Content-Type"))
+    if not kind and _HTML_START.match(body_start[:1024]):
         kind = "text/html"  # no Content-Type, but the body starts like a page
     if kind not in TEXT_TYPES:
         return Skipped(offset, f"response: {kind or 'no content type'}")
+    return None
+
+
+def _response(record: WarcRecord, http: HeaderMap, raw: bytes) -> Document | Damage:
+    offset = record.stream_pos
+    headers = {k.lower(): v for k, v in http.items()}
+    declared = headers.get("content-type")
     try:
         body = _unwrap(raw, headers)
     except OSError as err:
@@ -202,8 +207,17 @@ def _response(record: WarcRecord, block: bytes) -> Document | Skipped | Damage:
         return Damage(offset, f"the HTTP body's encoding ({coding}) cannot be undone: {err}", whole=True)
     text, encoding = decode(body, declared)
     fields = _fields(record)
+    kind = media_type(declared) or "text/html"  # `_verdict` let it through: HTML or text
     fields.update(content_type=kind, charset=encoding)
     return Document(offset, record.record_id, text, fields)
+
+
+def _drain(record: WarcRecord) -> int:
+    """Read the rest of a record's block without keeping it; return its length in bytes."""
+    size = 0
+    while chunk := record.reader.read(_HEAD_BYTES):
+        size += len(chunk)
+    return size
 
 
 def _conversion(record: WarcRecord, raw: bytes) -> Document:
@@ -240,16 +254,28 @@ def records(path: str | os.PathLike[str]) -> Iterator[Item]:
                     return
                 offset = record.stream_pos
                 kind = record.record_type
-                if kind not in (WarcRecordType.response, WarcRecordType.conversion):
-                    name = (record.headers.get("WARC-Type") or "unknown").strip().lower()
-                    record.consume()
-                    last = offset
-                    yield Skipped(offset, name)
-                    continue
+                head, start = HeaderMap(), 0
+                verdict: Skipped | Damage | None = None
                 block_type = (record.headers.get("Content-Type") or "").lower()
                 http = kind == WarcRecordType.response and block_type.startswith("application/http")
+                if kind not in (WarcRecordType.response, WarcRecordType.conversion):
+                    verdict = Skipped(offset, (record.headers.get("WARC-Type") or "unknown").strip().lower())
+                elif kind == WarcRecordType.response and not http:  # no HTTP exchange (dns:, ftp:)
+                    verdict = Skipped(offset, f"response: {media_type(block_type) or 'no content type'}")
                 expected = record.content_length
-                raw = record.reader.read()  # the whole block (HTTP head and body): its length is checked
+                # The block's length is checked against Content-Length, but only a document's block
+                # is kept: an image or a redirect is read past in pieces.
+                block = record.reader.read(_HEAD_BYTES)
+                if http and verdict is None:
+                    if len(block) == _HEAD_BYTES and b"\n\r\n" not in block and b"\n\n" not in block:
+                        block += record.reader.read()  # an HTTP head longer than the first piece
+                    start = head.parse(io.BytesIO(block))
+                    verdict = _verdict(offset, head, block[start:])
+                if verdict is None:
+                    block += record.reader.read()
+                    size = len(block)
+                else:
+                    size = len(block) + _drain(record)
             except (OSError, ValueError) as err:
                 problem = " ".join(str(err).split())
                 if last < 0:
@@ -260,9 +286,9 @@ def records(path: str | os.PathLike[str]) -> Iterator[Item]:
                         f"the WARC file is truncated or corrupt after the record at byte {last:,}: {problem}",
                     )
                 return
-            if record.headers.get("Content-Length") is None or len(raw) < expected:
+            if record.headers.get("Content-Length") is None or size < expected:
                 # Every WARC record names its length; one without it was cut inside its header.
-                got = f"{len(raw):,} of {expected:,} bytes" if expected else "its header ends early"
+                got = f"{size:,} of {expected:,} bytes" if expected else "its header ends early"
                 yield Damage(
                     offset,
                     f"the WARC record at byte {offset:,} is cut short ({got}): the file is truncated "
@@ -270,9 +296,9 @@ def records(path: str | os.PathLike[str]) -> Iterator[Item]:
                 )
                 return
             last = offset
-            if kind == WarcRecordType.conversion:
-                yield _conversion(record, raw)
-            elif http:
-                yield _response(record, raw)
-            else:  # a response that is no HTTP exchange (dns:, ftp:)
-                yield Skipped(offset, f"response: {media_type(record.headers.get('Content-Type'))}")
+            if verdict is not None:
+                yield verdict
+            elif kind == WarcRecordType.conversion:
+                yield _conversion(record, block)
+            else:
+                yield _response(record, head, block[start:])
