@@ -261,13 +261,20 @@ def _is_cjk(cp: int) -> bool:
     return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
+def _codes(ranges: tuple[tuple[int, int], ...]) -> frozenset[int]:
+    return frozenset(cp for lo, hi in ranges for cp in range(lo, hi + 1))
+
+
+_ACCENTS, _INVISIBLE = _codes(_ACCENT_RANGES), _codes(segment.INVISIBLE)
+
+
 def _dropped(ch: str) -> bool:
     """Whether a character leaves the hashing form: an accent, or one that only shapes text."""
     cp = ord(ch)
-    category = unicodedata.category(ch)
-    if category in ("Mn", "Me") and any(lo <= cp <= hi for lo, hi in _ACCENT_RANGES):
+    if cp in _INVISIBLE:
         return True
-    return category == "Cf" or any(lo <= cp <= hi for lo, hi in segment.INVISIBLE)
+    category = unicodedata.category(ch)
+    return category == "Cf" or (category in ("Mn", "Me") and cp in _ACCENTS)
 
 
 def fold_char(char: str) -> str:
@@ -329,7 +336,7 @@ def fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """`fold_char` for every code point below the table limit, as UTF-8 bytes and offsets.
 
     Code point `cp` folds to `data[offsets[cp]:offsets[cp + 1]]`; a newline stays a newline
-    (paragraph break). Building it from `unicodedata` takes about half a second, so it is cached
+    (paragraph break). Building it from `unicodedata` takes one to two seconds, so it is cached
     on disk, keyed by the normalization and Unicode versions; an unwritable cache only costs time.
     """
     path = _cache_dir() / f"fold-v{NORMALIZE_VERSION}-unicode{unicodedata.unidata_version}.npz"

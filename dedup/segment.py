@@ -127,5 +127,10 @@ def segment(text: str) -> str:
 
 def needs_segmenting(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
     """Which records hold a letter of a script `segment` cuts (`bool (n,)`), found without Python."""
-    found = pc.match_substring_regex(texts, _ANY_RE2).fill_null(False)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    out = np.zeros(len(texts), dtype=bool)
+    ascii_only = pc.string_is_ascii(texts).fill_null(True)  # the common case, and a quick test
+    rows = np.flatnonzero(~np.asarray(ascii_only.to_numpy(zero_copy_only=False), dtype=bool))
+    if len(rows):
+        found = pc.match_substring_regex(texts.take(pa.array(rows)), _ANY_RE2).fill_null(False)
+        out[rows] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return out
