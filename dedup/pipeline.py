@@ -136,6 +136,10 @@ def read_all(
             for kind, n in batch.skipped_records.items():
                 skipped_records[kind] = skipped_records.get(kind, 0) + n
         progress.advance(batch.records.num_rows + len(batch.rejects))
+    if skipped_records:
+        counts = sorted(skipped_records.items())
+        skipped_records.clear()
+        skipped_records.update(counts)
     table = readers.concat(tables)
     drop: list[int] = []
     if len(pc.unique(table[ID])) < table.num_rows:  # the rare case: look for the repeats
