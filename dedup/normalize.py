@@ -6,12 +6,17 @@ between blank lines; then, for the whole batch at once with pyarrow: Unicode NFK
 characters removed, whitespace collapsed. Curly quotes, dashes and accents stay.
 
 The *hashing form* is harsher and never written out: each character is decomposed (NFD),
-lowercased and stripped of combining marks; letters and digits (Unicode L and N) make tokens,
-each CJK ideograph or kana is a token alone, and everything else separates tokens. Tokens are
-joined by spaces and paragraphs by newlines. Restyled quotes, case or accents then do not hide a
-repeat, while figures (which tell this week's notice from last week's) still count. `tokens` is
-the one-character-at-a-time definition; `hashing_forms` computes the same for whole batches in a
-compiled kernel driven by a per-code-point table built from that definition.
+lowercased and stripped of its accents (the diacritics of Latin, Greek and Cyrillic, the optional
+vowel points of Hebrew, Arabic and Syriac); marks that are letters (the vowel signs and viramas of
+Thai, Devanagari, Khmer...) stay. Characters that only join, shape, elongate or direct text
+(ZWNJ, ZWJ, direction marks, tatweel, variation selectors, Hangul fillers, every format character)
+are dropped. Letters, digits and kept marks make tokens, each CJK ideograph or kana is a token
+alone, and everything else separates tokens; runs of scripts written without spaces are first cut
+into words (`dedup.segment`). Tokens are joined by spaces and paragraphs by newlines. Restyled
+quotes, case or accents then do not hide a repeat, while figures (which tell this week's notice
+from last week's) still count. `tokens` is the one-character-at-a-time definition (after
+`segment`); `hashing_forms` computes the same for whole batches in a compiled kernel driven by a
+per-code-point table built from that definition.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from selectolax.lexbor import LexborHTMLParser
 
-from dedup import kernels
+from dedup import kernels, segment, web
 from dedup.records import arrow_bytes
 from dedup.settings import NORMALIZE_VERSION as NORMALIZE_VERSION
 from dedup.settings import NormalizeConfig as NormalizeConfig
@@ -60,10 +65,29 @@ _MAIL_HEADERS = {
 
 # CJK ideographs and kana are written without spaces: each is a token of its own.
 _CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
-# Past this code point the fold table is not stored: everything there is unassigned, private use
-# or a tag (separators), except the variation selectors supplement (combining marks: dropped).
+# Past this code point the fold table is not stored: everything there is unassigned or private
+# use (separators), except tags and variation selectors (E0000-E0FFF, all default-ignorable:
+# dropped, as `segment.INVISIBLE` says).
 _FOLD_LIMIT = 0x40000
-_DROPPED_ABOVE_LIMIT = (0xE0100, 0xE01EF)
+_DROPPED_ABOVE_LIMIT = (0xE0000, 0xE0FFF)
+# Marks that are accents (dropped): the combining diacritics blocks (Latin, Greek, Cyrillic
+# accents; NFD yields them), Cyrillic titlo, and the optional vowel points and cantillation of
+# Hebrew, Arabic and Syriac. Every other mark is part of its letter (Unicode General Category M).
+_ACCENT_RANGES = (
+    (0x0300, 0x036F),
+    (0x0483, 0x0489),
+    (0x0591, 0x05C7),
+    (0x0610, 0x061A),
+    (0x064B, 0x065F),
+    (0x0670, 0x0670),
+    (0x06D6, 0x06ED),
+    (0x0730, 0x074A),
+    (0x0898, 0x08FF),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0x20D0, 0x20FF),
+    (0xFE20, 0xFE2F),
+)
 
 
 def is_html(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
@@ -154,9 +178,14 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     """
     texts = texts.cast(pa.large_string())
     n = len(texts)
-    html = is_html(texts) if cfg.content == "auto" else np.full(n, cfg.content == "html", dtype=bool)
-    html_rows = np.flatnonzero(html)
-    text_rows = np.flatnonzero(~html)
+    if cfg.content == "auto":
+        page = web.is_page(texts)
+        html = is_html(texts) & ~page
+    else:
+        page = np.full(n, cfg.content == "web", dtype=bool)
+        html = np.full(n, cfg.content == "html", dtype=bool)
+    html_rows, page_rows = np.flatnonzero(html), np.flatnonzero(page)
+    text_rows = np.flatnonzero(~html & ~page)
     parts: list[pa.Array[Any]] = []
     if len(text_rows):
         plain = texts.take(pa.array(text_rows))
@@ -168,11 +197,14 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     if len(html_rows):
         raw = [_html_raw_paragraphs(t) for t in texts.take(pa.array(html_rows)).to_pylist()]
         parts.append(pa.array(raw, pa.large_list(pa.large_string())))
+    if len(page_rows):
+        pages = [web.main_content(t) for t in texts.take(pa.array(page_rows)).to_pylist()]
+        parts.append(pa.array(pages, pa.large_list(pa.large_string())))
     if not parts:
         return pa.LargeListArray.from_arrays(pa.array([0], pa.int64()), pa.array([], pa.large_string()))
     combined = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
     order = np.empty(n, dtype=np.int64)
-    order[np.r_[text_rows, html_rows]] = np.arange(n)
+    order[np.r_[text_rows, html_rows, page_rows]] = np.arange(n)
     combined = combined.take(pa.array(order))
     tidy = _tidy(combined.flatten(), workers)
     keep = np.asarray(pc.greater(pc.binary_length(tidy), 0).to_numpy(zero_copy_only=False), dtype=bool)
@@ -198,28 +230,49 @@ def _is_cjk(cp: int) -> bool:
     return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
+def _codes(ranges: tuple[tuple[int, int], ...]) -> frozenset[int]:
+    return frozenset(cp for lo, hi in ranges for cp in range(lo, hi + 1))
+
+
+_ACCENTS, _INVISIBLE = _codes(_ACCENT_RANGES), _codes(segment.INVISIBLE)
+
+
+def _dropped(ch: str) -> bool:
+    """Whether a character leaves the hashing form: an accent, or one that only shapes text."""
+    cp = ord(ch)
+    if cp in _INVISIBLE:
+        return True
+    category = unicodedata.category(ch)
+    return category == "Cf" or (category in ("Mn", "Me") and cp in _ACCENTS)
+
+
 def fold_char(char: str) -> str:
     """The hashing form of one character: its folded letters and digits, with separators as spaces.
 
-    NFD, then each part lowercased; combining marks vanish; a CJK ideograph or kana is wrapped in
-    spaces so it stands alone; any other non-letter, non-digit becomes a space.
+    NFD, then each part lowercased; accents and invisible characters vanish (`_dropped`); what is
+    left is composed again (NFC: a kana keeps its voicing mark); a CJK ideograph or kana is wrapped
+    in spaces so it stands alone; letters, digits and marks that belong to a letter stay; anything
+    else becomes a space.
     """
+    kept = [ch for part in unicodedata.normalize("NFD", char) for ch in part.lower() if not _dropped(ch)]
     out: list[str] = []
-    for part in unicodedata.normalize("NFD", char):
-        for ch in part.lower():
-            major = unicodedata.category(ch)[0]
-            if major == "M":
-                continue
-            if major in "LN":
-                out.append(f" {ch} " if _is_cjk(ord(ch)) else ch)
-            else:
-                out.append(" ")
+    for ch in unicodedata.normalize("NFC", "".join(kept)):
+        major = unicodedata.category(ch)[0]
+        if major == "M":
+            out.append(ch)
+        elif major in "LN":
+            out.append(f" {ch} " if _is_cjk(ord(ch)) else ch)
+        else:
+            out.append(" ")
     return "".join(out)
 
 
 def tokens(paragraph: str) -> list[str]:
-    """The hashing-form tokens of one cleaned paragraph: the reference, one character at a time."""
-    return [t for t in "".join(fold_char(ch) for ch in paragraph).split(" ") if t]
+    """The hashing-form tokens of one cleaned paragraph: the reference, one character at a time.
+
+    Runs of scripts written without spaces are first cut into words by `segment.segment`.
+    """
+    return [t for t in "".join(fold_char(ch) for ch in segment.segment(paragraph)).split(" ") if t]
 
 
 def hashing_form(paragraphs: list[str]) -> str:
@@ -252,7 +305,7 @@ def fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     """`fold_char` for every code point below the table limit, as UTF-8 bytes and offsets.
 
     Code point `cp` folds to `data[offsets[cp]:offsets[cp + 1]]`; a newline stays a newline
-    (paragraph break). Building it from `unicodedata` takes about half a second, so it is cached
+    (paragraph break). Building it from `unicodedata` takes one to two seconds, so it is cached
     on disk, keyed by the normalization and Unicode versions; an unwritable cache only costs time.
     """
     path = _cache_dir() / f"fold-v{NORMALIZE_VERSION}-unicode{unicodedata.unidata_version}.npz"
@@ -272,6 +325,17 @@ def fold_table() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
     return data, offsets
 
 
+def _segmented(joined: pa.Array[Any]) -> pa.Array[Any]:
+    """`segment.segment` applied to the records that hold a script written without spaces."""
+    rows = np.flatnonzero(segment.needs_segmenting(joined))
+    if not len(rows):
+        return joined
+    values = joined.cast(pa.large_string()).to_pylist()
+    for i in rows.tolist():
+        values[i] = segment.segment(values[i])
+    return pa.array(values, pa.large_string())
+
+
 def hashing_forms(joined: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
     """Hashing forms of a batch of records, in the compiled kernel.
 
@@ -282,7 +346,7 @@ def hashing_forms(joined: pa.Array[Any], workers: int = 1) -> pa.LargeStringArra
     Returns:
         `large_string` array equal, record by record, to `hashing_form` (property-tested).
     """
-    data, offsets = arrow_bytes(joined)
+    data, offsets = arrow_bytes(_segmented(joined))
     table, table_offsets = fold_table()
     out, out_offsets = kernels.fold_bytes(
         data, offsets, table, table_offsets, _FOLD_LIMIT, _DROPPED_ABOVE_LIMIT, workers

@@ -33,6 +33,9 @@ class Report:
         candidate_pairs: pairs sharing a band key, before verification.
         verified_pairs: candidate pairs whose similarity reached the threshold.
         skipped_blank_lines: blank lines in line formats (they hold no record).
+        skipped_records: records of WARC files that hold no document, by kind: their WARC type
+            (`request`, `metadata`, `warcinfo`, `revisit`...) or, for a response, why
+            (`response: image/png`, `response: HTTP 3xx`). They are not in `read`.
         input_bytes: bytes of record text read.
         bands: LSH bands used.
         rows: rows per band used.
@@ -62,6 +65,7 @@ class Report:
     candidate_pairs: int = 0
     verified_pairs: int = 0
     skipped_blank_lines: int = 0
+    skipped_records: dict[str, int] = field(default_factory=dict)
     input_bytes: int = 0
     bands: int = 0
     rows: int = 0

@@ -14,7 +14,7 @@ from typing import Literal
 
 # Input --------------------------------------------------------------------------------------------
 
-Format = Literal["auto", "lines", "jsonl", "csv", "parquet"]
+Format = Literal["auto", "lines", "jsonl", "csv", "parquet", "warc"]
 
 
 def _check_paths(value: object) -> str | None:
@@ -30,8 +30,10 @@ class InputConfig:
     Attributes:
         paths: files, folders (read recursively, hidden files skipped) or globs, relative to the
             working directory.
-        format: `auto` decides per file by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
-        id_field: the field holding a record's id; records without it get `<file>:<line>`.
+        format: `auto` decides per file: a WARC or WET file by its content (`WARC/1.x` at its
+            start, compressed or not), else by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
+        id_field: the field holding a record's id; records without it get `<file>:<line>` (WARC
+            records: their `WARC-Record-ID`).
         text_field: the field holding the text (JSONL, CSV, Parquet).
     """
 
@@ -62,7 +64,7 @@ class OutputConfig:
 # Cleaning -----------------------------------------------------------------------------------------
 
 #: Bumped whenever cleaning or the hashing form changes; part of the signature fingerprint.
-NORMALIZE_VERSION = 3
+NORMALIZE_VERSION = 4
 
 
 def _check_max_chars(value: object) -> str | None:
@@ -77,7 +79,11 @@ class NormalizeConfig:
 
     Attributes:
         content: `html` parses paragraph elements, `text` splits on blank lines (and decodes HTML
-            character references such as `&amp;`), `auto` looks for HTML tags in each record.
+            character references such as `&amp;`), `web` keeps the main content of a whole web
+            page (`dedup.web`: no menus, headers, footers, sidebars, banners or link lists). `auto`
+            decides per record: a whole page (doctype, `<html>`, `<head>` or `<body>`, as every
+            WARC response is) is `web`, other HTML (news lines of `<p>` elements) is `html`,
+            the rest `text`.
         mail_headers: a leading mail or Usenet header block in a text record (Xref, Path,
             Newsgroups... differ between copies of one cross-posted message): `auto` drops it when
             it is made of known header lines, `strip` drops any leading `Name: value` block,
@@ -85,7 +91,7 @@ class NormalizeConfig:
         max_chars: records longer than this (in characters, before cleaning) are rejected.
     """
 
-    content: Literal["auto", "html", "text"] = "auto"
+    content: Literal["auto", "html", "text", "web"] = "auto"
     mail_headers: Literal["auto", "strip", "keep"] = "auto"
     max_chars: int = field(default=20_000_000, metadata={"check": _check_max_chars})
 

@@ -46,7 +46,16 @@ import pyarrow.compute as pc
 from dedup import exact, outputs
 from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines.position import read_position
-from dedup.engines.shards import Limits, Shard, ShardSource, conform, passthrough_schema, pieces, process
+from dedup.engines.shards import (
+    Limits,
+    Shard,
+    ShardSource,
+    add_counts,
+    conform,
+    passthrough_schema,
+    pieces,
+    process,
+)
 from dedup.errors import DedupError
 from dedup.io import readers, work, writers
 from dedup.outputs import rejects_table
@@ -378,6 +387,7 @@ def _steps(state: _Run, started: float) -> Report:
     shards = state.shards()
     state.report.read = sum(s.read for s in shards)
     state.report.skipped_blank_lines = sum(s.skipped for s in shards)
+    state.report.skipped_records = add_counts(s.skipped_records for s in shards)
     state.report.input_bytes = sum(s.text_bytes for s in shards)
     rejected = sum(s.rejected for s in shards)
     if state.report.read and rejected == state.report.read:

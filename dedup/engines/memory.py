@@ -33,8 +33,16 @@ from dedup.report import Report
 from dedup.resolve import Clock, Duplicates, resolve
 
 
-def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table, list[Reject], int]:
+def read_all(
+    config: Config, progress: Progress | None = None, skipped_records: dict[str, int] | None = None
+) -> tuple[pa.Table, list[Reject], int]:
     """Read every input record of `config.input` into one table.
+
+    Args:
+        config: the run's config.
+        progress: where progress goes.
+        skipped_records: when given, WARC records that hold no document are counted into it by
+            kind (see `ReadBatch.skipped_records`).
 
     Returns:
         `(records, rejects, skipped_blank_lines)`. A record whose id repeats an earlier one (by
@@ -52,7 +60,14 @@ def read_all(config: Config, progress: Progress | None = None) -> tuple[pa.Table
         tables.append(batch.records)
         rejects.extend(batch.rejects)
         skipped += batch.skipped_blank
+        if skipped_records is not None:
+            for kind, n in batch.skipped_records.items():
+                skipped_records[kind] = skipped_records.get(kind, 0) + n
         progress.advance(batch.records.num_rows + len(batch.rejects))
+    if skipped_records:
+        counts = sorted(skipped_records.items())
+        skipped_records.clear()
+        skipped_records.update(counts)
     table, repeats = unique_ids(readers.concat(tables), config)
     return table, rejects + repeats, skipped
 

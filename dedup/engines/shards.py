@@ -8,7 +8,7 @@ only the rows asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,13 +56,28 @@ def split(batch: readers.ReadBatch, cut: int) -> tuple[readers.ReadBatch, reader
     line = rest[SOURCE_LINE][0].as_py()
     before = [r for r in batch.rejects if r.source_line is None or r.source_line < line]
     after = [r for r in batch.rejects if r.source_line is not None and r.source_line >= line]
-    return readers.ReadBatch(first, before, batch.skipped_blank), readers.ReadBatch(rest, after, 0)
+    first_part = readers.ReadBatch(first, before, batch.skipped_blank, batch.skipped_records)
+    return first_part, readers.ReadBatch(rest, after, 0)
 
 
 def _merge(batches: list[readers.ReadBatch]) -> readers.ReadBatch:
     rejects = [r for b in batches for r in b.rejects]
     skipped = sum(b.skipped_blank for b in batches)
-    return readers.ReadBatch(readers.concat([b.records for b in batches]), rejects, skipped)
+    return readers.ReadBatch(
+        readers.concat([b.records for b in batches]),
+        rejects,
+        skipped,
+        add_counts(b.skipped_records for b in batches),
+    )
+
+
+def add_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counts by key added up, keys in sorted order."""
+    total: dict[str, int] = {}
+    for one in counts:
+        for key, value in one.items():
+            total[key] = total.get(key, 0) + value
+    return dict(sorted(total.items()))
 
 
 def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[readers.ReadBatch]:
@@ -119,6 +134,7 @@ def process(
         "read": records.num_rows + len(piece.rejects),
         "rejected": len(rejects),
         "skipped": piece.skipped_blank,
+        "skipped_records": piece.skipped_records,
         "text_bytes": text_bytes,
     }
     arrays: dict[str, npt.NDArray[Any]] = {
@@ -146,6 +162,7 @@ class Shard:
     rejected: int
     skipped: int
     text_bytes: int
+    skipped_records: dict[str, int]
 
     @classmethod
     def load(cls, store: work.WorkDir, name: str) -> Shard:
@@ -153,7 +170,10 @@ class Shard:
         meta = store.shard_meta(name)
         assert meta is not None, f"shard {name} is not finished"
         fields = ("file", "first_line", "last_line", "rows", "read", "rejected", "skipped", "text_bytes")
-        return cls(store.shard_file(name, "x").with_suffix(""), **{k: meta[k] for k in fields})
+        counts = {k: meta[k] for k in fields}
+        return cls(
+            store.shard_file(name, "x").with_suffix(""), **counts, skipped_records=meta["skipped_records"]
+        )
 
     def _path(self, piece: str) -> Path:
         return self.base.with_name(f"{self.base.name}.{piece}")

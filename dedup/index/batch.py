@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from dedup.config import Config, fingerprint, size_bytes, to_dict
-from dedup.engines.shards import Limits, conform, pieces
+from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
 from dedup.io import fields, readers, work, writers
@@ -79,6 +79,7 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
     matched_by = {name: 0 for name in MATCHED_BY[1:]}
     first_reject = ""
     parts: list[tuple[Path, Path]] = []
+    skipped_records: dict[str, int] = {}
     progress.stage("index add" if add else "index check")
     with Index.open(config.index.path, config) as index:
         for k, piece in enumerate(pieces(readers.read(config.input), limits)):
@@ -86,6 +87,7 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
             part, rejects = piece.records, list(piece.rejects)
             report.read += part.num_rows + len(piece.rejects)
             report.skipped_blank_lines += piece.skipped_blank
+            skipped_records = add_counts([skipped_records, piece.skipped_records])
             matches, rows, readable, paragraphs = (
                 index.ingest(part, add) if part.num_rows else ([], None, None, None)
             )
@@ -110,6 +112,7 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
             progress.advance(part.num_rows + len(piece.rejects))
         report.outputs = {"index": index.stats()}
     report.shards = {"total": len(parts), "reused": 0}  # batches, each one transaction
+    report.skipped_records = skipped_records
     report.kept = counts["new"]
     report.exact_duplicates, report.near_duplicates = counts["exact"], counts["near"]
     report.present = counts["present"]

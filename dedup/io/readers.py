@@ -2,9 +2,11 @@
 
 Every record gets a stable id (its own id field, else `<file>:<line>`), its text, and its source
 position (`source_file` as the config names it, `source_line` 1-based: the line for line formats,
-the row for CSV and Parquet). Other input fields pass through. A record that cannot be read becomes
-a `Reject` naming file, line and field; the rest of the file goes on. gzip and zstd are opened by
-extension (`.gz`, `.zst`, `.zstd`).
+the row for CSV and Parquet, the record's byte offset for WARC). Other input fields pass through. A
+record that cannot be read becomes a `Reject` naming file, line and field; the rest of the file goes
+on. gzip and zstd are opened by extension (`.gz`, `.zst`, `.zstd`). WARC and WET files
+(`dedup.io.warc`) are told by their content, whatever their name, so one glob may mix them with
+JSONL; records of a WARC file that hold no document are skipped and counted by kind.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import json
 import os
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dedup.errors import InputError
-from dedup.io import fastjson, fields
+from dedup.io import fastjson, fields, warc
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 from dedup.settings import Format as Format
 from dedup.settings import InputConfig as InputConfig
@@ -50,11 +52,14 @@ class ReadBatch:
         records: Arrow table with `id`, `text`, `source_file`, `source_line` and pass-through fields.
         rejects: records of this stretch of input that could not be read.
         skipped_blank: blank lines passed over (line formats only; they hold no record).
+        skipped_records: WARC records that hold no document, by kind (`request`, `metadata`,
+            `response: image/jpeg`, `response: HTTP 3xx`...); they are not records read.
     """
 
     records: pa.Table
     rejects: list[Reject]
     skipped_blank: int = 0
+    skipped_records: dict[str, int] = field(default_factory=dict)
 
 
 def discover(paths: tuple[str, ...]) -> list[str]:
@@ -88,13 +93,59 @@ def discover(paths: tuple[str, ...]) -> list[str]:
 
 
 def file_format(path: str, configured: Format) -> Format:
-    """The format of `path`: `configured` unless it is `auto`, else by extension."""
+    """The format of `path`: `configured` unless it is `auto`, else by its name (see `detect_format`)."""
     if configured != "auto":
         return configured
+    if warc.named_like_warc(path):
+        return "warc"
     stem, ext = os.path.splitext(path.lower())
     if ext in _COMPRESSED:
         ext = os.path.splitext(stem)[1]
     return _FORMATS.get(ext, "lines")
+
+
+def detect_format(path: str, configured: Format) -> Format:
+    """The format of the file at `path`, by its content first.
+
+    `configured` unless it is `auto`; else WARC when its content is (`dedup.io.warc.sniff`),
+    Parquet when the file opens and ends with Parquet's magic number (a JSON-lines file whose
+    first line is `PAR1` stays lines), else by name (`file_format`).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    if configured != "auto":
+        return configured
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        if warc.sniff(head):
+            return "warc"
+        size = os.fstat(handle.fileno()).st_size
+        if head.startswith(b"PAR1") and size >= 8:  # Parquet opens and ends with its magic number
+            handle.seek(size - 4)
+            if handle.read(4) == b"PAR1":
+                return "parquet"
+    return file_format(path, configured)
+
+
+#: A WARC read batch is flushed past this much text (a crawl's pages run to megabytes).
+_WARC_BATCH_BYTES = 32 << 20
+
+
+def _read_warc(b: _Builder, path: str) -> Iterator[ReadBatch]:
+    """Documents of a WARC or WET file as records; `source_line` is each record's byte offset."""
+    size = 0
+    for item in warc.records(path):
+        if isinstance(item, warc.Document):
+            b.add(item.offset, item.text, item.record_id, item.fields)
+            size += len(item.text)
+        elif isinstance(item, warc.Skipped):
+            b.skipped_records[item.kind] = b.skipped_records.get(item.kind, 0) + 1
+        else:
+            b.reject(item.offset, item.reason, None)
+        if b.full() or size >= _WARC_BATCH_BYTES:
+            yield b.flush()
+            size = 0
 
 
 def open_binary(path: str) -> IO[bytes]:
@@ -123,6 +174,7 @@ class _Builder:
         self.rows: list[dict[str, Any]] = []
         self.rejects: list[Reject] = []
         self.skipped = 0
+        self.skipped_records: dict[str, int] = {}
 
     def add(self, line: int, text: str, rid: str | None, extra: dict[str, Any]) -> None:
         row: dict[str, Any] = {
@@ -141,9 +193,12 @@ class _Builder:
         return len(self.rows) + len(self.rejects) >= BATCH_SIZE
 
     def flush(self) -> ReadBatch:
-        batch = ReadBatch(_table(self.rows), self.rejects, self.skipped)
-        self.rows, self.rejects, self.skipped = [], [], 0
+        batch = ReadBatch(_table(self.rows), self.rejects, self.skipped, self.skipped_records)
+        self.rows, self.rejects, self.skipped, self.skipped_records = [], [], 0, {}
         return batch
+
+    def pending(self) -> bool:
+        return bool(self.rows or self.rejects or self.skipped or self.skipped_records)
 
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -269,7 +324,7 @@ def _read_lines(b: _Builder, stream: IO[bytes], jsonl: bool, cfg: InputConfig) -
             if jsonl:
                 fast = fastjson.parse_block(block, first, b.display, cfg.id_field, cfg.text_field)
             if fast is not None:
-                if b.rows or b.rejects or b.skipped:
+                if b.pending():
                     yield b.flush()
                 yield ReadBatch(fast, [])
                 line = first + fast.num_rows - 1
@@ -344,9 +399,11 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
 def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:
     """Read one file into batches of records and rejects; a problem never stops the other files."""
     b = _Builder(display)
-    fmt = file_format(display, cfg.format)
     try:
-        if fmt == "parquet":
+        fmt = detect_format(display, cfg.format)
+        if fmt == "warc":
+            yield from _read_warc(b, display)
+        elif fmt == "parquet":
             yield from _read_parquet(b, display, cfg)
         else:
             with open_binary(display) as stream:
@@ -356,7 +413,7 @@ def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:
                     yield from _read_lines(b, stream, fmt == "jsonl", cfg)
     except OSError as err:
         b.reject(None, f"cannot open the file: {err.strerror or err}", None)
-    if b.rows or b.rejects or b.skipped:
+    if b.pending():
         yield b.flush()
 
 
