@@ -1,5 +1,11 @@
 """Shared fixtures: the seed, a CLI runner, small corpora the tests build themselves, index targets.
 
+Hypothesis runs under a fixed profile so that a test run does not depend on luck: `ci` (the
+default) is derandomized (the same examples every run, on every machine) and keeps no example
+database; `fuzz` (`HYPOTHESIS_PROFILE=fuzz`, the README's longer fuzz run) draws fresh random
+examples, `FUZZ_SCALE` times as many, and saves any failure in `.hypothesis/`. A failure it finds is
+pinned in the test as an `@example` so that every later run tries it.
+
 Redis tests talk to a real `redis-server`: the one `.ci/run` starts (`DEDUP_TEST_REDIS`), else one
 started here on a free port when the binary is installed, else they are skipped.
 """
@@ -20,11 +26,52 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from dedup.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "seeds" / "000_ec95721e910ce05b.txt"
+
+#: How many times more examples each property test draws under the `fuzz` profile.
+FUZZ_SCALE = 50
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "fuzz",
+    derandomize=False,
+    database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples")),
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(PROFILE)
+
+
+def examples(n: int) -> int:
+    """`n` examples under the `ci` profile; `FUZZ_SCALE` times as many under `fuzz`."""
+    return n * FUZZ_SCALE if PROFILE == "fuzz" else n
+
+
+# Under mutation testing (benchmarks/mutation.py), the unit tests of a module run before the whole
+# runs, so that a mutant is usually caught by the first, fast test that can see it.
+_UNIT_FIRST = ("test_lsh", "test_cluster", "test_exact", "test_report", "test_work", "test_figures",
+               "test_readers", "test_warc", "test_explain")  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests unit modules first, only when mutmut runs them (the order is otherwise kept)."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        rank = {name: k for k, name in enumerate(_UNIT_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))
 
 
 @pytest.fixture

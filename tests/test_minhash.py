@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dedup.minhash import EMPTY, MinHashConfig, jaccard, permutations, sign, sign_forms
 from dedup.shingle import ShingleConfig, shingle_batch, shingle_hash, shingles
-from tests.conftest import article
+from tests.conftest import article, examples
 
 
 def _datasketch(shingle_list: list[list[str]], cfg: MinHashConfig) -> MinHash:
@@ -98,7 +98,7 @@ def test_blocks_do_not_change_the_result() -> None:
         assert np.array_equal(whole[i], alone[0])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     st.lists(st.text(st.sampled_from("ab c\n"), max_size=40), max_size=8),
     st.integers(1, 5),

@@ -15,6 +15,7 @@ from dedup.normalize import (
     is_html,
     tokens,
 )
+from tests.conftest import examples
 
 HTML = NormalizeConfig(content="html")
 TEXT = NormalizeConfig(content="text")
@@ -182,7 +183,7 @@ mixed_text = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(st.lists(st.one_of(unicode_text, mixed_text), min_size=1, max_size=8))
 @example(["a\n\nb", " \n", "x\U000e0100y\U000f0000z"])
 @example(["ภา\u200cษา100ไทย\nक्या", "مُحَمَّد عـربي", "ですが\u200eข"])
@@ -193,7 +194,7 @@ def test_the_kernel_hashing_form_equals_the_reference(records: list[str]) -> Non
         assert form.split() == [t for line in record.split("\n") for t in tokens(line)]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150))
 @given(st.lists(unicode_text, max_size=6))
 def test_cleaning_never_fails_and_gives_tidy_paragraphs(records: list[str]) -> None:
     out = clean_batch(pa.array(records, pa.large_string()), NormalizeConfig()).to_pylist()
@@ -203,7 +204,7 @@ def test_cleaning_never_fails_and_gives_tidy_paragraphs(records: list[str]) -> N
             assert p and p == p.strip() and "  " not in p and "\n" not in p
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(st.lists(st.one_of(unicode_text, mixed_text), min_size=4, max_size=40))
 def test_threads_do_not_change_cleaning_or_hashing_forms(records: list[str]) -> None:
     texts = pa.array(records, pa.large_string())

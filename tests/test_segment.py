@@ -12,6 +12,7 @@ from dedup.engines.memory import find_duplicates
 from dedup.featurize import featurize
 from dedup.normalize import hashing_form, hashing_forms, tokens
 from dedup.segment import segment
+from tests.conftest import examples
 from tests.scripts import SAMPLES, THAI_RAIN, Sample
 
 
@@ -105,7 +106,7 @@ WORDS = [
 ]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(
     st.sampled_from(WORDS),
     st.lists(st.tuples(st.integers(0, 200), st.sampled_from(INVISIBLE)), min_size=1, max_size=6),

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from dedup.kernels import shingle_bytes
 from dedup.records import arrow_bytes
 from dedup.shingle import ShingleConfig, shingle_batch, shingle_hash, shingles, token_hash
+from tests.conftest import examples
 
 words = st.lists(st.sampled_from(["a", "b", "c", "dé", "日", "x1", "longerword"]), max_size=12)
 records = st.lists(st.lists(words, max_size=4), max_size=6)
@@ -32,7 +33,7 @@ def test_order_matters_inside_a_shingle() -> None:
     assert token_hash("a") != token_hash("b") and token_hash("") != token_hash("a")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(records, st.integers(1, 6), st.integers(0, 2))
 def test_numpy_and_kernel_hashes_equal_the_definition(
     docs: list[list[list[str]]], ngram: int, skip: int

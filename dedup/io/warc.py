@@ -43,6 +43,8 @@ _SNIFF_BYTES = 1 << 16
 #: The first piece of a record read: enough for the HTTP head that says whether it is a document.
 _HEAD_BYTES = 1 << 16
 _GZIP, _ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
+# The version line a WARC file opens with; a text line that merely starts with "WARC/" is no WARC.
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _HTML_START = re.compile(rb"^\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 _NAMED = re.compile(r"\.(?:warc|arc)(?:\.(?:gz|zst|zstd|lz4))?$", re.IGNORECASE)
@@ -105,7 +107,7 @@ def sniff(head: bytes) -> bool:
             data = zstandard.ZstdDecompressor().decompressobj().decompress(head)[:64]
     except (zlib.error, zstandard.ZstdError):
         return False
-    return data.lstrip(b"\r\n").startswith(b"WARC/")
+    return _VERSION_LINE.match(data.lstrip(b"\r\n")) is not None
 
 
 def is_warc(path: str) -> bool:
