@@ -75,7 +75,9 @@ def _peers(prepared: evaluate.Prepared, threshold: float) -> list[dict[str, Any]
     from rensa import RMinHash, RMinHashLSH
 
     expected = prepared.truth.at(threshold)
-    forms = normalize.hashing_forms(normalize.join_paragraphs(prepared.features.records["paragraphs"], "\n"))
+    forms = normalize.hashing_forms(
+        normalize.join_paragraphs(prepared.features.records["paragraphs"].combine_chunks(), "\n")
+    )
     signatures = minhash.sign_forms(forms, prepared.config.shingle.ngram, minhash.MinHashConfig())
     rows = []
     start = time.perf_counter()
@@ -87,7 +89,7 @@ def _peers(prepared: evaluate.Prepared, threshold: float) -> list[dict[str, Any]
         peer_lsh.insert(i, m)
     rows.append(
         {
-            "method": f"datasketch MinHashLSH (b={lsh.b}, r={lsh.r})",
+            "method": f"datasketch MinHashLSH (b={peer_lsh.b}, r={peer_lsh.r})",
             "seconds": time.perf_counter() - start,
             **evaluate.score(found, expected),
         }
@@ -320,7 +322,6 @@ def main() -> None:
         prepared = evaluate.prepare(name, str(path), {}, 0.3)
         row = evaluate.run(prepared, JACCARD_ONLY)
         row["corpus"] = name
-        row["candidates_share_of_sign"] = row["timings"]["candidates"] / row["timings"]["sign"]
         results["truth"].append(row)
         if name != "20 Newsgroups (mini)":
             results["scurve"].append(evaluate.candidate_rate(prepared, row["bands"], row["rows"], 128, 1))
@@ -361,6 +362,11 @@ def main() -> None:
     if args.baseline:
         print(f"baseline {args.baseline}", flush=True)
         results["baseline"] = {"ref": args.baseline, **_baseline(args.baseline)}
+    elif (out / "accuracy.json").exists():
+        # An earlier commit's scores do not change with this checkout: keep the last measured ones.
+        earlier = json.loads((out / "accuracy.json").read_text(encoding="utf-8")).get("baseline")
+        if earlier:
+            results["baseline"] = earlier
     (out / "accuracy.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     render(results, out)
 
@@ -463,10 +469,15 @@ def render(results: dict[str, Any], out: Path) -> None:
         *_baseline_section(results),
         "## 1. LSH against exact Jaccard",
         "",
-        "Ground truth: every pair whose exact Jaccard over the pipeline's own shingles reaches the threshold, "
-        "by an exact prefix-filtered similarity join (benchmarks/truth.py). The pipeline runs with the "
-        "containment and figures rules off, so this measures what banding and verification keep of "
-        "exact Jaccard. ARI compares its clusters with the connected components of the true pairs.",
+        "Ground truth: every pair whose exact Jaccard reaches the threshold, by an exact prefix-filtered "
+        "similarity join (`benchmarks/truth.py`) in an oracle that shares no code with dedup: it takes the "
+        "cleaned paragraphs (every method's input) and makes its own shingles, plain Python sets of "
+        "lowercased `\\w+` word 3-grams inside each paragraph, without dedup's accent folding, "
+        "tokenizer or 32-bit shingle hashes. So a bug in dedup's hashing form, shingling, hashing or "
+        "overlap counting shows here as a gap, and a precision or recall under 1.000 is partly the two "
+        "definitions differing (accents, `_`, CJK runs). The pipeline runs with the containment and figures "
+        "rules off, so this measures what banding and verification keep of exact Jaccard. ARI compares its "
+        "clusters with the connected components of the true pairs.",
         "",
         *_table(
             results["truth"],
@@ -482,12 +493,11 @@ def render(results: dict[str, Any], out: Path) -> None:
                 "f1",
                 "ari",
                 "candidates",
-                "candidates_share_of_sign",
             ],
         ),
         "",
-        "Cross-check with the data sets' own lists (`*.pairs_j05.tsv`: word 5-gram Jaccard >= 0.5): our exact "
-        "join at the same setting finds the following (on 20 Newsgroups we drop mail headers before shingling "
+        "Cross-check with the data sets' own lists (`*.pairs_j05.tsv`: word 5-gram Jaccard >= 0.5): the "
+        "oracle's join at the same setting finds the following (on 20 Newsgroups we drop mail headers before shingling "
         "and the list keeps them, so we find more pairs, all of theirs among them):",
         "",
         *_table(

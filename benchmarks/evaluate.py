@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import truth
 
 import dedup
-from dedup import cluster, lsh, minhash, normalize
+from dedup import lsh, minhash, normalize
 from dedup.config import to_dict
 from dedup.engines import memory
 from dedup.featurize import Features
@@ -26,8 +25,6 @@ class Prepared:
     name: str
     config: dedup.Config
     features: Features
-    hashes: npt.NDArray[np.uint32]
-    offsets: npt.NDArray[np.int64]
     truth: truth.Truth
     ids: list[str] = field(default_factory=list)
 
@@ -35,10 +32,10 @@ class Prepared:
 def prepare(name: str, path: str, overrides: dict[str, Any], low: float) -> Prepared:
     config = dedup.config_from_dict({"input": {"paths": [path]}, "workers": 1, **overrides})
     features = memory.load(config)
-    hashes, offsets = features.sets, features.set_offsets
-    exact = truth.exact_pairs(hashes, offsets, low)
+    # The oracle reads the cleaned paragraphs (every method's input) and shingles them itself.
+    exact = truth.exact_pairs(features.records["paragraphs"].to_pylist(), config.shingle.ngram, low)
     memory.find_duplicates(features, config)  # warm-up: load the compiled kernels before timing
-    return Prepared(name, config, features, hashes, offsets, exact, features.records["id"].to_pylist())
+    return Prepared(name, config, features, exact, features.records["id"].to_pylist())
 
 
 def found_pairs(found: Duplicates) -> set[tuple[int, int]]:
@@ -83,7 +80,7 @@ def run(prepared: Prepared, overrides: list[str]) -> dict[str, Any]:
     result = score(pairs, expected)
     n = len(prepared.features)
     true_labels = truth.components(n, np.array(sorted(expected), dtype=np.int64))
-    ours = cluster.connect(n, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
+    ours = truth.components(n, np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2))
     result.update(
         threshold=threshold,
         bands=found.bands,
@@ -100,7 +97,9 @@ def candidate_rate(
     prepared: Prepared, bands: int, rows: int, num_perm: int, seed: int
 ) -> list[dict[str, float]]:
     """Measured share of exact pairs per Jaccard bin that became LSH candidates, beside the theory."""
-    forms = normalize.hashing_forms(normalize.join_paragraphs(prepared.features.records["paragraphs"], "\n"))
+    forms = normalize.hashing_forms(
+        normalize.join_paragraphs(prepared.features.records["paragraphs"].combine_chunks(), "\n")
+    )
     signatures = minhash.sign_forms(
         forms, prepared.config.shingle.ngram, minhash.MinHashConfig(num_perm=num_perm, seed=seed)
     )

@@ -1,20 +1,43 @@
 """Ground truth by exact set similarity: every pair of records at or above a Jaccard threshold.
 
-All-pairs similarity join with prefix filtering: order shingles rarest first; a pair with Jaccard
-at least `t` must share one of the first `|A| - ceil(t |A|) + 1` shingles of each record's set in
-that order, so only records sharing such a prefix shingle are compared, and every candidate is
-then checked exactly. The result is exact (no pair at or above `t` is missed), without the
-quadratic all-pairs loop.
+An oracle that shares no code with dedup: it reads the cleaned paragraphs a run produced (what
+every method is given) and does its own shingling and counting in plain Python. A record's
+shingles are the lowercased `\\w+` word n-grams inside each paragraph (a paragraph of fewer than n
+words is one shingle of all its words), as strings in a Python set; Jaccard and containment are
+set sizes. It differs from dedup's hashing form in small ways on purpose (no accent folding, `_`
+is a word character, CJK runs are one word, shingles are not hashed to 32 bits), so a bug in
+dedup's tokenizer, shingler, hashing or overlap kernel shows up as a gap against it rather than
+agreeing with itself.
+
+The join is an all-pairs similarity join with prefix filtering: shingles are ordered rarest first;
+a pair with Jaccard at least `t` must share one of the first `|A| - ceil(t |A|) + 1` shingles of
+each record's set in that order, so only records sharing such a prefix shingle are compared, and
+every candidate is then checked exactly on the sets. The result is exact (no pair at or above `t`
+is missed) without the quadratic loop.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from dedup import cluster, lsh
+_WORD = re.compile(r"\w+")
+
+
+def shingles(paragraphs: list[str], ngram: int) -> set[str]:
+    """A record's shingles: lowercased `\\w+` word n-grams inside each paragraph, as strings."""
+    out: set[str] = set()
+    for paragraph in paragraphs:
+        words = _WORD.findall(paragraph.lower())
+        if 0 < len(words) < ngram:
+            out.add(" ".join(words))
+        out.update(" ".join(words[i : i + ngram]) for i in range(len(words) - ngram + 1))
+    return out
 
 
 @dataclass(frozen=True)
@@ -30,59 +53,52 @@ class Truth:
         return {(int(a), int(b)) for a, b in self.pairs[keep]}
 
 
-def _sets(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]) -> list[npt.NDArray[np.uint32]]:
-    return [np.unique(hashes[offsets[i] : offsets[i + 1]]) for i in range(len(offsets) - 1)]
-
-
-def _group_pairs(keys: npt.NDArray[np.int64], docs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """All pairs of docs sharing a key (docs of one key listed once each)."""
-    order = np.lexsort((docs, keys))
-    keys, docs = keys[order], docs[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    lengths = np.diff(np.r_[starts, len(keys)])
-    chunks = []
-    for offset in range(1, int(lengths.max()) if len(lengths) else 1):
-        live = lengths > offset
-        s, length = starts[live], lengths[live]
-        count = length - offset
-        within = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        first = np.repeat(s, count) + within
-        a, b = docs[first], docs[first + offset]
-        chunks.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-    if not chunks:
-        return np.empty((0, 2), dtype=np.int64)
-    return np.unique(np.concatenate(chunks), axis=0)
-
-
-def exact_pairs(hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64], threshold: float) -> Truth:
-    """Every pair of records whose shingle sets have Jaccard >= `threshold`."""
-    sets = _sets(hashes, offsets)
-    sizes = np.array([len(s) for s in sets], dtype=np.int64)
-    values, inverse, counts = np.unique(np.concatenate(sets), return_inverse=True, return_counts=True)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[np.lexsort((values, counts))] = np.arange(len(values))
-    token_rank = rank[inverse]
-    starts = np.r_[0, np.cumsum(sizes)]
-    keys, docs = [], []
-    for i in range(len(sets)):
-        if sizes[i] == 0:
+def exact_pairs(records: list[list[str]], ngram: int, threshold: float) -> Truth:
+    """Every pair of records (each a list of cleaned paragraphs) whose shingle sets have Jaccard >= `threshold`."""
+    sets = [shingles(paragraphs, ngram) for paragraphs in records]
+    frequency = Counter(s for one in sets for s in one)
+    # Rarest first, ties by the shingle itself, so the order does not depend on the records' order.
+    order = {s: k for k, s in enumerate(sorted(frequency, key=lambda s: (frequency[s], s)))}
+    by_prefix: dict[int, list[int]] = {}
+    for i, one in enumerate(sets):
+        if not one:
             continue
-        ranks = np.sort(token_rank[starts[i] : starts[i + 1]])
-        prefix = int(sizes[i] - np.ceil(threshold * sizes[i]) + 1)
-        keys.append(ranks[:prefix])
-        docs.append(np.full(prefix, i, dtype=np.int64))
-    candidates = _group_pairs(np.concatenate(keys), np.concatenate(docs))
-    common, size_a, size_b = lsh.exact_overlaps(hashes, offsets, candidates)
-    union = size_a + size_b - common
-    jaccard = common / np.maximum(union, 1)
-    containment = common / np.maximum(np.minimum(size_a, size_b), 1)
-    keep = jaccard >= threshold
-    return Truth(candidates[keep], jaccard[keep], containment[keep])
+        prefix = len(one) - math.ceil(threshold * len(one)) + 1
+        for key in sorted(order[s] for s in one)[:prefix]:
+            by_prefix.setdefault(key, []).append(i)
+    candidates: set[tuple[int, int]] = set()
+    for members in by_prefix.values():
+        candidates.update((a, b) for k, a in enumerate(members) for b in members[k + 1 :])
+    pairs, jaccard, containment = [], [], []
+    for a, b in sorted(candidates):
+        common = len(sets[a] & sets[b])
+        union = len(sets[a]) + len(sets[b]) - common
+        if common / union >= threshold:
+            pairs.append((a, b))
+            jaccard.append(common / union)
+            containment.append(common / min(len(sets[a]), len(sets[b])))
+    return Truth(
+        np.array(pairs, dtype=np.int64).reshape(-1, 2),
+        np.array(jaccard, dtype=np.float64),
+        np.array(containment, dtype=np.float64),
+    )
 
 
 def components(n: int, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Connected-component label of each of `n` records joined by `pairs`."""
-    return cluster.connect(n, pairs.reshape(-1, 2))
+    """Connected-component label of each of `n` records joined by `pairs` (union-find, no dedup code)."""
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs.reshape(-1, 2).tolist():
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(x) for x in range(n)], dtype=np.int64)
 
 
 def adjusted_rand(labels_a: npt.NDArray[np.int64], labels_b: npt.NDArray[np.int64]) -> float:
