@@ -36,11 +36,16 @@ def records() -> list[dict[str, str]]:
     return out
 
 
-def write(folder: Path, copies: int = 5, seed: int = 0) -> tuple[Path, Path]:
-    """Write `news-1x.jsonl.gz` and `news-<copies>x.jsonl.gz` into `folder` (once); return their paths."""
+def write(folder: Path, copies: int = 5, seed: int = 0, limit: int | None = None) -> tuple[Path, Path]:
+    """Write `news-1x.jsonl.gz` and `news-<copies>x.jsonl.gz` into `folder` (once); return their paths.
+
+    With `limit`, only the first `limit` records (and their copies), in `<folder>/first-<limit>/`.
+    """
+    if limit is not None:
+        folder = folder / f"first-{limit}"
     folder.mkdir(parents=True, exist_ok=True)
     one, many = folder / "news-1x.jsonl.gz", folder / f"news-{copies}x.jsonl.gz"
-    rows = records()
+    rows = records()[:limit]
     if not one.exists():
         with gzip.open(one, "wt", encoding="utf-8", compresslevel=1) as handle:
             handle.writelines(json.dumps(r) + "\n" for r in rows)

@@ -1,510 +1,251 @@
-"""Speed benchmark: MinHash signatures and whole dedup runs, ours beside the tools people use today.
+"""Speed: whole runs of dedup, rensa, datasketch and text-dedup, each peer at its defaults and at ours.
 
-    .venv/bin/python benchmarks/speed.py                 # Reuters-21578 from ../shared/data
-    .venv/bin/python benchmarks/speed.py --limit 2000    # a quick look
-    .venv/bin/python benchmarks/speed.py --corpus some.jsonl.gz
-    .venv/bin/python benchmarks/speed.py --baseline c93a369   # adds a whole-run row of that commit
+    .venv/bin/python benchmarks/speed.py                 # Reuters+BBC and its 5-copies corpus, 3 repeats
+    .venv/bin/python benchmarks/speed.py --limit 2000    # a quick look: the first 2,000 records (and copies)
+    .venv/bin/python benchmarks/speed.py --render        # rewrite speed.md from speed.json
 
-Every method runs in a child process of its own (so peak RSS is its own), pinned to one core for
-the per-core figures; the 2-worker rows use both cores. All signature methods see the same cleaned
-text (our cleaning, untimed) and make 128-permutation signatures of word 5-grams; each builds
-shingles its usual way and that cost is in its time. Times are medians over repeats; ratios are
-taken between rows measured in this one run. Writes benchmarks/reports/speed.md and speed.png.
+Corpora (`benchmarks/copies.py`): `news-1x` is every record of Reuters-21578 and BBC News; `news-5x`
+is each record and four copies of it with word edits (dense groups of five near-duplicates).
+
+Every row is one whole process, timed from its start to its exit: interpreter start, imports,
+reading the JSONL.gz, the dedup work and writing its output. CPU is user + system time of the
+process and its children; peak RSS is its maximum resident memory (from `wait4`). Rows are
+interleaved (each repeat runs every method on both corpora before the next repeat starts) and the
+median of the repeats is reported. Each peer runs twice, in separate rows: at its own documented
+defaults, and at dedup's shingles and threshold (lowercased `\\w+` word 3-grams inside paragraphs,
+128 permutations, threshold 0.5). The rows say what each one computes (shingles, threshold,
+banding, verification) and how many records it kept, which is where their work differs.
+
+text-dedup (0.4.0, which pins old versions of common packages) runs from a virtual environment of
+its own, `benchmarks/.venv-text-dedup`, made on first use with pip (its MinHash module's
+dependencies only). Writes benchmarks/reports/speed.md, speed.json and speed.png.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import platform
-import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from corpus import ROOT, Corpus, load  # noqa: E402
+import copies  # noqa: E402
+from corpus import ROOT  # noqa: E402
 
 REPORTS = HERE / "reports"
-NUM_PERM, NGRAM, THRESHOLD = 128, 5, 0.8
-_WORD = re.compile(r"\w+")
+TEXT_DEDUP_ENV = HERE / ".venv-text-dedup"
+TEXT_DEDUP = "text-dedup==0.4.0"
+# What text_dedup.minhash imports (its other modules pull in pyspark, TensorFlow models and more).
+TEXT_DEDUP_DEPS = ["datasets>=2.17", "click-option-group<0.6", "regex", "rich", "scipy", "xxhash", "tqdm"]
+OURS = "word 3-grams (`\\w+`, lowercased, inside paragraphs), 128 perms, threshold 0.5"
 
-SIGNATURE_METHODS = {
-    "datasketch_update": "datasketch `MinHash.update` per shingle (sha1)",
-    "datasketch_bulk": "datasketch `MinHash.bulk`, xxhash32 hashfunc",
-    "rensa_update": "rensa `RMinHash.update` per document",
-    "rensa_matrix": "rensa `digest_matrix_from_token_sets` (batch)",
-    "datatrove": "datatrove `MinhashDedupSignature` (spaCy tokenizer, sha1-64)",
-    "ours_numpy": "dedup numpy reference path (hashing form + numpy shingles + signatures)",
-    "ours_sign_only": "dedup signature kernel alone, from the hashing form",
-    "ours": "dedup: hashing form + signature kernel",
-    "ours_2w": "dedup: hashing form + signature kernel, 2 workers",
+
+@dataclass(frozen=True)
+class Method:
+    """One row: what runs, and the settings it runs at."""
+
+    label: str
+    settings: str
+    kind: str  # "dedup", "peer" or "text-dedup"
+    args: tuple[str, ...] = ()
+    ours: bool = False  # at dedup's shingles and threshold
+
+
+METHODS = {
+    "dedup": Method(
+        "dedup, defaults, workers 1",
+        "word 3-grams of the hashing form, 128 perms, Jaccard 0.5; bands x rows from the threshold "
+        "(26 x 3); every candidate verified exactly on its shingle sets; containment 0.8; figures "
+        "rule; keep: first (no record dropped through a third)",
+        "dedup",
+        ("workers=1",),
+        ours=True,
+    ),
+    "dedup_2w": Method(
+        "dedup, defaults, workers 0 (both cores)",
+        "as above, shards read, cleaned and signed by both cores",
+        "dedup",
+        ("workers=0",),
+        ours=True,
+    ),
+    "rensa_defaults": Method(
+        "rensa 0.5, its defaults",
+        "`RMinHashDeduplicator(threshold=0.8, num_perm=128, use_lsh=True)` on `text.split()` words "
+        "(its README); bands chosen by rensa; candidates checked on the signature estimate",
+        "peer",
+        ("rensa", "--tokens", "words", "--threshold", "0.8"),
+    ),
+    "rensa_ours": Method(
+        "rensa 0.5, at ours",
+        f"{OURS}; `RMinHashDeduplicator(use_lsh=True)`, bands chosen by rensa; candidates checked on "
+        "the signature estimate",
+        "peer",
+        ("rensa", "--tokens", "ngrams", "--ngram", "3", "--threshold", "0.5"),
+        ours=True,
+    ),
+    "datasketch_defaults": Method(
+        "datasketch 2.0, its defaults",
+        "`MinHash.bulk` (sha1, 128 perms) on `text.split()` words, `MinHashLSH(threshold=0.9)` (its "
+        "default; bands x rows by datasketch); candidates checked on the signature estimate",
+        "peer",
+        ("datasketch", "--tokens", "words", "--threshold", "0.9"),
+    ),
+    "datasketch_ours": Method(
+        "datasketch 2.0, at ours",
+        f"{OURS}; `MinHash.bulk` (sha1), `MinHashLSH` (bands x rows by datasketch); candidates "
+        "checked on the signature estimate",
+        "peer",
+        ("datasketch", "--tokens", "ngrams", "--ngram", "3", "--threshold", "0.5"),
+        ours=True,
+    ),
+    "text_dedup_defaults": Method(
+        "text-dedup 0.4, its defaults",
+        "`python -m text_dedup.minhash` defaults: word 5-grams of the whole text (split on non-word "
+        "characters), 250 perms, threshold 0.7, bands x rows by its optimal_param, documents under 5 "
+        "words left out; LSH buckets taken as duplicates (no verification); all cores",
+        "text-dedup",
+        (),
+    ),
+    "text_dedup_ours": Method(
+        "text-dedup 0.4, at ours",
+        "`--ngram 3 --num_perm 128 --threshold 0.5` (its shingles span paragraphs); LSH buckets taken "
+        "as duplicates (no verification); all cores",
+        "text-dedup",
+        ("--ngram", "3", "--num_perm", "128", "--threshold", "0.5"),
+        ours=True,
+    ),
 }
-SLOW = {"datasketch_update", "datatrove"}
-RUN_METHODS = {
-    "run_ours": "`dedup.run`, 1 core",
-    "run_ours_2w": "`dedup.run`, 2 workers",
-    "run_ours_lean": "`dedup.run`, 1 core, Jaccard only (`verify: estimate`, no containment, no figures rule)",
-    "run_datasketch": "datasketch script: MinHash.bulk + MinHashLSH + union-find + Parquet",
-    "run_rensa": "rensa script: RMinHash matrix + RMinHashLSH + union-find + Parquet",
-}
-LSH_METHODS = {
-    "lsh_datasketch": "datasketch `MinHashLSH` insert + query (same signatures)",
-    "lsh_ours": "dedup `band` + `candidates` + verify (same signatures)",
-}
 
 
-# ----------------------------------------------------------------------------- children
-
-
-def _pin(cores: int) -> None:
-    import pyarrow as pa
-
-    if cores == 1 and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    pa.set_cpu_count(cores)
-    pa.set_io_thread_count(cores)
-
-
-def _cleaned(corpus: Corpus) -> tuple[Any, list[str]]:
-    import pyarrow as pa
-
-    from dedup import normalize
-
-    paragraphs = normalize.clean_batch(pa.array(corpus.texts, pa.large_string()), normalize.NormalizeConfig())
-    joined = normalize.join_paragraphs(paragraphs, "\n")
-    return joined, joined.to_pylist()
-
-
-def _shingles(text: str) -> list[str]:
-    words = _WORD.findall(text.lower())
-    if len(words) < NGRAM:
-        return [" ".join(words)] if words else []
-    return [" ".join(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)]
-
-
-def _signature_fn(method: str, joined: Any, texts: list[str]) -> Callable[[], object]:
-    if method == "datasketch_update":
-        from datasketch import MinHash
-
-        def update() -> object:
-            out = []
-            for text in texts:
-                m = MinHash(num_perm=NUM_PERM, seed=1)
-                for shingle in _shingles(text):
-                    m.update(shingle.encode("utf-8"))
-                out.append(m)
-            return out
-
-        return update
-    if method == "datasketch_bulk":
-        import xxhash
-        from datasketch import MinHash
-
-        def bulk() -> object:
-            data = [[s.encode("utf-8") for s in _shingles(t)] for t in texts]
-            return MinHash.bulk(data, num_perm=NUM_PERM, seed=1, hashfunc=xxhash.xxh32_intdigest)
-
-        return bulk
-    if method == "rensa_update":
-        from rensa import RMinHash
-
-        def rensa_update() -> object:
-            out = []
-            for text in texts:
-                m = RMinHash(num_perm=NUM_PERM, seed=1)
-                m.update(_shingles(text))
-                out.append(m.digest())
-            return out
-
-        return rensa_update
-    if method == "rensa_matrix":
-        from rensa import RMinHash
-
-        def rensa_matrix() -> object:
-            return RMinHash.digest_matrix_from_token_sets([_shingles(t) for t in texts], NUM_PERM, 1)
-
-        return rensa_matrix
-    if method == "datatrove":
-        from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
-        from datatrove.utils.hashing import HashConfig
-
-        # datatrove's default xxhash path needs xxhash<4, which conflicts with ours; sha1 is its
-        # other built-in choice.
-        config = MinhashConfig(
-            n_grams=NGRAM,
-            num_buckets=16,
-            hashes_per_bucket=8,
-            hash_config=HashConfig(hash_fc="sha1", precision=64),
-        )
-        step = MinhashDedupSignature(output_folder=tempfile.mkdtemp(), config=config)
-
-        def datatrove() -> object:
-            return [step.get_signature(step.get_shingles(t)) for t in texts]
-
-        return datatrove
-    from dedup import minhash, normalize, shingle
-
-    if method == "ours_numpy":
-        cfg = minhash.MinHashConfig(num_perm=NUM_PERM)
-
-        def numpy_path() -> object:
-            forms = normalize.hashing_forms(joined)
-            return minhash.sign(*shingle.shingle_batch(forms, shingle.ShingleConfig(ngram=NGRAM)), cfg)
-
-        return numpy_path
-    workers = 2 if method == "ours_2w" else 1
-    if method == "ours_sign_only":
-        forms = normalize.hashing_forms(joined)
-
-        def sign_only() -> object:
-            return minhash.sign_forms(forms, NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM), workers=1)
-
-        return sign_only
-
-    def ours() -> object:
-        forms = normalize.hashing_forms(joined, workers=workers)
-        return minhash.sign_forms(forms, NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM), workers=workers)
-
-    return ours
-
-
-def _write_jsonl(corpus: Corpus, folder: Path) -> Path:
-    path = folder / "corpus.jsonl.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as handle:
-        for rid, text in zip(corpus.ids, corpus.texts, strict=True):
-            handle.write(json.dumps({"id": rid, "text": text}) + "\n")
-    return path
-
-
-def _union_find(n: int, pairs: list[tuple[int, int]]) -> list[int]:
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(n)]
-
-
-def _script_run(method: str, source: Path, out: Path) -> dict[str, Any]:
-    """A hand-rolled dedup script of the kind users write today, end to end."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    with gzip.open(source, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle]
-    texts = [r["text"] for r in rows]
-    shingles = [_shingles(t) for t in texts]
-    pairs: list[tuple[int, int]] = []
-    if method == "run_datasketch":
-        import xxhash
-        from datasketch import MinHash, MinHashLSH
-
-        hashes = MinHash.bulk(
-            [[s.encode() for s in d] for d in shingles],
-            num_perm=NUM_PERM,
-            seed=1,
-            hashfunc=xxhash.xxh32_intdigest,
-        )
-        lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-        for i, m in enumerate(hashes):
-            for j in lsh.query(m):
-                if hashes[j].jaccard(m) >= THRESHOLD:
-                    pairs.append((j, i))
-            lsh.insert(i, m)
-    else:
-        from rensa import RMinHash, RMinHashLSH
-
-        objects = RMinHash.from_token_sets(shingles, NUM_PERM, 1)
-        lsh = RMinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM, num_bands=16)
-        for i, m in enumerate(objects):
-            for j in lsh.query(m):
-                if objects[j].jaccard(m) >= THRESHOLD:
-                    pairs.append((j, i))
-            lsh.insert(i, m)
-    roots = _union_find(len(texts), pairs)
-    kept = [i for i in range(len(texts)) if roots[i] == i]
-    table = pa.table({"id": [str(rows[i]["id"]) for i in kept], "text": [texts[i] for i in kept]})
-    pq.write_table(table, out / "unique.parquet")
-    return {"kept": len(kept), "pairs": len(pairs)}
-
-
-def _lsh_fn(method: str, joined: Any) -> Callable[[], object]:
-    import numpy as np
-
-    from dedup import cluster, lsh, minhash, normalize
-
-    signatures = minhash.sign_forms(
-        normalize.hashing_forms(joined), NGRAM, minhash.MinHashConfig(num_perm=NUM_PERM)
-    )
-    if method == "lsh_datasketch":
-        from datasketch import LeanMinHash, MinHashLSH
-
-        sketches = [LeanMinHash(seed=1, hashvalues=row, scheme="affine32") for row in signatures]
-
-        def datasketch_lsh() -> object:
-            lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
-            found = 0
-            for i, m in enumerate(sketches):
-                found += len(lsh.query(m))
-                lsh.insert(i, m)
-            return found
-
-        return datasketch_lsh
-    bands, rows = lsh.optimal_params(THRESHOLD, NUM_PERM)
-
-    def ours_lsh() -> object:
-        pairs = lsh.candidates(lsh.band(signatures, bands, rows))
-        sims = np.mean(signatures[pairs[:, 0]] == signatures[pairs[:, 1]], axis=1)
-        return cluster.connect(len(signatures), pairs[sims >= THRESHOLD])
-
-    return ours_lsh
-
-
-def child(method: str, corpus_path: str | None, limit: int | None, repeats: int) -> dict[str, Any]:
-    """Run one method and return its timings (seconds, one per repeat)."""
-    cores = 2 if method.endswith("_2w") else 1
-    _pin(cores)
-    corpus = load(corpus_path, limit)
-    result: dict[str, Any] = {
-        "method": method,
-        "docs": len(corpus.texts),
-        "bytes": corpus.bytes,
-        "cores": cores,
-    }
-    if method in RUN_METHODS or method == "run_baseline":
-        if method == "run_baseline":  # an earlier commit's code, checked out by the parent
-            sys.path.insert(0, os.environ["DEDUP_BASELINE_TREE"])
-        import dedup
-
-        with tempfile.TemporaryDirectory() as tmp:
-            source = (
-                corpus.path if corpus.path is not None and limit is None else _write_jsonl(corpus, Path(tmp))
-            )
-            times = []
-            for k in range(repeats + 1):  # the first run warms the fold table and the page cache
-                out = Path(tmp) / f"out{k}"
-                out.mkdir()
-                start = time.perf_counter()
-                if method.startswith("run_ours") or method == "run_baseline":
-                    lean = ["lsh.verify=estimate", "lsh.containment=null", "lsh.figures=false"]
-                    config = dedup.config_from_dict(
-                        {"input": {"paths": [str(source)]}, "output": {"dir": str(out)}, "workers": cores},
-                        overrides=lean if method == "run_ours_lean" else [],
-                    )
-                    report = dedup.run(config)
-                    result["stages"] = report.timings
-                    result["kept"] = report.kept
-                else:
-                    result.update(_script_run(method, source, out))
-                times.append(time.perf_counter() - start)
-            result["times"] = times[1:]
-        return result
-    joined, texts = _cleaned(corpus)
-    fn = _lsh_fn(method, joined) if method in LSH_METHODS else _signature_fn(method, joined, texts)
-    fn()  # warm-up: imports, compilation caches
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    result["times"] = times
-    if method in ("ours", "ours_2w"):
-        result["parts"] = _parts(joined, cores, repeats)
-    return result
-
-
-def _parts(joined: Any, workers: int, repeats: int) -> dict[str, float]:
-    """Median seconds of the two halves of our signature path, for the profile."""
-    from dedup import minhash, normalize
-
-    cfg = minhash.MinHashConfig(num_perm=NUM_PERM)
-    fold, sign = [], []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        forms = normalize.hashing_forms(joined, workers=workers)
-        middle = time.perf_counter()
-        minhash.sign_forms(forms, NGRAM, cfg, workers=workers)
-        fold.append(middle - start)
-        sign.append(time.perf_counter() - middle)
-    return {
-        "hashing form (fold kernel)": statistics.median(fold),
-        "signature kernel": statistics.median(sign),
-    }
-
-
-# ----------------------------------------------------------------------------- parent
-
-
-def _run_child_rss(method: str, args: argparse.Namespace, repeats: int) -> dict[str, Any] | None:
-    """Run one method in a child process; return its result with the child's peak RSS (from wait4)."""
-    command = [sys.executable, __file__, "--child", method, "--repeats", str(repeats)]
-    if args.corpus:
-        command += ["--corpus", args.corpus]
-    if args.limit:
-        command += ["--limit", str(args.limit)]
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if os.waitstatus_to_exitcode(status) != 0 or not stdout.strip():
-        last = stderr.strip().splitlines()[-1] if stderr.strip() else "no output"
-        print(f"  {method}: failed ({last})", flush=True)
+def _text_dedup_python() -> Path | None:
+    """The text-dedup environment's interpreter, made on first use; None when it cannot be made."""
+    python = TEXT_DEDUP_ENV / "bin" / "python"
+    if python.exists():
+        return python
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(TEXT_DEDUP_ENV)], check=True)
+        pip = [str(python), "-m", "pip", "install", "-q"]
+        subprocess.run([*pip, "--no-deps", TEXT_DEDUP], check=True)
+        subprocess.run([*pip, *TEXT_DEDUP_DEPS], check=True)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"text-dedup: no environment ({err}); its rows are left out", flush=True)
+        shutil.rmtree(TEXT_DEDUP_ENV, ignore_errors=True)
         return None
-    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
-    return result
+    return python
 
 
-def _cold_cli(args: argparse.Namespace, corpus: Corpus, repeats: int) -> dict[str, Any]:
-    """Wall time of `dedup run` as a fresh process (imports, reading, writing)."""
-    dedup_bin = Path(sys.executable).with_name("dedup")
-    times = []
-    with tempfile.TemporaryDirectory() as tmp:
-        source = (
-            corpus.path if corpus.path is not None and not args.limit else _write_jsonl(corpus, Path(tmp))
-        )
-        for k in range(repeats + 1):
-            command = [str(dedup_bin), "run", str(ROOT / "configs" / "news.yaml"), "-q",
-                       "--set", f"input.paths=[{source}]", "--set", f"output.dir={tmp}/cli{k}", "--set", "workers=1"]  # fmt: skip
-            if hasattr(os, "sched_setaffinity"):
-                command = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *command]
-            start = time.perf_counter()
-            subprocess.run(command, check=True)
-            times.append(time.perf_counter() - start)
-    return {
-        "method": "cli_cold",
-        "docs": len(corpus.texts),
-        "bytes": corpus.bytes,
-        "cores": 1,
-        "times": times[1:],
-    }
-
-
-def _row(result: dict[str, Any]) -> dict[str, Any]:
-    median = statistics.median(result["times"])
-    mb = result["bytes"] / 1e6
-    return {
-        **result,
-        "median_s": median,
-        "mb_s_core": mb / median / result["cores"],
-        "mb_s": mb / median,
-        "docs_s": result["docs"] / median,
-    }
-
-
-def _table(rows: list[dict[str, Any]], labels: dict[str, str], ours: str) -> list[str]:
-    lines = [
-        "| method | docs | repeats | median s | MB/s | MB/s per core | docs/s | peak RSS MB | ours is x faster |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+def _command(name: str, source: Path, out: Path) -> tuple[list[str], dict[str, str]]:
+    method = METHODS[name]
+    env = dict(os.environ)
+    if method.kind == "dedup":
+        sets = [f"input.paths=[{source}]", f"output.dir={out}", *method.args]
+        command = [
+            str(Path(sys.executable).with_name("dedup")),
+            "run",
+            str(ROOT / "configs" / "news.yaml"),
+            "-q",
+        ]
+        return [*command, *(x for s in sets for x in ("--set", s))], env
+    if method.kind == "peer":
+        return [
+            sys.executable,
+            str(HERE / "peers.py"),
+            method.args[0],
+            str(source),
+            str(out),
+            *method.args[1:],
+        ], env
+    python = _text_dedup_python()
+    assert python is not None
+    env.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1", TQDM_DISABLE="1")
+    io = [
+        "--path",
+        "json",
+        "--data_files",
+        str(source),
+        "--split",
+        "train",
+        "--cache_dir",
+        str(out / "cache"),
     ]
-    base = next((r for r in rows if r["method"] == ours), None)
-    for r in rows:
-        # Peers measured on a subset are compared by rate (docs/s), the same work per document;
-        # our own rows get no ratio.
-        mine = r["method"].startswith(("ours", "run_ours", "lsh_ours", "cli"))
-        ratio = f"{base['docs_s'] / r['docs_s']:,.2f}x" if base and not mine else "-"
-        rss = f"{r['peak_rss_mb']:,.0f}" if "peak_rss_mb" in r else "-"
-        lines.append(
-            f"| {r.get('label') or labels.get(r['method'], r['method'])} | {r['docs']:,} | {len(r['times'])} | {r['median_s']:.3f} | "
-            f"{r['mb_s']:,.1f} | {r['mb_s_core']:,.1f} | {r['docs_s']:,.0f} | {rss} | "
-            f"{ratio} |"
-        )
-    return lines
+    return [
+        str(python),
+        "-m",
+        "text_dedup.minhash",
+        *io,
+        "--output",
+        str(out / "dedup"),
+        "--column",
+        "text",
+        *method.args,
+    ], env
 
 
-def _plot(signature_rows: list[dict[str, Any]], run_rows: list[dict[str, Any]], path: Path) -> None:
-    """Two panels, one row per method: wall-clock throughput (the bar) and, beside it, per core.
+def _kept(name: str, out: Path, stdout: str) -> tuple[int | None, dict[str, float]]:
+    """Records the method kept (and, for dedup, its stage timings)."""
+    kind = METHODS[name].kind
+    if kind == "dedup":
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        return int(report["kept"]), dict(report["timings"])
+    if kind == "peer":
+        return int(json.loads(stdout.strip().splitlines()[-1])["kept"]), {}
+    import pyarrow as pa
 
-    Labels are wrapped, never cut; each bar is annotated with its wall MB/s, the cores it used
-    and MB/s per core, so a 2-worker row shows both its (higher or lower) wall rate and what each
-    core did.
-    """
-    import textwrap
+    rows = 0
+    for part in sorted((out / "dedup").glob("*.arrow")):
+        with pa.memory_map(str(part)) as source:
+            rows += pa.ipc.open_stream(source).read_all().num_rows
+    return rows, {}
 
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+def measure(name: str, source: Path, work: Path) -> dict[str, Any] | None:
+    """Run one method on one corpus as a process of its own; wall, CPU, peak RSS, records kept."""
+    out = work / f"{name}-{source.stem}"
+    shutil.rmtree(out, ignore_errors=True)
+    command, env = _command(name, source, out)
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        stdout.seek(0)
+        stderr.seek(0)
+        said, errors = stdout.read(), stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        last = errors.strip().splitlines()[-1] if errors.strip() else "no output"
+        print(f"  {name} on {source.name}: failed ({last})", flush=True)
+        return None
+    kept, stages = _kept(name, out, said)
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports KiB
+        "kept": kept,
+        "stages": stages,
+    }
 
-    panels = (
-        (signature_rows, "MinHash signatures (128 perms, word 5-grams)", SIGNATURE_METHODS),
-        (
-            run_rows,
-            "Whole dedup run (read, clean, sign, LSH, verify, write)",
-            {**RUN_METHODS, "cli_cold": "`dedup run` CLI, cold process, 1 core"},
-        ),
-    )
-    heights = [max(3.0, 0.62 * len(rows) + 1.4) for rows, _, _ in panels]
-    fig, axes = plt.subplots(2, 1, figsize=(12, sum(heights)), gridspec_kw={"height_ratios": heights})
-    for ax, (rows, title, labels) in zip(axes, panels, strict=True):
-        names = [
-            "\n".join(
-                textwrap.wrap((r.get("label") or labels.get(r["method"], r["method"])).replace("`", ""), 46)
-            )
-            for r in rows
-        ]
-        wall = [r["mb_s"] for r in rows]
-        colors = [
-            "#d95f02"
-            if r["method"].startswith(("ours", "run_ours", "cli"))
-            else "#bbbbbb"
-            if r["method"] == "run_baseline"
-            else "#7570b3"
-            for r in rows
-        ]
-        bars = ax.barh(range(len(rows)), wall, color=colors, height=0.6)
-        ax.set_yticks(range(len(rows)), names, fontsize=9)
-        ax.invert_yaxis()
-        ax.set_xscale("log")
-        ax.set_xlabel("MB of text per second, wall clock (log scale)", fontsize=10)
-        ax.set_title(title, fontsize=11, loc="left")
-        ax.grid(axis="x", alpha=0.3, which="major")
-        for bar, r in zip(bars, rows, strict=True):
-            cores = int(r["cores"])
-            note = f"{r['mb_s']:,.1f} MB/s" + (
-                f" on {cores} cores = {r['mb_s_core']:,.1f} per core" if cores > 1 else " (1 core)"
-            )
-            ax.text(bar.get_width() * 1.08, bar.get_y() + bar.get_height() / 2, note, va="center", fontsize=9)
-        ax.set_xlim(min(wall) / 2, max(wall) * 40)
-        ax.legend(
-            handles=[
-                Patch(color="#d95f02", label="dedup"),
-                Patch(color="#bbbbbb", label="dedup, an earlier commit"),
-                Patch(color="#7570b3", label="other tools"),
-            ],
-            loc="upper right",
-            fontsize=9,
-        )
-    fig.text(
-        0.01,
-        0.005,
-        "Bars are wall-clock throughput; a row on 2 cores also gives MB/s per core. "
-        "The machine (2 cores) is shared: the same row moves 10-20% from run to run.",
-        fontsize=8,
-        color="#444",
-    )
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
-    fig.savefig(path, dpi=110)
+
+def _records(path: Path) -> tuple[int, int]:
+    import gzip
+
+    count = size = 0
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            count += 1
+            size += len(json.loads(line)["text"].encode("utf-8"))
+    return count, size
 
 
 def main() -> None:
@@ -512,195 +253,210 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--corpus", help="JSONL(.gz) with id and text; default Reuters-21578 from ../shared/data"
+        "--limit", type=int, help="only the first N records of Reuters+BBC (and their copies)"
     )
-    parser.add_argument("--limit", type=int, help="use only the first N records")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--slow-limit", type=int, default=0, help="records for the slowest peers (0: all)")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=str(REPORTS))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS)
+    )
+    parser.add_argument("--corpora", type=Path, default=Path(tempfile.gettempdir()) / "dedup-speed")
+    parser.add_argument("--out", type=Path, default=REPORTS)
     parser.add_argument("--render", action="store_true", help="rewrite the report from speed.json")
-    parser.add_argument("--baseline", help="a git commit whose `dedup.run` to time beside ours")
     args = parser.parse_args()
     if args.render:
-        render(json.loads((Path(args.out) / "speed.json").read_text(encoding="utf-8")), Path(args.out))
+        render(json.loads((args.out / "speed.json").read_text(encoding="utf-8")), args.out)
         return
-    if args.child:
-        print(json.dumps(child(args.child, args.corpus, args.limit, args.repeats)))
-        return
-
-    corpus = load(args.corpus, args.limit)
-    print(f"corpus: {corpus.name}, {len(corpus.texts):,} records, {corpus.bytes / 1e6:.1f} MB", flush=True)
-    signature_rows, run_rows, lsh_rows = [], [], []
-    for method in SIGNATURE_METHODS:
-        sub = argparse.Namespace(**vars(args))
-        repeats = args.repeats
-        if method in SLOW:
-            if args.slow_limit:
-                sub.limit = min(args.limit or args.slow_limit, args.slow_limit)
-            repeats = 1
-        print(f"signatures: {method}", flush=True)
-        result = _run_child_rss(method, sub, repeats)
-        if result:
-            signature_rows.append(_row(result))
-    for method in LSH_METHODS:
-        print(f"lsh: {method}", flush=True)
-        result = _run_child_rss(method, args, 3 if method == "lsh_ours" else 1)
-        if result:
-            lsh_rows.append(_row(result))
-    for method in RUN_METHODS:
-        print(f"run: {method}", flush=True)
-        result = _run_child_rss(method, args, 3 if method.startswith("run_ours") else 1)
-        if result:
-            run_rows.append(_row(result))
-    if args.baseline:
-        print(f"run: baseline {args.baseline}", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.baseline],
-                check=True,
-                capture_output=True,
-            )
-            os.environ["DEDUP_BASELINE_TREE"] = str(tree)
-            try:
-                result = _run_child_rss("run_baseline", args, 3)
-            finally:
-                subprocess.run(
-                    ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                    check=False,
-                    capture_output=True,
-                )
-        if result:
-            run_rows.append(
-                {**_row(result), "label": f"`dedup.run` at {args.baseline}, 1 core (before the keep step)"}
-            )
-    print("run: cli_cold", flush=True)
-    run_rows.append(_row(_cold_cli(args, corpus, 3)))
+    names = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown methods: {', '.join(unknown)}")
+    if any(METHODS[m].kind == "text-dedup" for m in names) and _text_dedup_python() is None:
+        names = [m for m in names if METHODS[m].kind != "text-dedup"]
+    one, five = copies.write(args.corpora, limit=args.limit)
+    corpora = {"1x": one, "5x": five}
+    sizes = {label: _records(path) for label, path in corpora.items()}
+    for label, (count, size) in sizes.items():
+        print(f"{label}: {count:,} records, {size / 1e6:.1f} MB of text", flush=True)
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {m: {"1x": [], "5x": []} for m in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        for repeat in range(args.repeats):
+            for name in names:
+                for label, path in corpora.items():
+                    print(f"repeat {repeat + 1}/{args.repeats}: {name} on {label}", flush=True)
+                    result = measure(name, path, Path(tmp))
+                    if result is not None:
+                        runs[name][label].append(result)
     results = {
-        "corpus": {"name": corpus.name, "records": len(corpus.texts), "mb": corpus.bytes / 1e6},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "slow_limit": args.slow_limit,
-        "signatures": signature_rows,
-        "lsh": lsh_rows,
-        "runs": run_rows,
+        "limit": args.limit,
+        "repeats": args.repeats,
+        "corpora": {label: {"records": c, "mb": s / 1e6} for label, (c, s) in sizes.items()},
+        "methods": {
+            name: {"label": METHODS[name].label, "settings": METHODS[name].settings, "runs": runs[name]}
+            for name in names
+        },
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "speed.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    render(results, out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "speed.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    render(results, args.out)
 
 
-def _targets(results: dict[str, Any]) -> list[str]:
-    """The issue's targets beside what this run measured."""
-    sig = {r["method"]: r for r in results["signatures"]}
-    runs = {r["method"]: r for r in results["runs"]}
-    rows: list[tuple[str, str, float | None, float]] = []
+def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+    return statistics.median(r[key] for r in runs) if runs else None
 
-    def rate(table: dict[str, Any], method: str, key: str = "mb_s_core") -> float | None:
-        return float(table[method][key]) if method in table else None
 
-    ours = rate(sig, "ours")
-    rows.append(("signatures, MB/s per core (hashing form + kernel)", ">= 100", ours, 100))
-    for peer, label, goal in (
-        ("rensa_update", "rensa", 5.0),
-        ("datasketch_update", "datasketch `update`", 200.0),
-    ):
-        ratio = ours / rate(sig, peer) if ours and rate(sig, peer) else None  # type: ignore[operator]
-        rows.append((f"signatures vs {label}", f">= {goal:.0f}x", ratio, goal))
-    last = runs.get("run_ours", {}).get("stages")
-    share = None
-    if last:
-        share = 100 * (last.get("candidates", 0) + last.get("cluster", 0)) / last["sign"]
-    rows.append(("banding + candidates + clustering, % of signature time", "< 10", share, -10))
-    rows.append(("whole `dedup run`, MB/s per core (defaults)", ">= 25", rate(runs, "run_ours"), 25))
-    rows.append(("whole `dedup run`, MB/s per core (Jaccard only)", ">= 25", rate(runs, "run_ours_lean"), 25))
-    two = rate(sig, "ours_2w", "mb_s")
-    one = rate(sig, "ours", "mb_s")
-    rows.append(("signatures, 2 workers / 1", ">= 1.8x", two / one if two and one else None, 1.8))
-    two_run, one_run = rate(runs, "run_ours_2w", "mb_s"), rate(runs, "run_ours", "mb_s")
-    rows.append(
-        ("whole run, 2 workers / 1", ">= 1.8x", two_run / one_run if two_run and one_run else None, 1.8)
-    )
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _summary(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Medians per method and corpus."""
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    for name, entry in results["methods"].items():
+        out[name] = {}
+        for label in ("1x", "5x"):
+            runs = entry["runs"][label]
+            kept = sorted({r["kept"] for r in runs})
+            out[name][label] = {
+                "wall_s": _median(runs, "wall_s"),
+                "cpu_s": _median(runs, "cpu_s"),
+                "peak_rss_mb": _median(runs, "peak_rss_mb"),
+                "kept": float(kept[0]) if len(kept) == 1 else None,
+                "repeats": float(len(runs)),
+            }
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def _targets(summary: dict[str, dict[str, dict[str, float | None]]]) -> list[str]:
+    """Issue 13's targets, each computed from the rows it names."""
+
+    def wall(name: str, label: str) -> float | None:
+        return summary.get(name, {}).get(label, {}).get("wall_s")
+
+    rows = [
+        (
+            "rensa at ours, wall / dedup defaults workers 1, wall (Reuters+BBC)",
+            ">= 2x",
+            _ratio(wall("rensa_ours", "1x"), wall("dedup", "1x")),
+            2.0,
+        ),
+        (
+            "rensa at ours, wall / dedup defaults workers 1, wall (5 copies)",
+            ">= 3x",
+            _ratio(wall("rensa_ours", "5x"), wall("dedup", "5x")),
+            3.0,
+        ),
+        (
+            "dedup defaults workers 1: wall 5 copies / wall Reuters+BBC",
+            "<= 5.5x",
+            _ratio(wall("dedup", "5x"), wall("dedup", "1x")),
+            -5.5,
+        ),
+        (
+            "dedup workers 1, wall / dedup workers 0 (both cores), wall (5 copies)",
+            ">= 1.7x",
+            _ratio(wall("dedup", "5x"), wall("dedup_2w", "5x")),
+            1.7,
+        ),
+    ]
     lines = ["| target | goal | measured | met |", "|---|---|---:|---|"]
-    for name, goal_text, value, goal in rows:
+    for text, goal_text, value, goal in rows:
         if value is None:
-            lines.append(f"| {name} | {goal_text} | not measured | - |")
+            lines.append(f"| {text} | {goal_text} | not measured | - |")
             continue
-        met = value < -goal if goal < 0 else value >= goal
-        lines.append(f"| {name} | {goal_text} | {value:,.2f} | {'yes' if met else '**no**'} |")
+        met = value <= -goal if goal < 0 else value >= goal
+        lines.append(f"| {text} | {goal_text} | {value:.2f}x | {'yes' if met else '**no**'} |")
     return lines
 
 
 def render(results: dict[str, Any], out: Path) -> None:
-    """Write speed.md and speed.png from measured results."""
-    signature_rows, lsh_rows, run_rows = results["signatures"], results["lsh"], results["runs"]
-    _plot(signature_rows, run_rows, out / "speed.png")
-    ours_run = next((r for r in run_rows if r["method"] == "run_ours"), None)
-    corpus = results["corpus"]
-    slow_limit = results["slow_limit"]
+    """Write speed.md (and speed.png) from measured results."""
+    summary = _summary(results)
+    corpora = results["corpora"]
+    limit = results.get("limit")
     lines = [
-        "# Speed: MinHash signatures and whole dedup runs",
+        "# Speed: whole runs, like for like",
         "",
-        f"Corpus: **{corpus['name']}**, {corpus['records']:,} records, {corpus['mb']:.1f} MB of text. "
-        f"{NUM_PERM} permutations, word {NGRAM}-grams, threshold {THRESHOLD}.",
-        f"Machine: {results['machine']}; measured {results['when']}.",
+        f"Corpora: **Reuters+BBC** ({corpora['1x']['records']:,} records, {corpora['1x']['mb']:.1f} MB of text) and "
+        f"**5 copies** of it with word edits ({corpora['5x']['records']:,} records, {corpora['5x']['mb']:.1f} MB), "
+        "from `benchmarks/copies.py`" + (f", limited to the first {limit:,} records" if limit else "") + ".",
+        f"Machine: {results['machine']}; measured {results['when']}; median of {results['repeats']} interleaved repeats.",
         "",
         "Regenerate: `.venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/speed.py` "
-        "(about 4 minutes; `--render` rewrites this page from `speed.json` without measuring).",
+        "(`--render` rewrites this page from `speed.json`).",
         "",
-        "Each row is a child process of its own; 1-core rows are pinned to one core (pyarrow too), "
-        "2-worker rows use both. Times are medians of the repeats shown; MB are bytes of raw record text. "
-        f"The slowest peers ({', '.join(sorted(SLOW))}) ran once"
-        + (f", on the first {slow_limit:,} records (compared by rate, docs/s)" if slow_limit else "")
-        + ". Peak RSS is the whole child process (Python, libraries, corpus and cleaned text included). "
-        "The machine is shared: the same command gives figures that move by 10-20% from run to run.",
+        "Every row is one whole process (start, imports, read, dedup, write), wall clock; CPU is user + "
+        "system time of the process and its children; peak RSS its maximum resident memory. Peers run "
+        "at their own documented defaults and, in separate rows, at dedup's shingles and threshold "
+        f"({OURS}); what each row computes is in the settings table, and how many records each kept "
+        "shows where the work differs.",
         "",
         "## Targets",
         "",
-        *_targets(results),
+        *_targets(summary),
         "",
-        "## Signatures",
+        "## Whole runs",
         "",
-        "Input: the cleaned text of every record (cleaning untimed, the same for all). Peers build word "
-        "5-gram shingles in Python (`\\w+` tokens, lowercased) inside their timing; ours folds the text "
-        "to its hashing form and signs it inside its timing.",
-        "",
-        *_table(signature_rows, SIGNATURE_METHODS, "ours"),
-        "",
-        "## Candidate pairs (LSH) on the same signatures",
-        "",
-        *_table(lsh_rows, LSH_METHODS, "lsh_ours"),
-        "",
-        "## Whole run",
-        "",
-        "Read the JSONL.gz, clean, dedup, write Parquet; `dedup.run` rows are warm (after one run in the "
-        "process), the CLI row is a fresh process each time (imports included).",
-        "",
-        *_table(run_rows, {**RUN_METHODS, "cli_cold": "`dedup run` CLI, cold process, 1 core"}, "run_ours"),
-        "",
+        "| method | Reuters+BBC wall s | CPU s | peak RSS MB | kept | 5 copies wall s | CPU s | peak RSS MB | kept | growth 1x -> 5x, wall | growth, CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    sig = {r["method"]: r for r in signature_rows}
-    if "ours" in sig and "ours_2w" in sig and "parts" in sig["ours"] and "parts" in sig["ours_2w"]:
-        one, two = sig["ours"]["parts"], sig["ours_2w"]["parts"]
-        lines += [
-            "## Profile of our signature path",
-            "",
-            "| part | 1 worker, s | 2 workers, s | speed-up |",
-            "|---|---:|---:|---:|",
-            *(f"| {k} | {one[k]:.4f} | {two[k]:.4f} | {one[k] / two[k]:.2f}x |" for k in one),
-            "",
-        ]
-    if ours_run and "stages" in ours_run:
-        lines += [
-            "Where the time of the last 1-core `dedup.run` went (seconds): "
-            + ", ".join(f"{k} {v:.3f}" for k, v in ours_run["stages"].items()),
-            "",
-        ]
-    lines += ["![speed](speed.png)", ""]
+    for name, entry in results["methods"].items():
+        one, five = summary[name]["1x"], summary[name]["5x"]
+        kept_1, kept_5 = one["kept"], five["kept"]
+        lines.append(
+            f"| {entry['label']} | {_fmt(one['wall_s'])} | {_fmt(one['cpu_s'])} | {_fmt(one['peak_rss_mb'], 0)} | "
+            f"{_fmt(kept_1, 0)} | {_fmt(five['wall_s'])} | {_fmt(five['cpu_s'])} | {_fmt(five['peak_rss_mb'], 0)} | "
+            f"{_fmt(kept_5, 0)} | {_fmt(_ratio(five['wall_s'], one['wall_s']))}x | "
+            f"{_fmt(_ratio(five['cpu_s'], one['cpu_s']))}x |"
+        )
+    lines += ["", "## Settings of each row", "", "| method | settings |", "|---|---|"]
+    lines += [f"| {e['label']} | {e['settings']} |" for e in results["methods"].values()]
+    for name in ("dedup", "dedup_2w"):
+        entry = results["methods"].get(name)
+        if not entry:
+            continue
+        for label in ("1x", "5x"):
+            runs = entry["runs"][label]
+            if runs:
+                stages = runs[-1]["stages"]
+                lines += [
+                    "",
+                    f"Stages of the last `{entry['label']}` run on {'Reuters+BBC' if label == '1x' else '5 copies'} "
+                    "(seconds, from its report.json): "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()),
+                ]
+    lines += ["", "![speed](speed.png)", ""]
+    _plot(results, summary, out / "speed.png")
     (out / "speed.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+
+
+def _plot(results: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["methods"])
+    labels = [results["methods"][n]["label"] for n in names]
+    fig, ax = plt.subplots(figsize=(10, 0.6 * len(names) + 1.5))
+    for offset, (corpus, color) in enumerate((("1x", "#1b9e77"), ("5x", "#d95f02"))):
+        values = [summary[n][corpus]["wall_s"] or 0.0 for n in names]
+        bars = ax.barh([i + offset * 0.4 for i in range(len(names))], values, height=0.38, color=color,
+                       label="Reuters+BBC" if corpus == "1x" else "5 copies")  # fmt: skip
+        ax.bar_label(bars, labels=[f"{v:.1f} s" if v else "-" for v in values], fontsize=8, padding=3)
+    ax.set_yticks([i + 0.2 for i in range(len(names))], labels, fontsize=9)
+    ax.invert_yaxis()
+    ax.set_xlabel("wall seconds, whole process (median)")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
