@@ -183,11 +183,6 @@ class Verdict:
             return Verdict.empty()
         return Verdict(*(np.concatenate([getattr(p, f) for p in parts]) for f in Verdict.__slots__))
 
-    def veto(self, pairs: npt.NDArray[np.bool_]) -> None:
-        """Mark `pairs` (a mask) as not duplicates in either direction (the figures rule said so)."""
-        self.keep[pairs] = False
-        self.similar[pairs] = False
-
 
 def verify(
     pairs: npt.NDArray[np.int64],

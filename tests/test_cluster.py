@@ -10,14 +10,17 @@ from hypothesis import strategies as st
 
 from dedup import lsh
 from dedup.cluster import (
+    RankError,
     connect,
     number_rank,
     parse_keep,
     position_rank,
     rank,
     settle,
+    time_rank,
     value_rank,
 )
+from tests.conftest import examples
 
 M, A_IN, B_IN = lsh.MUTUAL, lsh.FIRST_INSIDE, lsh.SECOND_INSIDE
 
@@ -151,7 +154,7 @@ def _graphs(draw: st.DrawFn) -> tuple[list[int], list[tuple[int, int, int, float
     return list(ranks), edges
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300))
 @given(_graphs())
 def test_the_keep_step_matches_a_plain_reference_and_keeps_its_promises(
     graph: tuple[list[int], list[tuple[int, int, int, float]]],
@@ -236,3 +239,153 @@ def test_parse_keep_rejects_unknown_rules(keep: str) -> None:
         ValueError, match="must be 'first', 'longest', 'newest:<field>', 'priority:<field>' or 'none'"
     ):
         parse_keep(keep)
+
+
+def test_time_rank_reads_dates_zones_and_numbers() -> None:
+    # 2023-12-31T23:00-02:00 is 2024-01-01T01:00 UTC: later than New Year's midnight, before Jan 2.
+    dates = ["2024-01-02", None, "2023-12-31T23:00:00-02:00", " 2024-01-02 ", "2024-01-01"]
+    assert time_rank(dates, "d").tolist() == [0, 3, 1, 0, 2]
+    # python-dateutil's formats: 10:00 +01:00 is 09:00 UTC, before 09:30 UTC.
+    assert time_rank(["Tue, 3 Mar 2026 10:00:00 +0100", "2026-03-03T09:30:00Z"], "d").tolist() == [1, 0]
+    assert time_rank([3, None, 5.5], "v").tolist() == [1, 2, 0]  # numbers compare as numbers
+    assert time_rank(["7", 8], "v").tolist() == [1, 0]  # a number written as JSON text is a number
+    assert time_rank(['"2024-01-01"', "2023-01-01"], "d").tolist() == [0, 1]  # a JSON string is its text
+    assert time_rank([None, None], "d").tolist() == [0, 0]
+
+
+@pytest.mark.parametrize(
+    ("values", "index", "message"),
+    [
+        (
+            ["2024-01-01", 5],
+            1,
+            "field 'd' holds values that do not compare (int, str); keep: newest reads numbers, "
+            "or dates and times written as text",
+        ),
+        (
+            ["2024-01-01", "soon"],
+            1,
+            "field 'd': 'soon' is not a date or time (keep: newest reads numbers, ISO 8601 and common "
+            "date formats)",
+        ),
+    ],
+)
+def test_time_rank_names_the_record_it_cannot_rank(values: list[object], index: int, message: str) -> None:
+    with pytest.raises(RankError) as err:
+        time_rank(values, "d")
+    assert str(err.value) == message and err.value.index == index
+
+
+@pytest.mark.parametrize(
+    ("raw", "rank_of"),
+    [
+        (["-3", 1], [1, 0]),  # a negative number written as text
+        (["1.5e1", 10], [0, 1]),
+        (['"12"', 11], [0, 1]),  # a JSON string holding digits is still a number here
+        (["007", 8], [1, 0]),  # not JSON, but a number
+    ],
+)
+def test_number_rank_reads_numbers_written_as_text(raw: list[object], rank_of: list[int]) -> None:
+    assert number_rank(raw, "score").tolist() == rank_of
+
+
+@pytest.mark.parametrize("bad", ["true", "[1]", "-", '"x"', "NaN-ish"])
+def test_number_rank_refuses_text_that_is_no_number(bad: str) -> None:
+    with pytest.raises(RankError) as err:
+        number_rank([1, bad], "score")
+    assert err.value.index == 1 and "must hold numbers for keep: priority" in str(err.value)
+
+
+def test_connect_of_no_records() -> None:
+    assert connect(0, np.empty((0, 2), dtype=np.int64)).tolist() == []
+    assert connect(3, np.empty((0, 2), dtype=np.int64)).tolist() == [0, 1, 2]
+
+
+def test_keep_none_prefers_the_container_then_a_duplicate_both_ways() -> None:
+    # 0 is inside 1; 1 and 2 are duplicates both ways; 3 holds nothing and nothing holds it.
+    e = np.array([(0, 1), (1, 2)], dtype=np.int64)
+    verdict = _verdict([A_IN, M], jaccard=[0.3, 0.9])
+    out = settle(np.arange(4, dtype=np.int64), e, verdict, drop_all=True)
+    assert out.duplicate_of.tolist() == [1, 2, 1, -1]
+    assert out.pair.tolist() == [0, 1, 1, -1]
+    assert out.contained.tolist() == [True, False, False, False]
+    # Without a partner both ways, a container names the record inside it (not "contained").
+    alone = settle(np.arange(2, dtype=np.int64), e[:1], _verdict([A_IN], jaccard=[0.3]), drop_all=True)
+    assert alone.duplicate_of.tolist() == [1, 0] and alone.contained.tolist() == [True, False]
+
+
+def test_the_keep_step_names_the_closest_then_the_most_inside_then_the_first() -> None:
+    # 2 duplicates 0 and 1 both ways (both kept first); it names the higher Jaccard.
+    e = np.array([(0, 2), (1, 2)], dtype=np.int64)
+    assert _settle([0, 1, 2], [(0, 2), (1, 2)], [M, M], jaccard=[0.6, 0.7]) == [-1, -1, 1]
+    # Equal Jaccard: the larger share of it inside the named record wins.
+    share = lsh.Verdict(
+        np.ones(2, dtype=bool),
+        np.array([0.6, 0.6]),
+        np.full(2, 0.9),
+        np.ones(2, dtype=bool),
+        np.array([0.7, 0.8]),  # share of 0 in 2, share of 1 in 2
+        np.array([0.9, 0.8]),  # share of 2 in 0, share of 2 in 1
+        np.array([M, M], dtype=np.int8),
+    )
+    assert settle(np.arange(3, dtype=np.int64), e, share).duplicate_of.tolist() == [-1, -1, 0]
+    # Everything equal: the better-ranked record is named.
+    assert _settle([1, 0, 2], [(0, 2), (1, 2)], [M, M], jaccard=[0.6, 0.6]) == [-1, -1, 1]
+    # The second record of a pair inside the first: swapped so the inner one goes.
+    assert _settle([0, 1], [(0, 1)], [B_IN], jaccard=[0.2]) == [-1, 0]
+
+
+def test_ranks_are_int64() -> None:
+    assert position_rank(["a", "b"], [2, 1], ["x", "y"]).dtype == np.int64
+    assert position_rank([], [], []).tolist() == []
+    assert rank(np.array([1, 0]), np.array([0, 1])).dtype == np.int64
+
+
+def test_keep_none_names_the_partner_it_shares_most_with_then_the_first() -> None:
+    # 2 duplicates 0 and 1 both ways at equal Jaccard; more of 2 is inside 1 than inside 0.
+    e = np.array([(0, 2), (1, 2)], dtype=np.int64)
+    verdict = lsh.Verdict(
+        np.ones(2, dtype=bool),
+        np.array([0.6, 0.6]),
+        np.full(2, 0.9),
+        np.ones(2, dtype=bool),
+        np.array([0.9, 0.9]),  # share of 0 in 2, of 1 in 2
+        np.array([0.7, 0.8]),  # share of 2 in 0, of 2 in 1
+        np.array([M, M], dtype=np.int8),
+    )
+    out = settle(np.arange(3, dtype=np.int64), e, verdict, drop_all=True)
+    assert out.duplicate_of.tolist() == [2, 2, 1]
+    # Everything equal: the better-ranked partner.
+    tied = settle(np.array([2, 0, 1], dtype=np.int64), e, _verdict([M, M]), drop_all=True)
+    assert tied.duplicate_of.tolist() == [2, 2, 1]
+    assert (
+        settle(np.array([0, 2, 1], dtype=np.int64), e, _verdict([M, M]), drop_all=True).duplicate_of[2] == 0
+    )
+
+
+def test_value_rank_names_the_kinds_that_do_not_compare() -> None:
+    with pytest.raises(ValueError) as err:
+        value_rank(["2024", None, 2025, 3.5], "date")
+    assert str(err.value) == "field 'date' holds values that do not compare (float, int, str)"
+
+
+def test_a_time_without_a_zone_is_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        # 09:00 with no zone is 09:00 UTC, before 09:30 UTC (in New York it would be 14:00 UTC).
+        assert time_rank(["2024-01-01T09:00:00", "2024-01-01T09:30:00+00:00"], "d").tolist() == [1, 0]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_keep_step_and_components_give_their_documented_dtypes() -> None:
+    assert connect(3, np.array([[0, 1]], dtype=np.int64)).dtype == np.int64
+    assert connect(0, np.empty((0, 2), dtype=np.int64)).dtype == np.int64
+    out = settle(np.arange(3, dtype=np.int64), np.array([(0, 1)], dtype=np.int64), _verdict([A_IN]))
+    assert out.duplicate_of.dtype == np.int64 and out.pair.dtype == np.int64 and out.contained.dtype == bool
+    none = settle(np.arange(2, dtype=np.int64), np.empty((0, 2), dtype=np.int64), _verdict([]))
+    assert none.duplicate_of.tolist() == [-1, -1] and none.contained.dtype == bool

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.figures import conflicts, figures, is_correction, is_volatile
+from dedup.figures import Statement, conflicts, figures, is_correction, is_volatile, statements
 from dedup.figures import facts as figure_facts
+from tests.conftest import examples
 
 
 def test_figures_are_canonical_numbers_and_number_words() -> None:
@@ -138,8 +139,20 @@ def test_the_verdict_depends_on_the_pair_alone() -> None:
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=examples(300))
 def test_any_text_gives_facts(text: str) -> None:
     facts = figure_facts(text)
     assert conflicts([text, text], [(0, 1)]) == [False]
     assert isinstance(facts.correction, bool)
+
+
+def test_figures_are_read_line_by_line_with_their_months() -> None:
+    assert figures("bought on March 19") == {19.0, "month 3"}
+    # A month ending one line does not date the figure opening the next.
+    assert figures("It ends in March\n19 people came") == {19.0}
+
+
+def test_a_clock_time_is_no_word_of_a_frame() -> None:
+    assert statements("at 10:30 5 shares") == [
+        (("at", "shares"), Statement(frozenset({5.0}), None, frozenset({"5"})))
+    ]

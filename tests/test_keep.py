@@ -6,14 +6,17 @@ Expected values come from an oracle written here (plain Python sets of lowercase
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dedup import config_from_dict, run
+import dedup
+from dedup import config_from_dict, resolve, run
 from dedup.errors import InputError, VerificationError
 from tests.conftest import article, write_jsonl
 
@@ -344,3 +347,67 @@ def test_a_drop_that_does_not_verify_stops_the_run(tmp_path: Path, monkeypatch: 
     ):
         _run(tmp_path, rows)
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+# The global resolve step on a corpus of stories, edited copies, excerpts, repeats and others --------
+
+
+def _resolve_corpus() -> list[dict[str, Any]]:
+    rng = random.Random(11)
+    rows: list[dict[str, Any]] = []
+    for k in range(8):
+        story = article(100 + k, paragraphs=6)
+        rows.append({"id": f"s{k}", "text": "\n\n".join(story)})
+        for c in range(3):  # edited copies: a word changed in some paragraphs
+            edited = [p.replace(" the ", " a ", 1) if rng.random() < 0.5 else p for p in story]
+            rows.append({"id": f"s{k}-copy{c}", "text": "\n\n".join(edited)})
+        rows.append({"id": f"s{k}-excerpt", "text": "\n\n".join(story[:4])})  # inside the story
+        if k % 3 == 0:
+            rows.append({"id": f"s{k}-again", "text": "\n\n".join(story)})  # an exact repeat
+    rows += [{"id": f"other{k}", "text": "\n\n".join(article(900 + k))} for k in range(4)]
+    rng.shuffle(rows)
+    return rows
+
+
+def _resolve_tables(
+    rows: list[dict[str, Any]], **overrides: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    result = dedup.dedup_table(pa.Table.from_pylist(rows), **overrides)
+    return result.unique.to_pylist(), result.duplicates.to_pylist()
+
+
+@pytest.mark.parametrize("keep", ["first", "longest", "none"])
+def test_the_memory_knobs_change_nothing(keep: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _resolve_corpus()
+    expected = _resolve_tables(rows, cluster__keep=keep)
+    monkeypatch.setattr(resolve, "PAIRS_HELD", 1)  # band pairs deduplicated after every band
+    monkeypatch.setattr(resolve, "VERIFY_CHUNK", 3)  # three pairs verified at a time
+    assert _resolve_tables(rows, cluster__keep=keep) == expected
+
+
+def test_every_drop_verifies_against_the_oracle_and_names_a_kept_record() -> None:
+    rows = _resolve_corpus()
+    unique, dups = _resolve_tables(rows)
+    kept = {r["id"] for r in unique}
+    assert len(kept) + len(dups) == len(rows)
+    _assert_every_drop_verifies(rows, {d["id"]: d for d in dups}, kept)
+    by_id = {d["id"]: d for d in dups}
+    texts = {r["id"]: r["text"] for r in rows}
+    for k in range(8):
+        assert by_id[f"s{k}-excerpt"]["matched_by"] == "containment"
+    exact = [d for d in dups if d["matched_by"] == "exact"]
+    assert exact and all(texts[d["duplicate_of"]] == texts[d["id"]] for d in exact)
+    assert {f"other{k}" for k in range(4)} <= kept
+    sizes = {r["id"]: r["cluster_size"] for r in unique}
+    assert all(sizes[f"other{k}"] == 1 for k in range(4))
+    assert sum(sizes.values()) == len(rows)
+
+
+def test_keep_none_drops_every_record_with_a_duplicate_and_names_a_partner() -> None:
+    rows = _resolve_corpus()
+    unique, dups = _resolve_tables(rows, cluster__keep="none")
+    assert {r["id"] for r in unique} == {f"other{k}" for k in range(4)}
+    for d in dups:
+        assert d["duplicate_of"] != d["id"] and d["duplicate_of"].split("-")[0] == d["id"].split("-")[0]
+    excerpts = {d["id"]: d for d in dups if d["id"].endswith("-excerpt")}
+    assert all(d["matched_by"] == "containment" for d in excerpts.values())

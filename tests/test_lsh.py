@@ -10,6 +10,7 @@ from dedup.lsh import (
     MUTUAL,
     SECOND_INSIDE,
     LSHConfig,
+    Verdict,
     band,
     candidate_probability,
     candidates,
@@ -140,3 +141,129 @@ def test_verify_containment_has_a_direction() -> None:
     assert both["inside"] == MUTUAL and both["similar"] is True  # each 90% inside the other
     small = _verdict(list(range(10)), list(range(100)), containment=0.8, min_shingles=20)
     assert small["keep"] is False  # too short for containment to count
+
+
+def test_resolve_params_fills_in_the_missing_half() -> None:
+    assert resolve_params(LSHConfig(rows=4), 128) == (32, 4)
+    assert resolve_params(LSHConfig(rows=200), 128) == (1, 200)  # at least one band
+    assert resolve_params(LSHConfig(bands=200), 128) == (200, 1)  # at least one row
+    # datasketch's MinHashLSH(threshold=0.8, num_perm=128) picks 9 bands of 13 rows at equal weights.
+    equal = LSHConfig(threshold=0.8, false_positive_weight=0.5, false_negative_weight=0.5)
+    assert resolve_params(equal, 128) == (9, 13)
+
+
+def test_band_refuses_more_slots_than_the_signature_has() -> None:
+    signatures = np.zeros((2, 8), dtype=np.uint32)
+    assert band(signatures, 2, 4).shape == (2, 2)  # every slot used: allowed
+    with pytest.raises(ValueError, match=r"^bands \* rows = 9 exceeds the signature length 8$"):
+        band(signatures, 3, 3)
+
+
+def test_candidates_of_few_records_and_pairs_in_order() -> None:
+    keys = np.array([[5, 1], [7, 1], [5, 2], [9, 9]], dtype=np.uint64)
+    assert candidates(keys).tolist() == [[0, 1], [0, 2]]  # (i, j) with i < j, sorted, each once
+    assert candidates(keys).dtype == np.int64
+    assert candidates(np.empty((0, 3), dtype=np.uint64)).shape == (0, 2)
+    wide = np.zeros((250, 1), dtype=np.uint64)  # one bucket of 250: each joins the 200 before it
+    assert len(candidates(wide)) == sum(min(k, 200) for k in range(250))
+
+
+def test_verify_by_estimate_reads_the_signatures() -> None:
+    signatures = np.array([[1, 2, 3, 4], [1, 2, 3, 5], [1, 9, 9, 9]], dtype=np.uint32)
+    pairs = np.array([[0, 1], [0, 2]], dtype=np.int64)
+    # Estimates counted by hand: 3 of 4 slots equal, then 1 of 4.
+    got = verify(pairs, signatures, None, LSHConfig(verify="estimate", containment=None, threshold=0.75))
+    assert got.jaccard.tolist() == [0.75, 0.25] and got.keep.tolist() == [True, False]
+    assert got.similar.tolist() == [True, False] and got.inside.tolist() == [MUTUAL, MUTUAL]
+    assert np.isnan(got.containment).all() and np.isnan(got.share_a).all() and np.isnan(got.share_b).all()
+    # Containment needs the sets even when Jaccard is estimated: record 0 holds all of record 2's one
+    # shingle, record 1 shares one of its three with record 0.
+    sets = _sets([1, 2, 3], [3, 4, 5], [1])
+    both = verify(
+        pairs, signatures, sets, LSHConfig(verify="estimate", containment=0.8, min_shingles=1, threshold=0.75)
+    )
+    assert both.jaccard.tolist() == [0.75, 0.25], "Jaccard still from the signatures"
+    assert both.share_a.tolist() == [1 / 3, 1 / 3] and both.share_b.tolist() == [1 / 3, 1.0]
+    assert both.containment.tolist() == [1 / 3, 1.0] and both.inside.tolist() == [MUTUAL, SECOND_INSIDE]
+    assert both.keep.tolist() == [True, True]
+
+
+def test_verify_exact_counts_shares_without_containment() -> None:
+    got = _verdict(list(range(10)), list(range(5, 20)), containment=None, min_shingles=1)
+    # 5 shared; 10 and 15 distinct; union 20.
+    assert (got["jaccard"], got["share_a"], got["share_b"]) == (0.25, 0.5, 1 / 3)
+    assert got["inside"] == MUTUAL and got["keep"] is False
+
+
+def test_the_short_rule_and_containment_start_at_min_shingles() -> None:
+    # Both records have exactly min_shingles (20) shingles: not short, so the threshold alone counts.
+    a, b = list(range(20)), [*range(14), *range(100, 106)]  # 14 shared, union 26: Jaccard 0.538
+    got = _verdict(a, b, threshold=0.5, short_threshold=0.8, min_shingles=20, containment=None)
+    assert got["similar"] is True and got["keep"] is True
+    assert (
+        _verdict(a, b, threshold=0.5, short_threshold=0.8, min_shingles=21, containment=None)["keep"] is False
+    )
+    # A record of exactly min_shingles shingles, all inside another, counts as contained.
+    inner = _verdict(list(range(20)), list(range(60)), containment=0.8, min_shingles=20)
+    assert inner["inside"] == FIRST_INSIDE and inner["keep"] is True
+    assert _verdict(list(range(20)), list(range(60)), containment=0.8, min_shingles=21)["keep"] is False
+
+
+def test_records_without_shingles_verify_as_equal() -> None:
+    got = _verdict([], [], containment=0.8, min_shingles=0)
+    assert (got["jaccard"], got["share_a"], got["share_b"]) == (1.0, 1.0, 1.0)
+    one_empty = _verdict([], [1, 2], containment=None, min_shingles=0)
+    assert (one_empty["jaccard"], one_empty["share_a"], one_empty["share_b"]) == (0.0, 1.0, 0.0)
+
+
+def test_verdicts_of_chunks_concatenate_in_order() -> None:
+    first = _raw_verdict([1, 2, 3], [1, 2, 3])
+    second = _raw_verdict([1, 2], [3, 4])
+    joined = Verdict.concat([first, second])
+    assert joined.jaccard.tolist() == [1.0, 0.0] and joined.keep.tolist() == [True, False]
+    assert Verdict.concat([]).keep.shape == (0,) and Verdict.concat([]).inside.dtype == np.int8
+    empty = Verdict.empty()
+    assert all(len(getattr(empty, f)) == 0 for f in Verdict.__slots__)
+
+
+def _raw_verdict(a: list[int], b: list[int]) -> Verdict:
+    return verify(np.array([[0, 1]], dtype=np.int64), np.empty((2, 0), np.uint32), _sets(a, b), LSHConfig())
+
+
+def test_candidates_of_exactly_one_pair_and_of_none_are_int64() -> None:
+    one = candidates(np.array([[4], [4], [5]], dtype=np.uint64))
+    assert one.tolist() == [[0, 1]] and one.dtype == np.int64
+    none = candidates(np.array([[1], [2]], dtype=np.uint64))
+    assert none.shape == (0, 2) and none.dtype == np.int64
+
+
+def test_verify_at_the_edges_of_tiny_records() -> None:
+    # One shingle each, none shared: nothing is inside anything (a divide guard must not say 1).
+    apart = _verdict([1], [2], containment=0.8, min_shingles=0)
+    assert (apart["jaccard"], apart["share_a"], apart["share_b"], apart["keep"]) == (0.0, 0.0, 0.0, False)
+    v = verify(np.array([[0, 1]], dtype=np.int64), np.empty((2, 0), np.uint32), _sets([1], [2]), LSHConfig())
+    assert v.containment.tolist() == [0.0] and v.inside.dtype == np.int8
+    # One shingle against none: union 1, nothing shared.
+    lone = _verdict([1], [], containment=None, min_shingles=0)
+    assert (lone["jaccard"], lone["share_a"], lone["share_b"]) == (0.0, 0.0, 1.0)
+    empty = verify(
+        np.array([[0, 1]], dtype=np.int64), np.empty((2, 0), np.uint32), _sets([], [1]), LSHConfig()
+    )
+    assert empty.containment.tolist() == [1.0], "the smaller set is empty: wholly inside"
+
+
+def test_the_short_threshold_is_reached_at_equality() -> None:
+    # 9 shingles each, 8 shared, union 10: Jaccard exactly 0.8 (counted by hand), short records.
+    got = _verdict(list(range(9)), [*range(8), 100], threshold=0.5, short_threshold=0.8, containment=None)
+    assert got["jaccard"] == 0.8 and got["similar"] is True and got["keep"] is True
+
+
+def test_the_second_record_inside_the_first_at_exactly_the_share() -> None:
+    got = _verdict([*range(32), *range(200, 300)], list(range(40)), containment=0.8)  # 32 of 40 inside
+    assert got["share_b"] == 0.8 and got["inside"] == SECOND_INSIDE and got["keep"] is True
+
+
+def test_without_shingle_sets_containment_is_not_counted() -> None:
+    signatures = np.array([[1, 2, 3, 4], [1, 2, 3, 5]], dtype=np.uint32)
+    got = verify(np.array([[0, 1]], dtype=np.int64), signatures, None, LSHConfig(verify="estimate"))
+    assert got.jaccard.tolist() == [0.75] and np.isnan(got.containment).all() and got.keep.tolist() == [True]
