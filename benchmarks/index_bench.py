@@ -158,7 +158,14 @@ def render(data: dict[str, Any]) -> None:
     lines = [
         "# Incremental index: check_and_add throughput and storage",
         "",
-        f"Measured {data['date']} on {data['machine']}. Regenerate: `{data['command']}`.",
+        f"Measured {data['date']} on {data['machine']}"
+        + (
+            f", load average {data['load'][0]:.1f} at the start and {data['load'][1]:.1f} at the end (other jobs "
+            "shared the machine: absolute rates are low, ratios between rows of one run are what to read)"
+            if "load" in data
+            else ""
+        )
+        + f". Regenerate: `{data['command']}`.",
         "",
         f"{data['records']:,} Reuters-21578 records fed in batches of {BATCH}; every method starts from an empty "
         "index and ends holding the records it judged new. Times are medians of the repeats shown; bytes per "
@@ -208,6 +215,7 @@ def main() -> None:
     if args.render:
         render(json.loads((REPORTS / "index.json").read_text()))
         return
+    load_before = os.getloadavg()[0]
     corpus = load(limit=args.records)
     records = list(zip(corpus.ids, corpus.texts, strict=True))
     server, url = _redis()
@@ -236,6 +244,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "command": f".venv/bin/python benchmarks/index_bench.py --records {args.records}",
         "records": len(records),
+        "load": [load_before, os.getloadavg()[0]],
         "rows": rows,
     }
     REPORTS.mkdir(exist_ok=True)
