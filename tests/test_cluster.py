@@ -389,3 +389,58 @@ def test_the_keep_step_and_components_give_their_documented_dtypes() -> None:
     assert out.duplicate_of.dtype == np.int64 and out.pair.dtype == np.int64 and out.contained.dtype == bool
     none = settle(np.arange(2, dtype=np.int64), np.empty((0, 2), dtype=np.int64), _verdict([]))
     assert none.duplicate_of.tolist() == [-1, -1] and none.contained.dtype == bool
+
+
+def _shares(
+    inside: list[int], jaccard: list[float], share_a: list[float], share_b: list[float]
+) -> lsh.Verdict:
+    m = len(inside)
+    return lsh.Verdict(
+        np.ones(m, dtype=bool),
+        np.array(jaccard),
+        np.full(m, 0.9),
+        np.ones(m, dtype=bool),
+        np.array(share_a),  # share of each pair's first record inside its second
+        np.array(share_b),  # share of the second inside the first
+        np.array(inside, dtype=np.int8),
+    )
+
+
+def test_a_record_given_second_is_named_by_its_own_share_inside_the_others() -> None:
+    # Record 2 is inside 0 and inside 1 (given second in both pairs), at equal Jaccard: it names the
+    # one more of it is inside (95% in 1 against 85% in 0), not the better-ranked one.
+    e = np.array([(0, 2), (1, 2)], dtype=np.int64)
+    verdict = _shares([B_IN, B_IN], [0.4, 0.4], share_a=[0.3, 0.3], share_b=[0.85, 0.95])
+    assert settle(np.arange(3, dtype=np.int64), e, verdict).duplicate_of.tolist() == [-1, -1, 1]
+
+
+def test_keep_none_a_container_given_first_names_the_inner_record_holding_more_of_it() -> None:
+    # 0 holds 1 and 2 (each given second, inside 0); equal Jaccard. Under keep: none 0 names the
+    # inner record that holds more of it (40% of 0 is in 2, 30% in 1), though 1 ranks better.
+    e = np.array([(0, 1), (0, 2)], dtype=np.int64)
+    verdict = _shares([B_IN, B_IN], [0.3, 0.3], share_a=[0.3, 0.4], share_b=[0.9, 0.9])
+    out = settle(np.arange(3, dtype=np.int64), e, verdict, drop_all=True)
+    assert out.duplicate_of.tolist() == [2, 0, 0]
+    assert out.contained.tolist() == [False, True, True]
+
+
+def test_keep_none_names_the_container_whatever_the_jaccard_of_the_other_pair() -> None:
+    # 0 (empty, so 0% Jaccard) is inside 1, and a duplicate both ways of 2 at Jaccard 1; 2 ranks
+    # better, and the shares are equal. The container is still named: it comes before any Jaccard.
+    e = np.array([(0, 1), (0, 2)], dtype=np.int64)
+    verdict = _shares([A_IN, M], [0.0, 1.0], share_a=[1.0, 1.0], share_b=[0.0, 1.0])
+    out = settle(np.array([2, 1, 0], dtype=np.int64), e, verdict, drop_all=True)
+    assert out.duplicate_of[0] == 1 and bool(out.contained[0])
+
+
+def test_keep_none_names_the_closest_partner_whichever_side_of_the_pair_it_was_given() -> None:
+    # 1 is a duplicate both ways of 0 (given second, Jaccard 0.5) and of 2 (given first, Jaccard
+    # 0.9), shares equal, 0 ranking best: it names 2, the closer one.
+    e = np.array([(0, 1), (1, 2)], dtype=np.int64)
+    verdict = _shares([M, M], [0.5, 0.9], share_a=[0.9, 0.9], share_b=[0.9, 0.9])
+    out = settle(np.arange(3, dtype=np.int64), e, verdict, drop_all=True)
+    assert out.duplicate_of.tolist() == [1, 2, 1]
+
+
+def test_value_ranks_are_int64_even_for_no_values() -> None:
+    assert value_rank([], "f").dtype == np.int64 and value_rank([None, 3], "f").tolist() == [1, 0]

@@ -147,6 +147,10 @@ def test_resolve_params_fills_in_the_missing_half() -> None:
     assert resolve_params(LSHConfig(rows=4), 128) == (32, 4)
     assert resolve_params(LSHConfig(rows=200), 128) == (1, 200)  # at least one band
     assert resolve_params(LSHConfig(bands=200), 128) == (200, 1)  # at least one row
+    # Slots that do not divide evenly: whole bands and rows, the rest of the signature unused.
+    assert resolve_params(LSHConfig(bands=3), 128) == (3, 42)
+    assert resolve_params(LSHConfig(rows=5), 128) == (25, 5)
+    assert all(isinstance(v, int) for v in resolve_params(LSHConfig(bands=16), 128))
     # datasketch's MinHashLSH(threshold=0.8, num_perm=128) picks 9 bands of 13 rows at equal weights.
     equal = LSHConfig(threshold=0.8, false_positive_weight=0.5, false_negative_weight=0.5)
     assert resolve_params(equal, 128) == (9, 13)

@@ -8,6 +8,7 @@ and a piece is reused only when its size and digest both match its marker.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,16 @@ def test_the_shard_limits_and_the_input_contents_change_the_key() -> None:
     assert _key(config, [work.InputFile("in.jsonl", 10, "00ff")]) == _key(config, same)
 
 
+def test_the_key_is_twenty_hex_digits_whatever_the_order_of_the_settings() -> None:
+    files = [work.InputFile("in.jsonl", 10, "00ff")]
+    forward = work.run_key({"a": 1, "b": {"x": 1, "y": 2}}, files)
+    assert re.fullmatch(r"[0-9a-f]{20}", forward), "a folder name of 20 hex digits"
+    # The same settings built in another order are the same settings.
+    assert work.run_key({"b": {"y": 2, "x": 1}, "a": 1}, files) == forward
+    # A value JSON cannot write (a path, a date) is keyed by its text rather than stopping the run.
+    assert work.run_key({"a": Path("x")}, files) == work.run_key({"a": "x"}, files)
+
+
 def test_describe_digests_each_file_and_marks_an_unreadable_one(tmp_path: Path) -> None:
     data = b"x" * (3 << 20) + b"tail"  # more than one read block would be with a small block
     (tmp_path / "a").write_bytes(data)
@@ -137,6 +148,7 @@ def test_a_finished_shard_is_reused_with_its_marker(tmp_path: Path) -> None:
     assert work.load_array(piece).tolist() == [[0, 1], [2, 3]]
     assert work.load_table(fresh.shard_file("00000-00000", "arrow"))["id"].to_pylist() == ["a", "b"]
     assert fresh.shard_meta("00000-00001") is None  # never written
+    assert fresh.shard_meta("00000-00000") == meta, "asked again, the same marker (checked once per run)"
 
 
 @pytest.mark.parametrize("piece", ["arrow", "rejects.arrow", "digests.npy", "lengths.npy", "json"])
@@ -198,7 +210,13 @@ def test_other_keys_are_removed_and_the_same_key_is_kept(tmp_path: Path) -> None
     _shard(store)
     assert work.WorkDir.open(tmp_path, "new").shard_meta("00000-00000") is not None
     assert store.size() == sum(p.stat().st_size for p in store.root.rglob("*") if p.is_file()) > 0
+    stray = tmp_path / work.WORK / "stray"
+    stray.write_text("not a checkpoint folder", encoding="utf-8")
+    work.WorkDir.open(tmp_path, "new")  # a stray file among the keys' folders stops nothing
     store.remove()
+    assert not store.root.exists() and stray.exists(), "the work folder stays while it holds something else"
+    stray.unlink()
+    store.remove()  # removing what is already gone is no error
     assert not (tmp_path / work.WORK).exists(), "the work folder goes when it is left empty"
 
 
@@ -236,9 +254,90 @@ def test_a_temporary_file_does_not_outlive_a_failed_write(tmp_path: Path) -> Non
     with pytest.raises(OSError, match="disk full"):
         work._atomic(tmp_path / "piece", fail)
     assert list(tmp_path.iterdir()) == []
+
+    def fail_at_once(temp: Path) -> None:
+        raise OSError("no space left")  # before the temporary file exists
+
+    with pytest.raises(OSError, match="no space left"):  # its own error, not one from the clean-up
+        work._atomic(tmp_path / "piece", fail_at_once)
     assert work.save_json(tmp_path / "m.json", {"b": 1, "a": [2]}) == len('{"a": [2], "b": 1}')
     assert (tmp_path / "m.json").read_text(encoding="utf-8") == '{"a": [2], "b": 1}'
     assert (
         work.save_table(tmp_path / "t.arrow", pa.table({"x": [1]})) == (tmp_path / "t.arrow").stat().st_size
     )
     assert work.load_schema(tmp_path / "t.arrow") == pa.schema([pa.field("x", pa.int64())])
+
+
+def test_a_checkpoint_holding_pickled_objects_is_not_loaded(tmp_path: Path) -> None:
+    # A global checkpoint whose arrays need unpickling (never one dedup writes), with a marker that
+    # matches it: loading it could run code, so it counts as not done.
+    store = work.WorkDir.open(tmp_path, "k1")
+    with open(store.root / "global.npz", "wb") as handle:
+        np.savez(handle, duplicate_of=np.array([{"a": 1}], dtype=object))
+    about = {"bytes": (store.root / "global.npz").stat().st_size}
+    about["xxh3"] = xxhash.xxh3_64_hexdigest((store.root / "global.npz").read_bytes())
+    (store.root / "global.json").write_text(json.dumps({"groups": 1, "npz": about}), encoding="utf-8")
+    assert work.WorkDir.open(tmp_path, "k1").load_global() is None
+
+
+class _Stopped(Exception):
+    """Stands for a kill at a crash point: the run leaves what it wrote, as a killed process does."""
+
+
+def test_a_run_stopped_half_published_resumes_and_another_config_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import run
+    from dedup.engines import local
+    from dedup.errors import OutputError
+    from tests.conftest import article, write_jsonl
+
+    rows = [{"id": f"r{i}", "text": "\n\n".join(article(i % 6, paragraphs=3))} for i in range(12)]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+
+    def config(out: str, *overrides: str) -> Config:
+        data = {"input": {"paths": [str(tmp_path / "in.jsonl")]}, "output": {"dir": str(tmp_path / out)}}
+        return config_from_dict(data, overrides=list(overrides))
+
+    def stop(point: str) -> None:
+        if point == "publish:unique.parquet":
+            raise _Stopped(point)
+
+    monkeypatch.setattr(local, "crash_point", stop)
+    with pytest.raises(_Stopped):
+        run(config("out"))
+    out = tmp_path / "out"
+    assert (out / "unique.parquet").exists() and not (out / "report.json").exists()
+    # Another setting is another run: its checkpoints are not there, so the half-published files
+    # are an earlier run's outputs, and the folder is refused.
+    with pytest.raises(OutputError, match="holds an earlier run"):
+        run(config("out", "lsh.threshold=0.6"))
+    # The same run again resumes from its checkpoints and finishes as a fresh run would.
+    monkeypatch.setattr(local, "crash_point", lambda point: None)
+    resumed = run(config("out"))
+    fresh = run(config("fresh"))
+    assert (resumed.kept, resumed.duplicates) == (fresh.kept, fresh.duplicates) == (6, 6)
+    assert "fingerprint" in resumed.timings, "the time spent digesting the input files is reported"
+    data = (tmp_path / "in.jsonl").read_bytes()  # the input's size and digest, from xxhash itself
+    expected = [
+        {"file": str(tmp_path / "in.jsonl"), "bytes": len(data), "xxh3": xxhash.xxh3_64_hexdigest(data)}
+    ]
+    assert resumed.inputs == fresh.inputs == expected
+    assert fresh.memory_budget == 4 * 10**9, "the default 4GB, in decimal bytes"
+    for name in ("unique.parquet", "duplicates.parquet"):
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+@pytest.mark.parametrize("fortran", [False, True])
+def test_load_array_reads_what_numpy_writes(tmp_path: Path, version: tuple[int, int], fortran: bool) -> None:
+    # Either header version and either memory order; the expected array is numpy's own `np.load`.
+    array = np.arange(12, dtype=np.int64).reshape(3, 4)
+    if fortran:
+        array = np.asfortranarray(array)
+    path = tmp_path / "a.npy"
+    with open(path, "wb") as handle:
+        np.lib.format.write_array(handle, array, version=version)
+    got = work.load_array(path)
+    assert got.tolist() == np.load(path).tolist() == array.tolist()
+    assert got.dtype == np.int64 and got.shape == (3, 4)
