@@ -204,6 +204,7 @@ def test_outputs_do_not_depend_on_the_memory_budget(keep: str, tmp_path: Path) -
 # 4. A damaged checkpoint is never reused ----------------------------------------------------------
 
 
+@pytest.mark.processes
 def test_a_checkpoint_piece_zeroed_in_place_is_not_reused(tmp_path: Path) -> None:
     from tests.test_resume import _cli, _config, _corpus
 
@@ -296,6 +297,7 @@ def test_an_index_inside_the_input_is_refused(
     )
 
 
+@pytest.mark.processes
 def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path: Path) -> None:
     import os
     import signal
@@ -355,6 +357,7 @@ def _many_articles(folder: Path, n: int = 300) -> None:
     (folder / "in.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+@pytest.mark.processes
 def test_a_full_disk_is_one_line_and_leaves_nothing_staged(tmp_path: Path) -> None:
     _many_articles(tmp_path)
     _write_config(tmp_path, {"input": {"paths": ["in.jsonl"]}})
@@ -366,6 +369,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing_staged(tmp_path: Path) -> No
     assert list((tmp_path / "out").iterdir()) == [], "the checkpoints and temporary files are gone"
 
 
+@pytest.mark.processes
 def test_a_read_only_output_folder_is_one_line(tmp_path: Path) -> None:
     """Without write permission (or, as root, a read-only bind mount of the folder)."""
     import os
@@ -631,6 +635,7 @@ def test_index_add_counts_present_apart_from_exact(cli: Callable[..., Result], t
 # 14-17. Limits: open files, nested HTML, YAML bombs, settings that do not fit together -------------
 
 
+@pytest.mark.processes
 def test_thousands_of_input_files_under_a_small_open_file_limit(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     for i in range(300):

@@ -362,6 +362,7 @@ def test_an_unreadable_file_is_rejected_and_the_rest_goes_through(
     assert len(_output_rows(tmp_path, "unique.parquet")) == 2
 
 
+@pytest.mark.processes
 def test_a_file_without_read_permission(tmp_path: Path) -> None:
     """A real unreadable file; as root (who reads any file) the run goes as user `nobody`."""
     import shutil

@@ -26,6 +26,9 @@ from dedup import config_from_dict, run
 from tests.conftest import article, write_jsonl
 from tests.corpus import ROOT
 
+# Every test here runs the CLI in a subprocess, which a mutation run's mutant does not reach.
+pytestmark = pytest.mark.processes
+
 PARQUET = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 BUDGET = "1MB"  # shards of at most 128 records or 32 KB of text: several per file here
 

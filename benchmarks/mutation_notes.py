@@ -1,0 +1,329 @@
+"""Why each mutant that `benchmarks/mutation.py` reports as surviving is left.
+
+Keyed by mutant name; each note holds a piece of the mutated line (so that a note which no longer
+fits its mutant, after the code moved, is flagged in the report) and the reason: an *equivalent*
+mutant (no input can tell it from the original), or what is left and why.
+"""
+
+from __future__ import annotations
+
+NOTES: dict[str, tuple[str, str]] = {}
+
+_DTYPE = (
+    "equivalent: numpy infers the same dtype here (float64 for float arithmetic and `np.empty`/`np.ones`, "
+    "int64 for Python ints), or the array is never read with another"
+)
+_WORKERS = "equivalent: a thread count; results do not depend on it (tests/test_kernels.py holds that)"
+_CHUNK = "equivalent: a chunk size; the result is the same for any chunking, only memory differs"
+_UNREACHED = "equivalent: the value is never read on the path where it is set"
+_MESSAGE_ONLY = (
+    "equivalent: the field name only goes into an error message that cannot be raised here (the values "
+    "are all numbers or None)"
+)
+
+
+def _note(names: str, snippet: str, reason: str) -> None:
+    for name in names.split():
+        NOTES[name] = (snippet, reason)
+
+
+# dedup/lsh.py ----------------------------------------------------------------------------------
+_note(
+    "dedup.lsh.x_candidate_probability__mutmut_3 dedup.lsh.x_candidate_probability__mutmut_5",
+    "np.asarray(similarity",
+    _DTYPE,
+)
+_note(
+    "dedup.lsh.x_candidate_probability__mutmut_7 dedup.lsh.x_candidate_probability__mutmut_9",
+    "** bands",
+    _DTYPE,
+)
+_note(
+    "dedup.lsh.x_estimate_pairs__mutmut_3 dedup.lsh.x_estimate_pairs__mutmut_5", "np.empty(len(pairs)", _DTYPE
+)
+_note(
+    "dedup.lsh.x_estimate_pairs__mutmut_11 dedup.lsh.x_estimate_pairs__mutmut_13 dedup.lsh.x_estimate_pairs__mutmut_18",
+    "step = max(",
+    _CHUNK,
+)
+_note("dedup.lsh.x_estimate_pairs__mutmut_25", "range(0, len(pairs), )", _CHUNK + " (one pair at a time)")
+_note("dedup.lsh.x_exact_overlaps__mutmut_1 dedup.lsh.x_verify__mutmut_1", "workers: int = 2", _WORKERS)
+_note("dedup.lsh.x_exact_overlaps__mutmut_17 dedup.lsh.x_verify__mutmut_39", "pairs, )", _WORKERS)
+_note("dedup.lsh.xǁVerdictǁempty__mutmut_3 dedup.lsh.xǁVerdictǁempty__mutmut_5", "none = np.empty(0", _DTYPE)
+_note("dedup.lsh.x_verify__mutmut_17", "small = None", _UNREACHED + " (sizes are read only when counted)")
+_note(
+    "dedup.lsh.x_verify__mutmut_19 dedup.lsh.x_verify__mutmut_21",
+    "small = np.zeros(m,",
+    _UNREACHED + " (sizes are read only when counted)",
+)
+_note("dedup.lsh.x_verify__mutmut_84", "astype(None)", _DTYPE)
+_note("dedup.lsh.x_verify__mutmut_96", "common.astype(None)", _DTYPE)
+
+# dedup/cluster.py ------------------------------------------------------------------------------
+_note(
+    "dedup.cluster.x_position_rank__mutmut_6 dedup.cluster.x_position_rank__mutmut_8",
+    '"f": pa.array(files,',
+    "equivalent: Arrow infers string from Python strings (and null for no records, which sorts the same)",
+)
+_note(
+    "dedup.cluster.x_position_rank__mutmut_12 dedup.cluster.x_position_rank__mutmut_14",
+    '"l": pa.array(lines,',
+    "equivalent: Arrow infers int64 from Python ints",
+)
+_note(
+    "dedup.cluster.x_position_rank__mutmut_18 dedup.cluster.x_position_rank__mutmut_20",
+    '"i": pa.array(ids,',
+    "equivalent: Arrow infers string from Python strings",
+)
+_note(
+    "dedup.cluster.x_value_rank__mutmut_18 dedup.cluster.x_value_rank__mutmut_20", "for v in values]", _DTYPE
+)
+_note("dedup.cluster.x_number_rank__mutmut_31", "value_rank(numbers, None)", _MESSAGE_ONLY)
+_note("dedup.cluster.x_time_rank__mutmut_13", "value_rank(values, None)", _MESSAGE_ONLY)
+_note("dedup.cluster.x_time_rank__mutmut_49", "value_rank(points, None)", _MESSAGE_ONLY)
+_note(
+    "dedup.cluster.x__scalar__mutmut_4",
+    "'XX\"-0123456789XX'",
+    "equivalent: a value opening with `X` is not JSON either, so it is returned as it is on both paths",
+)
+_note(
+    "dedup.cluster.x__scalar__mutmut_8 dedup.cluster.x__scalar__mutmut_9",
+    "else value",
+    "equivalent: text opening with a quote, a minus or a digit decodes only to a string or a number, never "
+    "to a boolean, a list or null",
+)
+_note(
+    "dedup.cluster.x__best_arc__mutmut_7 dedup.cluster.x__best_arc__mutmut_13 dedup.cluster.x__best_arc__mutmut_14 "
+    "dedup.cluster.x__best_arc__mutmut_15 dedup.cluster.x__best_arc__mutmut_16 dedup.cluster.x__best_arc__mutmut_17",
+    "first = np.r_[",
+    "equivalent: the branch for no arcs is never taken (`settle` returns before it when there are no pairs)",
+)
+_note(
+    "dedup.cluster.x__best_arc__mutmut_21 dedup.cluster.x__best_arc__mutmut_24", "via = np.full(n, -1", _DTYPE
+)
+_note(
+    "dedup.cluster.x__best_arc__mutmut_26",
+    "via = np.full(n, -2",
+    "equivalent: only `via >= 0` is read, so any negative fill means 'no arc'",
+)
+
+# dedup/io/work.py ------------------------------------------------------------------------------
+_note(
+    "dedup.io.work.xǁWorkDirǁstaged__mutmut_2",
+    "typing.cast(None",
+    "equivalent: `typing.cast` does nothing at run time",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁstaged__mutmut_7 dedup.io.work.xǁWorkDirǁstaged__mutmut_12",
+    "read_text(",
+    "equivalent: the marker is ASCII JSON (`json.dumps` escapes the rest), read the same in any encoding name",
+)
+_note(
+    "dedup.cluster.x_connect__mutmut_14 dedup.cluster.x_connect__mutmut_16",
+    "np.ones(len(edges),",
+    "equivalent: the graph's edge weights only need to be non-zero; their dtype does not change the components",
+)
+_note(
+    "dedup.cluster.x_connect__mutmut_21 dedup.cluster.x_connect__mutmut_23 dedup.cluster.x_connect__mutmut_24",
+    "connected_components(graph,",
+    "equivalent: as a directed graph, scipy's default is weakly connected components, the same labels as "
+    "the undirected graph",
+)
+_note(
+    "dedup.cluster.x_rank__mutmut_12 dedup.cluster.x_rank__mutmut_14 "
+    "dedup.cluster.x_position_rank__mutmut_46 dedup.cluster.x_position_rank__mutmut_48",
+    "np.arange(len(order),",
+    "equivalent: assigned into an int64 array, and `np.arange` of an int is int64 anyway",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_6 dedup.cluster.x_settle__mutmut_9 dedup.cluster.x_settle__mutmut_15 "
+    "dedup.cluster.x_settle__mutmut_18",
+    "np.full(n, -1",
+    "equivalent: numpy infers int64 from the fill value -1",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁsave_global__mutmut_8 dedup.io.work.xǁWorkDirǁsave_global__mutmut_10 "
+    "dedup.io.work.xǁWorkDirǁsave_global__mutmut_12",
+    "np.savez(handle",
+    "equivalent: the arrays saved are numeric, so whether object arrays may be pickled never comes into play "
+    "(reading refuses pickles either way: `np.load(allow_pickle=False)`)",
+)
+_RENAMED_LABEL = (
+    "equivalent: a label inside the hashed JSON; keys are only ever compared with keys the same code made, "
+    "so renaming it changes every key alike (a checkpoint of another release is then not reused: a rerun, "
+    "never a wrong output)"
+)
+_note("dedup.io.work.x_run_key__mutmut_2", '"XXsettingsXX"', _RENAMED_LABEL)
+_note("dedup.io.work.x_run_key__mutmut_3", '"SETTINGS"', _RENAMED_LABEL)
+
+# dedup/engines/local.py, dedup/exact.py ---------------------------------------------------------
+_note(
+    "dedup.engines.local.x__settings__mutmut_11",
+    "data.pop(key, )",
+    "equivalent: `to_dict` always holds these three keys, so the default of `pop` is never used",
+)
+_note(
+    "dedup.engines.local.x__settings__mutmut_25",
+    'version("DEDUP")',
+    "equivalent: `importlib.metadata` normalizes distribution names (PEP 503), so `DEDUP` finds the same "
+    "version",
+)
+_note(
+    "dedup.exact.x_groups__mutmut_26 dedup.exact.x_groups__mutmut_28",
+    "inverse.reshape(",
+    "equivalent on the numpy measured (2.4): `np.unique(axis=0, return_inverse=True)` already returns "
+    "the inverse 1-D, and numpy reads any negative size as 'the rest' and `None` as 'unchanged'; the "
+    "`reshape(-1)` guards numpy 2.0.0, whose inverse had the input's shape",
+)
+_note(
+    "dedup.exact.x_digest__mutmut_25",
+    "reshape(-2, 2)",
+    "equivalent on the numpy measured (2.4): numpy reads any negative size as 'the rest'",
+)
+
+# dedup/cluster.py: settle ----------------------------------------------------------------------
+_NAN_FILL = (
+    "equivalent: shares are NaN for every pair or for none (NaN only under `verify: estimate` without "
+    "shingle sets), so the fill value never decides between two pairs; `nan=0.0` is numpy's default"
+)
+_note("dedup.cluster.x_settle__mutmut_70", "verdict.share_b), )", _NAN_FILL)
+_note("dedup.cluster.x_settle__mutmut_58", "verdict.share_a), )", _NAN_FILL)
+_note("dedup.cluster.x_settle__mutmut_65 dedup.cluster.x_settle__mutmut_77", "nan=1.0", _NAN_FILL)
+_note(
+    "dedup.cluster.x_settle__mutmut_82 dedup.cluster.x_settle__mutmut_84",
+    "np.asarray(verdict.jaccard,",
+    "equivalent: `Verdict.jaccard` is float64 already",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_93",
+    "np.where(directed, 5.0, 2.0)",
+    "equivalent: the tiers only need gaps wider than a Jaccard (at most 1); 5 widens the gap above 2",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_101",
+    "np.where(directed, 1.0, 2.0)",
+    "equivalent: with tiers 1 and 2 a held record (1 + Jaccard) ties a both-ways duplicate (2 + Jaccard) "
+    "only at Jaccard 1 against 0; a pair one way inside at Jaccard 1 has equal sets, so it is inside both "
+    "ways (mutual), and a both-ways pair is verified at a Jaccard of at least the threshold, above 0",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_139 dedup.cluster.x_settle__mutmut_141",
+    "local = np.empty(len(nodes)",
+    "equivalent: `kernels.settle` converts every array to int64 before the kernel (`_c`), and the ranks "
+    "are small integers, exact in float64",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_144 dedup.cluster.x_settle__mutmut_146",
+    "np.argsort(rank[nodes],",
+    "equivalent: ranks are a permutation (all different), so every sort kind gives the same order",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_148", 'kind="STABLE"', "equivalent: numpy reads the sort kind in any case"
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_150 dedup.cluster.x_settle__mutmut_152",
+    "np.arange(len(nodes),",
+    "equivalent: `np.arange` of an int is int64 anyway",
+)
+_note(
+    "dedup.cluster.x_settle__mutmut_168 dedup.cluster.x_settle__mutmut_173",
+    ".astype(None)",
+    "equivalent: `kernels.settle` converts every array to int64 before the kernel (`_c`), and record "
+    "positions are small integers, exact in float64",
+)
+
+# dedup/lsh.py: band; dedup/io/work.py: describe, markers ----------------------------------------
+_note(
+    "dedup.lsh.x_band__mutmut_1",
+    "bands / rows",
+    "equivalent: `kernels.band_keys` makes the same check with the same message before the kernel runs",
+)
+_note(
+    "dedup.io.work.x_describe__mutmut_11",
+    "handle.read(None)",
+    "equivalent for every output: the file is digested in one read instead of blocks, the same xxh3; "
+    "only the memory it takes differs (left: no test measures memory)",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁshard_meta__mutmut_10",
+    "typing.cast(None",
+    "equivalent: `typing.cast` does nothing at run time",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁshard_meta__mutmut_15 dedup.io.work.xǁWorkDirǁshard_meta__mutmut_17 "
+    "dedup.io.work.xǁWorkDirǁload_global__mutmut_3 dedup.io.work.xǁWorkDirǁload_global__mutmut_8",
+    "read_text(encoding=",
+    "equivalent: the marker is ASCII JSON (`json.dumps` escapes the rest), read the same in any encoding name",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁload_global__mutmut_21 dedup.io.work.xǁWorkDirǁload_global__mutmut_23",
+    "np.load(path,",
+    "equivalent: `allow_pickle` is off by default and `None` is false; a pickled checkpoint is refused either "
+    "way (`test_a_checkpoint_holding_pickled_objects_is_not_loaded` kills the mutant that turns it on)",
+)
+_note("dedup.io.work.x_run_key__mutmut_4", '"XXinputsXX"', _RENAMED_LABEL)
+_note("dedup.io.work.x_run_key__mutmut_5", '"INPUTS"', _RENAMED_LABEL)
+_note(
+    "dedup.io.work.x_load_array__mutmut_21 dedup.io.work.x_load_array__mutmut_23",
+    "np.prod(shape,",
+    "equivalent: numpy's product of Python ints is int64 anyway (and 1.0 for no dimensions, the same count)",
+)
+_note(
+    "dedup.io.work.x_load_array__mutmut_28",
+    "pa.memory_map(str(path), )",
+    "equivalent: Arrow maps read-only by default",
+)
+_note(
+    "dedup.io.work.x_load_array__mutmut_39",
+    "np.frombuffer(mapped, dtype=dtype, offset=offset)",
+    "equivalent: a `.npy` file ends with its data, so reading to the end reads the same count",
+)
+_note(
+    "dedup.io.work.x_load_array__mutmut_48 dedup.io.work.x_load_array__mutmut_50",
+    "flat.reshape(shape, order=",
+    "equivalent: numpy reads the memory order in either case",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁfile_shards__mutmut_3",
+    "read_text(encoding=None)",
+    "equivalent: the marker is ASCII JSON (`json.dumps` escapes the rest), read the same in any encoding",
+)
+_note(
+    "dedup.io.work.xǁWorkDirǁfile_shards__mutmut_6",
+    'read_text(encoding="UTF-8")',
+    "equivalent: the marker is ASCII JSON, and Python reads encoding names in any case",
+)
+_note(
+    "dedup.io.work.x_load_table__mutmut_5",
+    "pa.memory_map(str(path), )",
+    "equivalent: Arrow maps read-only by default",
+)
+_note(
+    "dedup.io.work.x_load_schema__mutmut_4",
+    "pa.OSFile(str(path), )",
+    "equivalent: `pa.OSFile` opens for reading by default",
+)
+_note(
+    "dedup.io.work.x_save_array__mutmut_9 dedup.io.work.x_save_array__mutmut_12 dedup.io.work.x_save_array__mutmut_14",
+    "np.save(handle, np.ascontiguousarray(array),",
+    "equivalent: dedup saves numeric arrays only, which are never pickled whatever `allow_pickle` says "
+    "(reading refuses pickles: `test_a_checkpoint_holding_pickled_objects_is_not_loaded`)",
+)
+_note(
+    "dedup.io.work.x_save_json__mutmut_13 dedup.io.work.x_save_json__mutmut_15 dedup.io.work.x_save_json__mutmut_18",
+    "write_text(text,",
+    "equivalent: `json.dumps` escapes every non-ASCII character, so the text is ASCII in any encoding",
+)
+_CHECKPOINT_FOLDER = (
+    "equivalent: the name of a folder inside a run's own checkpoint folder, written and read by this "
+    "code alone; another release keys its checkpoints apart (the version is in the key)"
+)
+for _n, _s in (
+    ("4", "XXshardsXX"),
+    ("5", "SHARDS"),
+    ("8", "XXfilesXX"),
+    ("9", "FILES"),
+    ("12", "XXstageXX"),
+    ("13", "STAGE"),
+):
+    _note(f"dedup.io.work.xǁWorkDirǁ__init____mutmut_{_n}", f'"{_s}"', _CHECKPOINT_FOLDER)
