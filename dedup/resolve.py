@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
@@ -28,6 +29,8 @@ from dedup.settings import parse_keep
 PAIRS_HELD = 1 << 22
 #: Candidate pairs verified at once; bounds the texts and shingle sets held during verification.
 VERIFY_CHUNK = 1 << 18
+#: The figures rule's reading of at most this many records is held at once (it is read again after).
+FACTS_HELD = 200_000
 #: A group of verified pairs that keeps at most this many records side by side has them verified
 #: against each other (pairs LSH did not propose); rounds of that, at most `GROUP_ROUNDS`.
 GROUP_CHECK = 64
@@ -172,6 +175,7 @@ class _Verifier:
     def __init__(self, source: Source, rep: npt.NDArray[np.int64], config: Config, workers: int) -> None:
         self.source, self.rep, self.config, self.workers = source, rep, config, workers
         self.facts: dict[int, figures.Facts] = {}
+        self.sequences: dict[int, int] = {}
 
     def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
         """The shingle evidence of each pair (Jaccard, containment, the short-record rule)."""
@@ -193,18 +197,39 @@ class _Verifier:
         return lsh.verify(local, signatures, sets, cfg, self.workers)
 
     def clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """`bool (m,)`: which pairs the figures rule splits; each record's figures are read once a run."""
+        """`bool (m,)`: which pairs the figures rule splits.
+
+        A pair whose records state the same figures in the same order (`figures.sequence`, kept
+        as a 128-bit digest per record) does not clash; only the others have their sentence
+        frames read (`figures.facts`, kept for at most `FACTS_HELD` records at a time).
+        """
         if not self.config.lsh.figures or not len(pairs):
             return np.zeros(len(pairs), dtype=bool)
-        involved = np.unique(pairs)
-        missing = [int(u) for u in involved if int(u) not in self.facts]
+        self._read(np.unique(pairs), self.sequences, _figure_digest)
+        differ = [k for k, (a, b) in enumerate(pairs.tolist()) if self.sequences[a] != self.sequences[b]]
+        out = np.zeros(len(pairs), dtype=bool)
+        if differ:
+            if len(self.facts) > FACTS_HELD:
+                self.facts.clear()
+            self._read(np.unique(pairs[differ]), self.facts, figures.facts)
+            facts = self.facts
+            for k in differ:
+                a, b = int(pairs[k, 0]), int(pairs[k, 1])
+                out[k] = figures.conflict(facts[a], facts[b])
+        return out
+
+    def _read(self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Any) -> None:
+        """Fill `into` with `read(text)` for the representatives of `units` not there yet."""
+        missing = [int(u) for u in units if int(u) not in into]
         for start in range(0, len(missing), VERIFY_CHUNK):
             chunk = missing[start : start + VERIFY_CHUNK]
             texts = self.source.texts(self.rep[np.array(chunk, dtype=np.int64)])
-            self.facts.update(zip(chunk, (figures.facts(t) for t in texts), strict=True))
-        return np.array(
-            [figures.conflict(self.facts[int(a)], self.facts[int(b)]) for a, b in pairs], dtype=bool
-        )
+            into.update(zip(chunk, (read(t) for t in texts), strict=True))
+
+
+def _figure_digest(text: str) -> int:
+    """A 128-bit digest of the figures a text states, in order (`figures.sequence`)."""
+    return xxhash.xxh3_128_intdigest("\x1f".join(figures.sequence(text)).encode("utf-8", "surrogatepass"))
 
 
 def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:
