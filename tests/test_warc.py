@@ -247,6 +247,9 @@ def test_a_file_that_is_not_warc_is_rejected_when_named_or_forced_as_warc(
         (b"\x1f\x8b\x08garbage", False),
         (b"<html>", False),
         (b"", False),
+        (b"WARC/\n\x00\n", False),  # a text file's line that starts like a version line
+        (b"WARC/1.0 is the format crawlers write\n", False),
+        (b"WARC/1.0", False),  # the version line unfinished
     ],
 )
 def test_sniff(head: bytes, warc: bool) -> None:
