@@ -47,6 +47,12 @@ class Report:
         spilled_bytes: bytes of shards and checkpoints the run kept on disk.
         peak_rss_bytes: the process's peak resident memory when the run finished.
         first_rejects: the first few rejects as `file:line: field 'x': reason`.
+        paragraphs: under `granularity: paragraph`, what the paragraph index did: `paragraphs`
+            read, `short` ones, `exact_groups`, `candidate_pairs` and `near_pairs` of paragraphs,
+            `groups` (in two or more records), `boilerplate_groups` and
+            `boilerplate_paragraphs` removed, `records_touched`, `emptied` (records left with no
+            words: rejects with stage `boilerplate`, counted in `rejected`) and `record_pairs`
+            (record candidates it proposed).
     """
 
     read: int = 0
@@ -76,6 +82,7 @@ class Report:
     spilled_bytes: int = 0
     peak_rss_bytes: int = 0
     first_rejects: list[str] = field(default_factory=list)
+    paragraphs: dict[str, int] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise `AccountingError` unless `read = kept + duplicates + rejected` (and its parts add up)."""
