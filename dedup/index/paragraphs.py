@@ -166,7 +166,7 @@ class Paragraphs:
         mine: list[_Paragraph],
         theirs: list[tuple[int, str, int, npt.NDArray[np.uint64], npt.NDArray[np.uint32]]],
     ) -> dict[int, list[KnownParagraph]]:
-        """The best verified match of each of `mine` among `theirs`, `(k, record id, position, digest, set)`s."""
+        """Each of `mine`'s best verified match among `theirs` (`(k, record id, position, digest, set)`)."""
         best: dict[int, tuple[tuple[float, float, str, int], KnownParagraph]] = {}
         inexact = [t for t in theirs if not np.array_equal(t[3], mine[t[0]].digest)]
         verdict = _verify([mine[t[0]].shingles for t in inexact], [t[4] for t in inexact], self.verify_cfg)
