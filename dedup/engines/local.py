@@ -22,8 +22,9 @@ that cannot write its folder (a full disk, no permission) stops with one line na
 the cause, and removes what it staged. A run in which every record was rejected is an error.
 
 For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point, and
-`DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `resolve`,
-`stage:<file name>`, `publish:<file name>`, `report`.
+`DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `paragraphs`
+(after the paragraph step, under `granularity: paragraph`), `resolve`, `stage:<file name>`,
+`publish:<file name>`, `report`.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ class _Run:
         for reject in id_rejects:
             by_shard.setdefault(_shard_of(shards, reject), []).append(reject)
         self.derived = paragraph_step.derive(self.work, shards, valid, by_shard, self.config, self.clock)
+        crash_point("paragraphs")
         self.report.paragraphs = dict(self.derived.stats)
         return self.derived.shards
 
