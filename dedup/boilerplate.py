@@ -12,11 +12,13 @@ local engine, or all records in memory), and decides:
 3. **Paragraph groups**: exact groups joined by pairs that are near-duplicates both ways
    (connected components). A group's *records* are the records holding one of its paragraphs.
 4. **Boilerplate**: a group is boilerplate when it occurs in at least `paragraphs.min_records`
-   records that also hold text of their own: a paragraph that counts whose group occurs in fewer
-   than `min_records` records. So a footer shared by a site's pages is boilerplate, while the
-   paragraphs of a story syndicated (whole) to many records are not: those records hold nothing
-   else, and the copies are left to document-level dedup. A paragraph wholly inside a
-   boilerplate paragraph (containment) is boilerplate too.
+   documents with text of their own. A record has text of its own when it holds a paragraph (that
+   counts) whose group occurs in fewer than `min_records` records; records that share such a
+   paragraph are copies of one document and count once. So a footer shared by a site's pages is
+   boilerplate, while the paragraphs of a story syndicated whole to many records are not (those
+   records hold nothing else: the copies are left to document-level dedup), nor is a background
+   paragraph that two stories share when each comes with its re-issues. A paragraph wholly inside
+   a boilerplate paragraph (containment) is boilerplate too.
 5. **Candidate pairs**: records holding paragraphs of one group that is not boilerplate (joined
    by any verified pair, containment included) are proposed as document candidates, however
    different their lengths: a truncated copy shares its paragraphs with the full story. Each
@@ -75,7 +77,7 @@ class Boilerplate:
         groups: `paragraphs.parquet`'s rows, one per boilerplate group (`GROUPS_SCHEMA`).
         stats: counts for the report (`paragraphs`, `short`, `exact_groups`, `candidate_pairs`,
             `near_pairs`, `groups`, `boilerplate_groups`, `boilerplate_paragraphs`,
-            `records_touched`, `record_pairs`).
+            `records_touched`: records that lost a paragraph, `record_pairs`).
     """
 
     removed: list[npt.NDArray[np.bool_]]
@@ -218,14 +220,8 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
             records += _distinct(label[g], r, part.records, labels)
         boiler_group = np.zeros(units, dtype=bool)
         if min_records is not None and units:
-            rare = records < min_records
-            own_text = np.zeros(labels, dtype=np.int64)
-            for s, part in enumerate(parts):
-                g, r = per_part(s)
-                holds = np.zeros(part.records, dtype=bool)
-                holds[r[rare[label[g]]]] = True
-                own_text += _distinct(label[g][holds[r]], r[holds[r]], part.records, labels)
-            boiler_group = (own_text >= min_records)[label]
+            documents = _documents(parts, per_part, record_bases, label, records, min_records)
+            boiler_group = (documents >= min_records)[label]
         report_label = label.copy()
         if len(inner) and boiler_group.any():  # a piece of boilerplate is boilerplate
             take = boiler_group[inner[:, 1]] & ~boiler_group[inner[:, 0]]
@@ -249,10 +245,50 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
         "groups": int(np.sum(records >= 2)),
         "boilerplate_groups": groups.num_rows,
         "boilerplate_paragraphs": int(sum(int(m.sum()) for m in removed)),
-        "records_touched": int(groups["records"].to_numpy().sum()) if groups.num_rows else 0,
+        "records_touched": sum(len(np.unique(_parents(p)[m])) for p, m in zip(parts, removed, strict=True)),
         "record_pairs": len(record_pairs),
     }
     return Boilerplate(removed, record_pairs, groups, stats)
+
+
+def _documents(
+    parts: list[Part],
+    per_part: Callable[[int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+    record_bases: npt.NDArray[np.int64],
+    label: npt.NDArray[np.int64],
+    records: npt.NDArray[np.int64],
+    min_records: int,
+) -> npt.NDArray[np.int64]:
+    """`int64 (labels,)`: per paragraph group, the documents with text of their own that hold it.
+
+    A record has text of its own when it holds a paragraph (that counts) whose group is in fewer
+    than `min_records` records. Records sharing such a paragraph are copies of one document (a
+    story and its re-issues) and count once: documents are the connected components of records
+    joined through the groups they share that are in two to `min_records - 1` records. Only the
+    groups in at least `min_records` records can reach it, so only theirs are counted.
+    """
+    labels, total = len(records), int(record_bases[-1])
+    rare = records < min_records
+    links = []
+    for s in range(len(parts)):
+        g, r = per_part(s)
+        shared = rare[label[g]] & (records[label[g]] >= 2)
+        links.append(np.stack([r[shared] + record_bases[s], label[g][shared] + total], axis=1))
+    document = cluster.connect(total + labels, np.concatenate(links))[:total]
+    frequent = ~rare
+    entries = []
+    for s, part in enumerate(parts):
+        g, r = per_part(s)
+        own = np.zeros(part.records, dtype=bool)
+        own[r[rare[label[g]]]] = True
+        keep = frequent[label[g]] & own[r]
+        entries.append(np.stack([label[g][keep], document[r[keep] + record_bases[s]]], axis=1))
+    held = np.concatenate(entries)
+    if not len(held):
+        return np.zeros(labels, dtype=np.int64)
+    width = int(document.max()) + 1
+    codes = np.unique(held[:, 0] * width + held[:, 1])
+    return np.bincount(codes // width, minlength=labels).astype(np.int64)
 
 
 def _verify(

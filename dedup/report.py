@@ -110,8 +110,16 @@ class Report:
     def summary(self, present: bool = False) -> str:
         """One line for the terminal; `present` adds the records an index already held by id."""
         held = f", {self.present:,} present" if present or self.present else ""
+        paragraphs = ""
+        if self.paragraphs:  # granularity: paragraph
+            emptied = self.paragraphs.get("emptied", 0)
+            groups = self.paragraphs.get("boilerplate_groups", 0)
+            paragraphs = (f" ({emptied:,} emptied by boilerplate)" if emptied else "") + (
+                f"; boilerplate: {groups:,} paragraph group{'' if groups == 1 else 's'} removed from "
+                f"{self.paragraphs.get('records_touched', 0):,} records"
+            )
         return (
             f"read {self.read:,}: kept {self.kept:,}, duplicates {self.duplicates:,} "
             f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near{held}), "
-            f"rejected {self.rejected:,}" + (f" -> {self.output_dir}" if self.output_dir else "")
+            f"rejected {self.rejected:,}{paragraphs}" + (f" -> {self.output_dir}" if self.output_dir else "")
         )

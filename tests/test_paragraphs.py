@@ -179,6 +179,33 @@ def test_a_story_copied_whole_into_many_records_is_not_boilerplate() -> None:
     assert set(result.duplicates["matched_by"].to_pylist()) == {"exact"}
 
 
+def test_records_that_are_copies_of_one_story_count_once() -> None:
+    background = article(60, 1, 45)[0]
+    stories = [[*article(61 + k, 2, 40), background] for k in range(2)]
+    rows = []
+    for k, story in enumerate(stories):  # two stories sharing a paragraph, each issued three times
+        for copy in range(3):
+            edited = list(story)
+            if copy:  # a re-issue: one word of its first paragraph changed
+                words = edited[0].split()
+                words[copy] = "revised"
+                edited[0] = " ".join(words)
+            rows.append({"id": f"story{k}-{copy}", "text": "\n\n".join(edited)})
+    for i in range(2):
+        ours = [f"story{i}-0", f"story{i}-1"]
+        texts = {r["id"]: r["text"].split("\n\n") for r in rows}
+        assert _jaccard(texts[ours[0]], texts[ours[1]]) >= 0.5
+    result = dedup_table(pa.Table.from_pylist(rows), **PARAGRAPH)
+    assert result.paragraphs is not None and result.paragraphs.num_rows == 0  # 6 records, 2 stories
+    assert sorted(result.unique[ID].to_pylist()) == ["story0-0", "story1-0"]
+    more = rows + [
+        {"id": f"more{k}", "text": "\n\n".join([*article(70 + k, 2, 40), background])} for k in range(3)
+    ]
+    result = dedup_table(pa.Table.from_pylist(more), **PARAGRAPH)  # 5 stories now
+    assert result.paragraphs is not None and result.paragraphs["records"].to_pylist() == [9]
+    assert result.report.kept == 5
+
+
 def test_boilerplate_needs_records_with_text_of_their_own_and_an_emptied_record_is_a_reject(
     tmp_path: Path,
 ) -> None:
