@@ -13,12 +13,12 @@ local engine, or all records in memory), and decides:
    (connected components). A group's *records* are the records holding one of its paragraphs.
 4. **Boilerplate**: a group is boilerplate when it occurs in at least `paragraphs.min_records`
    documents with text of their own. A record has text of its own when it holds a paragraph (that
-   counts) whose group occurs in fewer than `min_records` records; records that share such a
-   paragraph are copies of one document and count once. So a footer shared by a site's pages is
-   boilerplate, while the paragraphs of a story syndicated whole to many records are not (those
-   records hold nothing else: the copies are left to document-level dedup), nor is a background
-   paragraph that two stories share when each comes with its re-issues. A paragraph wholly inside
-   a boilerplate paragraph (containment) is boilerplate too.
+   counts) whose group occurs in fewer than `min_records` records; records whose own texts are
+   near-duplicates (the document rules) are copies of one document and count once. So a footer
+   shared by a site's pages is boilerplate, while the paragraphs of a story syndicated whole to
+   many records are not (those records hold nothing else: the copies are left to document-level
+   dedup), nor is a background paragraph that two stories share when each comes with its
+   re-issues. A paragraph wholly inside a boilerplate paragraph (containment) is boilerplate too.
 5. **Candidate pairs**: records holding paragraphs of one group that is not boilerplate (joined
    by any verified pair, containment included) are proposed as document candidates, however
    different their lengths: a truncated copy shares its paragraphs with the full story. Each
@@ -220,7 +220,7 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
             records += _distinct(label[g], r, part.records, labels)
         boiler_group = np.zeros(units, dtype=bool)
         if min_records is not None and units:
-            documents = _documents(parts, per_part, record_bases, label, records, min_records)
+            documents = _documents(parts, per_part, counted, record_bases, label, records, config, workers)
             boiler_group = (documents >= min_records)[label]
         report_label = label.copy()
         if len(inner) and boiler_group.any():  # a piece of boilerplate is boilerplate
@@ -254,41 +254,91 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
 def _documents(
     parts: list[Part],
     per_part: Callable[[int], tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]],
+    counted: list[npt.NDArray[np.int64]],
     record_bases: npt.NDArray[np.int64],
     label: npt.NDArray[np.int64],
     records: npt.NDArray[np.int64],
-    min_records: int,
+    config: Config,
+    workers: int,
 ) -> npt.NDArray[np.int64]:
     """`int64 (labels,)`: per paragraph group, the documents with text of their own that hold it.
 
-    A record has text of its own when it holds a paragraph (that counts) whose group is in fewer
-    than `min_records` records. Records sharing such a paragraph are copies of one document (a
-    story and its re-issues) and count once: documents are the connected components of records
-    joined through the groups they share that are in two to `min_records - 1` records. Only the
-    groups in at least `min_records` records can reach it, so only theirs are counted.
+    A record's *own text* is its paragraphs (that count) whose group is in fewer than
+    `min_records` records. Records whose own texts are near-duplicates by the document rules
+    (Jaccard `lsh.threshold`, or one inside the other at `lsh.containment`) are copies of one
+    document (a story and its re-issues) and count once; only records sharing an own paragraph
+    group are compared. Only groups in at least `min_records` records can reach it, so only theirs
+    are counted.
     """
+    min_records = config.paragraphs.min_records
+    assert min_records is not None
     labels, total = len(records), int(record_bases[-1])
     rare = records < min_records
-    links = []
+    entries, owned = [], []
     for s in range(len(parts)):
         g, r = per_part(s)
-        shared = rare[label[g]] & (records[label[g]] >= 2)
-        links.append(np.stack([r[shared] + record_bases[s], label[g][shared] + total], axis=1))
-    document = cluster.connect(total + labels, np.concatenate(links))[:total]
+        own = rare[label[g]]
+        owned.append(own)
+        shared = own & (records[label[g]] >= 2)
+        width = max(parts[s].records, 1)
+        codes = np.unique(label[g][shared] * width + r[shared])
+        entries.append(np.stack([codes // width, codes % width + record_bases[s]], axis=1))
+    table = np.concatenate(entries)
+    table = table[np.lexsort((table[:, 1], table[:, 0]))]
+    found = kernels.bucket_pairs(np.ascontiguousarray(table[:, :1].astype(np.uint64)), min_records)
+    pairs = (
+        np.unique(np.sort(table[:, 1][found], axis=1), axis=0) if len(found) else np.empty((0, 2), np.int64)
+    )
+    copies = np.empty((0, 2), dtype=np.int64)
+    if len(pairs):
+        involved = np.unique(pairs)
+        hashes, offsets = _own_text(parts, counted, owned, record_bases, involved)
+        cfg = dataclasses.replace(config.lsh, verify="exact")
+        local = np.searchsorted(involved, pairs)
+        verdict = lsh.verify(local, np.empty((len(involved), 0), np.uint32), (hashes, offsets), cfg, workers)
+        copies = pairs[verdict.keep]
+    document = cluster.connect(total, copies)
     frequent = ~rare
-    entries = []
+    held = []
     for s, part in enumerate(parts):
         g, r = per_part(s)
-        own = np.zeros(part.records, dtype=bool)
-        own[r[rare[label[g]]]] = True
-        keep = frequent[label[g]] & own[r]
-        entries.append(np.stack([label[g][keep], document[r[keep] + record_bases[s]]], axis=1))
-    held = np.concatenate(entries)
-    if not len(held):
+        has_own = np.zeros(part.records, dtype=bool)
+        has_own[r[owned[s]]] = True
+        keep = frequent[label[g]] & has_own[r]
+        held.append(np.stack([label[g][keep], document[r[keep] + record_bases[s]]], axis=1))
+    joined = np.concatenate(held)
+    if not len(joined):
         return np.zeros(labels, dtype=np.int64)
     width = int(document.max()) + 1
-    codes = np.unique(held[:, 0] * width + held[:, 1])
+    codes = np.unique(joined[:, 0] * width + joined[:, 1])
     return np.bincount(codes // width, minlength=labels).astype(np.int64)
+
+
+def _own_text(
+    parts: list[Part],
+    counted: list[npt.NDArray[np.int64]],
+    owned: list[npt.NDArray[np.bool_]],
+    record_bases: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """The shingle hashes of the own text of records `rows` (global, sorted), repeats allowed, packed."""
+    sizes = np.zeros(len(rows), dtype=np.int64)
+    pieces = []
+    for s, part in enumerate(parts):
+        lo, hi = np.searchsorted(rows, [record_bases[s], record_bases[s + 1]])
+        if lo == hi:
+            continue
+        parents = _parents(part)[counted[s]]
+        pick = owned[s] & np.isin(parents + record_bases[s], rows[lo:hi])
+        paragraphs = counted[s][pick]  # in record order: a record's paragraphs are contiguous
+        hashes, offsets = gather_sets(part.array("sets"), part.array("set_offsets"), paragraphs)
+        at = np.searchsorted(rows, parents[pick] + record_bases[s])
+        sizes += np.bincount(at, weights=np.diff(offsets), minlength=len(rows)).astype(np.int64)
+        pieces.append(hashes)
+    packed = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=packed[1:])
+    hashes = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.uint32)
+    return hashes, packed
 
 
 def _verify(
