@@ -31,6 +31,9 @@ from dedup.resolve import Clock
 
 #: The arrays a batch's `ParagraphFeatures` hold, as the local engine names its shard files.
 ARRAYS = ("offsets", "digests", "keys", "sets", "set_offsets", "words")
+#: Distinct paragraphs signed at once: their signatures (512 bytes each at 128 permutations) are
+#: only banded, so a shard of many short paragraphs holds at most 32 MiB of them.
+SIGN_CHUNK = 1 << 16
 
 
 @dataclass(slots=True)
@@ -102,10 +105,13 @@ def paragraph_features(paragraphs: pa.Array[Any], config: Config, workers: int =
     forms = normalize.hashing_forms(paragraph_lists.flatten(), workers)
     digests = exact.digest(forms)
     group, rep = exact.groups(digests)
-    rep_forms = forms.take(pa.array(rep, pa.int64()))
-    signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers)[group]
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
-    keys = np.ascontiguousarray(lsh.band(signatures, bands, rows).T)
+    rep_keys = np.empty((bands, len(rep)), dtype=np.uint64)
+    for start in range(0, len(rep), SIGN_CHUNK):  # signatures are 4 * num_perm bytes a paragraph
+        chunk = forms.take(pa.array(rep[start : start + SIGN_CHUNK], pa.int64()))
+        signatures = minhash.sign_forms(chunk, config.shingle.ngram, config.minhash, workers)
+        rep_keys[:, start : start + SIGN_CHUNK] = lsh.band(signatures, bands, rows).T
+    keys = np.ascontiguousarray(rep_keys[:, group])
     sets, set_offsets = shingle_sets(forms, config.shingle.ngram)
     return ParagraphFeatures(list_offsets(paragraph_lists), digests, keys, sets, set_offsets, words(forms))
 

@@ -309,7 +309,10 @@ def _table(texts: list[str]) -> pa.Table:
     )
 
 
-def test_each_paragraph_is_hashed_as_a_record_of_that_paragraph_alone() -> None:
+def test_each_paragraph_is_hashed_as_a_record_of_that_paragraph_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("dedup.paragraphs.SIGN_CHUNK", 2)  # signed two distinct paragraphs at a time
     config = config_from_dict(PARAGRAPH)
     paragraphs = [*article(8, 3, 25), "Only two.", "—"]
     whole = featurize(_table(["\n\n".join(paragraphs)]), config)
