@@ -320,10 +320,10 @@ def generate(path: Path, records: int, seed: int = 5) -> dict[str, int]:
     rng = np.random.default_rng(seed)
     words = np.array(_vocabulary())
     weights = 1.0 / np.arange(1, len(words) + 1) ** 1.05
-    weights /= weights.sum()
+    drawn = iter(rng.choice(words, size=records * 250 + 10_000, p=weights / weights.sum()).tolist())
 
     def paragraph() -> str:
-        return " ".join(rng.choice(words, size=int(rng.integers(20, 61)), p=weights)).capitalize() + "."
+        return " ".join(next(drawn) for _ in range(int(rng.integers(20, 61)))).capitalize() + "."
 
     footers = [paragraph() + " " + paragraph() for _ in range(40)]
     texts: list[list[str]] = []
@@ -560,8 +560,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--records", type=int, nargs="+", default=[25_000, 100_000])
-    parser.add_argument("--budget", default="512MB")
+    parser.add_argument("--records", type=int, nargs="+", default=[25_000, 100_000, 400_000])
+    parser.add_argument("--budget", default="1GB")
     parser.add_argument("--only", nargs="+", choices=["truncation", "corpora", "sweeps", "labeled", "speed"])
     args = parser.parse_args()
     path = REPORTS / "paragraphs.json"

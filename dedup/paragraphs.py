@@ -84,10 +84,9 @@ def list_offsets(paragraphs: pa.LargeListArray) -> npt.NDArray[np.int64]:
 def words(forms: pa.Array[Any]) -> npt.NDArray[np.int32]:
     """`int32 (p,)`: tokens in each hashing form (single spaces between tokens, none around them)."""
     data, offsets = arrow_bytes(forms)
-    spaces = np.zeros(len(data) + 1, dtype=np.int64)
-    np.cumsum(data == 0x20, out=spaces[1:])
-    count = spaces[offsets[1:]] - spaces[offsets[:-1]] + (np.diff(offsets) > 0)
-    return count.astype(np.int32)
+    spaces = np.flatnonzero(data == 0x20)  # about one byte in six: far less than a running count
+    count = np.searchsorted(spaces, offsets[1:]) - np.searchsorted(spaces, offsets[:-1])
+    return (count + (np.diff(offsets) > 0)).astype(np.int32)
 
 
 def paragraph_features(paragraphs: pa.Array[Any], config: Config, workers: int = 1) -> ParagraphFeatures:
