@@ -318,12 +318,17 @@ def _vocabulary() -> list[str]:
 def generate(path: Path, records: int, seed: int = 5) -> dict[str, int]:
     """Records of 3-6 paragraphs of 20-60 Zipf-drawn words; 5% with a site footer, 5% cut, 5% exact copies."""
     rng = np.random.default_rng(seed)
-    words = np.array(_vocabulary())
+    words = _vocabulary()
     weights = 1.0 / np.arange(1, len(words) + 1) ** 1.05
-    drawn = iter(rng.choice(words, size=records * 250 + 10_000, p=weights / weights.sum()).tolist())
+    weights /= weights.sum()
+    pool: list[int] = []
 
     def paragraph() -> str:
-        return " ".join(next(drawn) for _ in range(int(rng.integers(20, 61)))).capitalize() + "."
+        size = int(rng.integers(20, 61))
+        if len(pool) < size:  # word ranks drawn a million at a time
+            pool[:0] = rng.choice(len(words), size=1 << 20, p=weights).tolist()
+        drawn = [words[pool.pop()] for _ in range(size)]
+        return " ".join(drawn).capitalize() + "."
 
     footers = [paragraph() + " " + paragraph() for _ in range(40)]
     texts: list[list[str]] = []
