@@ -20,7 +20,7 @@ What it measures, each at `granularity: document` (the default) and `granularity
    granularities.
 5. Speed and memory: a generated corpus (records of 3-6 paragraphs; 5% carry one of 40 site
    footers, 5% are truncated copies, 5% exact copies) through the CLI in a child process, peak
-   RSS from wait4, stage times from report.json.
+   RSS from wait4, stage times from report.json, and how many planted copies were dropped.
 
 Writes benchmarks/reports/paragraphs.md (ending with paragraphs_notes.md, what a person read by
 eye) and paragraphs.json; `accuracy.py --render` shows a summary as its section 5.
@@ -315,8 +315,11 @@ def _vocabulary() -> list[str]:
     return sorted(counts, key=lambda w: (-counts[w], w))[:20_000]
 
 
-def generate(path: Path, records: int, seed: int = 5) -> dict[str, int]:
-    """Records of 3-6 paragraphs of 20-60 Zipf-drawn words; 5% with a site footer, 5% cut, 5% exact copies."""
+def generate(path: Path, records: int, seed: int = 5) -> dict[str, Any]:
+    """Records of 3-6 paragraphs of 20-60 Zipf-drawn words; 5% with a site footer, 5% cut, 5% exact copies.
+
+    Returns the counts planted, and `copies`: the id of each cut or exact copy with its kind.
+    """
     rng = np.random.default_rng(seed)
     words = _vocabulary()
     weights = 1.0 / np.arange(1, len(words) + 1) ** 1.05
@@ -330,19 +333,22 @@ def generate(path: Path, records: int, seed: int = 5) -> dict[str, int]:
         drawn = [words[pool.pop()] for _ in range(size)]
         return " ".join(drawn).capitalize() + "."
 
-    footers = [paragraph() + " " + paragraph() for _ in range(40)]
+    footers = [paragraph() + " " + paragraph() for _ in range(40)]  # one paragraph of 40-120 words
     texts: list[list[str]] = []
-    planted = {"footer": 0, "cut": 0, "exact": 0, "paragraphs": 0}
+    copies: dict[str, str] = {}
+    planted: dict[str, Any] = {"footer": 0, "cut": 0, "exact": 0, "paragraphs": 0, "copies": copies}
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as handle:
         for i in range(records):
             kind = rng.random()
             if texts and kind < 0.05:
                 body = list(texts[int(rng.integers(len(texts)))])
                 planted["exact"] += 1
+                copies[f"g{i}"] = "exact"
             elif texts and kind < 0.10:
                 source = texts[int(rng.integers(len(texts)))]
                 body = source[: max(1, len(source) // 3)]
                 planted["cut"] += 1
+                copies[f"g{i}"] = "cut"
             else:
                 body = [paragraph() for _ in range(int(rng.integers(3, 7)))]
                 if kind < 0.15:
@@ -384,6 +390,15 @@ def speed(records: list[int], budget: str) -> list[dict[str, Any]]:
                 done = run_cli(corpus, Path(tmp) / f"out-{n}-{granularity}", budget, granularity)
                 report = done["report"]
                 timings = report["timings"]
+                dropped = set(
+                    pq.read_table(
+                        Path(tmp) / f"out-{n}-{granularity}" / "duplicates.parquet", columns=["id"]
+                    )["id"].to_pylist()
+                )
+                copies = planted["copies"]
+                found = {
+                    kind: sum(copies[c] == kind and c in dropped for c in copies) for kind in ("cut", "exact")
+                }
                 paragraph_s = sum(
                     timings.get(k, 0.0) for k in ("paragraphs", "paragraph groups", "boilerplate", "strip")
                 )
@@ -391,7 +406,9 @@ def speed(records: list[int], budget: str) -> list[dict[str, Any]]:
                     {
                         "records": n,
                         "paragraphs": planted["paragraphs"],
-                        "planted": planted,
+                        "planted": {k: v for k, v in planted.items() if k != "copies"},
+                        "found": found,
+                        "non_copies_dropped": len(dropped - set(copies)),
                         "granularity": granularity,
                         "budget": budget,
                         "wall_s": done["wall_s"],
@@ -531,14 +548,16 @@ def render(results: dict[str, Any], out: Path) -> None:
         "## 5. Speed and memory",
         "",
         "A generated corpus (records of 3-6 paragraphs of 20-60 words drawn from AG News's vocabulary; 5% carry "
-        "one of 40 two-paragraph site footers, 5% are the first third of an earlier record, 5% exact copies) "
+        "one of 40 footer paragraphs of 40-120 words, 5% are the first third of an earlier record's "
+        "paragraphs, 5% exact copies) "
         "through `dedup run` in a child process, `workers: 0` on a shared two-core machine; peak RSS from "
         "wait4. *paragraph stages*: featurizing paragraphs, the paragraph index and stripping boilerplate; "
         "*paragraphs/s*: paragraphs over the paragraph stages' seconds.",
         "",
         "| records | paragraphs | budget | granularity | shards | wall | records/s | paragraph stages | "
-        "paragraphs/s | peak RSS | kept | duplicates | emptied | boilerplate groups |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "paragraphs/s | peak RSS | kept | duplicates | cut copies found | exact copies found | "
+        "non-copies dropped | emptied | boilerplate groups |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results["speed"]:
         s = r["stats"]
@@ -552,6 +571,8 @@ def render(results: dict[str, Any], out: Path) -> None:
                 else "| | "
             )
             + f"{r['peak_rss'] / 1e6:,.0f} MB | {r['kept']:,} | {r['duplicates']:,} | "
+            + f"{r['found']['cut']:,} / {r['planted']['cut']:,} | {r['found']['exact']:,} / {r['planted']['exact']:,} | "
+            + f"{r['non_copies_dropped']} | "
             + (f"{s.get('emptied', 0)} | {s.get('boilerplate_groups', 0)} |" if par else " | |")
         )
     notes = REPORTS / "paragraphs_notes.md"
