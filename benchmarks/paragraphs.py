@@ -1,7 +1,7 @@
 """Paragraph granularity: truncated copies, false merges, boilerplate found, defaults, speed and memory.
 
-    .venv/bin/python benchmarks/paragraphs.py                 # about 6 minutes on two cores
-    .venv/bin/python benchmarks/paragraphs.py --records 20000 # a smaller speed corpus
+    .venv/bin/python benchmarks/paragraphs.py                 # about 20 minutes on two cores
+    .venv/bin/python benchmarks/paragraphs.py --only speed --records 20000  # one part, smaller
     .venv/bin/python benchmarks/paragraphs.py --render        # rewrite the pages from paragraphs.json
 
 What it measures, each at `granularity: document` (the default) and `granularity: paragraph`:
@@ -20,7 +20,8 @@ What it measures, each at `granularity: document` (the default) and `granularity
    granularities.
 5. Speed and memory: a generated corpus (records of 3-6 paragraphs; 5% carry one of 40 site
    footers, 5% are truncated copies, 5% exact copies) through the CLI in a child process, peak
-   RSS from wait4, stage times from report.json, and how many planted copies were dropped.
+   RSS from wait4, stage times from report.json, and how many planted copies were dropped; and
+   `scale.py`'s corpus of 5,000,000 short records in a 2GB budget at paragraph granularity.
 
 Writes benchmarks/reports/paragraphs.md (ending with paragraphs_notes.md, what a person read by
 eye) and paragraphs.json; `accuracy.py --render` shows a summary as its section 5.
@@ -426,6 +427,34 @@ def speed(records: list[int], budget: str) -> list[dict[str, Any]]:
     return rows
 
 
+def at_scale(records: int, budget: str) -> dict[str, Any]:
+    """`benchmarks/scale.py`'s corpus (short single-paragraph records) at paragraph granularity."""
+    import scale
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / f"scale-{records}.jsonl"
+        scale.generate(corpus, records)
+        done = run_cli(corpus, Path(tmp) / "out", budget, "paragraph")
+    report = done["report"]
+    timings = report["timings"]
+    paragraph_s = sum(timings.get(k, 0.0) for k in ("paragraphs", "paragraph groups", "boilerplate", "strip"))
+    row = {
+        "records": records,
+        "budget": budget,
+        "wall_s": done["wall_s"],
+        "peak_rss": done["peak_rss"],
+        "shards": report["shards"]["total"],
+        "kept": report["kept"],
+        "duplicates": report["duplicates"],
+        "paragraph_s": paragraph_s,
+        "timings": timings,
+        "stats": report.get("paragraphs", {}),
+        "spilled_bytes": report["spilled_bytes"],
+    }
+    print(row, flush=True)
+    return row
+
+
 # Rendering -------------------------------------------------------------------------------------------------
 
 
@@ -575,6 +604,24 @@ def render(results: dict[str, Any], out: Path) -> None:
             + f"{r['non_copies_dropped']} | "
             + (f"{s.get('emptied', 0)} | {s.get('boilerplate_groups', 0)} |" if par else " | |")
         )
+    big = results.get("scale")
+    if big:
+        s = big["stats"]
+        lines += [
+            "",
+            f"At the document path's scale: `benchmarks/scale.py`'s corpus ({big['records']:,} short records, "
+            f"one paragraph each, 10% exact and 10% near copies) at `granularity: paragraph` in a "
+            f"`memory_budget: {big['budget']}`: peak RSS {big['peak_rss'] / 1e9:.2f} GB, wall {big['wall_s']:.0f} s "
+            f"({big['records'] / big['wall_s']:,.0f} records/s), {big['shards']} shards, "
+            f"{big['spilled_bytes'] / 1e9:.2f} GB spilled; the paragraph stages took {big['paragraph_s']:.0f} s "
+            f"({s['paragraphs'] / max(big['paragraph_s'], 1e-9):,.0f} paragraphs/s); kept {big['kept']:,}, "
+            f"duplicates {big['duplicates']:,}, boilerplate groups {s['boilerplate_groups']}, emptied "
+            f"{s['emptied']}. `scale.md` has the document granularity run of the same corpus (another sitting).",
+            "",
+            "| stage | seconds |",
+            "|---|---:|",
+            *[f"| {k} | {v:.1f} |" for k, v in big["timings"].items()],
+        ]
     notes = REPORTS / "paragraphs_notes.md"
     if notes.exists():
         lines += ["", notes.read_text(encoding="utf-8").strip()]
@@ -588,11 +635,15 @@ def main() -> None:
     )
     parser.add_argument("--records", type=int, nargs="+", default=[25_000, 100_000, 400_000])
     parser.add_argument("--budget", default="1GB")
-    parser.add_argument("--only", nargs="+", choices=["truncation", "corpora", "sweeps", "labeled", "speed"])
+    parser.add_argument(
+        "--only", nargs="+", choices=["truncation", "corpora", "sweeps", "labeled", "speed", "scale"]
+    )
+    parser.add_argument("--scale", type=int, default=5_000_000, help="records of the scale run")
+    parser.add_argument("--scale-budget", default="2GB")
     args = parser.parse_args()
     path = REPORTS / "paragraphs.json"
     results: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    steps = args.only or ["truncation", "corpora", "sweeps", "labeled", "speed"]
+    steps = args.only or ["truncation", "corpora", "sweeps", "labeled", "speed", "scale"]
     if "truncation" in steps:
         results["truncation"] = truncation()
     if "corpora" in steps:
@@ -603,6 +654,8 @@ def main() -> None:
         results["labeled"] = labeled_checks()
     if "speed" in steps:
         results["speed"] = speed(args.records, args.budget)
+    if "scale" in steps:
+        results["scale"] = at_scale(args.scale, args.scale_budget)
     path.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
     if all(k in results for k in ("truncation", "corpora", "sweeps", "labeled", "speed")):
         render(results, REPORTS)

@@ -5,7 +5,10 @@
 
 1. **shards**: input files in sorted order, cut into shards sized from `memory_budget`; each
    shard is read, cleaned, hashed, signed and banded, and its records, digests, signatures and band
-   keys go to disk. Only one shard is in memory at a time.
+   keys go to disk (under `granularity: paragraph`, each paragraph's too). Only one shard is in
+   memory at a time. Under `granularity: paragraph` the paragraph index then runs over the shards
+   and each shard is written again without its boilerplate (`dedup.engines.paragraphs`); the
+   steps below read those shards.
 2. **resolve**: duplicate ids, exact groups, candidate pairs one band at a time, verification,
    clusters and the keep rule over all shards (`dedup.resolve`), reading back only what each step
    needs.
