@@ -224,6 +224,10 @@ def test_boilerplate_needs_records_with_text_of_their_own_and_an_emptied_record_
     report = result.report
     assert (report.read, report.kept, report.duplicates, report.rejected) == (8, 5, 0, 3)
     assert report.paragraphs["emptied"] == 3
+    assert report.summary() == (
+        "read 8: kept 5, duplicates 0 (0 exact, 0 near), rejected 3 (3 emptied by boilerplate); "
+        "boilerplate: 1 paragraph group removed from 8 records"
+    )
     rejects = result.rejects.to_pylist()
     assert [(r[ID], r["stage"]) for r in rejects] == [(f"bare{i}", "boilerplate") for i in range(3)]
     assert rejects[0]["reason"] == (
