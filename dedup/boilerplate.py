@@ -208,6 +208,8 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
         inner = inner[~mutual]  # (a, b): paragraph group a is inside b
         label = cluster.connect(units, near[mutual])
         labels = int(label.max()) + 1 if units else 0
+        candidates = len(pairs)
+        del verdict, pairs, mutual  # a few hundred bytes per candidate pair of paragraphs
 
     def per_part(s: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Part `s`'s counted paragraphs: their exact group and their record (row in the part)."""
@@ -240,7 +242,7 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
         "paragraphs": int(bases[-1]),
         "short": short,
         "exact_groups": units,
-        "candidate_pairs": len(pairs),
+        "candidate_pairs": candidates,
         "near_pairs": len(near),
         "groups": int(np.sum(records >= 2)),
         "boilerplate_groups": groups.num_rows,
@@ -266,20 +268,27 @@ def _documents(
     A record's *own text* is its paragraphs (that count) whose group is in fewer than
     `min_records` records. Records whose own texts are near-duplicates by the document rules
     (Jaccard `lsh.threshold`, or one inside the other at `lsh.containment`) are copies of one
-    document (a story and its re-issues) and count once; only records sharing an own paragraph
-    group are compared. Only groups in at least `min_records` records can reach it, so only theirs
-    are counted.
+    document (a story and its re-issues) and count once. Only groups in at least `min_records`
+    records can reach it, so only their holders are compared, and only those sharing an own
+    paragraph group.
     """
     min_records = config.paragraphs.min_records
     assert min_records is not None
     labels, total = len(records), int(record_bases[-1])
     rare = records < min_records
-    entries, owned = [], []
+    owned = []
+    holders = np.zeros(total, dtype=bool)  # records with own text that hold a frequent group
+    for s, part in enumerate(parts):
+        g, r = per_part(s)
+        owned.append(rare[label[g]])
+        has_own = np.zeros(part.records, dtype=bool)
+        has_own[r[owned[s]]] = True
+        holds = ~owned[s] & has_own[r]
+        holders[r[holds] + record_bases[s]] = True
+    entries = []
     for s in range(len(parts)):
         g, r = per_part(s)
-        own = rare[label[g]]
-        owned.append(own)
-        shared = own & (records[label[g]] >= 2)
+        shared = owned[s] & (records[label[g]] >= 2) & holders[r + record_bases[s]]
         width = max(parts[s].records, 1)
         codes = np.unique(label[g][shared] * width + r[shared])
         entries.append(np.stack([codes // width, codes % width + record_bases[s]], axis=1))
@@ -298,13 +307,10 @@ def _documents(
         verdict = lsh.verify(local, np.empty((len(involved), 0), np.uint32), (hashes, offsets), cfg, workers)
         copies = pairs[verdict.keep]
     document = cluster.connect(total, copies)
-    frequent = ~rare
     held = []
-    for s, part in enumerate(parts):
+    for s in range(len(parts)):
         g, r = per_part(s)
-        has_own = np.zeros(part.records, dtype=bool)
-        has_own[r[owned[s]]] = True
-        keep = frequent[label[g]] & has_own[r]
+        keep = ~owned[s] & holders[r + record_bases[s]]
         held.append(np.stack([label[g][keep], document[r[keep] + record_bases[s]]], axis=1))
     joined = np.concatenate(held)
     if not len(joined):

@@ -123,7 +123,7 @@ class Stripped:
         paragraphs: `large_list<large_string>`, each record's paragraphs that are not boilerplate.
         arrays: the document arrays of `dedup.featurize.Features` by name (`digests`, `keys`
             `(bands, n)`, `sets`, `set_offsets`, `lengths`, and `signatures` when given), with the
-            touched records' rows recomputed.
+            touched records' rows recomputed (the given arrays themselves when none is touched).
         removed: `int64 (n,)`, boilerplate paragraphs taken out of each record.
         emptied: `bool (n,)`, records left with no words.
     """
@@ -165,12 +165,11 @@ def strip(
     new_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts - taken, out=new_offsets[1:])
     stripped = pa.LargeListArray.from_arrays(pa.array(new_offsets), values)
-    out = {name: np.array(array) for name, array in arrays.items() if name not in ("sets", "set_offsets")}
     touched = np.flatnonzero(taken > 0)
     emptied = np.zeros(n, dtype=bool)
-    if not len(touched):
-        out["sets"], out["set_offsets"] = np.array(arrays["sets"]), np.array(arrays["set_offsets"])
-        return Stripped(stripped, out, taken, emptied)
+    if not len(touched):  # nothing to recompute: the arrays as given (they may be read-only maps)
+        return Stripped(stripped, dict(arrays), taken, emptied)
+    out = {name: np.array(array) for name, array in arrays.items() if name not in ("sets", "set_offsets")}
     kept_lists = stripped.take(pa.array(touched, pa.int64()))
     forms = normalize.hashing_forms(normalize.join_paragraphs(kept_lists, "\n"), workers)
     emptied[touched] = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
