@@ -33,6 +33,7 @@ from dedup.settings import (
     MinHashConfig,
     NormalizeConfig,
     OutputConfig,
+    ParagraphConfig,
     ShingleConfig,
 )
 
@@ -101,6 +102,10 @@ class Config:
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
             about 150 bytes per record.
+        granularity: `document` signs each record as a whole; `paragraph` also signs each
+            paragraph: boilerplate paragraphs go from every record, and a record whose paragraphs
+            are found in another is found however short it is (`dedup.paragraphs`).
+        paragraphs: paragraphs as units (`dedup.settings.ParagraphConfig`), under `granularity: paragraph`.
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -115,6 +120,8 @@ class Config:
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
     memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
+    granularity: Literal["document", "paragraph"] = "document"
+    paragraphs: ParagraphConfig = field(default_factory=ParagraphConfig)
 
 
 def _describe(value: object) -> str:

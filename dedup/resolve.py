@@ -37,6 +37,14 @@ GROUP_CHECK = 64
 GROUP_ROUNDS = 8
 
 
+class Keyed(Protocol):
+    """Band keys by row: all `candidate_pairs` reads (a `Source`, or the paragraph index's paragraphs)."""
+
+    def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
+        """`uint64 (len(rows),)`: the rows' keys in one band."""
+        ...
+
+
 class Source(Protocol):
     """Read access to `n` cleaned records by row (`int64` row arrays, any order, repeats allowed)."""
 
@@ -147,7 +155,7 @@ class Clock:
 
 
 def candidate_pairs(
-    source: Source, rep: npt.NDArray[np.int64], bands: int, max_bucket: int
+    source: Keyed, rep: npt.NDArray[np.int64], bands: int, max_bucket: int
 ) -> npt.NDArray[np.int64]:
     """Pairs of representatives (indices into `rep`) sharing a key in some band, one band at a time.
 
@@ -267,6 +275,7 @@ def resolve(
     config: Config,
     clock: Clock,
     workers: int = 1,
+    extra: npt.NDArray[np.int64] | None = None,
 ) -> Duplicates:
     """Near-duplicates among one representative per exact group; groups; the keep step; its check.
 
@@ -281,6 +290,8 @@ def resolve(
         config: the run's config.
         clock: collects the stage timings (`candidates`, `verify`, `cluster`, `similarity`).
         workers: threads for exact counting.
+        extra: `int64 (m, 2)`, more candidate pairs of records (rows), verified like those that
+            share a band key: the paragraph index's (`dedup.boilerplate`).
 
     Raises:
         InputError: the keep rule's field cannot rank the records.
@@ -290,6 +301,8 @@ def resolve(
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     with clock.stage("candidates"):
         pairs = candidate_pairs(source, rep, bands, config.lsh.max_bucket)
+        if extra is not None and len(extra):
+            pairs = _with_extra(pairs, group[extra], len(rep))
     with clock.stage("verify"):
         verdict = check(pairs)
         edges = pairs[verdict.keep]
@@ -336,6 +349,16 @@ def resolve(
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
     found.bands, found.rows = bands, rows
     return found
+
+
+def _with_extra(
+    pairs: npt.NDArray[np.int64], extra: npt.NDArray[np.int64], units: int
+) -> npt.NDArray[np.int64]:
+    """Candidate pairs of representatives with `extra` ones added: `(i, j)`, `i < j`, unique, sorted."""
+    extra = np.sort(extra, axis=1)
+    extra = extra[extra[:, 0] != extra[:, 1]]
+    codes = np.union1d(pairs[:, 0] * units + pairs[:, 1], extra[:, 0] * units + extra[:, 1])
+    return np.stack([codes // units, codes % units], axis=1).astype(np.int64)
 
 
 def _subset(verdict: lsh.Verdict, mask: npt.NDArray[np.bool_]) -> lsh.Verdict:

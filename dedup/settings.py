@@ -296,3 +296,41 @@ class IndexConfig:
     path: str = "index.sqlite"
     name: str = "dedup"
     lock_timeout: float = field(default=60.0, metadata={"check": _check_lock_timeout})
+
+
+# Paragraph granularity ----------------------------------------------------------------------------
+
+
+def _check_min_words(value: object) -> str | None:
+    if not isinstance(value, int) or value < 1:
+        return "must be a positive integer"
+    return None
+
+
+def _check_min_records(value: object) -> str | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+        return "must be an integer of at least 2, or null to remove no boilerplate"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphConfig:
+    """Paragraphs as units of their own (read only under `granularity: paragraph`).
+
+    Attributes:
+        min_words: a paragraph of fewer words (hashing-form tokens) is *short*: a greeting, a
+            name, a heading, a number ("Thanks in advance", "References", "1"). A short
+            paragraph stays in its record and in its document similarity, but is never
+            boilerplate and never makes two records candidates: its repeats say that a phrase
+            is common, not that a block was copied. 4 is one more than the default shingle
+            length, so every paragraph that counts has at least two overlapping shingles
+            (`benchmarks/reports/accuracy.md`, section 5, has the measurements).
+        min_records: a paragraph whose near-copies occur in at least this many records, each of
+            which also holds text of its own (a paragraph of at least `min_words` words found in
+            fewer than `min_records` records), is boilerplate: it is removed from every record.
+            Null removes nothing (the paragraph index still finds contained records). 5 is
+            measured in `benchmarks/reports/accuracy.md`, section 5.
+    """
+
+    min_words: int = field(default=4, metadata={"check": _check_min_words})
+    min_records: int | None = field(default=5, metadata={"check": _check_min_records})

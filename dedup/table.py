@@ -44,14 +44,18 @@ class Result:
         unique: the kept records (`unique.parquet`).
         duplicates: one row per dropped record with the record it names and the evidence
             (`duplicates.parquet`).
-        rejects: records that could not be read or cleaned, with the reason (`rejects.parquet`).
+        rejects: records that could not be read or cleaned, with the reason (`rejects.parquet`);
+            under `granularity: paragraph` also the records boilerplate removal emptied.
         report: counts, timings and parameters; the accounting identity holds.
+        paragraphs: under `granularity: paragraph`, the boilerplate paragraph groups removed
+            from the records (`paragraphs.parquet`); None at document granularity.
     """
 
     unique: pa.Table
     duplicates: pa.Table
     rejects: pa.Table
     report: Report
+    paragraphs: pa.Table | None = None
 
 
 def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> Result:
@@ -84,13 +88,17 @@ def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> R
     report.read = records.num_rows + len(rejects)
     clock = Clock(report.timings)
     features = featurize(records, config, clock)
+    features, paragraph_index = memory.strip_boilerplate(features, config, clock)
     rejects += features.rejects
     if report.read and len(rejects) == report.read:
         first = rejects[0]
         raise every_record_rejected(report.read, f"{first.where}: {first.reason}")
     found = memory.find_duplicates(features, config, clock)
     unique, duplicates, rejected = memory.tables(features, found, rejects, report)
-    return Result(unique, duplicates, rejected, report)
+    if paragraph_index is None:
+        return Result(unique, duplicates, rejected, report)
+    report.paragraphs = dict(paragraph_index.stats)
+    return Result(unique, duplicates, rejected, report, paragraph_index.groups)
 
 
 def _yaml(value: Any) -> str:

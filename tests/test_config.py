@@ -37,7 +37,7 @@ def test_configs_are_frozen() -> None:
         (
             {"zzz": 1},
             "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
-            "cluster, index, on_error, workers, progress, memory_budget",
+            "cluster, index, on_error, workers, progress, memory_budget, granularity, paragraphs",
         ),
         (
             {"lsh": {"threshold": 1.5}},
@@ -68,6 +68,21 @@ def test_configs_are_frozen() -> None:
         ({"lsh": 3}, "c.yaml: lsh must be a mapping of keys; got 3"),
         ({"workers": -1}, "c.yaml: workers must be 0 (every core) or a positive integer; got -1"),
         ({"on_error": "ignore"}, "c.yaml: on_error must be one of 'skip', 'fail'; got 'ignore'"),
+        (
+            {"granularity": "paragraphs"},
+            "c.yaml: granularity must be one of 'document', 'paragraph'; got 'paragraphs'; "
+            "did you mean 'paragraph'?",
+        ),
+        (
+            {"paragraphs": {"min_records": 1}},
+            "c.yaml: paragraphs.min_records must be an integer of at least 2, or null to remove no "
+            "boilerplate; got 1",
+        ),
+        ({"paragraphs": {"min_words": 0}}, "c.yaml: paragraphs.min_words must be a positive integer; got 0"),
+        (
+            {"paragraphs": {"min_record": 3}},
+            "c.yaml: unknown key 'paragraphs.min_record'; did you mean 'min_records'?",
+        ),
     ],
 )
 def test_config_errors_name_the_key(data: dict[str, object], message: str) -> None:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,7 @@ from dedup.config import Config, fingerprint
 from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
 from dedup.featurize import Features, featurize
+from dedup.index.paragraphs import KnownParagraph, Paragraphs
 from dedup.index.store import SQLiteStore, Store
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.settings import NORMALIZE_VERSION
@@ -52,6 +54,9 @@ class Match:
         matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing form,
             or the same id for `present`), `jaccard` or `containment` (this record is inside
             `duplicate_of`).
+        paragraphs: under `granularity: paragraph`, the record's paragraphs that the index already
+            holds (`KnownParagraph`: its position, the indexed record and paragraph, the evidence),
+            in paragraph order; empty otherwise, and for `present` and `rejected` records.
     """
 
     id: str
@@ -61,6 +66,7 @@ class Match:
     containment: float | None = None
     reason: str | None = None
     matched_by: str | None = None
+    paragraphs: tuple[KnownParagraph, ...] = ()
 
 
 def signature_settings(config: Config) -> dict[str, str]:
@@ -75,6 +81,8 @@ def signature_settings(config: Config) -> dict[str, str]:
         "rows": str(rows),
         "format": FORMAT,
     }
+    if config.granularity == "paragraph":  # document indexes keep the settings they were built with
+        settings["granularity"] = f"paragraph min_words={config.paragraphs.min_words}"
     digest = hashlib.sha256(json.dumps([fingerprint(config), settings], sort_keys=True).encode()).hexdigest()
     return {**settings, "fingerprint": digest[:16]}
 
@@ -90,6 +98,9 @@ class _Batch:
     sets: list[npt.NDArray[np.uint32]]
     blobs: list[bytes]
     rejected: dict[int, str]
+    counted: dict[int, list[Any]] = field(default_factory=dict)  # row -> its paragraphs that count
+    holders: dict[int, set[int]] = field(default_factory=dict)  # row -> earlier rows holding its paragraphs
+    known: dict[int, list[KnownParagraph]] = field(default_factory=dict)  # row -> known paragraphs
 
     @property
     def digests(self) -> npt.NDArray[np.uint64]:
@@ -184,8 +195,8 @@ def _evidence(verdict: lsh.Verdict, p: int) -> str:
 class Index:
     """An incremental dedup index. Open it with `Index.open(path_or_url, config)`."""
 
-    def __init__(self, store: Store, config: Config) -> None:
-        self.store, self.config = store, config
+    def __init__(self, store: Store, config: Config, paragraphs: Paragraphs | None = None) -> None:
+        self.store, self.config, self.paragraphs = store, config, paragraphs
         self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
         self.verify_cfg = dataclasses.replace(config.lsh, verify="exact", figures=False)
 
@@ -226,7 +237,13 @@ class Index:
                 f"{'; '.join(differ) or 'fingerprint'}. Records signed this way would silently miss its "
                 "duplicates; open it with the settings it was built with, or build a new index"
             )
-        return cls(store, config)
+        if config.granularity != "paragraph":
+            return cls(store, config)
+        try:
+            return cls(store, config, Paragraphs.open(target, config, expected))
+        except BaseException:
+            store.close()
+            raise
 
     def __enter__(self) -> Index:
         return self
@@ -237,6 +254,18 @@ class Index:
     def close(self) -> None:
         """Release the storage connection."""
         self.store.close()
+        if self.paragraphs is not None:
+            self.paragraphs.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write locks: the paragraph store's (when there is one), then the records'."""
+        if self.paragraphs is None:
+            with self.store.locked():
+                yield
+            return
+        with self.paragraphs.locked(), self.store.locked():
+            yield
 
     # Preparing records ----------------------------------------------------------------------------
 
@@ -254,7 +283,11 @@ class Index:
             if ids[row] in seen:
                 rejected[row] = f"id '{ids[row]}' repeated within the batch"
             seen.add(ids[row])
-        return _Batch(ids, rows, features, keys, sets, blobs, rejected)
+        batch = _Batch(ids, rows, features, keys, sets, blobs, rejected)
+        if self.paragraphs is not None and features.paragraph is not None:
+            for p in self.paragraphs.counted(features.paragraph, list(range(len(features)))):
+                batch.counted.setdefault(p.record, []).append(p)
+        return batch
 
     # Matching ---------------------------------------------------------------------------------------
 
@@ -286,6 +319,7 @@ class Index:
                 (int(a) // self.bands, int(n))
                 for a, n in zip(band_at.tolist(), band_nums.tolist(), strict=True)
             }
+            | self._paragraph_candidates(batch)
         )
         stored = self.store.fetch(sorted({n for _, n in candidates}))
         mine, theirs, pair_of = [], [], []
@@ -324,14 +358,32 @@ class Index:
                 out[i] = Match(rid, "present", rid, 1.0, 1.0, matched_by="exact")
         return out
 
+    def _paragraph_candidates(self, batch: _Batch) -> set[tuple[int, int]]:
+        """`(row, record number)` of indexed records holding a paragraph of a batch record (read only)."""
+        if self.paragraphs is None or not batch.counted:
+            return set()
+        mine = [p for i in sorted(batch.counted) for p in batch.counted[i]]
+        batch.known = self.paragraphs.known(mine)
+        holders = self.store.find(sorted({k.duplicate_of for ks in batch.known.values() for k in ks}))
+        return {
+            (i, holders[k.duplicate_of][0])
+            for i, ks in batch.known.items()
+            for k in ks
+            if k.duplicate_of in holders and k.duplicate_of != batch.ids[batch.rows[i]]
+        }
+
     def _results(self, batch: _Batch, matches: Sequence[Match | None]) -> list[Match]:
         results: list[Match] = []
         slot = {row: i for i, row in enumerate(batch.rows.tolist())}
         for row, rid in enumerate(batch.ids):
             if row in batch.rejected:
                 results.append(Match(rid, "rejected", reason=batch.rejected[row]))
-            else:
-                results.append(matches[slot[row]] or Match(rid, "new"))
+                continue
+            match = matches[slot[row]] or Match(rid, "new")
+            known = batch.known.get(slot[row])
+            if known and match.status != "present":
+                match = dataclasses.replace(match, paragraphs=tuple(sorted(known, key=lambda k: k.paragraph)))
+            results.append(match)
         return results
 
     # The API ----------------------------------------------------------------------------------------
@@ -348,7 +400,7 @@ class Index:
         """
         batch = self._prepare(records)
         if add:
-            with self.store.locked():
+            with self._writing():
                 matches = self._checked_and_added(batch)
         else:
             matches = self._results(batch, self._against_index(batch))
@@ -363,7 +415,7 @@ class Index:
     def add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
         """Index every readable record whose id is not indexed yet (`new`); others are `present`."""
         batch = self._prepare(records)
-        with self.store.locked():
+        with self._writing():
             present = self.store.find([batch.ids[r] for r in batch.rows.tolist()])
             add = [
                 i
@@ -386,7 +438,7 @@ class Index:
         of the same batch is reported as its duplicate and not added.
         """
         batch = self._prepare(records)
-        with self.store.locked():
+        with self._writing():
             return self._checked_and_added(batch)
 
     def _checked_and_added(self, batch: _Batch) -> list[Match]:
@@ -397,6 +449,7 @@ class Index:
         for i, row in enumerate(batch.rows.tolist()):
             if matches[i] is not None or row in batch.rejected:
                 continue
+            self._known_within_batch(batch, i, added)
             match = self._within_batch(batch, i, added, by_digest, by_key)
             if match is not None:
                 matches[i] = match
@@ -420,7 +473,9 @@ class Index:
         twin = by_digest.get(batch.digests[i].tobytes())
         if twin is not None:
             return Match(rid, "exact", batch.ids[batch.rows[twin]], 1.0, 1.0, matched_by="exact")
-        earlier = sorted({j for key in batch.keys[i].tolist() for j in by_key.get(key, [])})
+        earlier = sorted(
+            {j for key in batch.keys[i].tolist() for j in by_key.get(key, [])} | batch.holders.pop(i, set())
+        )
         if not earlier:
             return None
         verdict = self._verify([batch.sets[i]] * len(earlier), [batch.sets[j] for j in earlier])
@@ -437,9 +492,24 @@ class Index:
             matched_by=_evidence(verdict, p),
         )
 
+    def _known_within_batch(self, batch: _Batch, i: int, added: list[int]) -> None:
+        """Record `i`'s paragraphs held by records added earlier in the batch (and those records)."""
+        if self.paragraphs is None or not batch.counted.get(i) or not added:
+            return
+        earlier = [(j, p) for j in added for p in batch.counted.get(j, [])]
+        found = self.paragraphs.within(
+            batch.counted[i], [(batch.ids[batch.rows[j]], p) for j, p in earlier]
+        ).get(i, [])
+        have = {k.paragraph for k in batch.known.get(i, [])}
+        batch.known.setdefault(i, []).extend(k for k in found if k.paragraph not in have)
+        by_id = {batch.ids[batch.rows[j]]: j for j in added}
+        batch.holders[i] = {by_id[k.duplicate_of] for k in found}
+
     def _insert(self, batch: _Batch, which: list[int]) -> None:
         if not which:
             return
+        if self.paragraphs is not None:  # the paragraph store first (see `dedup.index.paragraphs`)
+            self.paragraphs.insert([(batch.ids[batch.rows[i]], batch.counted.get(i, [])) for i in which])
         pick = np.array(which, dtype=np.int64)
         self.store.insert(
             [batch.ids[batch.rows[i]] for i in which],
@@ -451,7 +521,9 @@ class Index:
     def remove(self, ids: Iterable[str]) -> int:
         """Forget records by id; returns how many were indexed."""
         wanted = [str(i) for i in ids]
-        with self.store.locked():
+        with self._writing():
+            if self.paragraphs is not None:
+                self.paragraphs.remove(wanted)
             found = self.store.find(wanted)
             nums = [num for num, _ in found.values()]
             parsed = [_unblob(blob, self.bands) for _, blob in found.values()]
