@@ -34,6 +34,7 @@ from dedup.settings import (
     NormalizeConfig,
     OutputConfig,
     ShingleConfig,
+    SparkConfig,
 )
 
 
@@ -101,6 +102,9 @@ class Config:
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
             about 150 bytes per record.
+        engine: `local` runs on this machine (`dedup.engines.local`); `spark` runs the same steps
+            on Apache Spark (`dedup.engines.spark`, the `dedup[spark]` extra).
+        spark: how `engine: spark` runs (`dedup.settings.SparkConfig`).
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -115,6 +119,8 @@ class Config:
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
     memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
+    engine: Literal["local", "spark"] = "local"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
 
 def _describe(value: object) -> str:

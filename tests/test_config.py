@@ -37,7 +37,7 @@ def test_configs_are_frozen() -> None:
         (
             {"zzz": 1},
             "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
-            "cluster, index, on_error, workers, progress, memory_budget",
+            "cluster, index, on_error, workers, progress, memory_budget, engine, spark",
         ),
         (
             {"lsh": {"threshold": 1.5}},
