@@ -144,18 +144,19 @@ _COUNTS = (
 def test_spark_writes_what_the_local_engine_writes(
     spark: Any, corpus: Path, tmp_path: Path, sections: dict[str, Any]
 ) -> None:
+    spark_out = tmp_path / "spark out+1"  # a name Spark must not escape
     local = run(_config(corpus, tmp_path / "local", "local", **sections))
-    run(_config(corpus, tmp_path / "spark", "spark", **sections))
+    run(_config(corpus, spark_out, "spark", **sections))
     assert local.duplicates > 20 and local.near_duplicates > 10 and local.rejected == 3
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
-        folder = tmp_path / "spark" / name
+        folder = spark_out / name
         assert folder.is_dir() and sorted(p.suffix for p in folder.iterdir()) == [".parquet"] * len(
             list(folder.iterdir())
         )
         assert pq.read_table(folder).schema == pq.read_schema(tmp_path / "local" / name)
         # Every column of every row: ids kept, the id each drop names, evidence, texts, rejects.
-        assert _rows(tmp_path / "spark", name) == _rows(tmp_path / "local", name)
-    report = json.loads((tmp_path / "spark" / "report.json").read_text(encoding="utf-8"))
+        assert _rows(spark_out, name) == _rows(tmp_path / "local", name)
+    report = json.loads((spark_out / "report.json").read_text(encoding="utf-8"))
     assert (
         report["accounting"]["holds"]
         and report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
@@ -163,10 +164,10 @@ def test_spark_writes_what_the_local_engine_writes(
     assert {k: report[k] for k in _COUNTS} == {k: getattr(local, k) for k in _COUNTS}
     assert report["config"]["engine"] == "spark"
     for name, described in report["outputs"].items():
-        parts = {p.name: p.stat().st_size for p in (tmp_path / "spark" / name).iterdir()}
+        parts = {p.name: p.stat().st_size for p in (spark_out / name).iterdir()}
         assert parts == {part: about["bytes"] for part, about in described["parts"].items()}
-        assert described["rows"] == pq.read_table(tmp_path / "spark" / name).num_rows
-    assert not (tmp_path / "spark" / ".dedup-spark").exists()  # the working folder is gone
+        assert described["rows"] == pq.read_table(spark_out / name).num_rows
+    assert not (spark_out / ".dedup-spark").exists()  # the working folder is gone
 
 
 def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ from dedup import cluster, lsh
 from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines import spark_graph, spark_pairs, spark_records, spark_session
 from dedup.engines.spark_records import ERROR, FEATURES, FILE, INFO, PARTS, RECORD, REJECT, ddl, reraise
-from dedup.errors import InputError
+from dedup.errors import AccountingError, InputError
 from dedup.io import fields, readers, writers
 from dedup.outputs import rejects_table, schemas
 from dedup.progress import NullProgress, Progress
@@ -468,8 +468,10 @@ class _Job:
             "reason",
         )
         folder = self.work / "decisions"
+        # Spark's (Hadoop's) path, unescaped: `as_uri()` would escape a space or a `+` into a name
+        # the tasks then do not find.
         decided.unionByName(rejected).repartition("file_index").write.partitionBy("file_index").parquet(
-            folder.as_uri()
+            f"file://{folder}"
         )
         stage = self.work / "stage"
         writer = spark_records.write_outputs(self.worker, extra, str(stage), str(folder))
@@ -477,6 +479,17 @@ class _Job:
         for row in parts:
             if row["table"] == "error":
                 raise reraise(bytes.fromhex(row["part"]))
+        written = {name: sum(r["rows"] for r in parts if r["table"] == name) for name in OUTPUTS}
+        expected = {
+            "unique": self.report.kept,
+            "duplicates": self.report.duplicates,
+            "rejects": self.report.rejected,
+        }
+        if written != expected:
+            raise AccountingError(
+                f"accounting failed: the part files hold {written} rows, the decisions say {expected}; "
+                "nothing was published. This is a bug in dedup"
+            )
         unique_schema, duplicates_schema = schemas(extra)
         empty = {
             "unique": unique_schema,
