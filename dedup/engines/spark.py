@@ -177,7 +177,9 @@ class _Job:
             tasks = self.spark.createDataFrame(
                 context.parallelize(rows, slices), "file_index int, path string"
             )
-            features = self.hold(tasks.mapInArrow(spark_records.featurize_files(self.worker), ddl(FEATURES)))
+            features = self.hold(
+                tasks.mapInArrow(spark_records.featurize_files(self.worker, os.getcwd()), ddl(FEATURES))
+            )
             counts = {
                 row["kind"]: row
                 for row in features.groupBy("kind")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -177,10 +178,16 @@ def unpack(
 # Featurize -----------------------------------------------------------------------------------------
 
 
-def featurize_files(config: Config) -> ArrowFunction:
-    """The `mapInArrow` function turning `(file_index, path)` rows into `FEATURES` rows."""
+def featurize_files(config: Config, cwd: str) -> ArrowFunction:
+    """The `mapInArrow` function turning `(file_index, path)` rows into `FEATURES` rows.
+
+    Paths are read as the config names them (they name the records: `source_file`, ids), from the
+    driver's working folder `cwd` where a worker has it (Spark starts workers elsewhere).
+    """
 
     def run(tasks: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        if os.path.isdir(cwd):
+            os.chdir(cwd)
         for task in tasks:
             for index, path in zip(task.column(0).to_pylist(), task.column(1).to_pylist(), strict=True):
                 yield from _featurize_file(int(index), str(path), config)
