@@ -261,6 +261,10 @@ def test_a_missing_pyspark_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         run(_config(tmp_path / "in", tmp_path / "out", "spark"))
 
 
-def test_the_local_engine_loads_no_pyspark() -> None:
-    code = "import sys, dedup; dedup.run; dedup.config_from_dict({}); assert 'pyspark' not in sys.modules"
+def test_pyspark_is_loaded_only_by_a_spark_run() -> None:
+    code = (
+        "import sys, dedup; from dedup.engines import local; "
+        "config = dedup.config_from_dict({'engine': 'spark', 'spark': {'master': 'local[1]'}}); "
+        "assert config.engine == 'spark' and 'pyspark' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -107,6 +107,7 @@ class _Job:
         )
         self.report.memory_budget = size_bytes(config.memory_budget)
         self.held: list[DataFrame] = []
+        self.valid = 0  # records past the id check, counted in `_exact`
         self.partitions = config.spark.partitions or 2 * spark.sparkContext.defaultParallelism
 
     @contextmanager

@@ -97,6 +97,7 @@ def session(cfg: SparkConfig) -> Iterator[SparkSession]:
         spark = builder.getOrCreate()
     except Exception as err:  # the gateway's failures are plain exceptions (Java missing or too old)
         raise EngineError(f"Spark did not start ({cfg.master}, Java from {home or 'PATH'}): {err}") from None
+    spark.sparkContext.setLogLevel("ERROR")  # Spark's warnings about its own plans are not the user's
     try:
         yield spark
     finally:
