@@ -35,6 +35,7 @@ from dedup.settings import (
     OutputConfig,
     ParagraphConfig,
     ShingleConfig,
+    SparkConfig,
 )
 
 
@@ -106,6 +107,9 @@ class Config:
             paragraph: boilerplate paragraphs go from every record, and a record whose paragraphs
             are found in another is found however short it is (`dedup.paragraphs`).
         paragraphs: paragraphs as units (`dedup.settings.ParagraphConfig`), under `granularity: paragraph`.
+        engine: `local` runs on this machine (`dedup.engines.local`); `spark` runs the same steps
+            on Apache Spark (`dedup.engines.spark`, the `dedup[spark]` extra).
+        spark: how `engine: spark` runs (`dedup.settings.SparkConfig`).
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -122,6 +126,8 @@ class Config:
     memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
     granularity: Literal["document", "paragraph"] = "document"
     paragraphs: ParagraphConfig = field(default_factory=ParagraphConfig)
+    engine: Literal["local", "spark"] = "local"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
 
 def _describe(value: object) -> str:
@@ -222,6 +228,11 @@ def _check_together(source: str, config: Config) -> None:
             f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
             f"minhash.num_perm is {num_perm}; lower lsh.bands or lsh.rows, or raise minhash.num_perm"
         )
+    if config.engine == "spark" and config.granularity == "paragraph":
+        raise ConfigError(
+            f"{source}: engine: spark runs at granularity: document only; run granularity: paragraph "
+            "with engine: local (the README's Spark section says how the two fit together)"
+        )
 
 
 def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = ()) -> Config:
@@ -229,7 +240,8 @@ def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequ
 
     Raises:
         ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
-            together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`).
+            together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`; `engine: spark` with
+            `granularity: paragraph`).
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file

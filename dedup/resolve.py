@@ -305,11 +305,48 @@ def resolve(
             pairs = _with_extra(pairs, group[extra], len(rep))
     with clock.stage("verify"):
         verdict = check(pairs)
-        edges = pairs[verdict.keep]
-        verdict = _subset(verdict, verdict.keep)
+    with clock.stage("cluster"):
+        rank = keep_rank(source, position, config)
+    found = decide(source, group, rep, rank, pairs, verdict, config, clock, workers)
+    found.bands, found.rows = bands, rows
+    return found
+
+
+def decide(
+    source: Source,
+    group: npt.NDArray[np.int64],
+    rep: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    verdict: lsh.Verdict,
+    config: Config,
+    clock: Clock,
+    workers: int = 1,
+) -> Duplicates:
+    """From verified candidate pairs: groups, the keep step (figures rule included) and its check.
+
+    What `resolve` does after verification; a distributed engine calls it on each group of
+    verified pairs alone (the decisions of one group never depend on another's).
+
+    Args:
+        source: the cleaned records.
+        group: `int64 (n,)`, each record's exact group.
+        rep: `int64 (groups,)`, each group's representative record.
+        rank: `int64 (n,)`, each record's keep rank (`keep_rank`), a total order.
+        pairs: `int64 (m, 2)`, the candidate pairs of groups (indices into `rep`), `i < j`, unique, sorted.
+        verdict: the pairs' verdicts (`lsh.verify`).
+        config: the run's config.
+        clock: collects the stage timings (`cluster`, `figures`, `similarity`).
+        workers: threads for exact counting.
+
+    Raises:
+        VerificationError: a dropped record does not verify against the record it names.
+    """
+    check = _Verifier(source, rep, config, workers)
+    edges = pairs[verdict.keep]
+    verdict = _subset(verdict, verdict.keep)
     with clock.stage("cluster"):
         drop_all = parse_keep(config.cluster.keep)[0] == "none"
-        rank = keep_rank(source, position, config)
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
         checked = np.unique(pairs[:, 0] * len(rep) + pairs[:, 1])
@@ -347,7 +384,6 @@ def resolve(
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
-    found.bands, found.rows = bands, rows
     return found
 
 

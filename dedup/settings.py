@@ -334,3 +334,46 @@ class ParagraphConfig:
 
     min_words: int = field(default=4, metadata={"check": _check_min_words})
     min_records: int | None = field(default=5, metadata={"check": _check_min_records})
+
+
+# The Spark engine ---------------------------------------------------------------------------------
+
+
+def _check_master(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must name a Spark master, e.g. 'local[2]', 'spark://host:7077' or 'yarn'"
+    return None
+
+
+def _check_partitions(value: object) -> str | None:
+    if not isinstance(value, int) or value < 0:
+        return "must be 0 (twice the cluster's cores) or a positive integer"
+    return None
+
+
+def _check_spark_conf(value: object) -> str | None:
+    items = value if isinstance(value, tuple) else ()
+    for item in items:
+        key, sep, _ = str(item).partition("=")
+        if not sep or not key.strip().startswith("spark."):
+            return "must hold 'spark.<key>=<value>' settings, e.g. 'spark.executor.memory=8g'"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SparkConfig:
+    """How `engine: spark` runs (PySpark, the optional `dedup[spark]` extra).
+
+    Attributes:
+        master: the Spark master (`local[2]`, `spark://host:7077`, `yarn`, `k8s://...`). A Spark
+            session already active in the process is used as it is instead.
+        app_name: the application's name in the Spark UI.
+        partitions: partitions of each shuffle (band keys, pairs, groups); 0 is twice the
+            cluster's cores.
+        conf: further Spark settings as `spark.<key>=<value>` (`spark.executor.memory=8g`).
+    """
+
+    master: str = field(default="local[2]", metadata={"check": _check_master})
+    app_name: str = "dedup"
+    partitions: int = field(default=0, metadata={"check": _check_partitions})
+    conf: tuple[str, ...] = field(default=(), metadata={"check": _check_spark_conf})

