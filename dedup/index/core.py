@@ -30,7 +30,7 @@ from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
-from dedup.index.store import SQLiteStore, Store
+from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.settings import NORMALIZE_VERSION
 
@@ -165,20 +165,6 @@ def _positioned(ids: Any, texts: Any) -> pa.Table:
     )
 
 
-def _blob(
-    digest: npt.NDArray[np.uint64], keys: npt.NDArray[np.uint64], shingles: npt.NDArray[np.uint32]
-) -> bytes:
-    return digest.astype("<u8").tobytes() + keys.astype("<u8").tobytes() + shingles.astype("<u4").tobytes()
-
-
-def _unblob(
-    blob: bytes, bands: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
-    digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
-    keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
-    return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)
-
-
 def _redundant(verdict: lsh.Verdict, p: int) -> bool:
     """Whether pair `p`'s first record (the one checked) is a duplicate of its second.
 
@@ -277,7 +263,7 @@ class Index:
         keys = np.ascontiguousarray(features.keys.T)
         bounds = features.set_offsets
         sets = [features.sets[bounds[i] : bounds[i + 1]] for i in range(len(features))]
-        blobs = [_blob(features.digests[i], keys[i], sets[i]) for i in range(len(sets))]
+        blobs = [pack_entry(features.digests[i], keys[i], sets[i]) for i in range(len(sets))]
         seen: set[str] = set()
         for row in rows.tolist():
             if ids[row] in seen:
@@ -327,7 +313,7 @@ class Index:
             if num not in stored:
                 continue
             rid, blob = stored[num]
-            digest, _, shingles = _unblob(blob, self.bands)
+            digest, _, shingles = unpack_entry(blob, self.bands)
             if np.array_equal(digest, batch.digests[i]):
                 best = out[i]
                 if best is None or best.status != "exact":
@@ -526,7 +512,7 @@ class Index:
                 self.paragraphs.remove(wanted)
             found = self.store.find(wanted)
             nums = [num for num, _ in found.values()]
-            parsed = [_unblob(blob, self.bands) for _, blob in found.values()]
+            parsed = [unpack_entry(blob, self.bands) for _, blob in found.values()]
             if nums:
                 exact_keys = np.array([p[0][0] for p in parsed], dtype=np.uint64)
                 band_keys = np.stack([p[1] for p in parsed]).astype(np.uint64)

@@ -29,7 +29,7 @@ import xxhash
 
 from dedup import lsh
 from dedup.config import Config
-from dedup.index.store import SQLiteStore, Store
+from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
 from dedup.paragraphs import ParagraphFeatures
 
 SEPARATOR = "\x1f"
@@ -157,7 +157,7 @@ class Paragraphs:
             rid, _, position = pid.rpartition(SEPARATOR)
             if not position:  # a directory entry
                 continue
-            digest, _, shingles = _unblob(blob, self.bands)
+            digest, _, shingles = unpack_entry(blob, self.bands)
             theirs.append((k, rid, int(position), digest, shingles))
         return self._best(mine, theirs)
 
@@ -227,7 +227,7 @@ class Paragraphs:
         for rid, paragraphs in fresh:
             for p in paragraphs:
                 ids.append(f"{rid}{SEPARATOR}{p.position}")
-                blobs.append(_blob(p.digest, p.keys, p.shingles))
+                blobs.append(pack_entry(p.digest, p.keys, p.shingles))
                 exact.append(p.digest[0])
                 keys.append(p.keys)
         if ids:
@@ -249,7 +249,7 @@ class Paragraphs:
             wanted += [f"{rid}{SEPARATOR}{int(k)}" for k in np.frombuffer(blob, dtype="<u4").tolist()]
         found = self.store.find(wanted)
         if found:
-            parsed = [_unblob(blob, self.bands) for _, blob in found.values()]
+            parsed = [unpack_entry(blob, self.bands) for _, blob in found.values()]
             self.store.delete(
                 [num for num, _ in found.values()],
                 np.array([p[0][0] for p in parsed], dtype=np.uint64),
@@ -258,20 +258,6 @@ class Paragraphs:
         dir_nums = [num for num, _ in entries.values()]
         dir_keys = np.array([_directory_key(e[: -len(SEPARATOR)]) for e in entries], dtype=np.uint64)
         self.store.delete(dir_nums, dir_keys, np.empty((len(dir_nums), 0), dtype=np.uint64))
-
-
-def _blob(
-    digest: npt.NDArray[np.uint64], keys: npt.NDArray[np.uint64], shingles: npt.NDArray[np.uint32]
-) -> bytes:
-    return digest.astype("<u8").tobytes() + keys.astype("<u8").tobytes() + shingles.astype("<u4").tobytes()
-
-
-def _unblob(
-    blob: bytes, bands: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
-    digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
-    keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
-    return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)
 
 
 def _verify(
