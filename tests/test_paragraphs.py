@@ -244,6 +244,10 @@ def test_boilerplate_needs_records_with_text_of_their_own_and_an_emptied_record_
     ]
     with pytest.raises(InputError, match="no words left once boilerplate is removed"):
         dedup_table(pa.Table.from_pylist(rows), **PARAGRAPH, on_error="fail")
+    # The local engine stops as the table API does, and publishes nothing.
+    with pytest.raises(InputError, match="no words left once boilerplate is removed"):
+        _run(tmp_path, rows, name="failed", **PARAGRAPH, on_error="fail")
+    assert not (tmp_path / "failed" / "report.json").exists()
 
 
 def test_near_copies_of_a_paragraph_and_pieces_of_it_are_one_group() -> None:

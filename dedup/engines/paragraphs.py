@@ -30,7 +30,7 @@ from dedup.featurize import gather_sets
 from dedup.io import work
 from dedup.outputs import rejects_table
 from dedup.paragraphs import emptied_reject, strip
-from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, Reject
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, Reject, fail_fast
 from dedup.resolve import Clock
 
 #: The checkpoint name of the paragraph index's results (groups table, pairs, counts).
@@ -146,9 +146,12 @@ def _derive_one(
     keep = valid & ~emptied
     rejects = [Reject(**{k: r[k] for k in _REJECT_KEYS}) for r in shard.rejects().to_pylist()]
     rejects += id_rejects
+    emptied_rejects = []
     for row in np.flatnonzero(emptied).tolist():
         record = table.slice(row, 1).select([ID, SOURCE_FILE, SOURCE_LINE, PARAGRAPHS]).to_pylist()[0]
-        rejects.append(emptied_reject(record, int(done.removed[row]), config.input.text_field))
+        emptied_rejects.append(emptied_reject(record, int(done.removed[row]), config.input.text_field))
+    fail_fast(emptied_rejects, config.on_error)
+    rejects += emptied_rejects
     rejects.sort(key=lambda r: -1 if r.source_line is None else r.source_line)
     take = pa.array(np.flatnonzero(keep), pa.int64())
     records = table.set_column(table.schema.get_field_index(PARAGRAPHS), PARAGRAPHS, done.paragraphs)
