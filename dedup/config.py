@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from dedup.display import mask_credentials
 from dedup.errors import ConfigError
 from dedup.settings import (
     NORMALIZE_VERSION,
@@ -131,7 +132,8 @@ class Config:
 
 
 def _describe(value: object) -> str:
-    return f"{value!r}" if not isinstance(value, str) else f"'{value}'"
+    """A value as an error shows it, URL passwords masked (an error may be logged or shown)."""
+    return mask_credentials(f"{value!r}" if not isinstance(value, str) else f"'{value}'")
 
 
 def _convert(source: str, path: str, hint: Any, value: Any) -> Any:
@@ -197,14 +199,14 @@ def _build(source: str, prefix: str, cls: type[Any], data: Mapping[str, Any]) ->
     return cls(**values)
 
 
-def _apply_override(data: dict[str, Any], assignment: str) -> None:
+def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -> None:
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
+        raise ConfigError(f"{via} {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
     try:
         value = _parse(raw) if raw.strip() else ""
     except _Refused as err:
-        raise ConfigError(f"--set {assignment}: {err.problem}") from None
+        raise ConfigError(f"{via} {assignment}: {err.problem}") from None
     except (yaml.YAMLError, RecursionError):
         value = raw
     parts = key.strip().split(".")
@@ -212,7 +214,7 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment}: '{part}' is not a section")
+            raise ConfigError(f"{via} {assignment}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
 
@@ -235,22 +237,37 @@ def _check_together(source: str, config: Config) -> None:
         )
 
 
-def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = ()) -> Config:
+def from_dict(
+    data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = (), via: str = "--set"
+) -> Config:
     """Build a `Config` from a mapping (as YAML would give), applying `KEY=VALUE` overrides.
+
+    Args:
+        data: the config's sections and keys.
+        source: what an error about `data` names (the config file).
+        overrides: `KEY=VALUE` assignments applied over `data`.
+        via: what an error about an override names (`--set`, or `dedup_table` for its keyword
+            arguments).
 
     Raises:
         ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
             together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`; `engine: spark` with
-            `granularity: paragraph`).
+            `granularity: paragraph`), naming the file or the override that holds it.
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file
-    if overrides:
-        for assignment in overrides:
-            _apply_override(merged, assignment)
-        config = _build("--set", "", Config, merged)
-    _check_together("--set" if overrides else source, config)
-    return config
+    if not overrides:
+        _check_together(source, config)
+        return config
+    for assignment in overrides:
+        _apply_override(merged, assignment, via)
+    combined = _build(via, "", Config, merged)
+    try:
+        _check_together(via, combined)
+    except ConfigError:
+        _check_together(source, config)  # the file alone already has it: name the file
+        raise
+    return combined
 
 
 #: A config is a few kilobytes; a file past this is no config (a data file named by mistake).

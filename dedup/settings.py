@@ -9,6 +9,7 @@ must be (the message `dedup.config` shows, after the key's dotted path).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,9 +18,25 @@ from typing import Literal
 Format = Literal["auto", "lines", "jsonl", "csv", "parquet", "warc"]
 
 
+#: A URL's scheme (`s3://`, `hdfs://`, `gs://`, `http://`): dedup reads and writes local paths only.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REMOTE = (
+    "must be a local path (a mounted filesystem is one); remote URLs such as s3:// or hdfs:// are "
+    "not read or written: copy or mount the data first"
+)
+
+
 def _check_paths(value: object) -> str | None:
     if not value:
         return "must name at least one file, folder or glob"
+    if isinstance(value, tuple) and any(_URL.match(str(p)) for p in value):
+        return _REMOTE
+    return None
+
+
+def _check_dir(value: object) -> str | None:
+    if isinstance(value, str) and _URL.match(value):
+        return _REMOTE
     return None
 
 
@@ -29,7 +46,7 @@ class InputConfig:
 
     Attributes:
         paths: files, folders (read recursively, hidden files skipped) or globs, relative to the
-            working directory.
+            working directory; local paths only (a URL such as `s3://` is refused).
         format: `auto` decides per file: a WARC or WET file by its content (`WARC/1.x` at its
             start, compressed or not), else by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
         id_field: the field holding a record's id; records without it get `<file>:<line>` (WARC
@@ -51,12 +68,12 @@ class OutputConfig:
     """Where a run writes.
 
     Attributes:
-        dir: the output folder (created if missing).
+        dir: the output folder (created if missing); a local path (a URL such as `s3://` is refused).
         overwrite: replace an earlier run's outputs in `dir`; without it such a folder is an error.
         compression: Parquet compression codec.
     """
 
-    dir: str = "out"
+    dir: str = field(default="out", metadata={"check": _check_dir})
     overwrite: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 

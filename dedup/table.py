@@ -17,7 +17,7 @@ import pyarrow as pa
 from dedup.config import Config, from_dict, to_dict
 from dedup.config import fingerprint as config_fingerprint
 from dedup.engines import memory
-from dedup.errors import InputError
+from dedup.errors import ConfigError, InputError
 from dedup.featurize import featurize
 from dedup.records import (
     ID,
@@ -75,14 +75,19 @@ def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> R
 
     Raises:
         TypeError: `table` is neither a pyarrow Table nor a pandas DataFrame.
-        ConfigError: an override names an unknown key or a bad value.
+        ConfigError: an override names an unknown key or a bad value; `engine` is not `local`.
         InputError: every record was rejected, or a reject under `on_error: fail`, or the keep
             rule's field cannot rank the records.
     """
     config = config or Config()
     if overrides:
         sets = [f"{key.replace('__', '.')}={_yaml(value)}" for key, value in overrides.items()]
-        config = from_dict(to_dict(config), "dedup_table", sets)
+        config = from_dict(to_dict(config), "dedup_table(config=...)", sets, via="dedup_table")
+    if config.engine != "local":
+        raise ConfigError(
+            f"dedup_table: engine: {config.engine} is for dedup run and dedup.run; dedup_table runs in "
+            "memory on this machine (set engine: local, or write the table to Parquet and run it)"
+        )
     records, rejects = _records(_arrow(table), config)
     report = Report(config=to_dict(config), fingerprint=config_fingerprint(config), output_dir="")
     report.read = records.num_rows + len(rejects)

@@ -84,6 +84,18 @@ def test_configs_are_frozen() -> None:
             "c.yaml: unknown key 'paragraphs.min_record'; did you mean 'min_records'?",
         ),
         (
+            {"output": {"dir": "s3://AKIA:hunter2@bucket/out"}},
+            "c.yaml: output.dir must be a local path (a mounted filesystem is one); remote URLs such as "
+            "s3:// or hdfs:// are not read or written: copy or mount the data first; got "
+            "'s3://AKIA:***@bucket/out'",
+        ),
+        (
+            {"input": {"paths": ["corpus/a.jsonl", "hdfs://user:pw@namenode/corpus"]}},
+            "c.yaml: input.paths must be a local path (a mounted filesystem is one); remote URLs such as "
+            "s3:// or hdfs:// are not read or written: copy or mount the data first; got "
+            "['corpus/a.jsonl', 'hdfs://user:***@namenode/corpus']",
+        ),
+        (
             {"engine": "spark", "granularity": "paragraph"},
             "c.yaml: engine: spark runs at granularity: document only; run granularity: paragraph "
             "with engine: local (the README's Spark section says how the two fit together)",
@@ -145,3 +157,23 @@ def test_fingerprint_follows_what_changes_a_signature_only() -> None:
 def test_to_dict_round_trips() -> None:
     cfg = from_dict({"input": {"paths": ["a"]}, "lsh": {"bands": 4, "rows": 8}})
     assert from_dict(to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize(
+    ("data", "overrides", "blamed"),
+    [
+        ({"engine": "spark", "granularity": "paragraph"}, ["lsh.threshold=0.6"], "ps.yaml"),  # the file's own
+        ({"engine": "spark"}, ["granularity=paragraph"], "--set"),  # the override made it
+    ],
+)
+def test_values_that_clash_name_where_the_clash_is(
+    data: dict[str, object], overrides: list[str], blamed: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"engine: spark runs at granularity: document only") as err:
+        from_dict(data, "ps.yaml", overrides)
+    assert str(err.value).startswith(f"{blamed}: ")
+
+
+def test_an_override_can_settle_a_clash_in_the_file() -> None:
+    config = from_dict({"engine": "spark", "granularity": "paragraph"}, "ps.yaml", ["granularity=document"])
+    assert (config.engine, config.granularity) == ("spark", "document")
