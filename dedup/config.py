@@ -261,7 +261,7 @@ def from_dict(
         return config
     for assignment in overrides:
         _apply_override(merged, assignment, via)
-    combined = _build(via, "", Config, merged)
+    combined: Config = _build(via, "", Config, merged)
     try:
         _check_together(via, combined)
     except ConfigError:
