@@ -51,9 +51,10 @@ class Match:
         similarity: Jaccard similarity to `duplicate_of` (1.0 for exact).
         containment: the share of this record's distinct shingles found in `duplicate_of`.
         reason: why a record was rejected.
-        matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing form,
-            or the same id for `present`), `jaccard` or `containment` (this record is inside
-            `duplicate_of`).
+        matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing
+            form), `jaccard` or `containment` (this record is inside `duplicate_of`), or, for
+            `present` only, `id`: the id is indexed with another text (`similarity` and
+            `containment` then measure the two texts).
         paragraphs: under `granularity: paragraph`, the record's paragraphs that the index already
             holds (`KnownParagraph`: its position, the indexed record and paragraph, the evidence),
             in paragraph order; empty otherwise, and for `present` and `rejected` records.
@@ -112,27 +113,35 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
     """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both.
 
     Returns:
-        `(table, ids, unstorable)`: the table, each record's id as given, and the records whose id
-        or text holds a lone surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in
-        the table those have an empty text, so nothing of them is indexed.
+        `(table, ids, unstorable)`: the table, each record's id as given (as text; `<record N>`,
+        1-based, for a null id), and the records whose id is null or whose id or text holds a lone
+        surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in the table those have an
+        empty text, so nothing of them is indexed.
     """
     if isinstance(records, pa.Table):
         text = records[TEXT]
-        if (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) and not text.null_count:
-            ids_array = records[ID].cast(pa.string())
+        ids_array = records[ID].cast(pa.string())
+        string = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
+        if string and not text.null_count and not ids_array.null_count:
             table = _positioned(ids_array, text.cast(pa.string()))  # no Python copy
             return table, ids_array.to_pylist(), {}
-        ids, texts = records[ID].cast(pa.string()).to_pylist(), text.to_pylist()
+        given, texts = ids_array.to_pylist(), text.to_pylist()
     else:
         items = list(records)
         pairs = [(r[ID], r[TEXT]) if isinstance(r, dict) else (r[0], r[1]) for r in items]
-        ids, texts = [str(p[0]) for p in pairs], [p[1] for p in pairs]
+        given, texts = [p[0] for p in pairs], [p[1] for p in pairs]
+    # The index keeps records by id: a record without one is a reject, shown by its position.
+    unstorable: dict[int, str] = {
+        i: "no id (null): the index keeps records by id" for i, x in enumerate(given) if x is None
+    }
+    ids = [f"<record {i + 1}>" if x is None else str(x) for i, x in enumerate(given)]
     if any(not isinstance(t, str) for t in texts):
         bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
         raise TypeError(
             f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
         )
-    unstorable: dict[int, str] = {}
+    if unstorable:
+        texts = ["" if i in unstorable else t for i, t in enumerate(texts)]
     try:
         return _positioned(pa.array(ids, pa.string()), pa.array(texts, pa.string())), ids, unstorable
     except UnicodeEncodeError:
@@ -338,10 +347,34 @@ class Index:
                         float(verdict.share_a[p]),
                         matched_by=_evidence(verdict, p),
                     )
-        for i, row in enumerate(batch.rows.tolist()):
-            rid = batch.ids[row]
-            if rid in present:
+        for i, match in self._present(batch, present).items():
+            out[i] = match
+        return out
+
+    def _present(self, batch: _Batch, present: dict[str, tuple[int, bytes]]) -> dict[int, Match]:
+        """`{slot: Match}` for the batch records whose id is indexed, with the evidence against it.
+
+        The same hashing form is `exact` (similarity and containment 1.0); another text under the
+        same id is `id`, with the Jaccard similarity and containment its shingles measure.
+        """
+        slots = [
+            (i, batch.ids[row]) for i, row in enumerate(batch.rows.tolist()) if batch.ids[row] in present
+        ]
+        out: dict[int, Match] = {}
+        mine, theirs, differ = [], [], []
+        for i, rid in slots:
+            digest, _, shingles = unpack_entry(present[rid][1], self.bands)
+            if np.array_equal(digest, batch.digests[i]):
                 out[i] = Match(rid, "present", rid, 1.0, 1.0, matched_by="exact")
+            else:
+                mine.append(batch.sets[i])
+                theirs.append(shingles)
+                differ.append((i, rid))
+        if differ:
+            verdict = self._verify(mine, theirs)
+            for p, (i, rid) in enumerate(differ):
+                similarity, share = float(verdict.jaccard[p]), float(verdict.share_a[p])
+                out[i] = Match(rid, "present", rid, similarity, share, matched_by="id")
         return out
 
     def _paragraph_candidates(self, batch: _Batch) -> set[tuple[int, int]]:
@@ -409,12 +442,8 @@ class Index:
                 if batch.ids[r] not in present and r not in batch.rejected
             ]
             self._insert(batch, add)
-        matches: list[Match | None] = [
-            Match(batch.ids[r], "present", batch.ids[r], 1.0, 1.0, matched_by="exact")
-            if batch.ids[r] in present
-            else None
-            for r in batch.rows.tolist()
-        ]
+        found = self._present(batch, present)
+        matches: list[Match | None] = [found.get(i) for i in range(len(batch.rows))]
         return self._results(batch, matches)
 
     def check_and_add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
