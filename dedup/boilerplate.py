@@ -9,8 +9,12 @@ local engine, or all records in memory), and decides:
    (`resolve.candidate_pairs`, one band at a time) and are verified on their exact shingle sets by
    `lsh.verify`, with the document thresholds (Jaccard `lsh.threshold`, `lsh.short_threshold`
    below `lsh.min_shingles` shingles, containment `lsh.containment`).
-3. **Paragraph groups**: exact groups joined by pairs that are near-duplicates both ways
-   (connected components). A group's *records* are the records holding one of its paragraphs.
+3. **Paragraph groups**: exact groups joined by pairs that are near-duplicates both ways: each
+   paragraph holds at least `lsh.containment` of the other's shingles (Jaccard alone when
+   containment is off), joined as connected components. A paragraph that holds a boilerplate
+   paragraph and words of its own (a footer run on with the page's last sentence) passes Jaccard
+   but is no copy of it: it stays, own words and all. A group's *records* are the records holding
+   one of its paragraphs.
 4. **Boilerplate**: a group is boilerplate when it occurs in at least `paragraphs.min_records`
    documents with text of their own. A record has text of its own when it holds a paragraph (that
    counts) whose group occurs in fewer than `min_records` records; records whose own texts are
@@ -204,7 +208,10 @@ def find(parts: list[Part], config: Config, clock: Clock | None = None, workers:
         pairs = candidate_pairs(source, rep, bands, config.lsh.max_bucket)
         verdict = _verify(source, rep, pairs, config, workers)
         near = pairs[verdict.keep]
-        mutual = (verdict.similar | (verdict.inside == lsh.MUTUAL))[verdict.keep]
+        # Two paragraphs are one text when each is inside the other (`lsh.containment`): a paragraph
+        # that holds boilerplate and words of its own passes Jaccard, but is no copy of it.
+        both = verdict.inside == lsh.MUTUAL
+        mutual = (both if config.lsh.containment is not None else verdict.similar | both)[verdict.keep]
         inner = np.where((verdict.inside == lsh.SECOND_INSIDE)[verdict.keep][:, None], near[:, ::-1], near)
         inner = inner[~mutual]  # (a, b): paragraph group a is inside b
         label = cluster.connect(units, near[mutual])

@@ -156,6 +156,23 @@ def _pages_with(shared: str, count: int, seed: int) -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.parametrize("own", [5, 15, 25, 40, 60])
+def test_a_paragraph_running_boilerplate_on_with_its_own_words_is_removed_only_when_mostly_boilerplate(
+    own: int,
+) -> None:
+    footer = article(7, 1, 90)[0]
+    mine = article(900 + own, 1, own)[0]
+    run_on = {"id": "run-on", "text": "\n\n".join([*article(901, 1, 30), f"{footer} {mine}"])}
+    result = dedup_table(pa.Table.from_pylist([*_pages_with(footer, 8, 2), run_on]), **PARAGRAPH)
+    assert result.paragraphs is not None and result.paragraphs.num_rows == 1
+    kept = _texts(result.unique)
+    assert all(footer not in p for rid, ps in kept.items() if rid != "run-on" for p in ps)
+    # The oracle: removed exactly when the footer is at least lsh.containment (0.8) of the paragraph.
+    mostly = _inside([f"{footer} {mine}"], [footer]) >= 0.8
+    assert (f"{footer} {mine}" not in kept["run-on"]) is mostly
+    assert not mostly or own <= 20  # a paragraph with more than a fifth of its own stays whole
+
+
 @pytest.mark.parametrize(("words", "removed"), [(3, False), (4, True)])
 def test_a_short_paragraph_is_never_boilerplate(words: int, removed: bool) -> None:
     line = " ".join(["Thanks", "in", "advance", "everyone"][:words]) + "."
