@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from dedup.display import mask_credentials
 from dedup.errors import ConfigError
 from dedup.settings import (
     NORMALIZE_VERSION,
@@ -131,7 +132,8 @@ class Config:
 
 
 def _describe(value: object) -> str:
-    return f"{value!r}" if not isinstance(value, str) else f"'{value}'"
+    """A value as an error shows it, credentials masked (a master URL's password)."""
+    return mask_credentials(f"{value!r}" if not isinstance(value, str) else f"'{value}'")
 
 
 def _convert(source: str, path: str, hint: Any, value: Any) -> Any:
