@@ -206,7 +206,7 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     try:
         value = _parse(raw) if raw.strip() else ""
     except _Refused as err:
-        raise ConfigError(f"--set {assignment}: {err.problem}") from None
+        raise ConfigError(f"--set {mask_credentials(assignment)}: {err.problem}") from None
     except (yaml.YAMLError, RecursionError):
         value = raw
     parts = key.strip().split(".")
@@ -214,7 +214,7 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment}: '{part}' is not a section")
+            raise ConfigError(f"--set {mask_credentials(assignment)}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
 
