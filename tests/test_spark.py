@@ -24,6 +24,8 @@ from dedup.errors import EngineError, InputError
 from dedup.settings import SparkConfig
 from tests.conftest import article
 from tests.corpus import SEED
+from tests.test_warc import _crawl
+from tests.webdata import write_warc
 
 # PySpark 3.5 leaves closing its result sockets to the garbage collector, and checks the pandas
 # version with distutils' deprecated LooseVersion: warnings of PySpark's, not of dedup's.
@@ -46,9 +48,9 @@ def spark() -> Iterator[tuple[Any, tuple[str | None, str]]]:
 
 
 def _corpus(folder: Path) -> Path:
-    """Three files: edited copies (near duplicates, truncations), exact repeats, notices whose
+    """Four files: edited copies (near duplicates, truncations), exact repeats, notices whose
     figures differ, a bucket of boilerplate, bad lines, a repeated id, pass-through fields whose
-    types differ between files, and the seed's HTML lines (an exact pair)."""
+    types differ between files, the seed's HTML lines (an exact pair), and a WARC crawl."""
     folder.mkdir()
     rng = random.Random(7)
     strength = editgen.EditStrength(
@@ -81,6 +83,7 @@ def _corpus(folder: Path) -> Path:
     (folder / "a.jsonl").write_text("\n".join(lines_first) + "\n", encoding="utf-8")
     (folder / "b.jsonl").write_text("\n".join(lines_second) + "\n", encoding="utf-8")
     (folder / "c.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    write_warc(folder / "d.warc.gz", _crawl())  # pages, and records that hold none (counted by kind)
     return folder
 
 
@@ -122,6 +125,7 @@ _COUNTS = (
     "candidate_pairs",
     "verified_pairs",
     "skipped_blank_lines",
+    "skipped_records",
     "input_bytes",
     "bands",
     "rows",
@@ -148,6 +152,7 @@ def test_spark_writes_what_the_local_engine_writes(
     local = run(_config(corpus, tmp_path / "local", "local", **sections))
     run(_config(corpus, spark_out, "spark", **sections))
     assert local.duplicates > 20 and local.near_duplicates > 10 and local.rejected == 3
+    assert local.skipped_records["request"] == 1 and len(local.skipped_records) == 8
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
         folder = spark_out / name
         assert folder.is_dir() and sorted(p.suffix for p in folder.iterdir()) == [".parquet"] * len(
