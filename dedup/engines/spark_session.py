@@ -9,6 +9,11 @@ that runtime does not ship.
 
 A session already active in the process (a notebook's, a test suite's) is used as it is and left
 running; otherwise one is built from the `spark` section and stopped when the run ends.
+
+The Java process writes its stderr into a pipe this process reads (`_JavaStderr`): held while the
+session starts, so a start that fails is one line naming the root cause (`start_error`: a
+`ConfigError` when Spark refused a setting), and passed on once Spark runs, with credentials and
+the values of secret `spark.conf` settings masked.
 """
 
 from __future__ import annotations
@@ -94,15 +99,13 @@ _EXCEPTION = re.compile(
 _REFUSED_VALUES = ("IllegalArgumentException", "NumberFormatException")
 #: spark-submit checking its arguments (the master, `--conf` values) before Spark starts.
 _SUBMIT_CHECK = re.compile(r"\bat org\.apache\.spark\.deploy\.SparkSubmit(?:Arguments)?\.error\(")
-
-
 #: A line Spark logs at ERROR (`26/11/30 04:06:00 ERROR StandaloneSchedulerBackend: ...`), but
 #: for the one that says only that the exception follows.
 _LOGGED_ERROR = re.compile(r"^\S+ \S+ ERROR [\w$.]+: (?!Error initializing SparkContext)(.+)$")
 
 
 def root_cause(text: str) -> Cause:
-    """The root cause in Java output: the last `Caused by:` of the first stack trace in `text`.
+    """The root cause in Java output: the last `Caused by:` in `text`, else its first exception.
 
     Without a Java exception in `text`, the cause is its last line (`kind` ""), so a launcher's
     complaint (`java: No such file or directory`) is not lost.
