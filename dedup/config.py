@@ -132,7 +132,7 @@ class Config:
 
 
 def _describe(value: object) -> str:
-    """A value as an error shows it, URL passwords masked (an error may be logged or shown)."""
+    """A value as an error shows it, credentials masked (URL passwords, secret settings' values)."""
     return mask_credentials(f"{value!r}" if not isinstance(value, str) else f"'{value}'")
 
 
@@ -202,11 +202,12 @@ def _build(source: str, prefix: str, cls: type[Any], data: Mapping[str, Any]) ->
 def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -> None:
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"{via} {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
+        shown = mask_credentials(assignment)
+        raise ConfigError(f"{via} {shown}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
     try:
         value = _parse(raw) if raw.strip() else ""
     except _Refused as err:
-        raise ConfigError(f"{via} {assignment}: {err.problem}") from None
+        raise ConfigError(f"{via} {mask_credentials(assignment)}: {err.problem}") from None
     except (yaml.YAMLError, RecursionError):
         value = raw
     parts = key.strip().split(".")
@@ -214,7 +215,7 @@ def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"{via} {assignment}: '{part}' is not a section")
+            raise ConfigError(f"{via} {mask_credentials(assignment)}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
 

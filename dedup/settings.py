@@ -356,10 +356,35 @@ class ParagraphConfig:
 # The Spark engine ---------------------------------------------------------------------------------
 
 
+#: The masters Spark takes (`SparkContext.createTaskScheduler`, `SparkSubmit`), checked when the
+#: config loads so that a mistyped master is a config error, not a Java stack trace.
+_MASTER = re.compile(
+    r"local"
+    r"|local\[(?:[1-9][0-9]*|\*)(?:\s*,\s*[1-9][0-9]*)?\]"
+    r"|local-cluster\[\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*\]"
+    r"|yarn"
+    r"|mesos://\S+"
+    r"|k8s://(?:https?://)?[^\s/:@]\S*"
+)
+#: One `host:port` of a `spark://` master (a list of them names standby masters).
+_HOST = re.compile(r"(?:[^\s/@:,\[\]]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
+
+
 def _check_master(value: object) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "must name a Spark master, e.g. 'local[2]', 'spark://host:7077' or 'yarn'"
-    return None
+    if isinstance(value, str) and value.startswith("spark://"):
+        if "@" in value:
+            return "must not hold a user or password (Spark refuses a spark:// master with them)"
+        hosts = value.removeprefix("spark://").split(",")
+        matches = [_HOST.fullmatch(h) for h in hosts]
+        if all(m is not None and 0 < int(m.group("port")) < 65536 for m in matches):
+            return None
+    elif isinstance(value, str) and _MASTER.fullmatch(value):
+        return None
+    return (
+        "must name a Spark master: local, local[N], local[*], local[N,F], local-cluster[N,C,M], "
+        "spark://host:port[,host:port...], yarn, mesos://..., k8s://https://host:port "
+        "(N, F, C, M at least 1)"
+    )
 
 
 def _check_partitions(value: object) -> str | None:
@@ -382,8 +407,9 @@ class SparkConfig:
     """How `engine: spark` runs (PySpark, the optional `dedup[spark]` extra).
 
     Attributes:
-        master: the Spark master (`local[2]`, `spark://host:7077`, `yarn`, `k8s://...`). A Spark
-            session already active in the process is used as it is instead.
+        master: the Spark master (`local[2]`, `spark://host:7077`, `yarn`, `k8s://...`), checked
+            as Spark reads it when the config loads. A Spark session already active in the
+            process is used as it is instead.
         app_name: the application's name in the Spark UI.
         partitions: partitions of each shuffle (band keys, pairs, groups); 0 is twice the
             cluster's cores.

@@ -28,6 +28,71 @@ def test_configs_are_frozen() -> None:
         cfg.lsh.threshold = 0.5  # type: ignore[misc]
 
 
+_MASTER = (
+    "must name a Spark master: local, local[N], local[*], local[N,F], local-cluster[N,C,M], "
+    "spark://host:port[,host:port...], yarn, mesos://..., k8s://https://host:port (N, F, C, M at least 1)"
+)
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[1]",
+        "local[16]",
+        "local[*]",
+        "local[4,2]",
+        "local[*, 3]",
+        "local-cluster[2,1,1024]",
+        "spark://host:7077",
+        "spark://a.example:7077,b.example:7077",
+        "spark://[::1]:7077",
+        "yarn",
+        "mesos://host:5050",
+        "mesos://zk://zk1:2181/mesos",
+        "k8s://https://api.example:6443",
+        "k8s://api.example:443",
+    ],
+)
+def test_spark_masters_spark_takes_load(master: str) -> None:
+    assert from_dict({"spark": {"master": master}}).spark.master == master
+
+
+@pytest.mark.parametrize(
+    ("master", "got"),
+    [
+        ("nonsense", "'nonsense'"),
+        ("local[0]", "'local[0]'"),
+        ("local[2,0]", "'local[2,0]'"),
+        ("local[two]", "'local[two]'"),
+        ("local[2] ", "'local[2] '"),
+        ("local-cluster[0,1,1024]", "'local-cluster[0,1,1024]'"),
+        ("spark://host", "'spark://host'"),
+        ("spark://host:port", "'spark://host:port'"),
+        ("spark://host:70770", "'spark://host:70770'"),
+        ("yarn-client", "'yarn-client'"),
+        ("k8s://", "'k8s://'"),
+        ("mesos://", "'mesos://'"),
+        ("", "''"),
+    ],
+)
+def test_a_master_spark_refuses_is_a_config_error(master: str, got: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({"engine": "spark", "spark": {"master": master}}, "c.yaml")
+    assert str(err.value) == f"c.yaml: spark.master {_MASTER}; got {got}"
+    assert err.value.exit_code == 2
+
+
+def test_a_master_with_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({}, "c.yaml", ["spark.master=spark://user:hunter2@host:7077"])
+    assert str(err.value) == (
+        "--set: spark.master must not hold a user or password (Spark refuses a spark:// master "
+        "with them); got 'spark://user:***@host:7077'"
+    )
+    assert "hunter2" not in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [

@@ -24,6 +24,8 @@ from dedup.errors import EngineError, InputError
 from dedup.settings import SparkConfig
 from tests.conftest import article
 from tests.corpus import SEED
+from tests.test_warc import _crawl
+from tests.webdata import write_warc
 
 # PySpark 3.5 leaves closing its result sockets to the garbage collector, and checks the pandas
 # version with distutils' deprecated LooseVersion: warnings of PySpark's, not of dedup's.
@@ -46,9 +48,9 @@ def spark() -> Iterator[tuple[Any, tuple[str | None, str]]]:
 
 
 def _corpus(folder: Path) -> Path:
-    """Three files: edited copies (near duplicates, truncations), exact repeats, notices whose
+    """Four files: edited copies (near duplicates, truncations), exact repeats, notices whose
     figures differ, a bucket of boilerplate, bad lines, a repeated id, pass-through fields whose
-    types differ between files, and the seed's HTML lines (an exact pair)."""
+    types differ between files, the seed's HTML lines (an exact pair), and a WARC crawl."""
     folder.mkdir()
     rng = random.Random(7)
     strength = editgen.EditStrength(
@@ -81,6 +83,7 @@ def _corpus(folder: Path) -> Path:
     (folder / "a.jsonl").write_text("\n".join(lines_first) + "\n", encoding="utf-8")
     (folder / "b.jsonl").write_text("\n".join(lines_second) + "\n", encoding="utf-8")
     (folder / "c.txt").write_text(SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    write_warc(folder / "d.warc.gz", _crawl())  # pages, and records that hold none (counted by kind)
     return folder
 
 
@@ -122,6 +125,7 @@ _COUNTS = (
     "candidate_pairs",
     "verified_pairs",
     "skipped_blank_lines",
+    "skipped_records",
     "input_bytes",
     "bands",
     "rows",
@@ -148,6 +152,7 @@ def test_spark_writes_what_the_local_engine_writes(
     local = run(_config(corpus, tmp_path / "local", "local", **sections))
     run(_config(corpus, spark_out, "spark", **sections))
     assert local.duplicates > 20 and local.near_duplicates > 10 and local.rejected == 3
+    assert local.skipped_records["request"] == 1 and len(local.skipped_records) == 8
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
         folder = spark_out / name
         assert folder.is_dir() and sorted(p.suffix for p in folder.iterdir()) == [".parquet"] * len(
@@ -268,3 +273,122 @@ def test_pyspark_is_loaded_only_by_a_spark_run() -> None:
         "assert config.engine == 'spark' and 'pyspark' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _dedup_run(tmp_path: Path, *settings: str) -> subprocess.CompletedProcess[str]:
+    """`dedup run` on Spark in a process of its own (a session of its own: not the module's)."""
+    (tmp_path / "in").mkdir(exist_ok=True)
+    (tmp_path / "in" / "x.txt").write_text("<p>a story about the port</p>\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(
+        f"input: {{paths: [{tmp_path / 'in'}]}}\noutput: {{dir: {tmp_path / 'out'}}}\n"
+        "engine: spark\nprogress: never\n",
+        encoding="utf-8",
+    )
+    overrides = [arg for s in settings for arg in ("--set", s)]
+    command = [sys.executable, "-m", "dedup", "run", str(tmp_path / "c.yaml"), *overrides]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (  # refused by spark-submit: the Java process exits before Spark starts
+            "spark.conf=[spark.executor.memory=abc]",
+            "Error: spark.conf: Spark refused a setting: SparkException: "
+            "Executor memory must be a positive number\n",
+        ),
+        (  # refused once Spark has started, when the SQL settings are read
+            "spark.conf=[spark.sql.shuffle.partitions=xyz]",
+            "Error: spark.conf: Spark refused a setting: IllegalArgumentException: "
+            "spark.sql.shuffle.partitions should be int, but was xyz\n",
+        ),
+    ],
+    ids=["before-start", "after-start"],
+)
+def test_a_setting_spark_refuses_is_one_line_and_exit_2(tmp_path: Path, setting: str, message: str) -> None:
+    secret = "spark.hadoop.fs.s3a.secret.key=SECRETXYZ"
+    done = _dedup_run(tmp_path, setting.replace("=[", f"=[{secret},"))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", message)  # no trace, no secret
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_secret_settings_are_never_shown_or_stored(tmp_path: Path) -> None:
+    done = _dedup_run(
+        tmp_path,
+        "spark.master=local[1]",
+        "spark.conf=[spark.hadoop.fs.s3a.secret.key=SECRETXYZ,spark.hadoop.fs.s3a.access.key=AKIAEXAMPLE,"
+        "spark.ui.enabled=false]",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("read 1: kept 1")
+    stored = (tmp_path / "out" / "report.json").read_text(encoding="utf-8")
+    for secret in ("SECRETXYZ", "AKIAEXAMPLE"):
+        assert secret not in done.stdout + done.stderr + stored
+    assert json.loads(stored)["config"]["spark"]["conf"] == [
+        "spark.hadoop.fs.s3a.secret.key=***",
+        "spark.hadoop.fs.s3a.access.key=***",
+        "spark.ui.enabled=false",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        (  # spark-submit's stderr when the gateway exits
+            'WARN Utils: Set SPARK_LOCAL_IP\nException in thread "main" org.apache.spark.SparkException: '
+            "Master must either be yarn or start with spark, mesos, k8s, or local\n"
+            "\tat org.apache.spark.deploy.SparkSubmit.error(SparkSubmit.scala:1052)\n",
+            ("SparkException", "Master must either be yarn or start with spark, mesos, k8s, or local", True),
+        ),
+        (  # a Py4JJavaError's text
+            "An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext.\n"
+            ": org.apache.spark.SparkException: Asked to run locally with 0 threads\n"
+            "\tat org.apache.spark.SparkContext$.createTaskScheduler(SparkContext.scala:3136)\n",
+            ("SparkException", "Asked to run locally with 0 threads", False),
+        ),
+        (  # the root cause is the last one
+            "Error while instantiating 'x':\n\nJVM stacktrace:\njava.lang.IllegalArgumentException: "
+            "Error while instantiating 'x':\n\tat a.b(C.scala:1)\nCaused by: java.lang.NumberFormatException: "
+            'For input string: "q"\nsecond line\n\tat d.e(F.java:2)\n',
+            ("NumberFormatException", 'For input string: "q"', True),
+        ),
+        (
+            "/usr/bin/java: No such file or directory\n",
+            ("", "/usr/bin/java: No such file or directory", False),
+        ),
+        ("", ("", "", False)),
+    ],
+)
+def test_the_root_cause_of_a_failed_start(text: str, cause: tuple[str, str, bool]) -> None:
+    from dedup.engines.spark_session import root_cause
+
+    assert root_cause(text) == cause
+
+
+def test_a_start_spark_gave_up_on_names_what_spark_logged() -> None:
+    from dedup.engines.spark_session import start_error
+
+    err = RuntimeError(
+        "An error occurred while calling o1.x.\n: java.lang.IllegalStateException: Cannot call methods "
+        "on a stopped SparkContext.\n\tat org.apache.spark.SparkContext.assertNotStopped(SparkContext.scala:122)"
+    )
+    held = [
+        "26/11/30 04:05:00 WARN StandaloneAppClient$ClientEndpoint: Failed to connect to master h:1\n",
+        "org.apache.spark.SparkException: Exception thrown in awaitResult: \n",
+        "26/11/30 04:06:00 ERROR StandaloneSchedulerBackend: Application has been killed. Reason: All "
+        "masters are unresponsive! Giving up.\n",
+    ]
+    error = start_error(err, held, SparkConfig(master="k8s://https://u:pw@h:1"), "/java")
+    assert isinstance(error, EngineError)
+    assert str(error) == (
+        "Spark did not start (k8s://https://u:***@h:1, Java from /java): IllegalStateException: Cannot "
+        "call methods on a stopped SparkContext. (Spark's log: Application has been killed. Reason: All "
+        "masters are unresponsive! Giving up.)"
+    )
+    launcher = start_error(
+        RuntimeError("[JAVA_GATEWAY_EXITED] gone."), ["java: not found\n"], SparkConfig(), None
+    )
+    assert str(launcher) == (
+        "Spark did not start (local[2], Java from PATH): [JAVA_GATEWAY_EXITED] gone. "
+        "(Java's last words: java: not found)"
+    )

@@ -203,6 +203,14 @@ class _Job:
             report.input_bytes = int(info["text_bytes"]) if info else 0
             report.rejected = int(counts[REJECT]["n"]) if REJECT in counts else 0
             report.shards = {"total": int(info["n"]) if info else 0, "reused": 0}
+            skipped = (  # WARC records that hold no document, by kind: the pieces' counts added up
+                features.where(F.col("kind") == INFO)
+                .select(F.explode(F.map_from_arrays("skipped_kinds", "skipped_counts")))
+                .groupBy("key")
+                .agg(F.sum("value").alias("n"))
+                .collect()
+            )
+            report.skipped_records = dict(sorted((r["key"], int(r["n"])) for r in skipped))
             self.progress.advance(report.read)
             inputs = features.where(F.col("kind") == FILE).orderBy("file_index").collect()
             report.inputs = [

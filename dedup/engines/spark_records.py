@@ -7,8 +7,9 @@ local engine calls: `readers.read_file` and `shards.pieces` cut a file as a loca
 output dataset. No PySpark is imported here: these are plain functions of Arrow batches.
 
 Everything a piece yields travels in one table of fixed columns (`FEATURES`), one `kind` a row:
-`INFO` (a piece's counts, and its pass-through fields as one Arrow IPC stream with their schema:
-the fields' types differ from file to file and are unified once every piece is seen), `RECORD`
+`INFO` (a piece's counts, its WARC records that hold no document by kind, and its pass-through
+fields as one Arrow IPC stream with their schema: the fields' types differ from file to file and
+are unified once every piece is seen), `RECORD`
 (a cleaned record: its uid, digest and band keys as signed 64-bit integers, its shingle set as
 little-endian `uint32` bytes, its paragraphs and the ingredients of its keep rank), `REJECT`,
 `ERROR` (a `DedupError` raised in the task, re-raised on the driver) and `FILE` (an input file's
@@ -73,6 +74,8 @@ FEATURES = pa.schema(
         ("extra", pa.binary()),
         ("read", pa.int64()),
         ("skipped", pa.int64()),
+        ("skipped_kinds", pa.list_(pa.string())),
+        ("skipped_counts", pa.list_(pa.int64())),
         ("text_bytes", pa.int64()),
         ("stage", pa.string()),
         ("field", pa.string()),
@@ -220,6 +223,8 @@ def _featurize_file(index: int, path: str, config: Config) -> Iterator[pa.Record
             extra=[_ipc(extra)],
             read=[piece.records.num_rows + len(piece.rejects)],
             skipped=[piece.skipped_blank],
+            skipped_kinds=[list(piece.skipped_records)],
+            skipped_counts=[list(piece.skipped_records.values())],
             text_bytes=[text_bytes],
         )
         for start in range(0, len(features), ROWS):
