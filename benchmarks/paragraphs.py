@@ -611,8 +611,10 @@ def render(results: dict[str, Any], out: Path) -> None:
             "",
             f"At the document path's scale: `benchmarks/scale.py`'s corpus ({big['records']:,} short records of "
             "24-36 words, one paragraph each, 10% exact and 10% near copies) in a "
-            f"`memory_budget: {big['budget']}`, both granularities in one sitting (the machine was shared "
-            "with another engineer's Spark benchmark, so the walls are long). At paragraph granularity the "
+            f"`memory_budget: {big['budget']}`. The paragraph row is this run's; the "
+            "document row (`scale_document` in paragraphs.json) was measured in an earlier sitting, when the "
+            "machine was shared with a Spark benchmark: compare the walls with care, the memory and "
+            "counts as they are. At paragraph granularity the "
             f"paragraph stages took {big['paragraph_s']:.0f} s ({s['paragraphs'] / max(big['paragraph_s'], 1e-9):,.0f} "
             f"paragraphs/s) and {big['spilled_bytes'] / 1e9:.2f} GB were spilled; no boilerplate "
             "(no paragraph repeats in 5 records with text of their own), "
