@@ -5,7 +5,8 @@
                                                                  # an earlier commit beside ours
 
 Section 0 (every drop resembles the record it names) is read from `reports/drops.json`, which
-`benchmarks/drops.py` writes.
+`benchmarks/drops.py` writes; section 5 (paragraph granularity) from `reports/paragraphs.json`,
+which `benchmarks/paragraphs.py` writes (`--render` picks up a new one without rerunning the rest).
 
 Writes benchmarks/reports/accuracy.md with accuracy_scurve.png, accuracy_threshold.png and
 accuracy_clusters.png. Reads the corpora from ../shared/data (see benchmarks/corpus.py).
@@ -265,6 +266,80 @@ def _drops_section() -> list[str]:
                 f"{c['of_which_container_kept_now']} | {c['dropped_now_kept_then']} |"
             )
         lines.append(row)
+    return [*lines, ""]
+
+
+def _paragraph_section() -> list[str]:
+    """Section 5, from `reports/paragraphs.json` (written by `benchmarks/paragraphs.py`)."""
+    path = REPORTS / "paragraphs.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not all(k in data for k in ("truncation", "corpora", "sweeps", "labeled")):
+        return []
+    lines = [
+        "## 5. Paragraph granularity",
+        "",
+        "From `benchmarks/paragraphs.py` (`paragraphs.md` has every figure, the groups found, the new drops "
+        "and what was read by eye): `granularity: paragraph` with `paragraphs.min_words: 4` and "
+        "`paragraphs.min_records: 5`, beside the default `granularity: document`.",
+        "",
+        "**Truncated copies** (25 records of 200 words, each followed by a copy of its first share; copies "
+        "dropped as contained in their record):",
+        "",
+        "| source | "
+        + " | ".join(f"{r['share']:.0%}" for r in data["truncation"] if r["source"] == "generated")
+        + " |",
+        "|---|" + "---:|" * sum(r["source"] == "generated" for r in data["truncation"]),
+    ]
+    for source in dict.fromkeys(r["source"] for r in data["truncation"]):
+        rows = [r for r in data["truncation"] if r["source"] == source]
+        lines.append(
+            f"| {source}, document / paragraph | "
+            + " | ".join(f"{r['document']} / {r['paragraph']}" for r in rows)
+            + " |"
+        )
+    lines += [
+        "",
+        "**Real corpora** (`dedup run` with `configs/news.yaml`): records dropped at paragraph granularity "
+        "and not at document granularity, checked by the oracle of section 0, and the boilerplate found.",
+        "",
+        "| corpus | dropped (doc / par) | new drops | below oracle | boilerplate groups | paragraphs removed | emptied |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, c in data["corpora"].items():
+        st = c["paragraph"]["stats"]
+        lines.append(
+            f"| {name} | {c['document']['dropped']:,} / {c['paragraph']['dropped']:,} | {len(c['new_drops'])} | "
+            f"{len(c['below_oracle'])} | {st['boilerplate_groups']} | {st['boilerplate_paragraphs']} | {st['emptied']} |"
+        )
+    cc = next((c for name, c in data["corpora"].items() if name.startswith("Common Crawl")), None)
+    if cc is not None:
+        lines += ["", "Boilerplate found on the Common Crawl sample (records, text):", ""]
+        lines += [f"- {g['records']}: {g['text'][:120]}" for g in cc["groups"]]
+    lab = data["labeled"]
+    d, p = lab["reuters"]["document"], lab["reuters"]["paragraph"]
+    lines += [
+        "",
+        "**Labeled pairs and generated copies** at both granularities:",
+        "",
+        "| check | document | paragraph |",
+        "|---|---|---|",
+        f"| Reuters pairs by hand: precision / recall / F1 | {d['precision']:.3f} / {d['recall']:.3f} / "
+        f"{d['f1']:.3f} | {p['precision']:.3f} / {p['recall']:.3f} / {p['f1']:.3f} |",
+    ]
+    by = {(r["strength"], r["granularity"]): r for r in lab["generated"]}
+    for strength in sorted({r["strength"] for r in lab["generated"]}):
+        d, p = by[strength, "document"], by[strength, "paragraph"]
+        lines.append(
+            f"| generated copies at strength {strength}: precision / recall / F1 | {d['precision']:.3f} / "
+            f"{d['recall']:.3f} / {d['f1']:.3f} | {p['precision']:.3f} / {p['recall']:.3f} / {p['f1']:.3f} |"
+        )
+    notes = REPORTS / "paragraphs_notes.md"
+    if notes.exists():
+        summary = notes.read_text(encoding="utf-8").split("## Summary", 1)
+        if len(summary) == 2:
+            lines += ["", summary[1].split("\n## ", 1)[0].strip()]
     return [*lines, ""]
 
 
@@ -567,6 +642,7 @@ def render(results: dict[str, Any], out: Path) -> None:
         "",
         "![clusters](accuracy_clusters.png)",
         "",
+        *_paragraph_section(),
     ]
     (out / "accuracy.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import yaml
 
+from dedup.display import mask_credentials
 from dedup.errors import ConfigError
 from dedup.settings import (
     NORMALIZE_VERSION,
@@ -33,7 +34,9 @@ from dedup.settings import (
     MinHashConfig,
     NormalizeConfig,
     OutputConfig,
+    ParagraphConfig,
     ShingleConfig,
+    SparkConfig,
 )
 
 
@@ -101,6 +104,13 @@ class Config:
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
             about 150 bytes per record.
+        granularity: `document` signs each record as a whole; `paragraph` also signs each
+            paragraph: boilerplate paragraphs go from every record, and a record whose paragraphs
+            are found in another is found however short it is (`dedup.paragraphs`).
+        paragraphs: paragraphs as units (`dedup.settings.ParagraphConfig`), under `granularity: paragraph`.
+        engine: `local` runs on this machine (`dedup.engines.local`); `spark` runs the same steps
+            on Apache Spark (`dedup.engines.spark`, the `dedup[spark]` extra).
+        spark: how `engine: spark` runs (`dedup.settings.SparkConfig`).
     """
 
     input: InputConfig = field(default_factory=InputConfig)
@@ -115,10 +125,15 @@ class Config:
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
     memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
+    granularity: Literal["document", "paragraph"] = "document"
+    paragraphs: ParagraphConfig = field(default_factory=ParagraphConfig)
+    engine: Literal["local", "spark"] = "local"
+    spark: SparkConfig = field(default_factory=SparkConfig)
 
 
 def _describe(value: object) -> str:
-    return f"{value!r}" if not isinstance(value, str) else f"'{value}'"
+    """A value as an error shows it, credentials masked (URL passwords, secret settings' values)."""
+    return mask_credentials(f"{value!r}" if not isinstance(value, str) else f"'{value}'")
 
 
 def _convert(source: str, path: str, hint: Any, value: Any) -> Any:
@@ -184,14 +199,15 @@ def _build(source: str, prefix: str, cls: type[Any], data: Mapping[str, Any]) ->
     return cls(**values)
 
 
-def _apply_override(data: dict[str, Any], assignment: str) -> None:
+def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -> None:
     key, sep, raw = assignment.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"--set {assignment}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
+        shown = mask_credentials(assignment)
+        raise ConfigError(f"{via} {shown}: expected KEY=VALUE, e.g. --set lsh.threshold=0.7")
     try:
         value = _parse(raw) if raw.strip() else ""
     except _Refused as err:
-        raise ConfigError(f"--set {assignment}: {err.problem}") from None
+        raise ConfigError(f"{via} {mask_credentials(assignment)}: {err.problem}") from None
     except (yaml.YAMLError, RecursionError):
         value = raw
     parts = key.strip().split(".")
@@ -199,7 +215,7 @@ def _apply_override(data: dict[str, Any], assignment: str) -> None:
     for part in parts[:-1]:
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ConfigError(f"--set {assignment}: '{part}' is not a section")
+            raise ConfigError(f"{via} {mask_credentials(assignment)}: '{part}' is not a section")
         node = child
     node[parts[-1]] = value
 
@@ -215,23 +231,44 @@ def _check_together(source: str, config: Config) -> None:
             f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
             f"minhash.num_perm is {num_perm}; lower lsh.bands or lsh.rows, or raise minhash.num_perm"
         )
+    if config.engine == "spark" and config.granularity == "paragraph":
+        raise ConfigError(
+            f"{source}: engine: spark runs at granularity: document only; run granularity: paragraph "
+            "with engine: local (the README's Spark section says how the two fit together)"
+        )
 
 
-def from_dict(data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = ()) -> Config:
+def from_dict(
+    data: Mapping[str, Any], source: str = "<config>", overrides: Sequence[str] = (), via: str = "--set"
+) -> Config:
     """Build a `Config` from a mapping (as YAML would give), applying `KEY=VALUE` overrides.
+
+    Args:
+        data: the config's sections and keys.
+        source: what an error about `data` names (the config file).
+        overrides: `KEY=VALUE` assignments applied over `data`.
+        via: what an error about an override names (`--set`, or `dedup_table` for its keyword
+            arguments).
 
     Raises:
         ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
-            together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`).
+            together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`; `engine: spark` with
+            `granularity: paragraph`), naming the file or the override that holds it.
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file
-    if overrides:
-        for assignment in overrides:
-            _apply_override(merged, assignment)
-        config = _build("--set", "", Config, merged)
-    _check_together("--set" if overrides else source, config)
-    return config
+    if not overrides:
+        _check_together(source, config)
+        return config
+    for assignment in overrides:
+        _apply_override(merged, assignment, via)
+    combined: Config = _build(via, "", Config, merged)
+    try:
+        _check_together(via, combined)
+    except ConfigError:
+        _check_together(source, config)  # the file alone already has it: name the file
+        raise
+    return combined
 
 
 #: A config is a few kilobytes; a file past this is no config (a data file named by mistake).

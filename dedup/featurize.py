@@ -10,7 +10,7 @@ reads). The hashing form itself is not kept: it is made, read by the kernels and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,9 @@ from dedup.records import (
 )
 from dedup.resolve import Clock
 
+if TYPE_CHECKING:
+    from dedup.paragraphs import ParagraphFeatures
+
 
 @dataclass(slots=True)
 class Features:
@@ -48,6 +51,10 @@ class Features:
         set_offsets: `int64 (n + 1,)`.
         lengths: `int64 (n,)`, cleaned characters per record.
         rejects: records that could not be cleaned, with the reason.
+        paragraph: each paragraph's digest, band keys and shingle set (`dedup.paragraphs`), under
+            `granularity: paragraph`; else None.
+        pairs: `int64 (m, 2)`, pairs of rows the paragraph index proposes as candidates (they
+            share a paragraph that is not boilerplate); None when there is no paragraph index.
     """
 
     records: pa.Table
@@ -58,13 +65,15 @@ class Features:
     set_offsets: npt.NDArray[np.int64]
     lengths: npt.NDArray[np.int64]
     rejects: list[Reject]
+    paragraph: ParagraphFeatures | None = None
+    pairs: npt.NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.records.num_rows)
 
 
 def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> Features:
-    """Clean, digest, sign, band and shingle a table of records.
+    """Clean, digest, sign, band and shingle a table of records (and each paragraph, by granularity).
 
     Args:
         records: `id`, `text`, `source_file`, `source_line` and pass-through fields.
@@ -94,9 +103,15 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
     with clock.stage("shingle"):
         sets, set_offsets = shingle_sets(forms, config.shingle.ngram)
     table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs)
-    return Features(
+    features = Features(
         table, digests, signatures, keys, sets, set_offsets, paragraph_lengths(paragraphs), rejects
     )
+    if config.granularity == "paragraph":
+        from dedup.paragraphs import paragraph_features  # noqa: PLC0415 - it imports this module
+
+        with clock.stage("paragraphs"):
+            features.paragraph = paragraph_features(paragraphs, config, workers)
+    return features
 
 
 def shingle_sets(forms: pa.Array[Any], ngram: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:

@@ -38,7 +38,12 @@ The rule, for one pair of records and nothing else:
    "Updated 09:15, 4 comments" against "Updated 11:40, 7 comments" does not split two copies of
    one article; another week's amounts in the body of a notice do.
 
-Figures are extracted once per record (`facts`) and compared per pair (`conflict`).
+5. Two records that state the same figures in the same order (`sequence`: digits and number
+   words) do not conflict, whatever words surround them: another notice of a template states
+   other figures, a re-issue with its words edited states the same ones.
+
+Figures are extracted once per record (`facts`) and compared per pair (`conflict`); `sequence`
+spares both for the pairs whose figures are the same.
 """
 
 from __future__ import annotations
@@ -79,6 +84,12 @@ _MONTHS = {
     )
     for name in names
 }
+# Every figure a text states, and every month (part of a date), in order: what `sequence` compares.
+_FIGURE = re.compile(
+    r"(?<![^\W\d_])(?:\d+(?:[.,/-]\d+)*|"
+    + "|".join(sorted([*_NUMBER_WORDS, *_MONTHS], key=len, reverse=True))
+    + r")(?![^\W\d_])"
+)
 _LIST_WORDS = frozenset({"and", "or"})
 # Words that hedge a figure without changing its frame ("bought about 8,000 tonnes").
 _HEDGES = frozenset(
@@ -385,6 +396,15 @@ def clashing_frames(a: Facts, b: Facts) -> list[Frame]:
         if not _covered(mine, theirs) and not _covered(theirs, mine):
             out.append(frame)
     return out
+
+
+def sequence(text: str) -> tuple[str, ...]:
+    """The figures a text states (digits, number words and months, lowercased), in order.
+
+    Two records whose sequences are equal state the same figures in the same order and do not
+    conflict (rule 5 of the module), so the frames of neither need reading.
+    """
+    return tuple(_FIGURE.findall(text.lower()))
 
 
 def conflict(a: Facts, b: Facts) -> bool:

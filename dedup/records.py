@@ -32,7 +32,7 @@ RESERVED = frozenset({ID, TEXT, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, CLUSTER_ID
 #: The most raw content a reject keeps, in characters; its position points at the rest.
 RAW_LIMIT = 65_536
 
-Stage = Literal["read", "clean"]
+Stage = Literal["read", "clean", "boilerplate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,9 @@ class Reject:
         source_file: the file it came from, as the config names it.
         source_line: its 1-based line (row for tabular formats), or None for a whole-file problem.
         reason: what was wrong, with a hint.
-        stage: where it was rejected.
+        stage: where it was rejected: `read`, `clean`, or `boilerplate` (under `granularity:
+            paragraph`, a record left with no words once its boilerplate paragraphs are removed;
+            `raw` then holds its cleaned text).
         id: its id, when one was read.
         field: the field at fault, when one is.
         raw: a prefix of at most `RAW_LIMIT` characters of what was read.

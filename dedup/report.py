@@ -50,6 +50,12 @@ class Report:
         spilled_bytes: bytes of shards and checkpoints the run kept on disk.
         peak_rss_bytes: the process's peak resident memory when the run finished.
         first_rejects: the first few rejects as `file:line: field 'x': reason`.
+        paragraphs: under `granularity: paragraph`, what the paragraph index did: `paragraphs`
+            read, `short` ones, `exact_groups`, `candidate_pairs` and `near_pairs` of paragraphs,
+            `groups` (in two or more records), `boilerplate_groups` and
+            `boilerplate_paragraphs` removed, `records_touched`, `emptied` (records left with no
+            words: rejects with stage `boilerplate`, counted in `rejected`) and `record_pairs`
+            (record candidates it proposed).
     """
 
     read: int = 0
@@ -80,6 +86,7 @@ class Report:
     spilled_bytes: int = 0
     peak_rss_bytes: int = 0
     first_rejects: list[str] = field(default_factory=list)
+    paragraphs: dict[str, int] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise `AccountingError` unless `read = kept + duplicates + rejected` (and its parts add up)."""
@@ -107,8 +114,16 @@ class Report:
     def summary(self, present: bool = False) -> str:
         """One line for the terminal; `present` adds the records an index already held by id."""
         held = f", {self.present:,} present" if present or self.present else ""
+        paragraphs = ""
+        if self.paragraphs:  # granularity: paragraph
+            emptied = self.paragraphs.get("emptied", 0)
+            groups = self.paragraphs.get("boilerplate_groups", 0)
+            paragraphs = (f" ({emptied:,} emptied by boilerplate)" if emptied else "") + (
+                f"; boilerplate: {groups:,} paragraph group{'' if groups == 1 else 's'} removed from "
+                f"{self.paragraphs.get('records_touched', 0):,} records"
+            )
         return (
             f"read {self.read:,}: kept {self.kept:,}, duplicates {self.duplicates:,} "
             f"({self.exact_duplicates:,} exact, {self.near_duplicates:,} near{held}), "
-            f"rejected {self.rejected:,}" + (f" -> {self.output_dir}" if self.output_dir else "")
+            f"rejected {self.rejected:,}{paragraphs}" + (f" -> {self.output_dir}" if self.output_dir else "")
         )

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
@@ -28,10 +29,20 @@ from dedup.settings import parse_keep
 PAIRS_HELD = 1 << 22
 #: Candidate pairs verified at once; bounds the texts and shingle sets held during verification.
 VERIFY_CHUNK = 1 << 18
+#: The figures rule's reading of at most this many records is held at once (it is read again after).
+FACTS_HELD = 200_000
 #: A group of verified pairs that keeps at most this many records side by side has them verified
 #: against each other (pairs LSH did not propose); rounds of that, at most `GROUP_ROUNDS`.
 GROUP_CHECK = 64
 GROUP_ROUNDS = 8
+
+
+class Keyed(Protocol):
+    """Band keys by row: all `candidate_pairs` reads (a `Source`, or the paragraph index's paragraphs)."""
+
+    def band_keys(self, rows: npt.NDArray[np.int64], band: int) -> npt.NDArray[np.uint64]:
+        """`uint64 (len(rows),)`: the rows' keys in one band."""
+        ...
 
 
 class Source(Protocol):
@@ -144,7 +155,7 @@ class Clock:
 
 
 def candidate_pairs(
-    source: Source, rep: npt.NDArray[np.int64], bands: int, max_bucket: int
+    source: Keyed, rep: npt.NDArray[np.int64], bands: int, max_bucket: int
 ) -> npt.NDArray[np.int64]:
     """Pairs of representatives (indices into `rep`) sharing a key in some band, one band at a time.
 
@@ -172,6 +183,7 @@ class _Verifier:
     def __init__(self, source: Source, rep: npt.NDArray[np.int64], config: Config, workers: int) -> None:
         self.source, self.rep, self.config, self.workers = source, rep, config, workers
         self.facts: dict[int, figures.Facts] = {}
+        self.sequences: dict[int, int] = {}
 
     def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
         """The shingle evidence of each pair (Jaccard, containment, the short-record rule)."""
@@ -193,18 +205,39 @@ class _Verifier:
         return lsh.verify(local, signatures, sets, cfg, self.workers)
 
     def clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """`bool (m,)`: which pairs the figures rule splits; each record's figures are read once a run."""
+        """`bool (m,)`: which pairs the figures rule splits.
+
+        A pair whose records state the same figures in the same order (`figures.sequence`, kept
+        as a 128-bit digest per record) does not clash; only the others have their sentence
+        frames read (`figures.facts`, kept for at most `FACTS_HELD` records at a time).
+        """
         if not self.config.lsh.figures or not len(pairs):
             return np.zeros(len(pairs), dtype=bool)
-        involved = np.unique(pairs)
-        missing = [int(u) for u in involved if int(u) not in self.facts]
+        self._read(np.unique(pairs), self.sequences, _figure_digest)
+        differ = [k for k, (a, b) in enumerate(pairs.tolist()) if self.sequences[a] != self.sequences[b]]
+        out = np.zeros(len(pairs), dtype=bool)
+        if differ:
+            if len(self.facts) > FACTS_HELD:
+                self.facts.clear()
+            self._read(np.unique(pairs[differ]), self.facts, figures.facts)
+            facts = self.facts
+            for k in differ:
+                a, b = int(pairs[k, 0]), int(pairs[k, 1])
+                out[k] = figures.conflict(facts[a], facts[b])
+        return out
+
+    def _read(self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Any) -> None:
+        """Fill `into` with `read(text)` for the representatives of `units` not there yet."""
+        missing = [int(u) for u in units if int(u) not in into]
         for start in range(0, len(missing), VERIFY_CHUNK):
             chunk = missing[start : start + VERIFY_CHUNK]
             texts = self.source.texts(self.rep[np.array(chunk, dtype=np.int64)])
-            self.facts.update(zip(chunk, (figures.facts(t) for t in texts), strict=True))
-        return np.array(
-            [figures.conflict(self.facts[int(a)], self.facts[int(b)]) for a, b in pairs], dtype=bool
-        )
+            into.update(zip(chunk, (read(t) for t in texts), strict=True))
+
+
+def _figure_digest(text: str) -> int:
+    """A 128-bit digest of the figures a text states, in order (`figures.sequence`)."""
+    return xxhash.xxh3_128_intdigest("\x1f".join(figures.sequence(text)).encode("utf-8", "surrogatepass"))
 
 
 def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:
@@ -242,6 +275,7 @@ def resolve(
     config: Config,
     clock: Clock,
     workers: int = 1,
+    extra: npt.NDArray[np.int64] | None = None,
 ) -> Duplicates:
     """Near-duplicates among one representative per exact group; groups; the keep step; its check.
 
@@ -256,6 +290,8 @@ def resolve(
         config: the run's config.
         clock: collects the stage timings (`candidates`, `verify`, `cluster`, `similarity`).
         workers: threads for exact counting.
+        extra: `int64 (m, 2)`, more candidate pairs of records (rows), verified like those that
+            share a band key: the paragraph index's (`dedup.boilerplate`).
 
     Raises:
         InputError: the keep rule's field cannot rank the records.
@@ -265,13 +301,52 @@ def resolve(
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     with clock.stage("candidates"):
         pairs = candidate_pairs(source, rep, bands, config.lsh.max_bucket)
+        if extra is not None and len(extra):
+            pairs = _with_extra(pairs, group[extra], len(rep))
     with clock.stage("verify"):
         verdict = check(pairs)
-        edges = pairs[verdict.keep]
-        verdict = _subset(verdict, verdict.keep)
+    with clock.stage("cluster"):
+        rank = keep_rank(source, position, config)
+    found = decide(source, group, rep, rank, pairs, verdict, config, clock, workers)
+    found.bands, found.rows = bands, rows
+    return found
+
+
+def decide(
+    source: Source,
+    group: npt.NDArray[np.int64],
+    rep: npt.NDArray[np.int64],
+    rank: npt.NDArray[np.int64],
+    pairs: npt.NDArray[np.int64],
+    verdict: lsh.Verdict,
+    config: Config,
+    clock: Clock,
+    workers: int = 1,
+) -> Duplicates:
+    """From verified candidate pairs: groups, the keep step (figures rule included) and its check.
+
+    What `resolve` does after verification; a distributed engine calls it on each group of
+    verified pairs alone (the decisions of one group never depend on another's).
+
+    Args:
+        source: the cleaned records.
+        group: `int64 (n,)`, each record's exact group.
+        rep: `int64 (groups,)`, each group's representative record.
+        rank: `int64 (n,)`, each record's keep rank (`keep_rank`), a total order.
+        pairs: `int64 (m, 2)`, the candidate pairs of groups (indices into `rep`), `i < j`, unique, sorted.
+        verdict: the pairs' verdicts (`lsh.verify`).
+        config: the run's config.
+        clock: collects the stage timings (`cluster`, `figures`, `similarity`).
+        workers: threads for exact counting.
+
+    Raises:
+        VerificationError: a dropped record does not verify against the record it names.
+    """
+    check = _Verifier(source, rep, config, workers)
+    edges = pairs[verdict.keep]
+    verdict = _subset(verdict, verdict.keep)
     with clock.stage("cluster"):
         drop_all = parse_keep(config.cluster.keep)[0] == "none"
-        rank = keep_rank(source, position, config)
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
         checked = np.unique(pairs[:, 0] * len(rep) + pairs[:, 1])
@@ -309,8 +384,17 @@ def resolve(
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
-    found.bands, found.rows = bands, rows
     return found
+
+
+def _with_extra(
+    pairs: npt.NDArray[np.int64], extra: npt.NDArray[np.int64], units: int
+) -> npt.NDArray[np.int64]:
+    """Candidate pairs of representatives with `extra` ones added: `(i, j)`, `i < j`, unique, sorted."""
+    extra = np.sort(extra, axis=1)
+    extra = extra[extra[:, 0] != extra[:, 1]]
+    codes = np.union1d(pairs[:, 0] * units + pairs[:, 1], extra[:, 0] * units + extra[:, 1])
+    return np.stack([codes // units, codes % units], axis=1).astype(np.int64)
 
 
 def _subset(verdict: lsh.Verdict, mask: npt.NDArray[np.bool_]) -> lsh.Verdict:

@@ -9,6 +9,7 @@ must be (the message `dedup.config` shows, after the key's dotted path).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -17,9 +18,25 @@ from typing import Literal
 Format = Literal["auto", "lines", "jsonl", "csv", "parquet", "warc"]
 
 
+#: A URL's scheme (`s3://`, `hdfs://`, `gs://`, `http://`): dedup reads and writes local paths only.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_REMOTE = (
+    "must be a local path (a mounted filesystem is one); remote URLs such as s3:// or hdfs:// are "
+    "not read or written: copy or mount the data first"
+)
+
+
 def _check_paths(value: object) -> str | None:
     if not value:
         return "must name at least one file, folder or glob"
+    if isinstance(value, tuple) and any(_URL.match(str(p)) for p in value):
+        return _REMOTE
+    return None
+
+
+def _check_dir(value: object) -> str | None:
+    if isinstance(value, str) and _URL.match(value):
+        return _REMOTE
     return None
 
 
@@ -29,7 +46,7 @@ class InputConfig:
 
     Attributes:
         paths: files, folders (read recursively, hidden files skipped) or globs, relative to the
-            working directory.
+            working directory; local paths only (a URL such as `s3://` is refused).
         format: `auto` decides per file: a WARC or WET file by its content (`WARC/1.x` at its
             start, compressed or not), else by extension (`.jsonl`, `.csv`, `.parquet`, else lines).
         id_field: the field holding a record's id; records without it get `<file>:<line>` (WARC
@@ -51,12 +68,12 @@ class OutputConfig:
     """Where a run writes.
 
     Attributes:
-        dir: the output folder (created if missing).
+        dir: the output folder (created if missing); a local path (a URL such as `s3://` is refused).
         overwrite: replace an earlier run's outputs in `dir`; without it such a folder is an error.
         compression: Parquet compression codec.
     """
 
-    dir: str = "out"
+    dir: str = field(default="out", metadata={"check": _check_dir})
     overwrite: bool = False
     compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
 
@@ -296,3 +313,110 @@ class IndexConfig:
     path: str = "index.sqlite"
     name: str = "dedup"
     lock_timeout: float = field(default=60.0, metadata={"check": _check_lock_timeout})
+
+
+# Paragraph granularity ----------------------------------------------------------------------------
+
+
+def _check_min_words(value: object) -> str | None:
+    if not isinstance(value, int) or value < 1:
+        return "must be a positive integer"
+    return None
+
+
+def _check_min_records(value: object) -> str | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+        return "must be an integer of at least 2, or null to remove no boilerplate"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ParagraphConfig:
+    """Paragraphs as units of their own (read only under `granularity: paragraph`).
+
+    Attributes:
+        min_words: a paragraph of fewer words (hashing-form tokens) is *short*: a greeting, a
+            name, a heading, a number ("Thanks in advance", "References", "1"). A short
+            paragraph stays in its record and in its document similarity, but is never
+            boilerplate and never makes two records candidates: its repeats say that a phrase
+            is common, not that a block was copied. 4 is one more than the default shingle
+            length, so every paragraph that counts has at least two overlapping shingles
+            (`benchmarks/reports/accuracy.md`, section 5, has the measurements).
+        min_records: a paragraph whose near-copies occur in at least this many records, each of
+            which also holds text of its own (a paragraph of at least `min_words` words found in
+            fewer than `min_records` records), is boilerplate: it is removed from every record.
+            Null removes nothing (the paragraph index still finds contained records). 5 is
+            measured in `benchmarks/reports/accuracy.md`, section 5.
+    """
+
+    min_words: int = field(default=4, metadata={"check": _check_min_words})
+    min_records: int | None = field(default=5, metadata={"check": _check_min_records})
+
+
+# The Spark engine ---------------------------------------------------------------------------------
+
+
+#: The masters Spark takes (`SparkContext.createTaskScheduler`, `SparkSubmit`), checked when the
+#: config loads so that a mistyped master is a config error, not a Java stack trace.
+_MASTER = re.compile(
+    r"local"
+    r"|local\[(?:[1-9][0-9]*|\*)(?:\s*,\s*[1-9][0-9]*)?\]"
+    r"|local-cluster\[\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*,\s*[1-9][0-9]*\s*\]"
+    r"|yarn"
+    r"|mesos://\S+"
+    r"|k8s://(?:https?://)?[^\s/:@]\S*"
+)
+#: One `host:port` of a `spark://` master (a list of them names standby masters).
+_HOST = re.compile(r"(?:[^\s/@:,\[\]]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
+
+
+def _check_master(value: object) -> str | None:
+    if isinstance(value, str) and value.startswith("spark://"):
+        if "@" in value:
+            return "must not hold a user or password (Spark refuses a spark:// master with them)"
+        hosts = value.removeprefix("spark://").split(",")
+        matches = [_HOST.fullmatch(h) for h in hosts]
+        if all(m is not None and 0 < int(m.group("port")) < 65536 for m in matches):
+            return None
+    elif isinstance(value, str) and _MASTER.fullmatch(value):
+        return None
+    return (
+        "must name a Spark master: local, local[N], local[*], local[N,F], local-cluster[N,C,M], "
+        "spark://host:port[,host:port...], yarn, mesos://..., k8s://https://host:port "
+        "(N, F, C, M at least 1)"
+    )
+
+
+def _check_partitions(value: object) -> str | None:
+    if not isinstance(value, int) or value < 0:
+        return "must be 0 (twice the cluster's cores) or a positive integer"
+    return None
+
+
+def _check_spark_conf(value: object) -> str | None:
+    items = value if isinstance(value, tuple) else ()
+    for item in items:
+        key, sep, _ = str(item).partition("=")
+        if not sep or not key.strip().startswith("spark."):
+            return "must hold 'spark.<key>=<value>' settings, e.g. 'spark.executor.memory=8g'"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SparkConfig:
+    """How `engine: spark` runs (PySpark, the optional `dedup[spark]` extra).
+
+    Attributes:
+        master: the Spark master (`local[2]`, `spark://host:7077`, `yarn`, `k8s://...`), checked
+            as Spark reads it when the config loads. A Spark session already active in the
+            process is used as it is instead.
+        app_name: the application's name in the Spark UI.
+        partitions: partitions of each shuffle (band keys, pairs, groups); 0 is twice the
+            cluster's cores.
+        conf: further Spark settings as `spark.<key>=<value>` (`spark.executor.memory=8g`).
+    """
+
+    master: str = field(default="local[2]", metadata={"check": _check_master})
+    app_name: str = "dedup"
+    partitions: int = field(default=0, metadata={"check": _check_partitions})
+    conf: tuple[str, ...] = field(default=(), metadata={"check": _check_spark_conf})

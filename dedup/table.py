@@ -17,7 +17,7 @@ import pyarrow as pa
 from dedup.config import Config, from_dict, to_dict
 from dedup.config import fingerprint as config_fingerprint
 from dedup.engines import memory
-from dedup.errors import InputError
+from dedup.errors import ConfigError, InputError
 from dedup.featurize import featurize
 from dedup.records import (
     ID,
@@ -44,14 +44,18 @@ class Result:
         unique: the kept records (`unique.parquet`).
         duplicates: one row per dropped record with the record it names and the evidence
             (`duplicates.parquet`).
-        rejects: records that could not be read or cleaned, with the reason (`rejects.parquet`).
+        rejects: records that could not be read or cleaned, with the reason (`rejects.parquet`);
+            under `granularity: paragraph` also the records boilerplate removal emptied.
         report: counts, timings and parameters; the accounting identity holds.
+        paragraphs: under `granularity: paragraph`, the boilerplate paragraph groups removed
+            from the records (`paragraphs.parquet`); None at document granularity.
     """
 
     unique: pa.Table
     duplicates: pa.Table
     rejects: pa.Table
     report: Report
+    paragraphs: pa.Table | None = None
 
 
 def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> Result:
@@ -71,26 +75,35 @@ def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> R
 
     Raises:
         TypeError: `table` is neither a pyarrow Table nor a pandas DataFrame.
-        ConfigError: an override names an unknown key or a bad value.
+        ConfigError: an override names an unknown key or a bad value; `engine` is not `local`.
         InputError: every record was rejected, or a reject under `on_error: fail`, or the keep
             rule's field cannot rank the records.
     """
     config = config or Config()
     if overrides:
         sets = [f"{key.replace('__', '.')}={_yaml(value)}" for key, value in overrides.items()]
-        config = from_dict(to_dict(config), "dedup_table", sets)
+        config = from_dict(to_dict(config), "dedup_table(config=...)", sets, via="dedup_table")
+    if config.engine != "local":
+        raise ConfigError(
+            f"dedup_table: engine: {config.engine} is for dedup run and dedup.run; dedup_table runs in "
+            "memory on this machine (set engine: local, or write the table to Parquet and run it)"
+        )
     records, rejects = _records(_arrow(table), config)
     report = Report(config=to_dict(config), fingerprint=config_fingerprint(config), output_dir="")
     report.read = records.num_rows + len(rejects)
     clock = Clock(report.timings)
     features = featurize(records, config, clock)
+    features, paragraph_index = memory.strip_boilerplate(features, config, clock)
     rejects += features.rejects
     if report.read and len(rejects) == report.read:
         first = rejects[0]
         raise every_record_rejected(report.read, f"{first.where}: {first.reason}")
     found = memory.find_duplicates(features, config, clock)
     unique, duplicates, rejected = memory.tables(features, found, rejects, report)
-    return Result(unique, duplicates, rejected, report)
+    if paragraph_index is None:
+        return Result(unique, duplicates, rejected, report)
+    report.paragraphs = dict(paragraph_index.stats)
+    return Result(unique, duplicates, rejected, report, paragraph_index.groups)
 
 
 def _yaml(value: Any) -> str:

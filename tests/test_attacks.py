@@ -581,6 +581,41 @@ def test_an_id_of_70000_characters_is_indexed(target: tuple[str, dict[str, Any]]
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\r\u202e"
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("spark.hadoop.fs.s3a.secret.key=SECRET XYZ", "spark.hadoop.fs.s3a.secret.key=***"),
+        ("spark.hadoop.fs.s3a.access.key = AKIAEXAMPLE", "spark.hadoop.fs.s3a.access.key = ***"),
+        (
+            "spark.hadoop.fs.azure.account.key.acct.blob.core.windows.net=K",
+            "spark.hadoop.fs.azure.account.key.acct.blob.core.windows.net=***",
+        ),
+        ("spark.hadoop.fs.s3a.session.token=T0K", "spark.hadoop.fs.s3a.session.token=***"),
+        ("spark.ssl.keyStorePassword=pw", "spark.ssl.keyStorePassword=***"),
+        ("spark.authenticate.secret=s", "spark.authenticate.secret=***"),
+        (
+            "spark.hadoop.google.cloud.auth.service.account.json=J",
+            "spark.hadoop.google.cloud.auth.service.account.json=***",
+        ),
+        ("spark.kubernetes.credential.x=C", "spark.kubernetes.credential.x=***"),
+        (
+            "--set spark.conf=[spark.hadoop.fs.s3a.secret.key=S3,spark.executor.memory=8g]: bad",
+            "--set spark.conf=[spark.hadoop.fs.s3a.secret.key=***,spark.executor.memory=8g]: bad",
+        ),
+        ("got ['a.b.password=p w', 'x.y=1']", "got ['a.b.password=***', 'x.y=1']"),
+        ("-Dspark.ssl.keyPassword=pw1 -Dx.y=2", "-Dspark.ssl.keyPassword=*** -Dx.y=2"),
+        ("spark.executor.memory=8g", "spark.executor.memory=8g"),
+        ("spark.io.encryption.keySizeBits=128", "spark.io.encryption.keySizeBits=128"),
+        ("author=somebody, token=x", "author=somebody, token=x"),  # not settings: no dotted name
+    ],
+)
+def test_secret_settings_are_masked(text: str, shown: str) -> None:
+    from dedup.display import mask_credentials, masked
+
+    assert mask_credentials(text) == shown
+    assert masked({"spark": {"conf": [text]}}) == {"spark": {"conf": [shown]}}
+
+
 def test_control_characters_from_the_input_are_escaped_on_the_terminal(
     cli: Callable[..., Result], tmp_path: Path
 ) -> None:

@@ -28,6 +28,71 @@ def test_configs_are_frozen() -> None:
         cfg.lsh.threshold = 0.5  # type: ignore[misc]
 
 
+_MASTER = (
+    "must name a Spark master: local, local[N], local[*], local[N,F], local-cluster[N,C,M], "
+    "spark://host:port[,host:port...], yarn, mesos://..., k8s://https://host:port (N, F, C, M at least 1)"
+)
+
+
+@pytest.mark.parametrize(
+    "master",
+    [
+        "local",
+        "local[1]",
+        "local[16]",
+        "local[*]",
+        "local[4,2]",
+        "local[*, 3]",
+        "local-cluster[2,1,1024]",
+        "spark://host:7077",
+        "spark://a.example:7077,b.example:7077",
+        "spark://[::1]:7077",
+        "yarn",
+        "mesos://host:5050",
+        "mesos://zk://zk1:2181/mesos",
+        "k8s://https://api.example:6443",
+        "k8s://api.example:443",
+    ],
+)
+def test_spark_masters_spark_takes_load(master: str) -> None:
+    assert from_dict({"spark": {"master": master}}).spark.master == master
+
+
+@pytest.mark.parametrize(
+    ("master", "got"),
+    [
+        ("nonsense", "'nonsense'"),
+        ("local[0]", "'local[0]'"),
+        ("local[2,0]", "'local[2,0]'"),
+        ("local[two]", "'local[two]'"),
+        ("local[2] ", "'local[2] '"),
+        ("local-cluster[0,1,1024]", "'local-cluster[0,1,1024]'"),
+        ("spark://host", "'spark://host'"),
+        ("spark://host:port", "'spark://host:port'"),
+        ("spark://host:70770", "'spark://host:70770'"),
+        ("yarn-client", "'yarn-client'"),
+        ("k8s://", "'k8s://'"),
+        ("mesos://", "'mesos://'"),
+        ("", "''"),
+    ],
+)
+def test_a_master_spark_refuses_is_a_config_error(master: str, got: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({"engine": "spark", "spark": {"master": master}}, "c.yaml")
+    assert str(err.value) == f"c.yaml: spark.master {_MASTER}; got {got}"
+    assert err.value.exit_code == 2
+
+
+def test_a_master_with_a_password_is_refused_without_showing_it() -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({}, "c.yaml", ["spark.master=spark://user:hunter2@host:7077"])
+    assert str(err.value) == (
+        "--set: spark.master must not hold a user or password (Spark refuses a spark:// master "
+        "with them); got 'spark://user:***@host:7077'"
+    )
+    assert "hunter2" not in str(err.value)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -37,7 +102,7 @@ def test_configs_are_frozen() -> None:
         (
             {"zzz": 1},
             "c.yaml: unknown key 'zzz'; known keys: input, output, normalize, shingle, minhash, lsh, "
-            "cluster, index, on_error, workers, progress, memory_budget",
+            "cluster, index, on_error, workers, progress, memory_budget, granularity, paragraphs, engine, spark",
         ),
         (
             {"lsh": {"threshold": 1.5}},
@@ -68,6 +133,38 @@ def test_configs_are_frozen() -> None:
         ({"lsh": 3}, "c.yaml: lsh must be a mapping of keys; got 3"),
         ({"workers": -1}, "c.yaml: workers must be 0 (every core) or a positive integer; got -1"),
         ({"on_error": "ignore"}, "c.yaml: on_error must be one of 'skip', 'fail'; got 'ignore'"),
+        (
+            {"granularity": "paragraphs"},
+            "c.yaml: granularity must be one of 'document', 'paragraph'; got 'paragraphs'; "
+            "did you mean 'paragraph'?",
+        ),
+        (
+            {"paragraphs": {"min_records": 1}},
+            "c.yaml: paragraphs.min_records must be an integer of at least 2, or null to remove no "
+            "boilerplate; got 1",
+        ),
+        ({"paragraphs": {"min_words": 0}}, "c.yaml: paragraphs.min_words must be a positive integer; got 0"),
+        (
+            {"paragraphs": {"min_record": 3}},
+            "c.yaml: unknown key 'paragraphs.min_record'; did you mean 'min_records'?",
+        ),
+        (
+            {"output": {"dir": "s3://AKIA:hunter2@bucket/out"}},
+            "c.yaml: output.dir must be a local path (a mounted filesystem is one); remote URLs such as "
+            "s3:// or hdfs:// are not read or written: copy or mount the data first; got "
+            "'s3://AKIA:***@bucket/out'",
+        ),
+        (
+            {"input": {"paths": ["corpus/a.jsonl", "hdfs://user:pw@namenode/corpus"]}},
+            "c.yaml: input.paths must be a local path (a mounted filesystem is one); remote URLs such as "
+            "s3:// or hdfs:// are not read or written: copy or mount the data first; got "
+            "['corpus/a.jsonl', 'hdfs://user:***@namenode/corpus']",
+        ),
+        (
+            {"engine": "spark", "granularity": "paragraph"},
+            "c.yaml: engine: spark runs at granularity: document only; run granularity: paragraph "
+            "with engine: local (the README's Spark section says how the two fit together)",
+        ),
     ],
 )
 def test_config_errors_name_the_key(data: dict[str, object], message: str) -> None:
@@ -125,3 +222,23 @@ def test_fingerprint_follows_what_changes_a_signature_only() -> None:
 def test_to_dict_round_trips() -> None:
     cfg = from_dict({"input": {"paths": ["a"]}, "lsh": {"bands": 4, "rows": 8}})
     assert from_dict(to_dict(cfg)) == cfg
+
+
+@pytest.mark.parametrize(
+    ("data", "overrides", "blamed"),
+    [
+        ({"engine": "spark", "granularity": "paragraph"}, ["lsh.threshold=0.6"], "ps.yaml"),  # the file's own
+        ({"engine": "spark"}, ["granularity=paragraph"], "--set"),  # the override made it
+    ],
+)
+def test_values_that_clash_name_where_the_clash_is(
+    data: dict[str, object], overrides: list[str], blamed: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"engine: spark runs at granularity: document only") as err:
+        from_dict(data, "ps.yaml", overrides)
+    assert str(err.value).startswith(f"{blamed}: ")
+
+
+def test_an_override_can_settle_a_clash_in_the_file() -> None:
+    config = from_dict({"engine": "spark", "granularity": "paragraph"}, "ps.yaml", ["granularity=document"])
+    assert (config.engine, config.granularity) == ("spark", "document")

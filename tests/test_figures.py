@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.figures import Statement, conflicts, figures, is_correction, is_volatile, statements
+from dedup.figures import Statement, conflicts, figures, is_correction, is_volatile, sequence, statements
 from dedup.figures import facts as figure_facts
 from tests.conftest import examples
 
@@ -156,3 +156,13 @@ def test_a_clock_time_is_no_word_of_a_frame() -> None:
     assert statements("at 10:30 5 shares") == [
         (("at", "shares"), Statement(frozenset({5.0}), None, frozenset({"5"})))
     ]
+
+
+def test_the_same_figures_in_the_same_order_never_clash() -> None:
+    a = "Output rose to 255,556 ounces from 245,232 ounces, and reserves to 478,394 ounces."
+    b = "Reserves rose to 478,394 ounces. Output to 255,556 from 245,232 ounces."
+    assert sequence(a) != sequence(b)  # a different order: the frames are read
+    c = "Output rose to 255,556 ounces from 245,232, and reserves to 478,394 ounces."
+    assert sequence(a) == sequence(c) == ("255,556", "245,232", "478,394")
+    assert sequence("week ended March 19, 1,200 t") != sequence("week ended April 19, 1,200 t")
+    assert sequence("someone may pay one") == ("may", "one")  # words, not parts of words

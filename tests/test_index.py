@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,43 @@ def test_check_add_remove_stats(target: tuple[str, dict[str, Any]]) -> None:
         assert index.remove(["a", "nope"]) == 1
         assert [m.status for m in index.check([("x", TEXTS[0])])] == ["new"]
         assert index.stats()["records"] == 1
+
+
+def _word_trigrams(text: str) -> set[tuple[str, ...]]:
+    """The oracle: word 3-grams of lowercased `\\w+` words, in plain Python."""
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def test_an_indexed_id_with_another_text_is_present_with_the_measured_evidence(
+    target: tuple[str, dict[str, Any]],
+) -> None:
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+        longer = TEXTS[0] + " " + TEXTS[1]
+        for call in (index.check, index.add, index.check_and_add):
+            same, other, grown = call([("a", TEXTS[0])]) + call([("a", TEXTS[2])]) + call([("a", longer)])
+            assert (same.status, same.matched_by, same.similarity) == ("present", "exact", 1.0)
+            assert (other.status, other.duplicate_of, other.matched_by) == ("present", "a", "id")
+            assert other.similarity == other.containment == 0.0  # no word 3-gram in common
+            mine, theirs = _word_trigrams(longer), _word_trigrams(TEXTS[0])
+            assert grown.matched_by == "id"
+            assert grown.similarity == pytest.approx(len(mine & theirs) / len(mine | theirs))
+            assert grown.containment == pytest.approx(len(mine & theirs) / len(mine))
+        assert index.stats()["records"] == 1  # nothing replaced the indexed text
+
+
+def test_a_record_without_an_id_is_rejected_by_position(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        first, second = index.check_and_add([(None, TEXTS[0]), (None, TEXTS[1])])
+        assert [(m.id, m.status) for m in (first, second)] == [
+            ("<record 1>", "rejected"),
+            ("<record 2>", "rejected"),
+        ]
+        assert first.reason == "no id (null): the index keeps records by id"
+        assert index.stats()["records"] == 0
+        (named,) = index.check_and_add([("None", TEXTS[0])])  # the text "None" is an id like any other
+        assert named.status == "new"
 
 
 def test_check_and_add_handles_duplicates_within_a_batch(target: tuple[str, dict[str, Any]]) -> None:

@@ -236,3 +236,23 @@ def test_blocks_end_when_the_stream_ends_on_a_block_boundary() -> None:
     # The stream's last read fills a block exactly: the reader must stop, not wait for more.
     assert list(fastjson.blocks(io.BytesIO(b"a\nb\n"), size=2)) == [(1, b"a\nb\n")]
     assert list(fastjson.blocks(io.BytesIO(b"a\nbb"), size=2)) == [(1, b"a\n"), (2, b"bb")]
+
+
+@pytest.mark.parametrize("name", ["a.jsonl", "a.parquet"])
+def test_a_reject_for_the_text_keeps_the_records_readable_id(tmp_path: Path, name: str) -> None:
+    rows = [
+        {"id": f"r{i}", "text": f"fine text number {i}"} for i in range(40)
+    ]  # a block long enough for the JSON fast path
+    rows[3] = {"id": "b_num", "text": None}
+    rows[7] = {"id": "r7", "text": None}
+    if name.endswith(".jsonl"):
+        rows[3]["text"] = 12345  # type: ignore[assignment]
+        rows[9] = {"id": 42, "body": "no text field"}  # type: ignore[dict-item]
+        write_jsonl(tmp_path / name, rows)
+    else:
+        pq.write_table(pa.Table.from_pylist(rows), tmp_path / name)
+    os.chdir(tmp_path)
+    batches = list(read(InputConfig(paths=(name,))))
+    rejected = {r.source_line: r.id for b in batches for r in b.rejects}
+    expected = {4: "b_num", 8: "r7"} | ({10: "42"} if name.endswith(".jsonl") else {})
+    assert rejected == expected

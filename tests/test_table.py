@@ -80,3 +80,14 @@ def test_a_table_without_the_text_column_is_one_clear_error() -> None:
         dedup.dedup_table(pa.table({"id": ["a"], "body": ["x"]}))
     with pytest.raises(TypeError, match="takes a pyarrow Table or a pandas DataFrame; got list"):
         dedup.dedup_table([{"id": "a", "text": "x"}])
+
+
+def test_keyword_overrides_are_named_as_such_and_spark_is_refused() -> None:
+    table = pa.table({"id": ["a"], "text": ["one two three four"]})
+    with pytest.raises(dedup.ConfigError) as err:
+        dedup.dedup_table(table, granularity="paragraph", paragraphs__min_records=1)
+    assert str(err.value).startswith("dedup_table: paragraphs.min_records must be")
+    with pytest.raises(dedup.ConfigError, match="dedup_table runs in memory"):
+        dedup.dedup_table(table, engine="spark")
+    with pytest.raises(dedup.ConfigError, match="dedup_table runs in memory"):
+        dedup.dedup_table(table, dedup.config_from_dict({"engine": "spark"}))

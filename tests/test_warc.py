@@ -70,10 +70,17 @@ def test_responses_become_records_and_other_records_are_counted(tmp_path: Path) 
     }
 
 
-def test_skipped_records_are_in_the_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("granularity", ["document", "paragraph"])
+@pytest.mark.parametrize("budget", ["1MB", "1GB"])
+def test_skipped_records_are_in_the_report(tmp_path: Path, granularity: str, budget: str) -> None:
     write_warc(tmp_path / "crawl.warc", _crawl())
     config = config_from_dict(
-        {"input": {"paths": [str(tmp_path / "crawl.warc")]}, "output": {"dir": str(tmp_path / "out")}}
+        {
+            "input": {"paths": [str(tmp_path / "crawl.warc")]},
+            "output": {"dir": str(tmp_path / "out")},
+            "granularity": granularity,
+            "memory_budget": budget,
+        }
     )
     report = run(config)
     assert (report.read, report.kept, report.rejected) == (2, 2, 0)
@@ -249,6 +256,8 @@ def test_a_file_that_is_not_warc_is_rejected_when_named_or_forced_as_warc(
         (b"", False),
         (b"WARC/\n\x00\n", False),  # a text line opening with "WARC/" (found by tests/test_fuzz.py)
         (b"WARC/ is a format\n", False),
+        (b"WARC/1.0 is the format crawlers write\n", False),
+        (b"WARC/1.0", False),  # the version line unfinished
     ],
 )
 def test_sniff(head: bytes, warc: bool) -> None:

@@ -62,9 +62,20 @@ OUTPUT_SETTINGS = [
     "lsh.max_bucket=50",
     "cluster.keep=longest",
     "on_error=fail",
+    "granularity=paragraph",
+    "paragraphs.min_words=6",
+    "paragraphs.min_records=3",
 ]
 # Settings that change where the outputs go or how fast they come, never what they hold.
-OTHER_SETTINGS = ["output.dir=elsewhere", "output.overwrite=true", "workers=2", "progress=never"]
+OTHER_SETTINGS = [
+    "output.dir=elsewhere",
+    "output.overwrite=true",
+    "workers=2",
+    "progress=never",
+    # The Spark engine's settings: the local engine, whose checkpoints these are, does not read them.
+    "spark.master=local[1]",
+    "spark.partitions=4",
+]
 
 
 @pytest.mark.parametrize("override", OUTPUT_SETTINGS)
@@ -77,10 +88,11 @@ def test_where_and_how_fast_do_not_change_the_checkpoint_key(override: str) -> N
     assert _key(_config(override)) == _key(_config())
 
 
-def test_the_key_holds_every_config_section_but_the_output_folder_and_the_pace() -> None:
+def test_the_key_holds_every_config_section_but_the_output_folder_the_pace_and_the_engine() -> None:
     config = _config()
     settings = _settings(config, LIMITS)
-    expected = {k: v for k, v in to_dict(config).items() if k not in ("workers", "progress", "memory_budget")}
+    pace = ("workers", "progress", "memory_budget", "engine", "spark")
+    expected = {k: v for k, v in to_dict(config).items() if k not in pace}
     expected["output"] = {"compression": "zstd"}
     assert {k: v for k, v in settings.items() if k not in ("limits", "version")} == expected
     assert settings["limits"] == [LIMITS.records, LIMITS.text_bytes]

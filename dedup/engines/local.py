@@ -5,7 +5,10 @@
 
 1. **shards**: input files in sorted order, cut into shards sized from `memory_budget`; each
    shard is read, cleaned, hashed, signed and banded, and its records, digests, signatures and band
-   keys go to disk. Only one shard is in memory at a time.
+   keys go to disk (under `granularity: paragraph`, each paragraph's too). Only one shard is in
+   memory at a time. Under `granularity: paragraph` the paragraph index then runs over the shards
+   and each shard is written again without its boilerplate (`dedup.engines.paragraphs`); the
+   steps below read those shards.
 2. **resolve**: duplicate ids, exact groups, candidate pairs one band at a time, verification,
    clusters and the keep rule over all shards (`dedup.resolve`), reading back only what each step
    needs.
@@ -22,8 +25,9 @@ that cannot write its folder (a full disk, no permission) stops with one line na
 the cause, and removes what it staged. A run in which every record was rejected is an error.
 
 For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point, and
-`DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `resolve`,
-`stage:<file name>`, `publish:<file name>`, `report`.
+`DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `paragraphs`
+(after the paragraph step, under `granularity: paragraph`), `resolve`, `stage:<file name>`,
+`publish:<file name>`, `report`.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import pyarrow.compute as pc
 
 from dedup import exact, outputs
 from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
+from dedup.engines import paragraphs as paragraph_step
 from dedup.engines.position import read_position
 from dedup.engines.shards import (
     Limits,
@@ -91,7 +96,7 @@ def crash_point(name: str) -> None:
 def _settings(config: Config, limits: Limits) -> dict[str, Any]:
     """Everything that changes a run's outputs (and so its checkpoints); not where they go."""
     data = to_dict(config)
-    for key in ("workers", "progress", "memory_budget"):
+    for key in ("workers", "progress", "memory_budget", "engine", "spark"):
         data.pop(key, None)
     data["output"] = {"compression": config.output.compression}
     data["limits"] = [limits.records, limits.text_bytes]
@@ -122,6 +127,8 @@ class _Run:
         self.shard_clock = Clock(self.report.timings, progress.part)
         self.budget = size_bytes(config.memory_budget)
         self.limits = Limits.from_budget(self.budget)
+        self.outputs = OUTPUTS + (("paragraphs.parquet",) if config.granularity == "paragraph" else ())
+        self.derived: paragraph_step.Derived | None = None
 
     def find_inputs(self) -> None:
         """Find the input files; refuse input inside the output folder (nothing is written yet)."""
@@ -180,6 +187,18 @@ class _Run:
         self.report.shards = {"total": len(out), "reused": reused}
         return out
 
+    def paragraphs(self, shards: list[Shard]) -> list[Shard]:
+        """Under `granularity: paragraph`: the paragraph index, and the shards without boilerplate."""
+        with self.clock.stage("ids"):
+            valid, id_rejects = _unique_ids(shards, self.config)
+        by_shard: dict[int, list[Reject]] = {}
+        for reject in id_rejects:
+            by_shard.setdefault(_shard_of(shards, reject), []).append(reject)
+        self.derived = paragraph_step.derive(self.work, shards, valid, by_shard, self.config, self.clock)
+        crash_point("paragraphs")
+        self.report.paragraphs = dict(self.derived.stats)
+        return self.derived.shards
+
     # Step 2 -------------------------------------------------------------------------------------
 
     def resolve(self, shards: list[Shard]) -> tuple[Duplicates, npt.NDArray[np.int64], list[Reject]]:
@@ -214,7 +233,8 @@ class _Run:
         with self.clock.stage("exact"):
             group, rep = exact.groups(source.digests())
         position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
-        found = resolve(source, group, rep, position, self.config, self.clock, threads(self.config))
+        extra = self.derived.pairs if self.derived is not None else None
+        found = resolve(source, group, rep, position, self.config, self.clock, threads(self.config), extra)
         arrays = {
             "duplicate_of": found.duplicate_of,
             "matched_by": found.matched_by,
@@ -258,6 +278,10 @@ class _Run:
         by_shard: dict[int, list[Reject]] = {}
         for reject in id_rejects:
             by_shard.setdefault(_shard_of(shards, reject), []).append(reject)
+        if self.derived is not None:
+            groups = self.derived.groups
+            with writers.TableWriter(stage / self.outputs[3], groups.schema, cfg) as paragraphs:
+                paragraphs.write(groups)
         with (
             writers.TableWriter(stage / OUTPUTS[0], unique_schema, cfg) as unique,
             writers.TableWriter(stage / OUTPUTS[1], duplicates_schema, cfg) as duplicates,
@@ -275,7 +299,7 @@ class _Run:
                 del table, records
                 self.progress.advance(shard.read)
         described = {}
-        for name in OUTPUTS:
+        for name in self.outputs:
             path = stage / name
             crash_point(f"stage:{name}")
             described[name] = {"bytes": path.stat().st_size, "xxh3": writers.digest_file(path)}
@@ -295,7 +319,10 @@ class _Run:
         self.report.outputs = staged["outputs"]
         self.report.spilled_bytes = self.work.size()
         writers.retract_report(self.folder)
-        for name in OUTPUTS:
+        for name in writers.OUTPUT_FILES:  # an earlier run's file this run does not write goes
+            if name not in self.outputs and name != writers.REPORT:
+                (self.folder / name).unlink(missing_ok=True)
+        for name in self.outputs:
             writers.publish(self.work.stage / name, self.folder)
             crash_point(f"publish:{name}")
         writers.sync_folder(self.folder)  # the outputs are in place on disk before the report says so
@@ -361,13 +388,18 @@ def _peak_rss() -> int:
 def run(config: Config, progress: Progress | None = None) -> Report:
     """Run the batch job as `config` says and return its report.
 
-    A rerun after a kill resumes from the checkpoints of the same input and config.
+    A rerun after a kill resumes from the checkpoints of the same input and config. With
+    `engine: spark` the same job runs on Apache Spark instead (`dedup.engines.spark.run`).
 
     Raises:
         DedupError: a subclass saying what was wrong with the config, the input or the output:
             `OutputError` for a folder another run is writing or one that cannot be written,
             `InputError` when every record read was rejected. What the run staged is removed.
     """
+    if config.engine == "spark":
+        from dedup.engines import spark  # noqa: PLC0415 - PySpark only for the runs that ask for it
+
+        return spark.run(config, progress)
     started = time.perf_counter()
     state = _Run(config, progress or NullProgress())
     state.find_inputs()
@@ -392,6 +424,9 @@ def _steps(state: _Run, started: float) -> Report:
     rejected = sum(s.rejected for s in shards)
     if state.report.read and rejected == state.report.read:
         raise every_record_rejected(state.report.read, _first_rejects(shards, [], limit=1)[0])
+    if state.config.granularity == "paragraph":
+        shards = state.paragraphs(shards)
+        rejected = sum(s.rejected for s in shards)
     found, valid, id_rejects = state.resolve(shards)
     rejected += len(id_rejects)
     outputs.count(state.report, found, rejected)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dedup import cluster, exact, normalize, outputs
+from dedup.boilerplate import Boilerplate
 from dedup.config import Config, threads
 from dedup.featurize import Features, featurize, gather_sets
 from dedup.io import fields, readers
@@ -75,13 +76,39 @@ def read_all(
 def load(config: Config) -> Features:
     """Read and featurize every input record of `config` in memory (the read rejects join the clean ones).
 
+    Under `granularity: paragraph` the paragraph index runs too (`strip_boilerplate`).
+
     Raises:
         InputError: input that cannot be read, or a reject under `on_error: fail`.
     """
     records, rejects, _ = read_all(config)
     features = featurize(records, config)
     features.rejects[:0] = rejects
-    return features
+    return strip_boilerplate(features, config)[0]
+
+
+def strip_boilerplate(
+    features: Features, config: Config, clock: Clock | None = None
+) -> tuple[Features, Boilerplate | None]:
+    """Under `granularity: paragraph`, the paragraph index and the records without their boilerplate.
+
+    Returns:
+        `(features, found)`: the records as `dedup.paragraphs.apply` leaves them and what the
+        paragraph index found (`found.stats` gains `emptied`, the records emptied); at document
+        granularity the features as they are and None.
+
+    Raises:
+        InputError: a record emptied by boilerplate removal, under `on_error: fail`.
+    """
+    if config.granularity != "paragraph" or features.paragraph is None:
+        return features, None
+    from dedup import paragraphs  # noqa: PLC0415 - only paragraph granularity needs it
+
+    stripped, found = paragraphs.apply(features, config, clock)
+    emptied = stripped.rejects[len(features.rejects) :]
+    fail_fast(emptied, config.on_error)
+    found.stats["emptied"] = len(emptied)
+    return stripped, found
 
 
 def unique_ids(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
@@ -163,7 +190,7 @@ def find_duplicates(features: Features, config: Config, clock: Clock | None = No
     with clock.stage("exact"):
         group, rep = exact.groups(features.digests)
     source = FeatureSource(features)
-    return resolve(source, group, rep, position(features), config, clock, threads(config))
+    return resolve(source, group, rep, position(features), config, clock, threads(config), features.pairs)
 
 
 def tables(

@@ -146,6 +146,8 @@ def process(
     }
     if config.lsh.verify == "estimate":  # only estimating needs whole signatures after banding
         arrays["signatures"] = features.signatures
+    if features.paragraph is not None:  # granularity: paragraph (`dedup.engines.paragraphs`)
+        arrays.update({f"paragraph_{k}": v for k, v in features.paragraph.arrays().items()})
     store.save_shard(name, features.records, rejects_table(rejects), arrays, meta)
 
 

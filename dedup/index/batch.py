@@ -21,6 +21,7 @@ from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
+from dedup.index.paragraphs import target as paragraph_target
 from dedup.io import fields, readers, work, writers
 from dedup.outputs import duplicates_table, rejects_table, schemas, unique_table
 from dedup.progress import NullProgress, Progress
@@ -208,6 +209,9 @@ def _refuse_index_in_input(config: Config, files: list[str]) -> None:
         return
     index = Path(config.index.path).resolve()
     own = {index, index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")}
+    if config.granularity == "paragraph":  # the paragraph store beside it (`dedup.index.paragraphs`)
+        beside = Path(paragraph_target(str(index), config.index.name)[0])
+        own |= {beside, beside.with_name(beside.name + "-wal"), beside.with_name(beside.name + "-shm")}
     held = [e for e in config.input.paths if os.path.isdir(e) and index.is_relative_to(Path(e).resolve())]
     named = [f for f in files if Path(f).resolve() in own]
     if held or named:

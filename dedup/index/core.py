@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,7 +29,8 @@ from dedup.config import Config, fingerprint
 from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
 from dedup.featurize import Features, featurize
-from dedup.index.store import SQLiteStore, Store
+from dedup.index.paragraphs import KnownParagraph, Paragraphs
+from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
 from dedup.settings import NORMALIZE_VERSION
 
@@ -49,9 +51,13 @@ class Match:
         similarity: Jaccard similarity to `duplicate_of` (1.0 for exact).
         containment: the share of this record's distinct shingles found in `duplicate_of`.
         reason: why a record was rejected.
-        matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing form,
-            or the same id for `present`), `jaccard` or `containment` (this record is inside
-            `duplicate_of`).
+        matched_by: the evidence for `exact`, `near` and `present`: `exact` (the same hashing
+            form), `jaccard` or `containment` (this record is inside `duplicate_of`), or, for
+            `present` only, `id`: the id is indexed with another text (`similarity` and
+            `containment` then measure the two texts).
+        paragraphs: under `granularity: paragraph`, the record's paragraphs that the index already
+            holds (`KnownParagraph`: its position, the indexed record and paragraph, the evidence),
+            in paragraph order; empty otherwise, and for `present` and `rejected` records.
     """
 
     id: str
@@ -61,6 +67,7 @@ class Match:
     containment: float | None = None
     reason: str | None = None
     matched_by: str | None = None
+    paragraphs: tuple[KnownParagraph, ...] = ()
 
 
 def signature_settings(config: Config) -> dict[str, str]:
@@ -75,6 +82,8 @@ def signature_settings(config: Config) -> dict[str, str]:
         "rows": str(rows),
         "format": FORMAT,
     }
+    if config.granularity == "paragraph":  # document indexes keep the settings they were built with
+        settings["granularity"] = f"paragraph min_words={config.paragraphs.min_words}"
     digest = hashlib.sha256(json.dumps([fingerprint(config), settings], sort_keys=True).encode()).hexdigest()
     return {**settings, "fingerprint": digest[:16]}
 
@@ -90,6 +99,9 @@ class _Batch:
     sets: list[npt.NDArray[np.uint32]]
     blobs: list[bytes]
     rejected: dict[int, str]
+    counted: dict[int, list[Any]] = field(default_factory=dict)  # row -> its paragraphs that count
+    holders: dict[int, set[int]] = field(default_factory=dict)  # row -> earlier rows holding its paragraphs
+    known: dict[int, list[KnownParagraph]] = field(default_factory=dict)  # row -> known paragraphs
 
     @property
     def digests(self) -> npt.NDArray[np.uint64]:
@@ -101,27 +113,35 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
     """Records as a table of `id` and `text`: a table, `(id, text)` pairs or mappings with both.
 
     Returns:
-        `(table, ids, unstorable)`: the table, each record's id as given, and the records whose id
-        or text holds a lone surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in
-        the table those have an empty text, so nothing of them is indexed.
+        `(table, ids, unstorable)`: the table, each record's id as given (as text; `<record N>`,
+        1-based, for a null id), and the records whose id is null or whose id or text holds a lone
+        surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in the table those have an
+        empty text, so nothing of them is indexed.
     """
     if isinstance(records, pa.Table):
         text = records[TEXT]
-        if (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) and not text.null_count:
-            ids_array = records[ID].cast(pa.string())
+        ids_array = records[ID].cast(pa.string())
+        string = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
+        if string and not text.null_count and not ids_array.null_count:
             table = _positioned(ids_array, text.cast(pa.string()))  # no Python copy
             return table, ids_array.to_pylist(), {}
-        ids, texts = records[ID].cast(pa.string()).to_pylist(), text.to_pylist()
+        given, texts = ids_array.to_pylist(), text.to_pylist()
     else:
         items = list(records)
         pairs = [(r[ID], r[TEXT]) if isinstance(r, dict) else (r[0], r[1]) for r in items]
-        ids, texts = [str(p[0]) for p in pairs], [p[1] for p in pairs]
+        given, texts = [p[0] for p in pairs], [p[1] for p in pairs]
+    # The index keeps records by id: a record without one is a reject, shown by its position.
+    unstorable: dict[int, str] = {
+        i: "no id (null): the index keeps records by id" for i, x in enumerate(given) if x is None
+    }
+    ids = [f"<record {i + 1}>" if x is None else str(x) for i, x in enumerate(given)]
     if any(not isinstance(t, str) for t in texts):
         bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
         raise TypeError(
             f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
         )
-    unstorable: dict[int, str] = {}
+    if unstorable:
+        texts = ["" if i in unstorable else t for i, t in enumerate(texts)]
     try:
         return _positioned(pa.array(ids, pa.string()), pa.array(texts, pa.string())), ids, unstorable
     except UnicodeEncodeError:
@@ -154,20 +174,6 @@ def _positioned(ids: Any, texts: Any) -> pa.Table:
     )
 
 
-def _blob(
-    digest: npt.NDArray[np.uint64], keys: npt.NDArray[np.uint64], shingles: npt.NDArray[np.uint32]
-) -> bytes:
-    return digest.astype("<u8").tobytes() + keys.astype("<u8").tobytes() + shingles.astype("<u4").tobytes()
-
-
-def _unblob(
-    blob: bytes, bands: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
-    digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
-    keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
-    return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)
-
-
 def _redundant(verdict: lsh.Verdict, p: int) -> bool:
     """Whether pair `p`'s first record (the one checked) is a duplicate of its second.
 
@@ -184,8 +190,8 @@ def _evidence(verdict: lsh.Verdict, p: int) -> str:
 class Index:
     """An incremental dedup index. Open it with `Index.open(path_or_url, config)`."""
 
-    def __init__(self, store: Store, config: Config) -> None:
-        self.store, self.config = store, config
+    def __init__(self, store: Store, config: Config, paragraphs: Paragraphs | None = None) -> None:
+        self.store, self.config, self.paragraphs = store, config, paragraphs
         self.bands, self.rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
         self.verify_cfg = dataclasses.replace(config.lsh, verify="exact", figures=False)
 
@@ -226,7 +232,13 @@ class Index:
                 f"{'; '.join(differ) or 'fingerprint'}. Records signed this way would silently miss its "
                 "duplicates; open it with the settings it was built with, or build a new index"
             )
-        return cls(store, config)
+        if config.granularity != "paragraph":
+            return cls(store, config)
+        try:
+            return cls(store, config, Paragraphs.open(target, config, expected))
+        except BaseException:
+            store.close()
+            raise
 
     def __enter__(self) -> Index:
         return self
@@ -237,6 +249,18 @@ class Index:
     def close(self) -> None:
         """Release the storage connection."""
         self.store.close()
+        if self.paragraphs is not None:
+            self.paragraphs.close()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the write locks: the paragraph store's (when there is one), then the records'."""
+        if self.paragraphs is None:
+            with self.store.locked():
+                yield
+            return
+        with self.paragraphs.locked(), self.store.locked():
+            yield
 
     # Preparing records ----------------------------------------------------------------------------
 
@@ -248,13 +272,17 @@ class Index:
         keys = np.ascontiguousarray(features.keys.T)
         bounds = features.set_offsets
         sets = [features.sets[bounds[i] : bounds[i + 1]] for i in range(len(features))]
-        blobs = [_blob(features.digests[i], keys[i], sets[i]) for i in range(len(sets))]
+        blobs = [pack_entry(features.digests[i], keys[i], sets[i]) for i in range(len(sets))]
         seen: set[str] = set()
         for row in rows.tolist():
             if ids[row] in seen:
                 rejected[row] = f"id '{ids[row]}' repeated within the batch"
             seen.add(ids[row])
-        return _Batch(ids, rows, features, keys, sets, blobs, rejected)
+        batch = _Batch(ids, rows, features, keys, sets, blobs, rejected)
+        if self.paragraphs is not None and features.paragraph is not None:
+            for p in self.paragraphs.counted(features.paragraph, list(range(len(features)))):
+                batch.counted.setdefault(p.record, []).append(p)
+        return batch
 
     # Matching ---------------------------------------------------------------------------------------
 
@@ -286,6 +314,7 @@ class Index:
                 (int(a) // self.bands, int(n))
                 for a, n in zip(band_at.tolist(), band_nums.tolist(), strict=True)
             }
+            | self._paragraph_candidates(batch)
         )
         stored = self.store.fetch(sorted({n for _, n in candidates}))
         mine, theirs, pair_of = [], [], []
@@ -293,7 +322,7 @@ class Index:
             if num not in stored:
                 continue
             rid, blob = stored[num]
-            digest, _, shingles = _unblob(blob, self.bands)
+            digest, _, shingles = unpack_entry(blob, self.bands)
             if np.array_equal(digest, batch.digests[i]):
                 best = out[i]
                 if best is None or best.status != "exact":
@@ -318,11 +347,49 @@ class Index:
                         float(verdict.share_a[p]),
                         matched_by=_evidence(verdict, p),
                     )
-        for i, row in enumerate(batch.rows.tolist()):
-            rid = batch.ids[row]
-            if rid in present:
-                out[i] = Match(rid, "present", rid, 1.0, 1.0, matched_by="exact")
+        for i, match in self._present(batch, present).items():
+            out[i] = match
         return out
+
+    def _present(self, batch: _Batch, present: dict[str, tuple[int, bytes]]) -> dict[int, Match]:
+        """`{slot: Match}` for the batch records whose id is indexed, with the evidence against it.
+
+        The same hashing form is `exact` (similarity and containment 1.0); another text under the
+        same id is `id`, with the Jaccard similarity and containment its shingles measure.
+        """
+        slots = [
+            (i, batch.ids[row]) for i, row in enumerate(batch.rows.tolist()) if batch.ids[row] in present
+        ]
+        out: dict[int, Match] = {}
+        mine, theirs, differ = [], [], []
+        for i, rid in slots:
+            digest, _, shingles = unpack_entry(present[rid][1], self.bands)
+            if np.array_equal(digest, batch.digests[i]):
+                out[i] = Match(rid, "present", rid, 1.0, 1.0, matched_by="exact")
+            else:
+                mine.append(batch.sets[i])
+                theirs.append(shingles)
+                differ.append((i, rid))
+        if differ:
+            verdict = self._verify(mine, theirs)
+            for p, (i, rid) in enumerate(differ):
+                similarity, share = float(verdict.jaccard[p]), float(verdict.share_a[p])
+                out[i] = Match(rid, "present", rid, similarity, share, matched_by="id")
+        return out
+
+    def _paragraph_candidates(self, batch: _Batch) -> set[tuple[int, int]]:
+        """`(row, record number)` of indexed records holding a paragraph of a batch record (read only)."""
+        if self.paragraphs is None or not batch.counted:
+            return set()
+        mine = [p for i in sorted(batch.counted) for p in batch.counted[i]]
+        batch.known = self.paragraphs.known(mine)
+        holders = self.store.find(sorted({k.duplicate_of for ks in batch.known.values() for k in ks}))
+        return {
+            (i, holders[k.duplicate_of][0])
+            for i, ks in batch.known.items()
+            for k in ks
+            if k.duplicate_of in holders and k.duplicate_of != batch.ids[batch.rows[i]]
+        }
 
     def _results(self, batch: _Batch, matches: Sequence[Match | None]) -> list[Match]:
         results: list[Match] = []
@@ -330,8 +397,12 @@ class Index:
         for row, rid in enumerate(batch.ids):
             if row in batch.rejected:
                 results.append(Match(rid, "rejected", reason=batch.rejected[row]))
-            else:
-                results.append(matches[slot[row]] or Match(rid, "new"))
+                continue
+            match = matches[slot[row]] or Match(rid, "new")
+            known = batch.known.get(slot[row])
+            if known and match.status != "present":
+                match = dataclasses.replace(match, paragraphs=tuple(sorted(known, key=lambda k: k.paragraph)))
+            results.append(match)
         return results
 
     # The API ----------------------------------------------------------------------------------------
@@ -348,7 +419,7 @@ class Index:
         """
         batch = self._prepare(records)
         if add:
-            with self.store.locked():
+            with self._writing():
                 matches = self._checked_and_added(batch)
         else:
             matches = self._results(batch, self._against_index(batch))
@@ -363,7 +434,7 @@ class Index:
     def add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
         """Index every readable record whose id is not indexed yet (`new`); others are `present`."""
         batch = self._prepare(records)
-        with self.store.locked():
+        with self._writing():
             present = self.store.find([batch.ids[r] for r in batch.rows.tolist()])
             add = [
                 i
@@ -371,12 +442,8 @@ class Index:
                 if batch.ids[r] not in present and r not in batch.rejected
             ]
             self._insert(batch, add)
-        matches: list[Match | None] = [
-            Match(batch.ids[r], "present", batch.ids[r], 1.0, 1.0, matched_by="exact")
-            if batch.ids[r] in present
-            else None
-            for r in batch.rows.tolist()
-        ]
+        found = self._present(batch, present)
+        matches: list[Match | None] = [found.get(i) for i in range(len(batch.rows))]
         return self._results(batch, matches)
 
     def check_and_add(self, records: pa.Table | Iterable[Any]) -> list[Match]:
@@ -386,7 +453,7 @@ class Index:
         of the same batch is reported as its duplicate and not added.
         """
         batch = self._prepare(records)
-        with self.store.locked():
+        with self._writing():
             return self._checked_and_added(batch)
 
     def _checked_and_added(self, batch: _Batch) -> list[Match]:
@@ -397,6 +464,7 @@ class Index:
         for i, row in enumerate(batch.rows.tolist()):
             if matches[i] is not None or row in batch.rejected:
                 continue
+            self._known_within_batch(batch, i, added)
             match = self._within_batch(batch, i, added, by_digest, by_key)
             if match is not None:
                 matches[i] = match
@@ -420,7 +488,9 @@ class Index:
         twin = by_digest.get(batch.digests[i].tobytes())
         if twin is not None:
             return Match(rid, "exact", batch.ids[batch.rows[twin]], 1.0, 1.0, matched_by="exact")
-        earlier = sorted({j for key in batch.keys[i].tolist() for j in by_key.get(key, [])})
+        earlier = sorted(
+            {j for key in batch.keys[i].tolist() for j in by_key.get(key, [])} | batch.holders.pop(i, set())
+        )
         if not earlier:
             return None
         verdict = self._verify([batch.sets[i]] * len(earlier), [batch.sets[j] for j in earlier])
@@ -437,9 +507,24 @@ class Index:
             matched_by=_evidence(verdict, p),
         )
 
+    def _known_within_batch(self, batch: _Batch, i: int, added: list[int]) -> None:
+        """Record `i`'s paragraphs held by records added earlier in the batch (and those records)."""
+        if self.paragraphs is None or not batch.counted.get(i) or not added:
+            return
+        earlier = [(j, p) for j in added for p in batch.counted.get(j, [])]
+        found = self.paragraphs.within(
+            batch.counted[i], [(batch.ids[batch.rows[j]], p) for j, p in earlier]
+        ).get(i, [])
+        have = {k.paragraph for k in batch.known.get(i, [])}
+        batch.known.setdefault(i, []).extend(k for k in found if k.paragraph not in have)
+        by_id = {batch.ids[batch.rows[j]]: j for j in added}
+        batch.holders[i] = {by_id[k.duplicate_of] for k in found}
+
     def _insert(self, batch: _Batch, which: list[int]) -> None:
         if not which:
             return
+        if self.paragraphs is not None:  # the paragraph store first (see `dedup.index.paragraphs`)
+            self.paragraphs.insert([(batch.ids[batch.rows[i]], batch.counted.get(i, [])) for i in which])
         pick = np.array(which, dtype=np.int64)
         self.store.insert(
             [batch.ids[batch.rows[i]] for i in which],
@@ -451,10 +536,12 @@ class Index:
     def remove(self, ids: Iterable[str]) -> int:
         """Forget records by id; returns how many were indexed."""
         wanted = [str(i) for i in ids]
-        with self.store.locked():
+        with self._writing():
+            if self.paragraphs is not None:
+                self.paragraphs.remove(wanted)
             found = self.store.find(wanted)
             nums = [num for num, _ in found.values()]
-            parsed = [_unblob(blob, self.bands) for _, blob in found.values()]
+            parsed = [unpack_entry(blob, self.bands) for _, blob in found.values()]
             if nums:
                 exact_keys = np.array([p[0][0] for p in parsed], dtype=np.uint64)
                 band_keys = np.stack([p[1] for p in parsed]).astype(np.uint64)

@@ -276,3 +276,28 @@ def _key_rows(
     exact_rows = list(zip(exact_keys, nums, strict=True))
     band_rows = [(key, num) for num, keys in zip(nums, band_keys, strict=True) for key in keys]
     return exact_rows, band_rows
+
+
+def pack_entry(
+    digest: npt.NDArray[np.uint64], keys: npt.NDArray[np.uint64], shingles: npt.NDArray[np.uint32]
+) -> bytes:
+    """One stored unit (a record or a paragraph) as the blob a store keeps beside its id.
+
+    Args:
+        digest: `uint64 (2,)`, the xxh3-128 digest of the unit's hashing form.
+        keys: `uint64 (bands,)`, its LSH band keys.
+        shingles: `uint32 (k,)`, its sorted distinct shingle hashes.
+
+    Returns:
+        `16 + 8 * bands + 4 * k` bytes, little-endian: digest, band keys, shingles.
+    """
+    return digest.astype("<u8").tobytes() + keys.astype("<u8").tobytes() + shingles.astype("<u4").tobytes()
+
+
+def unpack_entry(
+    blob: bytes, bands: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint32]]:
+    """The `(digest, band keys, shingles)` of a blob written by `pack_entry` with `bands` band keys."""
+    digest = np.frombuffer(blob[:16], dtype="<u8").astype(np.uint64)
+    keys = np.frombuffer(blob[16 : 16 + 8 * bands], dtype="<u8").astype(np.uint64)
+    return digest, keys, np.frombuffer(blob[16 + 8 * bands :], dtype="<u4").astype(np.uint32)

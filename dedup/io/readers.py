@@ -186,8 +186,10 @@ class _Builder:
         row.update({f"input_{k}" if k in RESERVED else k: v for k, v in extra.items()})
         self.rows.append(row)
 
-    def reject(self, line: int | None, reason: str, field: str | None = None, raw: Any = None) -> None:
-        self.rejects.append(Reject(self.display, line, reason, "read", None, field, clip_raw(raw)))
+    def reject(
+        self, line: int | None, reason: str, field: str | None = None, raw: Any = None, rid: str | None = None
+    ) -> None:
+        self.rejects.append(Reject(self.display, line, reason, "read", rid, field, clip_raw(raw)))
 
     def full(self) -> bool:
         return len(self.rows) + len(self.rejects) >= BATCH_SIZE
@@ -259,6 +261,7 @@ def _kind(value: object) -> str:
 
 def _take_mapping(b: _Builder, line: int, obj: dict[str, Any], cfg: InputConfig, raw: Any) -> None:
     """Validate one mapping (a JSON object, CSV row or Parquet row) and add or reject it."""
+    rid, problem = _record_id(obj, cfg)  # a reject for another field still carries a readable id
     if cfg.text_field not in obj:
         present = ", ".join(sorted(str(k) for k in obj)) or "none"
         b.reject(
@@ -266,13 +269,14 @@ def _take_mapping(b: _Builder, line: int, obj: dict[str, Any], cfg: InputConfig,
             f"no field '{cfg.text_field}'; fields present: {present} (set input.text_field)",
             cfg.text_field,
             raw,
+            rid,
         )
         return
     text = obj[cfg.text_field]
     if not isinstance(text, str) or isinstance(text, fields.BigInt):
-        b.reject(line, f"field '{cfg.text_field}' is {_kind(text)}, expected a string", cfg.text_field, raw)
+        reason = f"field '{cfg.text_field}' is {_kind(text)}, expected a string"
+        b.reject(line, reason, cfg.text_field, raw, rid)
         return
-    rid, problem = _record_id(obj, cfg)
     if problem is not None:
         b.reject(line, problem, cfg.id_field, raw)
         return

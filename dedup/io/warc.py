@@ -43,11 +43,11 @@ _SNIFF_BYTES = 1 << 16
 #: The first piece of a record read: enough for the HTTP head that says whether it is a document.
 _HEAD_BYTES = 1 << 16
 _GZIP, _ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
-# The version line a WARC file opens with; a text line that merely starts with "WARC/" is no WARC.
-_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _HTML_START = re.compile(rb"^\s*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE)
 _NAMED = re.compile(r"\.(?:warc|arc)(?:\.(?:gz|zst|zstd|lz4))?$", re.IGNORECASE)
+#: A WARC version line, the first line of a WARC record (ISO 28500 section 4).
+_VERSION_LINE = re.compile(rb"WARC/\d+\.\d+\r?\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +97,9 @@ def named_like_warc(path: str) -> bool:
 def sniff(head: bytes) -> bool:
     """Whether a file starting with `head` (as stored, possibly gzip or zstd) is a WARC file.
 
-    The first record of a WARC file begins with its version line, `WARC/1.0` or `WARC/1.1`.
+    The first record of a WARC file begins with its version line, `WARC/1.0` or `WARC/1.1`
+    (ISO 28500 section 4): the whole line, digits and all, so that a text file whose first line
+    merely starts with `WARC/` stays text.
     """
     data = head
     try:

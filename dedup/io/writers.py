@@ -31,7 +31,13 @@ import xxhash
 from dedup.errors import ConfigError, OutputError
 from dedup.settings import OutputConfig as OutputConfig
 
-OUTPUT_FILES = ("unique.parquet", "duplicates.parquet", "rejects.parquet", "report.json")
+OUTPUT_FILES = (
+    "unique.parquet",
+    "duplicates.parquet",
+    "rejects.parquet",
+    "paragraphs.parquet",
+    "report.json",
+)
 REPORT = "report.json"
 _NO_DICTIONARY = frozenset({"id", "text", "paragraphs", "duplicate_of", "cluster_id", "raw", "reason"})
 
