@@ -317,6 +317,7 @@ def render(results: dict[str, Any], out: Path) -> tuple[int, int]:
         "(hours on two cores; `--first` tests the functions that decide drops and reuse first, batch by batch; "
         "`--report` rewrites this page from `mutants/`).",
         "",
+        *([str(results["note"]), ""] if results.get("note") else []),
         "Each mutant is one small bug planted in a copy of the module; the tests that reach the mutated "
         "function run against it (in-process; tests that run dedup in a child process are left out, see "
         "the `processes` marker). *Killed*: a test failed on it (or hung: *timeout*, or crashed). "
@@ -401,6 +402,7 @@ def main() -> None:
         action="append",
         help="run this batch of FIRST (repeatable; mutmut reruns what it names)",
     )
+    parser.add_argument("--note", default="", help="what code the run measured (a commit, a caveat)")
     parser.add_argument("--out", type=Path, default=REPORTS)
     args = parser.parse_args()
     if not args.report:
@@ -412,6 +414,10 @@ def main() -> None:
         else:
             run_mutmut(args.workers, args.modules.split(","))
     results = collect()
+    if args.note:
+        results["note"] = args.note
+    elif (REPORTS / "mutation.json").exists():  # a rewrite keeps the note of the run it reports on
+        results["note"] = json.loads((REPORTS / "mutation.json").read_text(encoding="utf-8")).get("note", "")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "mutation.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     killed, total = render(results, args.out)

@@ -76,8 +76,8 @@ BUGS: list[tuple[str, str, str, str]] = [
     (
         "lsh settings left out of the checkpoint key (`engines/local.py::_settings`)",
         "dedup/engines/local.py",
-        'for key in ("workers", "progress", "memory_budget"):',
-        'for key in ("workers", "progress", "memory_budget", "lsh"):',
+        'for key in ("workers", "progress", "memory_budget", "engine", "spark"):',
+        'for key in ("workers", "progress", "memory_budget", "engine", "spark", "lsh"):',
     ),
     (
         "checkpoint piece-size check disabled (`io/work.py::_intact`)",
