@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,11 @@ OLD = [
     "lsh.figures=false",
     "lsh.verify=estimate",
 ]
+
+
+#: The interpreter that runs a `--baseline` commit: this one, or `DEDUP_BASELINE_PYTHON` (a commit
+#: from before the Cython kernels needs numba: a virtual environment with that commit installed).
+BASELINE_PYTHON = os.environ.get("DEDUP_BASELINE_PYTHON") or sys.executable
 
 
 def _silver(prepared: evaluate.Prepared, path: Path) -> dict[str, int]:
@@ -473,7 +479,7 @@ def _baseline(ref: str) -> dict[str, Any]:
         (Path(tmp) / "shared").symlink_to(DATA.parent)  # the worktree finds ../shared/data
         try:
             done = subprocess.run(
-                [sys.executable, "-c", _BASELINE, str(tree)], check=True, capture_output=True, text=True
+                [BASELINE_PYTHON, "-c", _BASELINE, str(tree)], check=True, capture_output=True, text=True
             )
         finally:
             subprocess.run(
@@ -502,7 +508,9 @@ def render(results: dict[str, Any], out: Path) -> None:
         "",
         "Regenerate: `.venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/drops.py "
         "--baseline c93a369 && .venv/bin/python benchmarks/accuracy.py --baseline c93a369` (`--render` "
-        "rewrites this page from `accuracy.json`).",
+        "rewrites this page from `accuracy.json`). c93a369 predates the Cython kernels and runs on numba: "
+        "`DEDUP_BASELINE_PYTHON` names an interpreter that has it (`python3 -m venv /tmp/basevenv && "
+        "git worktree add /tmp/oldcode c93a369 && /tmp/basevenv/bin/pip install -e /tmp/oldcode`).",
         "",
         f"Defaults measured: word {d.shingle.ngram}-grams inside paragraphs, {d.minhash.num_perm} permutations, "
         f"Jaccard threshold {d.lsh.threshold}, containment {d.lsh.containment} (records of at least "

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -54,6 +55,11 @@ print(dedup.run(config).summary())
 """
 
 
+#: The interpreter that runs a `--baseline` commit: this one, or `DEDUP_BASELINE_PYTHON` (a commit
+#: from before the Cython kernels needs numba: a virtual environment with that commit installed).
+BASELINE_PYTHON = os.environ.get("DEDUP_BASELINE_PYTHON") or sys.executable
+
+
 def _shingles(text: str) -> set[tuple[str, ...]]:
     out: set[tuple[str, ...]] = set()
     for paragraph in re.split(r"\n\s*\n", text):
@@ -66,7 +72,7 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
 
 def _run(code: Path, corpus: Path, out: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", RUN, str(code), str(corpus), str(out)],
+        [BASELINE_PYTHON, "-c", RUN, str(code), str(corpus), str(out)],
         capture_output=True,
         text=True,
         check=True,
