@@ -70,9 +70,9 @@ def _shingles(text: str) -> set[tuple[str, ...]]:
     return out
 
 
-def _run(code: Path, corpus: Path, out: Path) -> str:
+def _run(code: Path, corpus: Path, out: Path, python: str = sys.executable) -> str:
     done = subprocess.run(
-        [BASELINE_PYTHON, "-c", RUN, str(code), str(corpus), str(out)],
+        [python, "-c", RUN, str(code), str(corpus), str(out)],
         capture_output=True,
         text=True,
         check=True,
@@ -194,7 +194,7 @@ def main() -> None:
                 entry["audit"] = audit(now, threshold, containment)
                 if base is not None:
                     then = Path(tmp) / f"then-{path.stem}"
-                    entry["baseline_summary"] = _run(base, path, then)
+                    entry["baseline_summary"] = _run(base, path, then, BASELINE_PYTHON)
                     entry["baseline_audit"] = audit(then, threshold, containment)
                     entry["compare"] = _compare(now, then)
                 results["corpora"][name] = entry
