@@ -71,6 +71,23 @@ class Features:
     def __len__(self) -> int:
         return int(self.records.num_rows)
 
+    def arrays(self, signatures: bool = True) -> dict[str, npt.NDArray[Any]]:
+        """The per-record arrays by name: what a shard saves and `strip` reworks.
+
+        `digests`, `keys`, `lengths`, `sets`, `set_offsets`, and `signatures` unless `signatures`
+        is False.
+        """
+        out: dict[str, npt.NDArray[Any]] = {
+            "digests": self.digests,
+            "keys": self.keys,
+            "lengths": self.lengths,
+            "sets": self.sets,
+            "set_offsets": self.set_offsets,
+        }
+        if signatures:
+            out["signatures"] = self.signatures
+        return out
+
 
 def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> Features:
     """Clean, digest, sign, band and shingle a table of records (and each paragraph, by granularity).

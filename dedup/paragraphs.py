@@ -248,15 +248,7 @@ def apply(
     part = boilerplate.Part(len(features), paragraph.arrays().__getitem__, lambda: records)
     found = boilerplate.find([part], config, clock, threads(config))
     with clock.stage("strip"):
-        arrays: dict[str, npt.NDArray[Any]] = {
-            "digests": features.digests,
-            "keys": features.keys,
-            "sets": features.sets,
-            "set_offsets": features.set_offsets,
-            "lengths": features.lengths,
-            "signatures": features.signatures,
-        }
-        done = strip(records[PARAGRAPHS], arrays, found.removed[0], config, threads(config))
+        done = strip(records[PARAGRAPHS], features.arrays(), found.removed[0], config, threads(config))
     table = records.set_column(records.schema.get_field_index(PARAGRAPHS), PARAGRAPHS, done.paragraphs)
     rejects = list(features.rejects)
     for row in np.flatnonzero(done.emptied).tolist():

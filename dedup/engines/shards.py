@@ -137,15 +137,8 @@ def process(
         "skipped_records": piece.skipped_records,
         "text_bytes": text_bytes,
     }
-    arrays: dict[str, npt.NDArray[Any]] = {
-        "digests": features.digests,
-        "keys": features.keys,
-        "lengths": features.lengths,
-        "sets": features.sets,
-        "set_offsets": features.set_offsets,
-    }
-    if config.lsh.verify == "estimate":  # only estimating needs whole signatures after banding
-        arrays["signatures"] = features.signatures
+    # Only estimating needs whole signatures after banding.
+    arrays = features.arrays(signatures=config.lsh.verify == "estimate")
     if features.paragraph is not None:  # granularity: paragraph (`dedup.engines.paragraphs`)
         arrays.update({f"paragraph_{k}": v for k, v in features.paragraph.arrays().items()})
     store.save_shard(name, features.records, rejects_table(rejects), arrays, meta)
