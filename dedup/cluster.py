@@ -284,7 +284,9 @@ def _best_arc(
 ) -> npt.NDArray[np.int64]:
     """For each record, its best arc out (highest `jaccard`, `share`, then target rank); -1 for none."""
     order = np.lexsort((rank[target], -share, -jaccard, source))
-    first = np.r_[True, source[order][1:] != source[order][:-1]] if len(order) else np.empty(0, bool)
+    ordered = source[order]
+    first = np.ones(len(order), dtype=bool)  # each source's first arc in that order is its best
+    first[1:] = ordered[1:] != ordered[:-1]
     via = np.full(n, -1, dtype=np.int64)
-    via[source[order][first]] = order[first]
+    via[ordered[first]] = order[first]
     return via

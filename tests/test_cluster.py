@@ -444,3 +444,44 @@ def test_keep_none_names_the_closest_partner_whichever_side_of_the_pair_it_was_g
 
 def test_value_ranks_are_int64_even_for_no_values() -> None:
     assert value_rank([], "f").dtype == np.int64 and value_rank([None, 3], "f").tolist() == [1, 0]
+
+
+@settings(max_examples=examples(200))
+@given(
+    st.integers(min_value=1, max_value=6).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(
+                    st.integers(0, n - 1),
+                    st.integers(0, n - 1),
+                    st.sampled_from([0.5, 0.6, 0.9]),
+                    st.sampled_from([0.0, 0.8, 1.0]),
+                ),
+                max_size=10,
+            ),
+            st.permutations(range(n)),
+        )
+    )
+)
+def test_best_arc_is_each_records_strongest_arc_out(
+    case: tuple[int, list[tuple[int, int, float, float]], list[int]],
+) -> None:
+    """Against a plain loop: highest Jaccard, then share, then the target's rank; -1 with no arc out."""
+    from dedup.cluster import _best_arc
+
+    n, arcs, ranks = case
+    source = np.array([a[0] for a in arcs], dtype=np.int64)
+    target = np.array([a[1] for a in arcs], dtype=np.int64)
+    jaccard = np.array([a[2] for a in arcs], dtype=np.float64)
+    share = np.array([a[3] for a in arcs], dtype=np.float64)
+    via = _best_arc(n, source, target, jaccard, share, np.array(ranks, dtype=np.int64))
+    assert via.dtype == np.int64 and via.shape == (n,)
+    for record in range(n):
+        out = [i for i, a in enumerate(arcs) if a[0] == record]
+        if not out:
+            assert via[record] == -1
+            continue
+        key = [(-arcs[i][2], -arcs[i][3], ranks[arcs[i][1]]) for i in out]
+        best = min(key)
+        assert key[out.index(int(via[record]))] == best

@@ -120,6 +120,32 @@ def test_the_summary_line() -> None:
     assert _report(read=1234, kept=1230).summary(present=True) == (
         "read 1,234: kept 1,230, duplicates 3 (2 exact, 1 near, 0 present), rejected 1"
     )
+    # An index run's `present` shows whenever it is not zero, asked or not.
+    assert _report(duplicates=5, present=2, kept=4).summary() == (
+        "read 10: kept 4, duplicates 5 (2 exact, 1 near, 2 present), rejected 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "tail"),
+    [
+        # Expected lines written out by hand from the README's description of the summary.
+        (
+            {"emptied": 1, "boilerplate_groups": 1, "records_touched": 3},
+            " (1 emptied by boilerplate); boilerplate: 1 paragraph group removed from 3 records",
+        ),
+        (
+            {"emptied": 0, "boilerplate_groups": 2, "records_touched": 1_500},
+            "; boilerplate: 2 paragraph groups removed from 1,500 records",
+        ),
+        ({"paragraphs": 9}, "; boilerplate: 0 paragraph groups removed from 0 records"),
+    ],
+)
+def test_the_summary_line_under_paragraph_granularity(paragraphs: dict[str, int], tail: str) -> None:
+    report = _report()
+    report.paragraphs = paragraphs
+    report.output_dir = "out"
+    assert report.summary() == f"read 10: kept 6, duplicates 3 (2 exact, 1 near), rejected 1{tail} -> out"
 
 
 def test_report_json_masks_credentials_and_spells_out_the_identity() -> None:
