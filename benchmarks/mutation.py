@@ -38,7 +38,7 @@ ROOT = HERE.parent
 REPORTS = HERE / "reports"
 sys.path.insert(0, str(HERE))
 
-from mutation_notes import NOTES  # noqa: E402
+from mutation_notes import BY_FUNCTION, NOTES  # noqa: E402
 
 #: Module -> (what it decides, the mutant name patterns in scope).
 SCOPE: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -241,14 +241,19 @@ def collect() -> dict[str, Any]:
 
 
 def _note(survivor: dict[str, Any]) -> str:
-    """Why a survivor is left, from `mutation_notes.NOTES`; a note whose diff no longer matches is flagged."""
+    """Why a survivor is left, from `mutation_notes`: its own note, else its function's note whose
+    snippet is in the mutated line (mutant numbers shift when a function changes; the lines do not).
+    A note of its own whose snippet no longer matches is flagged."""
+    added = [line for line in survivor["diff"] if line.startswith("+")]
     note = NOTES.get(survivor["name"])
-    if note is None:
-        return "**not explained**"
-    snippet, reason = note
-    if not any(snippet in line for line in survivor["diff"] if line.startswith("+")):
-        return f"**note out of date** (expected `{snippet}`): {reason}"
-    return reason
+    if note is not None and any(note[0] in line for line in added):
+        return note[1]
+    for snippet, reason in BY_FUNCTION.get(_function(survivor["name"]), []):
+        if any(snippet in line for line in added):
+            return reason
+    if note is not None:
+        return f"**note out of date** (expected `{note[0]}`): {note[1]}"
+    return "**not explained**"
 
 
 def _planted() -> list[str]:
@@ -330,16 +335,29 @@ def render(results: dict[str, Any], out: Path) -> tuple[int, int]:
         "rate says nothing about the others: it is not a sample of the module, but the functions chosen "
         "first because they decide what is dropped and what is reused.",
         "",
-        "| module | what it decides | mutants | tested | killed | of which timeout | survived | no tests | killed % |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "*Equivalent*: survivors whose note shows that no input can tell them from the original (a dtype "
+        "numpy infers anyway, a default never used); the last column is the mutation score in its usual "
+        "sense, killed / (tested - equivalent).",
+        "",
+        "| module | what it decides | mutants | tested | killed | of which timeout | survived | of which equivalent | no tests | killed % | killed % of non-equivalent |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    total_killed = total = 0
+    total_killed = total = total_equivalent = 0
     below: list[str] = []
     for module, entry in results["modules"].items():
         counts = entry["counts"]
         n = sum(counts.values())
         killed = sum(v for k, v in counts.items() if k in KILLED)
-        total_killed, total = total_killed + killed, total + n
+        equivalent = sum(
+            1
+            for s in entry["survivors"]
+            if _function(s["name"]) in entry["complete"] and _note(s).startswith("equivalent")
+        )
+        total_killed, total, total_equivalent = (
+            total_killed + killed,
+            total + n,
+            total_equivalent + equivalent,
+        )
         whole = len(entry["complete"]) == len(entry["functions"])
         tested = (
             "all" if whole else f"{n:,} in {len(entry['complete'])} of {len(entry['functions'])} functions"
@@ -347,12 +365,15 @@ def render(results: dict[str, Any], out: Path) -> tuple[int, int]:
         lines.append(
             f"| `{module}` | {entry['what']} | {entry['generated']:,} | {tested} | {killed:,} | "
             f"{counts.get('timeout', 0) + counts.get('segfault', 0)} | {counts.get('survived', 0)} | "
-            f"{counts.get('no tests', 0)} | {f'{100 * killed / n:.1f}' if n else 'not run'} |"
+            f"{equivalent} | {counts.get('no tests', 0)} | {f'{100 * killed / n:.1f}' if n else 'not run'} | "
+            f"{f'{100 * killed / (n - equivalent):.1f}' if n > equivalent else '-'} |"
         )
         if n and killed < 0.9 * n:
             below.append(f"`{module}` ({100 * killed / n:.1f}%)")
     lines += [
-        f"| **all tested** | | | **{total:,}** | **{total_killed:,}** | | | | **{100 * total_killed / max(total, 1):.1f}** |",
+        f"| **all tested** | | | **{total:,}** | **{total_killed:,}** | | | **{total_equivalent:,}** | | "
+        f"**{100 * total_killed / max(total, 1):.1f}** | "
+        f"**{100 * total_killed / max(total - total_equivalent, 1):.1f}** |",
         "",
         *(
             [

@@ -8,6 +8,8 @@ mutant (no input can tell it from the original), or what is left and why.
 from __future__ import annotations
 
 NOTES: dict[str, tuple[str, str]] = {}
+#: Function -> (snippet, reason): for every survivor of that function whose mutated line holds the snippet.
+BY_FUNCTION: dict[str, list[tuple[str, str]]] = {}
 
 _DTYPE = (
     "equivalent: numpy infers the same dtype here (float64 for float arithmetic and `np.empty`/`np.ones`, "
@@ -25,6 +27,10 @@ _MESSAGE_ONLY = (
 def _note(names: str, snippet: str, reason: str) -> None:
     for name in names.split():
         NOTES[name] = (snippet, reason)
+
+
+def _each(function: str, snippet: str, reason: str) -> None:
+    BY_FUNCTION.setdefault(function, []).append((snippet, reason))
 
 
 # dedup/lsh.py ----------------------------------------------------------------------------------
@@ -92,17 +98,9 @@ _note(
     "equivalent: text opening with a quote, a minus or a digit decodes only to a string or a number, never "
     "to a boolean, a list or null",
 )
-_note(
-    "dedup.cluster.x__best_arc__mutmut_7 dedup.cluster.x__best_arc__mutmut_13 dedup.cluster.x__best_arc__mutmut_14 "
-    "dedup.cluster.x__best_arc__mutmut_15 dedup.cluster.x__best_arc__mutmut_16 dedup.cluster.x__best_arc__mutmut_17",
-    "first = np.r_[",
-    "equivalent: the branch for no arcs is never taken (`settle` returns before it when there are no pairs)",
-)
-_note(
-    "dedup.cluster.x__best_arc__mutmut_21 dedup.cluster.x__best_arc__mutmut_24", "via = np.full(n, -1", _DTYPE
-)
-_note(
-    "dedup.cluster.x__best_arc__mutmut_26",
+_each("dedup.cluster.x__best_arc", "via = np.full(n, -1, ", _DTYPE)
+_each(
+    "dedup.cluster.x__best_arc",
     "via = np.full(n, -2",
     "equivalent: only `via >= 0` is read, so any negative fill means 'no arc'",
 )
@@ -157,16 +155,23 @@ _note("dedup.io.work.x_run_key__mutmut_2", '"XXsettingsXX"', _RENAMED_LABEL)
 _note("dedup.io.work.x_run_key__mutmut_3", '"SETTINGS"', _RENAMED_LABEL)
 
 # dedup/engines/local.py, dedup/exact.py ---------------------------------------------------------
-_note(
-    "dedup.engines.local.x__settings__mutmut_11",
+_each(
+    "dedup.engines.local.x__settings",
     "data.pop(key, )",
-    "equivalent: `to_dict` always holds these three keys, so the default of `pop` is never used",
+    "equivalent: `to_dict` always holds the keys popped, so the default of `pop` is never used",
 )
-_note(
-    "dedup.engines.local.x__settings__mutmut_25",
+_each(
+    "dedup.engines.local.x__settings",
     'version("DEDUP")',
     "equivalent: `importlib.metadata` normalizes distribution names (PEP 503), so `DEDUP` finds the same "
     "version",
+)
+
+# dedup/report.py -------------------------------------------------------------------------------
+_each(
+    "dedup.report.xǁReportǁsummary",
+    'get("emptied", ',
+    "equivalent: a missing count read as None is falsy like 0, and the clause is written only when it is not",
 )
 _note(
     "dedup.exact.x_groups__mutmut_26 dedup.exact.x_groups__mutmut_28",
