@@ -332,3 +332,95 @@ for _n, _s in (
     ("13", "STAGE"),
 ):
     _note(f"dedup.io.work.xǁWorkDirǁ__init____mutmut_{_n}", f'"{_s}"', _CHECKPOINT_FOLDER)
+
+# dedup/figures.py ------------------------------------------------------------------------------
+_each(
+    "dedup.figures.x__number",
+    'text.rpartition("/")',
+    "equivalent: with one slash both split alike; with two, one side holds a slash, `float` refuses "
+    "it and the text is kept as written either way",
+)
+_each(
+    "dedup.figures.x__number",
+    'if slash or "/" not in bottom',
+    "equivalent: without a slash `float(text)` already failed, and `top` is that text, so `float(top)` "
+    "fails too and the text is kept",
+)
+_each(
+    "dedup.figures.x__number",
+    '"XX/XX" not in bottom',
+    "equivalent: a bottom holding a slash makes `float(bottom)` fail, and the text is kept as written "
+    "either way",
+)
+_each(
+    "dedup.figures.xǁStatementǁagrees",
+    "low < v <= high",
+    "equivalent: a range's ends are among its values, so a value at an end is shared and the pair "
+    "agrees by the clause after `or`",
+)
+_each(
+    "dedup.figures.xǁStatementǁagrees",
+    "low <= v < high",
+    "equivalent: a range's ends are among its values, so a value at an end is shared and the pair "
+    "agrees by the clause after `or`",
+)
+_each(
+    "dedup.figures.xǁStatementǁagrees",
+    "self.values < other.values or",
+    "equivalent: equal sets pass the other test (`other.values <= self.values`)",
+)
+_each(
+    "dedup.figures.xǁStatementǁagrees",
+    "or other.values < self.values",
+    "equivalent: equal sets pass the first test (`self.values <= other.values`)",
+)
+_each(
+    "dedup.figures.x__mistyped",
+    "len(x) <= len(y)",
+    "equivalent: the lengths differ by one here, so `<` and `<=` agree",
+)
+_REDUNDANT_NEIGHBOUR = (
+    "equivalent: when dropping `long_[i]` gives the shorter figure and its left neighbour is the same "
+    "character, dropping that neighbour gives the same string and the right-neighbour test passes "
+    "there, one step earlier; the left-neighbour test never decides"
+)
+_each("dedup.figures.x__mistyped", "if (i > 1 and long_[i - 1]", _REDUNDANT_NEIGHBOUR)
+_each("dedup.figures.x__mistyped", "(i + 2 < len(long_) and long_[i + 1]", _REDUNDANT_NEIGHBOUR)
+_each(
+    "dedup.figures.x__statements",
+    'if i else "XXXX"',
+    "equivalent: the word before the first token is only compared with months, `between` and `from`",
+)
+_each(
+    "dedup.figures.x__written",
+    "else str(None)",
+    "equivalent: a figure written as a word is a number word, whose value is always a float",
+)
+_each(
+    "dedup.figures.x__written",
+    "else str(values[1])",
+    "equivalent: a figure written as a word is a number word, whose value is always a float",
+)
+_each(
+    "dedup.figures.x__written",
+    "or True else",
+    "equivalent: a figure written as a word is a number word, whose value is always a float",
+)
+_each(
+    "dedup.figures.x__value",
+    "if high <= low and",
+    "equivalent: equal ends with a shorter second part mean a leading zero in the first (`010-10`); "
+    "the first is then below the scale and the sum gives the same end",
+)
+_each(
+    "dedup.figures.x__value",
+    "len(parts[1]) <= len(parts[0])",
+    "equivalent: with parts of equal length the first is below the scale, so `low - low % scale` is 0 "
+    "and the second end is unchanged",
+)
+_NO_CLOCK = (
+    "equivalent: without a clock time the substitution changes nothing, so the tokens are the words "
+    "already found"
+)
+_each("dedup.figures.x_facts", '":" in paragraph or _CLOCK', _NO_CLOCK)
+_each("dedup.figures.x_facts", "if (stamped) or True else", _NO_CLOCK)

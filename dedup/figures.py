@@ -23,10 +23,11 @@ The rule, for one pair of records and nothing else:
    a truncated copy shortened) or are mistypings of them (two neighbours swapped, a character
    doubled or undoubled, a decimal point left out: `52` and `25`, `2004` and `204`, `9.4` and `94`;
    a digit inserted or replaced, `200` and `2800`, `8,000` and `2,000`, is another figure), when
-   a range holds every figure of a plain statement, or when two ranges share an end: `4,000 to
-   5,000` agrees with `4,500` and not with `8,000`; `March 3, 1987` does not agree with `March
-   10, 1987`; `rose 1-1/2 to 6-3/8` does not agree with `rose 1-1/4 to 6-1/8` (a move, not a
-   range, compared by its ends).
+   a range holds every figure of a plain statement, or when two ranges (or a range and a plain
+   statement) share a figure, such as an end or the month of a date: `4,000 to 5,000` agrees
+   with `4,500` and not with `8,000`; `March 3, 1987` does not agree with `March 10, 1987`;
+   `rose 1-1/2 to 6-3/8` does not agree with `rose 1-1/4 to 6-1/8` (a move, not a range,
+   compared by its ends).
 3. A pair *conflicts* when some frame occurs in both records and each record states something in
    it that no statement of the other agrees with (a truncated copy that states less is covered
    by the fuller one), unless one record announces a correction (a corrected story changes a

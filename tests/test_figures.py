@@ -4,9 +4,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dedup.figures import Statement, conflicts, figures, is_correction, is_volatile, sequence, statements
+from dedup.figures import (
+    Statement,
+    clashing_frames,
+    conflicts,
+    figures,
+    is_correction,
+    is_volatile,
+    sequence,
+    statements,
+)
 from dedup.figures import facts as figure_facts
 from tests.conftest import examples
+
+M3, M4 = "month 3", "month 4"
+
+
+def _s(values: set[float | str], written: set[str], span: tuple[float, float] | None = None) -> Statement:
+    return Statement(frozenset(values), span, frozenset(written))
 
 
 def test_figures_are_canonical_numbers_and_number_words() -> None:
@@ -166,3 +181,238 @@ def test_the_same_figures_in_the_same_order_never_clash() -> None:
     assert sequence(a) == sequence(c) == ("255,556", "245,232", "478,394")
     assert sequence("week ended March 19, 1,200 t") != sequence("week ended April 19, 1,200 t")
     assert sequence("someone may pay one") == ("may", "one")  # words, not parts of words
+
+
+def _mistypings(text: str) -> set[str]:
+    """Every way one slip of the hand turns `text` into another string (the module's rule 2, written
+    as the slips themselves): two different neighbours swapped, a character doubled, a doubled
+    character written once, a decimal point dropped or added anywhere."""
+    out = set()
+    for i in range(len(text) - 1):
+        if text[i] != text[i + 1]:
+            out.add(text[:i] + text[i + 1] + text[i] + text[i + 2 :])
+    for i in range(len(text)):
+        out.add(text[: i + 1] + text[i] + text[i + 1 :])  # doubled
+        if text[i] == "." or (i > 0 and text[i - 1] == text[i]):
+            out.add(text[:i] + text[i + 1 :])  # point dropped, or doubled written once
+    for i in range(len(text) + 1):
+        out.add(text[:i] + "." + text[i:])  # point added
+    out.discard(text)
+    return out
+
+
+@settings(max_examples=examples(600))
+@given(st.text("0123456789.,", min_size=1, max_size=6), st.data())
+def test_mistyped_is_one_slip_of_the_hand_either_way(x: str, data: st.DataObject) -> None:
+    from dedup.figures import _mistyped
+
+    slips = sorted(_mistypings(x))
+    # A slip of `x` (which must be tolerated), `x` with two neighbours rewritten (a near miss), or any
+    # figure.
+    kind = data.draw(st.sampled_from(["slip", "near", "any"]))
+    if kind == "slip" and slips:
+        y = data.draw(st.sampled_from(slips))
+    elif kind == "near" and len(x) >= 2:
+        i = data.draw(st.integers(0, len(x) - 2))
+        y = x[:i] + data.draw(st.text("0123456789.,", min_size=2, max_size=2)) + x[i + 2 :]
+    else:
+        y = data.draw(st.text("0123456789.,", max_size=7))
+    expected = y in _mistypings(x) or x in _mistypings(y)
+    assert _mistyped(x, y) == expected
+    assert _mistyped(y, x) == expected
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "slip"),
+    [
+        ("52", "25", True),  # neighbours swapped
+        ("9.4", "94", True),  # point left out
+        ("2004", "204", True),  # doubled written once
+        ("204", "2004", True),
+        ("1100", "100", True),  # the first character doubled
+        ("1001", "100", False),  # a 1 added at the end, not doubled
+        ("200", "2800", False),  # a digit inserted
+        ("8,000", "2,000", False),  # a digit replaced
+        ("123", "321", False),  # two characters apart swapped
+        ("12", "23", False),  # two neighbours rewritten, one of them to the other's digit
+        ("12", "31", False),
+        ("1001", "001", False),  # a 1 dropped from the front: not doubled (it is not beside a 1)
+        ("123", "12", False),  # the last digit dropped
+        ("1213", "123", False),
+        ("121", "21", False),
+        ("1234", "2143", False),  # two swaps
+        ("77", "77", False),  # the same figure is no slip
+    ],
+)
+def test_mistyped_examples(x: str, y: str, slip: bool) -> None:
+    from dedup.figures import _mistyped
+
+    assert _mistyped(x, y) is slip
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1250.50", 1250.5),
+        ("3/8", 0.375),
+        ("12/4", 3.0),
+        ("1/0", "1/0"),  # no number: kept as written
+        ("6/14/82", "6/14/82"),  # a date
+        ("a/8", "a/8"),
+        ("1.2.3", "1.2.3"),
+    ],
+)
+def test_a_figure_is_a_number_or_a_fraction_or_stays_as_written(text: str, value: float | str) -> None:
+    from dedup.figures import _number
+
+    assert _number(text) == value
+    assert type(_number(text)) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "agree"),
+    [
+        # Expected from the module's rule 2: two ranges agree when they share an end (or are one
+        # range); a range and a value when the value is inside; plain values when one set holds the
+        # other.
+        (Statement(frozenset({4.0, 5.0}), (4.0, 5.0)), Statement(frozenset({5.0, 6.0}), (5.0, 6.0)), True),
+        (Statement(frozenset({1.0, 10.0}), (1.0, 10.0)), Statement(frozenset({3.0, 5.0}), (3.0, 5.0)), False),
+        (
+            Statement(frozenset({1.0, 10.0}), (1.0, 10.0)),
+            Statement(frozenset({1.0, 10.0}), (1.0, 10.0)),
+            True,
+        ),
+        (Statement(frozenset({4.0, 5.0}), (4.0, 5.0)), Statement(frozenset({4.5})), True),
+        (Statement(frozenset({4.0, 5.0}), (4.0, 5.0)), Statement(frozenset({5.5})), False),
+        (Statement(frozenset({4.0, 5.0}), (4.0, 5.0)), Statement(frozenset({5.0})), True),
+        (Statement(frozenset({4.0, 5.0}), (4.0, 5.0)), Statement(frozenset({"May"})), False),
+        (Statement(frozenset({1.0, 2.0})), Statement(frozenset({1.0})), True),
+        (Statement(frozenset({1.0, 2.0})), Statement(frozenset({1.0, 3.0})), False),
+        # A range and a plain statement that share a figure (here the month of a date) agree.
+        (
+            Statement(frozenset({4.0, 5.0, "month 3"}), (4.0, 5.0)),
+            Statement(frozenset({"month 3", 7.0})),
+            True,
+        ),
+        (
+            Statement(frozenset({4.0, 5.0, "month 3"}), (4.0, 5.0)),
+            Statement(frozenset({"month 4", 7.0})),
+            False,
+        ),
+        # Figures as written: every figure of one is written in the other or mistyped from one.
+        (_s({52.0}, {"52"}), _s({25.0, 7.0}, {"25", "7"}), True),
+        (_s({52.0}, {"52"}), _s({28.0, 7.0}, {"28", "7"}), False),
+    ],
+)
+def test_statements_agree_by_rule_two_in_either_order(a: Statement, b: Statement, agree: bool) -> None:
+    assert a.agrees(b) is agree
+    assert b.agrees(a) is agree
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Each expectation worked out by hand from the module's rule 1: a statement is a run of
+        # figures (a range with `to` / a hyphen / `between`, a list with `and` / `or` or one after
+        # another, a month beside a figure part of it), framed by the nearest word before it that
+        # is no hedge and the word after it; a date also gets the frame `(<date>, word after)`.
+        (
+            "prices rose 1-1/2 to 6-3/8 yesterday",  # a move: whole numbers and fractions
+            [(("rose", "yesterday"), _s({1.5, 6.375}, {"1-1/2", "6-3/8"}, (1.5, 6.375)))],
+        ),
+        ("closed 6-3/8 up", [(("closed", "up"), _s({6.375}, {"6-3/8"}))]),
+        ("closed 6-3/0 up", [(("closed", "up"), _s({"6-3/0"}, {"6-3/0"}))]),  # no number: as written
+        (
+            "crop year 1985-86 output",
+            [(("year", "output"), _s({1985.0, 1986.0}, {"1985-86"}, (1985.0, 1986.0)))],
+        ),
+        (
+            "call 555-123-4567 and 5 more",  # three parts: no range
+            [(("call", "more"), _s({"555-123-4567", 5.0}, {"555-123-4567", "5"}))],
+        ),
+        ("rose 1/2-3 points", [(("rose", "points"), _s({"1/2-3"}, {"1/2-3"}))]),
+        ("up nine pct", [(("up", "pct"), _s({9.0}, {"9"}))]),
+        ("About 5 tonnes", [(("", "tonnes"), _s({5.0}, {"5"}))]),  # a hedge is no frame word
+        (
+            "5 and 6 rose, then 7 fell",
+            [(("", "rose"), _s({5.0, 6.0}, {"5", "6"})), (("then", "fell"), _s({7.0}, {"7"}))],
+        ),
+        (
+            "rose 10 and 12 about 7 pct",  # only a hedge between: the word before stays `rose`
+            [(("rose", "about"), _s({10.0, 12.0}, {"10", "12"})), (("rose", "pct"), _s({7.0}, {"7"}))],
+        ),
+        ("12 ships arrived in May", [(("", "ships"), _s({12.0}, {"12"}))]),
+        ("rose 4-5 6 pct", [(("rose", "pct"), _s({4.0, 5.0, 6.0}, {"4-5", "6"}, (4.0, 6.0)))]),
+        ("rose 4 5-6 pct", [(("rose", "pct"), _s({4.0, 5.0, 6.0}, {"4", "5-6"}, (4.0, 6.0)))]),
+        ("6 7 8 rose", [(("", "rose"), _s({6.0, 7.0, 8.0}, {"6", "7", "8"}))]),
+        (
+            "19 March 1987 was",
+            [
+                (("", "was"), _s({19.0, M3, 1987.0}, {"19", M3, "1987"})),
+                (("<date>", "was"), _s({19.0, M3, 1987.0}, {"19", M3, "1987"})),
+            ],
+        ),
+        (
+            "19 March 1987",
+            [
+                (("", ""), _s({19.0, M3, 1987.0}, {"19", M3, "1987"})),
+                (("<date>", ""), _s({19.0, M3, 1987.0}, {"19", M3, "1987"})),
+            ],
+        ),
+        (
+            "on 19 March",
+            [(("on", ""), _s({19.0, M3}, {"19", M3})), (("<date>", ""), _s({19.0, M3}, {"19", M3}))],
+        ),
+        (
+            "on 19 March 5 ships sailed",
+            [
+                (("on", "ships"), _s({19.0, M3, 5.0}, {"19", M3, "5"})),
+                (("<date>", "ships"), _s({19.0, M3, 5.0}, {"19", M3, "5"})),
+            ],
+        ),
+        (
+            "5 March and 6 April",  # a month closing a statement ends it
+            [
+                (("", "and"), _s({5.0, M3}, {"5", M3})),
+                (("<date>", "and"), _s({5.0, M3}, {"5", M3})),
+                (("and", ""), _s({6.0, M4}, {"6", M4})),
+                (("<date>", ""), _s({6.0, M4}, {"6", M4})),
+            ],
+        ),
+        ("rose 5 to", [(("rose", "to"), _s({5.0}, {"5"}))]),  # a range word with nothing after it
+        ("from 4 to 5", [(("", ""), _s({4.0, 5.0}, {"4", "5"}, (4.0, 5.0)))]),
+        ("4 to 5.5 pct", [(("", "pct"), _s({4.0, 5.5}, {"4", "5.5"}, (4.0, 5.5)))]),
+        ("4-5 and 6 pct", [(("", "pct"), _s({4.0, 5.0, 6.0}, {"4-5", "6"}, (4.0, 6.0)))]),
+        ("4 to 5 and 6 pct", [(("", "pct"), _s({4.0, 5.0, 6.0}, {"4", "5", "6"}, (4.0, 6.0)))]),
+        ("between 4 and 5 tonnes", [(("", "tonnes"), _s({4.0, 5.0}, {"4", "5"}, (4.0, 5.0)))]),
+        ("from 4 or 5 tonnes", [(("", "tonnes"), _s({4.0, 5.0}, {"4", "5"}, (4.0, 5.0)))]),  # as `between`
+    ],
+)
+def test_statements_and_their_frames(text: str, expected: list[tuple[tuple[str, str], Statement]]) -> None:
+    assert statements(text) == expected
+
+
+def test_a_clock_time_is_left_out_of_the_frames_it_sits_in() -> None:
+    # A record of one volatile line is read whole (rule 4); its clock time is no figure or word.
+    assert figure_facts("At 11:01 five ships sailed").body == {("at", "ships"): (_s({5.0}, {"5"}),)}
+
+
+def test_clashing_frames_names_the_frames() -> None:
+    a, b = figure_facts("Fed adds 1.5 billion dlrs"), figure_facts("Fed adds 2.0 billion dlrs")
+    assert clashing_frames(a, b) == [("adds", "billion")]
+    assert clashing_frames(a, a) == []
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "volatile"),
+    [
+        ("Trading closed at 11:01 with 5 lots", True),  # a clock time
+        ("Note: 5 tonnes loaded", False),  # a colon is no clock time
+        ("© 2024 Example Media", True),
+        (" ".join(["updated"] + ["word"] * 15), True),  # 16 words: at most VOLATILE_WORDS
+        (" ".join(["updated"] + ["word"] * 16), False),
+        ("Sales rose 5 pct", False),
+    ],
+)
+def test_volatile_lines(paragraph: str, volatile: bool) -> None:
+    assert is_volatile(paragraph) is volatile

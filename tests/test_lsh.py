@@ -271,3 +271,15 @@ def test_without_shingle_sets_containment_is_not_counted() -> None:
     signatures = np.array([[1, 2, 3, 4], [1, 2, 3, 5]], dtype=np.uint32)
     got = verify(np.array([[0, 1]], dtype=np.int64), signatures, None, LSHConfig(verify="estimate"))
     assert got.jaccard.tolist() == [0.75] and np.isnan(got.containment).all() and got.keep.tolist() == [True]
+
+
+def test_estimate_pairs_covers_every_block() -> None:
+    """Signatures this wide are estimated two pairs per block (4,000,000 // 2,000,000): five pairs
+    span three blocks, and each must be filled. Expected: row 0 is all zeros, row `k` differs from it
+    in its first `k` quarter-million entries, so `(0, k)` agrees on (8 - k) / 8."""
+    width, part = 2_000_000, 250_000
+    signatures = np.zeros((5, width), dtype=np.uint32)
+    for k in range(1, 5):
+        signatures[k, : k * part] = 7
+    pairs = np.array([[0, 1], [0, 2], [0, 3], [0, 4], [1, 1]], dtype=np.int64)
+    assert estimate_pairs(signatures, pairs).tolist() == [7 / 8, 6 / 8, 5 / 8, 4 / 8, 1.0]
