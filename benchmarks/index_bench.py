@@ -160,8 +160,13 @@ def render(data: dict[str, Any]) -> None:
         "",
         f"Measured {data['date']} on {data['machine']}"
         + (
-            f", load average {data['load'][0]:.1f} at the start and {data['load'][1]:.1f} at the end (other jobs "
-            "shared the machine: absolute rates are low, ratios between rows of one run are what to read)"
+            f", load average {data['load'][0]:.1f} at the start and {data['load'][1]:.1f} at the end"
+            + (
+                " (other jobs shared the machine: absolute rates are low, ratios between rows of one run are "
+                "what to read)"
+                if max(data["load"]) > (os.cpu_count() or 1)
+                else ""
+            )
             if "load" in data
             else ""
         )
