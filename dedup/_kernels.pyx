@@ -789,3 +789,67 @@ def settle(
                     best_rank = rank[y]
             via_[x] = best
     return via
+
+
+# ----------------------------------------------------------------------------- figures
+
+from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
+
+
+cdef inline bint is_letter(Py_UCS4 c) noexcept:
+    # Python's `re` class [^\W\d_] on str: a word character (alphanumeric or `_`) that is no
+    # decimal digit and no underscore.
+    return Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISDECIMAL(c)
+
+
+cdef inline bint is_separator(Py_UCS4 c) noexcept:
+    return c == u'.' or c == u',' or c == u'/' or c == u'-'
+
+
+cdef Py_ssize_t number_end(str text, Py_ssize_t pos, Py_ssize_t n):
+    # `\d+(?:[.,/-]\d+)*(?![^\W\d_])` at `pos`: the regex's greedy match, then backtracking one
+    # character at a time (ends inside a run of digits only) to the first end not followed by a
+    # letter; -1 when none is.
+    cdef Py_ssize_t end = pos
+    while end < n and Py_UNICODE_ISDECIMAL(text[end]):
+        end += 1
+    while end + 1 < n and is_separator(text[end]) and Py_UNICODE_ISDECIMAL(text[end + 1]):
+        end += 2
+        while end < n and Py_UNICODE_ISDECIMAL(text[end]):
+            end += 1
+    while end > pos:
+        if Py_UNICODE_ISDECIMAL(text[end - 1]) and (end == n or not is_letter(text[end])):
+            return end
+        end -= 1
+    return -1
+
+
+def figure_tokens(str text, frozenset words, bint every_word):
+    cdef Py_ssize_t n = len(text)
+    cdef Py_ssize_t pos = 0, end, run
+    cdef Py_UCS4 c
+    cdef bint free
+    out = []
+    while pos < n:
+        c = text[pos]
+        free = pos == 0 or not is_letter(text[pos - 1])
+        if free and Py_UNICODE_ISDECIMAL(c):
+            end = number_end(text, pos, n)
+            if end > 0:
+                out.append(text[pos:end])
+                pos = end
+                continue
+        if is_letter(c):
+            run = pos + 1
+            while run < n and is_letter(text[run]):
+                run += 1
+            if every_word:
+                out.append(text[pos:run])
+            elif free:
+                word = text[pos:run]
+                if word in words:
+                    out.append(word)
+            pos = run  # no figure or word starts inside a run of letters
+            continue
+        pos += 1
+    return out

@@ -53,6 +53,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dedup import kernels
+
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
 _TEENS = "sixteen seventeen eighteen nineteen twenty"
 _TENS = {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
@@ -60,8 +62,18 @@ _NUMBER_WORDS: dict[str, float] = {
     word: float(value) for value, word in enumerate(f"{_UNITS} {_TEENS}".split())
 } | {k: float(v) for k, v in _TENS.items()}
 _CORRECTION = re.compile(r"\bcorrect(?:ed|s|ion|ing)\b", re.IGNORECASE)
-# A figure (digits with inner separators, not glued to letters: "6-3/8" is one) or a word.
-_TOKEN = re.compile(r"(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+")
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+def _tokens(text: str) -> list[str]:
+    r"""Figures and words of a text, in order.
+
+    A figure is digits with inner separators, not glued to letters (`6-3/8` is one); a word is a run
+    of letters: `(?<![^\W\d_])\d+(?:[.,/-]\d+)*(?![^\W\d_])|[^\W\d_]+` (`kernels.figure_tokens`).
+    """
+    return kernels.figure_tokens(text, _NO_WORDS, True)
+
+
 _RANGE_WORDS = frozenset({"to", "through", "thru"})
 # A month beside a figure is part of it ("March 19", "19 March 1987"): another month is another date.
 _MONTHS = {
@@ -86,11 +98,7 @@ _MONTHS = {
     for name in names
 }
 # Every figure a text states, and every month (part of a date), in order: what `sequence` compares.
-_FIGURE = re.compile(
-    r"(?<![^\W\d_])(?:\d+(?:[.,/-]\d+)*|"
-    + "|".join(sorted([*_NUMBER_WORDS, *_MONTHS], key=len, reverse=True))
-    + r")(?![^\W\d_])"
-)
+_FIGURE_WORDS = frozenset([*_NUMBER_WORDS, *_MONTHS])
 _LIST_WORDS = frozenset({"and", "or"})
 # Words that hedge a figure without changing its frame ("bought about 8,000 tonnes").
 _HEDGES = frozenset(
@@ -274,7 +282,7 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
     Returns:
         `[((word before, word after), Statement)]`, words lowercased.
     """
-    return _statements(_TOKEN.findall(_CLOCK.sub(" ", paragraph.lower())))  # a clock time is a stamp
+    return _statements(_tokens(_CLOCK.sub(" ", paragraph.lower())))  # a clock time is a stamp
 
 
 def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
@@ -343,7 +351,7 @@ def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
 
 def is_volatile(paragraph: str) -> bool:
     """Whether a paragraph is a volatile line: short, with a clock time or a stamp or counter word."""
-    return _volatile(paragraph, _TOKEN.findall(paragraph.lower()))
+    return _volatile(paragraph, _tokens(paragraph.lower()))
 
 
 def _volatile(paragraph: str, words: list[str]) -> bool:
@@ -359,12 +367,12 @@ def facts(text: str) -> Facts:
     Args:
         text: the record's cleaned paragraphs joined by newlines.
     """
-    paragraphs = [(p, _TOKEN.findall(p.lower())) for p in text.split("\n") if p.strip()]
+    paragraphs = [(p, _tokens(p.lower())) for p in text.split("\n") if p.strip()]
     body = [(p, words) for p, words in paragraphs if not _volatile(p, words)] or paragraphs
     table: dict[Frame, list[Statement]] = {}
     for paragraph, words in body:
         stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
-        tokens = _TOKEN.findall(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
+        tokens = _tokens(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
         for frame, statement in _statements(tokens):
             table.setdefault(frame, []).append(statement)
     return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
@@ -405,7 +413,7 @@ def sequence(text: str) -> tuple[str, ...]:
     Two records whose sequences are equal state the same figures in the same order and do not
     conflict (rule 5 of the module), so the frames of neither need reading.
     """
-    return tuple(_FIGURE.findall(text.lower()))
+    return tuple(kernels.figure_tokens(text.lower(), _FIGURE_WORDS, False))
 
 
 def conflict(a: Facts, b: Facts) -> bool:

@@ -282,3 +282,26 @@ def settle(
         _c(rank, np.int64), _c(a, np.int64), _c(b, np.int64), _c(directed, np.bool_).view(np.uint8),
         _c(jaccard, np.float64), _c(share_ab, np.float64), _c(share_ba, np.float64),
     )  # fmt: skip
+
+
+def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[str]:
+    r"""The figures (and words) of `text`, in order, as Python's `re.findall` would find them.
+
+    A *figure* is a run of decimal digits with inner separators, `\d+(?:[.,/-]\d+)*`, not glued to
+    a letter on either side (a letter is `[^\W\d_]`: a word character that is no digit and no
+    underscore; the match backtracks to the longest such run not followed by a letter, as the
+    regex does). With `every_word`, every run of letters is a token too (the pattern
+    `(?<![^\W\d_])<figure>(?![^\W\d_])|[^\W\d_]+`); without, only a run of letters that is one of
+    `words` and not glued to a letter (`(?<![^\W\d_])(?:<figure>|<words>)(?![^\W\d_])`).
+    Character classes are Unicode's, as `re` reads them for `str` patterns, from the running
+    Python's Unicode database. `tests/test_figures.py` holds it equal to those patterns.
+
+    Args:
+        text: the text, lowercased by the caller when `words` are lowercase.
+        words: the words that count as figures (number words, month names) without `every_word`.
+        every_word: also return every run of letters.
+
+    Returns:
+        The tokens, as slices of `text`.
+    """
+    return _kernels.figure_tokens(text, words, every_word)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -416,3 +418,118 @@ def test_clashing_frames_names_the_frames() -> None:
 )
 def test_volatile_lines(paragraph: str, volatile: bool) -> None:
     assert is_volatile(paragraph) is volatile
+
+
+# The patterns the figures rule was first written with (Python `re`): the oracle for the compiled
+# scanner that replaced them.
+_FIGURE_RE = r"\d+(?:[.,/-]\d+)*"
+_TOKEN_ORACLE = re.compile(rf"(?<![^\W\d_]){_FIGURE_RE}(?![^\W\d_])|[^\W\d_]+")
+_WORDS = sorted(
+    [
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "january",
+        "jan",
+        "february",
+        "feb",
+        "march",
+        "mar",
+        "april",
+        "apr",
+        "may",
+        "june",
+        "jun",
+        "july",
+        "jul",
+        "august",
+        "aug",
+        "september",
+        "sep",
+        "sept",
+        "october",
+        "oct",
+        "november",
+        "nov",
+        "december",
+        "dec",
+    ],
+    key=len,
+    reverse=True,
+)
+_SEQUENCE_ORACLE = re.compile(rf"(?<![^\W\d_])(?:{_FIGURE_RE}|{'|'.join(_WORDS)})(?![^\W\d_])")
+_PIECES = st.sampled_from(
+    [
+        *"0123456789.,/- _\n:'xyzé",
+        "٣",  # Arabic-Indic digit: a decimal digit
+        "３",  # fullwidth digit
+        "²",  # superscript two: numeric, no decimal digit (a letter to `re`)
+        "½",
+        "Ⅻ",
+        "ß",
+        "Ω",
+        "\u0301",  # a combining accent: no word character
+        "nine",
+        "seventeen",
+        "seven",
+        "may",
+        "march",
+        "sept",
+        "mayday",
+        "12",
+        "1,250.50",
+        "6-3/8",
+    ]
+)
+
+
+@settings(max_examples=examples(2000))
+@given(st.lists(_PIECES, max_size=24).map("".join))
+def test_the_figure_scanner_finds_what_the_patterns_find(text: str) -> None:
+    from dedup import kernels
+
+    assert kernels.figure_tokens(text, frozenset(_WORDS), True) == _TOKEN_ORACLE.findall(text)
+    assert kernels.figure_tokens(text, frozenset(_WORDS), False) == _SEQUENCE_ORACLE.findall(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("12a", ["1", "a"]),  # the regex backtracks to a run not followed by a letter
+        ("5th", ["th"]),
+        ("abc123", ["abc", "23"]),  # a digit after a letter starts nothing; the next one does
+        ("1.2.3x", ["1.2", "x"]),
+        ("1.2x", ["1", "x"]),  # back to the end of the first run: a separator is no letter
+        ("x1.2", ["x", "2"]),
+    ],
+)
+def test_the_figure_scanner_backtracks_as_the_pattern_does(text: str, tokens: list[str]) -> None:
+    from dedup import kernels
+
+    assert _TOKEN_ORACLE.findall(text) == tokens  # the oracle itself, on cases worked out by hand
+    assert kernels.figure_tokens(text, frozenset(), True) == tokens

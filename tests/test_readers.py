@@ -256,3 +256,113 @@ def test_a_reject_for_the_text_keeps_the_records_readable_id(tmp_path: Path, nam
     rejected = {r.source_line: r.id for b in batches for r in b.rejects}
     expected = {4: "b_num", 8: "r7"} | ({10: "42"} if name.endswith(".jsonl") else {})
     assert rejected == expected
+
+
+def _rejects(tmp_path: Path, *paths: str) -> list[tuple[int | None, str, str | None, str | None]]:
+    """Every reject as (line, reason, field, raw)."""
+    os.chdir(tmp_path)
+    return [
+        (r.source_line, r.reason, r.field, r.raw) for b in read(InputConfig(paths=paths)) for r in b.rejects
+    ]
+
+
+def test_a_reject_names_the_kind_of_value_it_found(tmp_path: Path) -> None:
+    lines = [
+        '{"id": "a", "text": 5}',
+        '{"id": "b", "text": 5.5}',
+        '{"id": "c", "text": 123456789012345678901234567890}',
+        '{"id": "d", "text": true}',
+        '{"id": "e", "text": null}',
+        '{"id": "f", "text": ["x"]}',
+        '{"id": "g", "text": {"x": 1}}',
+        '{"id": "h", "text": "kept"}',
+        '{"id": true, "text": "x"}',
+        '{"id": [1], "text": "x"}',
+        "[1, 2]",
+        '"just a string"',
+        "7",
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = "expected a string"
+    assert [(line, reason) for line, reason, _, _ in _rejects(tmp_path, "a.jsonl")] == [
+        (1, f"field 'text' is a number, {text}"),
+        (2, f"field 'text' is a number, {text}"),
+        (3, f"field 'text' is a number, {text}"),
+        (4, f"field 'text' is a boolean, {text}"),
+        (5, f"field 'text' is null, {text}"),
+        (6, f"field 'text' is a list, {text}"),
+        (7, f"field 'text' is an object, {text}"),
+        (9, "field 'id' is a boolean, expected a string or an integer"),
+        (10, "field 'id' is a list, expected a string or an integer"),
+        (11, "expected a JSON object, got a list"),
+        (12, "expected a JSON object, got a string"),
+        (13, "expected a JSON object, got a number"),
+    ]
+
+
+def test_a_parquet_value_of_another_type_is_named_by_its_type(tmp_path: Path) -> None:
+    pq.write_table(
+        pa.table({"id": ["p1", "p2"], "text": pa.array([b"raw bytes", b"more"], pa.binary())}),
+        tmp_path / "a.parquet",
+    )
+    assert _rejects(tmp_path, "a.parquet") == [
+        (1, "field 'text' is bytes, expected a string", "text", "raw bytes"),
+        (2, "field 'text' is bytes, expected a string", "text", "more"),
+    ]
+
+
+def test_a_parquet_file_without_the_text_column_names_the_column(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"id": ["p1"], "body": ["x"]}), tmp_path / "a.parquet")
+    assert _rejects(tmp_path, "a.parquet") == [
+        (None, "no column 'text'; columns present: id, body (set input.text_field)", "text", None)
+    ]
+
+
+def test_csv_rejects_carry_the_row_as_read_and_the_field_at_fault(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id,text,lang\nr1,x,en,extra\nr2\nr3,kept,de\n", encoding="utf-8")
+    assert _rejects(tmp_path, "a.csv") == [
+        (2, "the row has more cells than the header's 3", None, "r1,x,en,extra"),
+        (3, "field 'text' is null, expected a string", "text", "r2,,"),
+    ]
+    (tmp_path / "b.csv").write_text("id,body\n1,x\n", encoding="utf-8")
+    assert _rejects(tmp_path, "b.csv") == [
+        (1, "no column 'text'; columns present: id, body (set input.text_field)", "text", None)
+    ]
+
+
+def test_a_csv_field_keeps_its_own_line_ends(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_bytes(b'id,text\r\nr1,"one\r\ntwo"\r\nr2,three\r\n')
+    rows, rejects, _ = _read(tmp_path, "a.csv")
+    assert [(r["id"], r["text"], r["source_line"]) for r in rows] == [
+        ("r1", "one\r\ntwo", 2),
+        ("r2", "three", 4),
+    ]
+    assert rejects == []
+
+
+def test_a_csv_that_breaks_mid_way_keeps_the_rows_before(tmp_path: Path) -> None:
+    # Python's csv module refuses a field over its limit (131,072 characters by default).
+    (tmp_path / "a.csv").write_text(
+        f"id,text\nr1,one\nr2,two\nr3,{'x' * 140_000}\nr4,four\n", encoding="utf-8"
+    )
+    rows, _, _ = _read(tmp_path, "a.csv")
+    assert [r["id"] for r in rows] == ["r1", "r2"]
+    assert _rejects(tmp_path, "a.csv") == [
+        (4, "cannot read the CSV from here on: field larger than field limit (131072)", None, None)
+    ]
+
+
+def test_depth_counts_the_levels_of_lists_and_objects() -> None:
+    from dedup.io.fields import depth
+
+    # Expected: the number of brackets opened on the deepest path, counted by eye.
+    assert [depth(v) for v in (5, "s", None, [], {}, [1, [2]], {"a": {"b": [1]}}, [{"a": 1}, 2])] == [
+        0,
+        0,
+        0,
+        1,
+        1,
+        2,
+        3,
+        2,
+    ]

@@ -363,7 +363,9 @@ def _read_csv(b: _Builder, stream: IO[bytes], cfg: InputConfig) -> Iterator[Read
             )
             return
         for row in reader:
-            raw = ",".join(str(v) for v in row.values())
+            # The row's cells as read: extra cells (under the key None) in place, missing ones empty.
+            cells = [c for v in row.values() for c in (v if isinstance(v, list) else [v])]
+            raw = ",".join("" if c is None else c for c in cells)
             if None in row:  # more cells than the header names
                 named = len(header or [])
                 b.reject(start, f"the row has more cells than the header's {named}", None, raw)
