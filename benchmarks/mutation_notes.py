@@ -424,3 +424,20 @@ _NO_CLOCK = (
 )
 _each("dedup.figures.x_facts", '":" in paragraph or _CLOCK', _NO_CLOCK)
 _each("dedup.figures.x_facts", "if (stamped) or True else", _NO_CLOCK)
+_each(
+    "dedup.figures.x__value",
+    "if high < low or len(",
+    "equivalent: when the second end is not below the first, the first is below the scale the "
+    "second's length sets, so `low - low % scale + high` is `high` again",
+)
+
+# dedup/io/readers.py, dedup/io/fastjson.py, dedup/io/fields.py ------------------------------------
+_CODEC = "equivalent: Python looks codec names up in any case (`UTF-8` is `utf-8`)"
+_each("dedup.io.readers.x__read_line", 'decode("UTF-8")', _CODEC)
+_each("dedup.io.readers.x__read_csv", 'encoding="UTF-8-SIG"', _CODEC)
+_each("dedup.io.fields.x__lone_surrogate", 'encode("UTF-8")', _CODEC)
+_each(
+    "dedup.io.readers.x__read_warc",
+    "b.reject(item.offset, item.reason, )",
+    "equivalent: `field` defaults to None",
+)

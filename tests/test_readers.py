@@ -366,3 +366,127 @@ def test_depth_counts_the_levels_of_lists_and_objects() -> None:
         3,
         2,
     ]
+
+
+@pytest.mark.parametrize(
+    ("digits", "value"),
+    [
+        # Signed 64-bit bounds: -(2**63) .. 2**63 - 1, worked out by hand.
+        ("9223372036854775807", 9223372036854775807),
+        ("9223372036854775808", "9223372036854775808"),
+        ("-9223372036854775808", -9223372036854775808),
+        ("-9223372036854775809", "-9223372036854775809"),
+        ("999999999999999999", 999999999999999999),  # 18 digits
+        ("1000000000000000000", 1000000000000000000),  # 19 digits
+        ("-1000000000000000000", -1000000000000000000),
+        ("12345678901234567890", "12345678901234567890"),  # 20 digits, above the bound
+        ("123456789012345678901", "123456789012345678901"),
+        ("1234567890123456789012", "1234567890123456789012"),
+        ("0000000000000000000000005", "0000000000000000000000005"),  # past 21 characters: as read
+        ("00000000000000000005", 5),  # 20 characters
+        ("000000000000000000005", 5),  # 21: the longest a 64-bit value is read from
+        ("0000000000000000000005", "0000000000000000000005"),  # 22
+    ],
+)
+def test_parse_int_keeps_what_64_bits_cannot_hold_as_its_digits(digits: str, value: int | str) -> None:
+    from dedup.io.fields import BigInt, parse_int
+
+    parsed = parse_int(digits)
+    assert parsed == value
+    assert isinstance(parsed, BigInt) is isinstance(value, str)
+
+
+def test_canonical_json_text_does_not_depend_on_the_column() -> None:
+    from dedup.io.fields import canonical, json_text
+
+    assert canonical(5.0) == 5 and type(canonical(5.0)) is int
+    assert canonical(5.5) == 5.5
+    assert type(canonical(2.0**53)) is float  # past 2**53 a float is not known to be whole
+    assert type(canonical(-(2.0**53) + 2)) is int
+    assert canonical({"b": [1.0, None, {"c": None, "d": 2.0}], "a": None}) == {"b": [1, None, {"d": 2}]}
+    assert canonical((1.0, "x")) == [1, "x"]
+    out = json_text([{"b": 1.0, "a": "é"}, None, "x", 7, [True]])
+    assert out.type == pa.string()
+    assert out.to_pylist() == ['{"a": "é", "b": 1}', None, '"x"', "7", "[true]"]
+
+
+def test_a_column_of_values_sharing_no_type_is_json_text() -> None:
+    from dedup.io.fields import column, is_json
+
+    for values, kind in [
+        ([1, 2, None], pa.int64()),
+        ([True, None, False], pa.bool_()),
+        ([None, None], pa.null()),
+        (["a", None], pa.string()),
+    ]:
+        array, field = column("f", values)
+        assert (array.type, field.type, is_json(field), array.to_pylist()) == (kind, kind, False, values)
+    for values, text in [
+        ([True, 1], ["true", "1"]),  # a boolean beside a number: no shared type
+        ([1, "a"], ["1", '"a"']),
+        ([None, True, 2.5], [None, "true", "2.5"]),
+    ]:
+        array, field = column("f", values)
+        assert is_json(field) and array.to_pylist() == text
+
+
+def test_conform_converts_a_batch_to_the_inputs_one_field() -> None:
+    from dedup.io.fields import conform, json_field
+
+    target = json_field("f")
+    nulls = conform(pa.nulls(3), pa.field("f", pa.null()), target)
+    assert (nulls.type, nulls.to_pylist()) == (pa.string(), [None, None, None])
+    ints = conform(pa.array([1, None]), pa.field("f", pa.int64()), target)
+    assert (ints.type, ints.to_pylist()) == (pa.string(), ["1", None])
+    same = pa.array(['"x"'])
+    assert conform(same, target, target) is same
+    widened = conform(pa.array([1, 2], pa.int32()), pa.field("f", pa.int32()), pa.field("f", pa.int64()))
+    assert (widened.type, widened.to_pylist()) == (pa.int64(), [1, 2])
+    kept = pa.array([1.5])
+    assert conform(kept, pa.field("f", pa.float64()), pa.field("f", pa.float64())) is kept
+
+
+def test_a_line_keeps_everything_but_its_line_end(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"TAX\r\ntrailing spaces  \n\n \n\t\nlast")
+    rows, rejects, skipped = _read(tmp_path, "a.txt")
+    assert [(r["source_line"], r["text"]) for r in rows] == [
+        (1, "TAX"),
+        (2, "trailing spaces  "),
+        (6, "last"),
+    ]
+    assert rejects == [] and skipped == 3  # an empty line, a line of a space, a line of a tab
+
+
+def test_json_rejects_carry_the_line_as_read(tmp_path: Path) -> None:
+    lines = ['{"id": "a", "text": 5}', "{}", '{"id": true, "text": "x"}', '{"id": "b", "text": "kept"}']
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _rejects(tmp_path, "a.jsonl") == [
+        (1, "field 'text' is a number, expected a string", "text", lines[0]),
+        (2, "no field 'text'; fields present: none (set input.text_field)", "text", "{}"),
+        (3, "field 'id' is a boolean, expected a string or an integer", "id", lines[2]),
+    ]
+
+
+def test_an_error_message_is_one_line() -> None:
+    from dedup.io.readers import _one_line
+
+    assert _one_line(ValueError("first\n  second\tthird ")) == "first second third"
+
+
+def test_the_fast_path_hands_deep_or_guessed_time_fields_to_the_line_reader() -> None:
+    from dedup.io.fastjson import _line_reader_needed
+    from dedup.io.fields import MAX_DEPTH
+
+    def nest(levels: int) -> pa.DataType:  # JSON nested `levels` deep: `levels` lists around a number
+        kind: pa.DataType = pa.int64()
+        for _ in range(levels):
+            kind = pa.list_(kind)
+        return kind
+
+    assert not _line_reader_needed(pa.int64())
+    assert not _line_reader_needed(pa.timestamp("s"))  # a top-level guess is read back as text
+    assert _line_reader_needed(pa.list_(pa.timestamp("s")))
+    assert _line_reader_needed(pa.struct([("a", pa.date32())]))
+    assert not _line_reader_needed(pa.struct([("a", pa.string())]))
+    assert not _line_reader_needed(nest(MAX_DEPTH))  # as deep as a pass-through field may be
+    assert _line_reader_needed(nest(MAX_DEPTH + 1))

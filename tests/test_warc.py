@@ -296,3 +296,38 @@ def test_a_file_cut_inside_a_skipped_record_is_damaged_there(tmp_path: Path) -> 
     records, batch = _read(path)
     assert records["id"].to_pylist() == ["<urn:uuid:0>"]
     assert [r.source_line for r in batch.rejects] == [offsets[1]] and batch.skipped_records == {}
+
+
+@pytest.mark.parametrize(
+    ("texts", "limit", "sizes"),
+    [
+        # A batch is handed on once its documents hold `limit` characters or more (worked out by
+        # hand: 5 + 5 reaches 10; 3 + 3 + 3 + 3 passes it).
+        (["aaaaa"] * 5, 10, [2, 2, 1]),
+        (["aaa"] * 5, 10, [4, 1]),
+    ],
+)
+def test_a_warc_is_read_in_batches_bounded_by_their_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str], limit: int, sizes: list[int]
+) -> None:
+    from dedup.io import readers
+
+    monkeypatch.setattr(readers, "_WARC_BATCH_BYTES", limit)
+    records = [conversion(f"https://a/{k}", t, f"<urn:uuid:{k}>") for k, t in enumerate(texts)]
+    path, _ = write_warc(tmp_path / "a.warc", [warcinfo(), *records])
+    batches = [b for b in read(InputConfig(paths=(str(path),))) if b.records.num_rows]
+    assert [b.records.num_rows for b in batches] == sizes
+
+
+def test_skipped_records_are_counted_by_kind(tmp_path: Path) -> None:
+    path, _ = write_warc(
+        tmp_path / "a.warc",
+        [
+            warcinfo(),
+            http_request("https://a/"),
+            http_request("https://b/"),
+            conversion("https://a/", "x", "<urn:uuid:1>"),
+        ],
+    )
+    _, info = _read(path)
+    assert info.skipped_records == {"warcinfo": 1, "request": 2}
