@@ -441,3 +441,87 @@ _each(
     "b.reject(item.offset, item.reason, )",
     "equivalent: `field` defaults to None",
 )
+_CAST = "equivalent: `typing.cast` returns its value unchanged at run time"
+_each("dedup.io.readers.x_open_binary", "typing.cast(None,", _CAST)
+_each(
+    "dedup.io.readers.x_open_binary",
+    "gzip.open(path, )",
+    "equivalent: `gzip.open` reads bytes (`rb`) by default",
+)
+_each(
+    "dedup.io.readers.x_open_binary",
+    "with open(path, ):",
+    "equivalent: the file is only opened to get the OS's own error; text or bytes, none is read",
+)
+_each(
+    "dedup.io.readers.x_open_binary",
+    "pa.input_stream(path, )",
+    "left: Arrow's default detects compression by extension, so only a `.bz2` or `.lz4` file (not in "
+    "dedup's catalogue, read as the bytes it holds) would tell; whether dedup should decompress them "
+    "is a feature to decide, not a test to write",
+)
+_each("dedup.io.readers.x_read_file", '{err.strerror or err}", )', "equivalent: `field` defaults to None")
+_each(
+    "dedup.io.readers.x_detect_format",
+    "handle.read(None)",
+    "equivalent: read from four bytes before the end, the rest of the file is those four bytes",
+)
+_each(
+    "dedup.io.readers.x_detect_format",
+    "handle.read(5)",
+    "equivalent: read from four bytes before the end, at most four bytes come back",
+)
+_READ1 = "equivalent: every stream dedup reads from (gzip's, Arrow's) has `read1`"
+_each("dedup.io.fastjson.x_blocks", 'getattr(stream, "read1", None)', _READ1)
+_each("dedup.io.fastjson.x_blocks", 'getattr(stream, "read1", )', _READ1)
+_each(
+    "dedup.io.fastjson.x_blocks",
+    "else len(data) + 1",
+    "equivalent: at the end of the stream the whole of `data` is the block either way (slicing past "
+    "the end stops at the end)",
+)
+_each(
+    "dedup.io.fastjson.x_blocks",
+    "if cut == -2:",
+    "equivalent: with no newline held the block is empty, so nothing is yielded and the held bytes "
+    "are kept, as `continue` does",
+)
+_each(
+    "dedup.io.fastjson.x_blocks",
+    "if (rest) or True else",
+    "equivalent: an empty rest is held as one empty piece of length 0",
+)
+_each(
+    "dedup.io.fastjson.x_parse_block",
+    'if (block.endswith(b"\\n")) or True else',
+    "equivalent: a block not ending in a newline loses a last character that is no newline, so the "
+    "count of lines is the same, and a one-character block is refused either way",
+)
+_BIGGER_BLOCK = "equivalent: the block size stays at least the block's length, all Arrow needs"
+_each("dedup.io.fastjson.x_parse_block", "max(1 >> 20,", _BIGGER_BLOCK)
+_each("dedup.io.fastjson.x_parse_block", "max(2 << 20,", _BIGGER_BLOCK)
+_each("dedup.io.fastjson.x_parse_block", "max(1 << 21,", _BIGGER_BLOCK)
+_each("dedup.io.fastjson.x_parse_block", "len(block) + 2)", _BIGGER_BLOCK)
+_INFER = "equivalent: `infer` is Arrow's default for fields outside the explicit schema"
+_each("dedup.io.fastjson.x_parse_block", "unexpected_field_behavior=None)", _INFER)
+_each("dedup.io.fastjson.x_parse_block", "explicit_schema=schema, )", _INFER)
+_each("dedup.io.fastjson.x_parse_block", "first_line + n, dtype=None)", _DTYPE)
+_each("dedup.io.fastjson.x_parse_block", "first_line + n, )", _DTYPE)
+_ARROW_STRING = "equivalent: Arrow infers `string` from Python strings"
+_each("dedup.io.fastjson.x_parse_block", "lines.tolist()], None)", _ARROW_STRING)
+_each("dedup.io.fastjson.x_parse_block", "lines.tolist()], )", _ARROW_STRING)
+_each("dedup.io.fastjson.x_parse_block", "[display] * n, None)", _ARROW_STRING)
+_each("dedup.io.fastjson.x_parse_block", "[display] * n, )", _ARROW_STRING)
+_each(
+    "dedup.io.fastjson.x_parse_block",
+    "pa.types.is_string(kind) and pa.types.is_large_string(kind)",
+    "equivalent: Arrow's JSON reader gives ids as `string` or an integer type, never `large_string`",
+)
+_each(
+    "dedup.io.fields.x_unstorable",
+    'text.count("{") >= MAX_DEPTH',
+    "equivalent: nesting is never deeper than the brackets opened, so with exactly `MAX_DEPTH` of "
+    "them no field is too deep",
+)
+_each("dedup.io.fields.x_unstorable", 'encode("UTF-8", "backslashreplace")', _CODEC)
+_each("dedup.io.fields.x_unstorable", '.decode("UTF-8")', _CODEC)

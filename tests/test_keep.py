@@ -411,3 +411,69 @@ def test_keep_none_drops_every_record_with_a_duplicate_and_names_a_partner() -> 
         assert d["duplicate_of"] != d["id"] and d["duplicate_of"].split("-")[0] == d["id"].split("-")[0]
     excerpts = {d["id"]: d for d in dups if d["id"].endswith("-excerpt")}
     assert all(d["matched_by"] == "containment" for d in excerpts.values())
+
+
+def _only_pairs(monkeypatch: pytest.MonkeyPatch, wanted: set[tuple[str, str]], ids: list[str]) -> None:
+    """Make LSH propose exactly the record pairs `wanted` (by id), as band keys might."""
+
+    def proposed(source: Any, rep: Any, bands: int, max_bucket: int) -> Any:
+        import numpy as np
+
+        unit = {int(r): k for k, r in enumerate(rep)}  # record row -> its exact group's unit
+        pairs = sorted(tuple(sorted((unit[ids.index(a)], unit[ids.index(b)]))) for a, b in wanted)
+        return np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+    monkeypatch.setattr(resolve, "candidate_pairs", proposed)
+
+
+@pytest.mark.parametrize(
+    "order", [["lead", "half", "full"], ["full", "half", "lead"], ["half", "lead", "full"]]
+)
+def test_records_kept_side_by_side_that_lsh_never_paired_are_verified_against_each_other(
+    monkeypatch: pytest.MonkeyPatch, order: list[str]
+) -> None:
+    # `half` is inside `full`, but their band keys never met: LSH proposed only `lead` with each.
+    # `lead` (two paragraphs) is inside both; dropped, it leaves `half` and `full` kept side by
+    # side in one group, so they are verified against each other and `half` goes for `full`.
+    story = article(77, paragraphs=10)
+    texts = {"lead": story[:2], "half": story[:6], "full": story}
+    rows = [{"id": name, "text": "\n\n".join(texts[name])} for name in order]
+    _only_pairs(monkeypatch, {("lead", "half"), ("lead", "full")}, order)
+    unique, dups = _resolve_tables(rows)
+    assert [r["id"] for r in unique] == ["full"]
+    by_id = {d["id"]: d for d in dups}
+    assert {k: (d["duplicate_of"], d["matched_by"]) for k, d in by_id.items()} == {
+        "lead": ("full", "containment"),
+        "half": ("full", "containment"),
+    }
+    # The oracle's share of each dropped record inside `full`: all of it.
+    full = _shingles("\n\n".join(story))
+    for name in ("lead", "half"):
+        mine = _shingles("\n\n".join(texts[name]))
+        assert len(mine & full) / len(mine) == 1.0
+        assert by_id[name]["containment"] == pytest.approx(1.0)
+
+
+def test_keep_none_does_not_look_for_more_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under `keep: none` every record with a verified partner goes: `half` and `full` both go for
+    # `lead`'s pairs, whatever LSH did not propose.
+    story = article(78, paragraphs=10)
+    order = ["lead", "half", "full"]
+    texts = {"lead": story[:2], "half": story[:6], "full": story}
+    rows = [{"id": name, "text": "\n\n".join(texts[name])} for name in order]
+    _only_pairs(monkeypatch, {("lead", "half"), ("lead", "full")}, order)
+    unique, dups = _resolve_tables(rows, cluster__keep="none")
+    assert unique == [] and sorted(d["id"] for d in dups) == sorted(order)
+
+
+def test_extra_candidate_pairs_join_the_bands_pairs_once_each_way_round() -> None:
+    import numpy as np
+
+    from dedup.resolve import _with_extra
+
+    pairs = np.array([[0, 1], [2, 3]], dtype=np.int64)
+    extra = np.array([[3, 2], [1, 1], [4, 0], [0, 4]], dtype=np.int64)  # a repeat, a self-pair
+    out = _with_extra(pairs, extra, 5)
+    assert out.dtype == np.int64
+    assert out.tolist() == [[0, 1], [0, 4], [2, 3]]  # sorted, i < j, no self-pair, no repeat
+    assert _with_extra(np.empty((0, 2), np.int64), np.array([[7, 6]]), 9).tolist() == [[6, 7]]

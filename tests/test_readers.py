@@ -11,11 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup.errors import InputError
 from dedup.io import fastjson
 from dedup.io.readers import InputConfig, ReadBatch, concat, discover, file_format, read
-from tests.conftest import write_jsonl
+from tests.conftest import examples, write_jsonl
 
 
 def _read(tmp_path: Path, *paths: str, **kw: str) -> tuple[list[dict[str, object]], list[str], int]:
@@ -490,3 +492,186 @@ def test_the_fast_path_hands_deep_or_guessed_time_fields_to_the_line_reader() ->
     assert not _line_reader_needed(pa.struct([("a", pa.string())]))
     assert not _line_reader_needed(nest(MAX_DEPTH))  # as deep as a pass-through field may be
     assert _line_reader_needed(nest(MAX_DEPTH + 1))
+
+
+class _Trickle(io.RawIOBase):
+    """A stream handing over one byte per `read1`, as a slow or compressed source might."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos = data, 0
+
+    def read1(self, size: int = -1) -> bytes:
+        piece = self.data[self.pos : self.pos + 1]
+        self.pos += len(piece)
+        return piece
+
+    read = read1  # type: ignore[assignment]
+
+
+def _expected_blocks(data: bytes, size: int) -> list[tuple[int, bytes]]:
+    """The blocks a byte-at-a-time stream must give, from `blocks`' documented rule: once `size`
+    bytes are held, cut after the last newline held (or, with none held, after the next one); the
+    end of the stream ends the last block."""
+    out, pos, line = [], 0, 1
+    while pos < len(data):
+        if len(data) - pos < size:
+            block = data[pos:]
+        else:
+            window = data[pos : pos + size]
+            cut = window.rfind(b"\n")
+            if cut >= 0:
+                block = data[pos : pos + cut + 1]
+            else:
+                after = data.find(b"\n", pos + size - 1)
+                block = data[pos:] if after == -1 else data[pos : after + 1]
+        out.append((line, block))
+        line += block.count(b"\n")
+        pos += len(block)
+    return out
+
+
+@settings(max_examples=examples(300))
+@given(st.binary(max_size=40).map(lambda b: bytes(b"ab\n"[x % 3] for x in b)), st.integers(1, 8))
+def test_blocks_cut_whole_lines_at_the_size(data: bytes, size: int) -> None:
+    assert list(fastjson.blocks(_Trickle(data), size)) == _expected_blocks(data, size)
+
+
+def test_the_fast_path_reads_a_line_longer_than_arrows_own_block() -> None:
+    big = "x" * (3 << 19)  # 1.5 MiB: past Arrow's default block of 1 MiB
+    block = json.dumps({"id": "a", "when": "2024-01-01", "text": big}).encode() + b"\n"
+    table = fastjson.parse_block(block, 1, "f.jsonl", "id", "text")
+    assert table is not None
+    assert table["text"].to_pylist() == [big] and table["when"].to_pylist() == ["2024-01-01"]
+
+
+@pytest.mark.parametrize(
+    ("block", "ids"),
+    [
+        (b'{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n', ["a", "b"]),
+        (b'{"id": 7, "text": "x"}\n', ["7"]),
+        (b'{"text": "x"}\n', ["f.jsonl:3"]),
+        (b'{"id": "a", "text": "x"}\n{"text": "y"}\n', None),  # a missing id: the line reader names it
+        (b'{"id": "a", "text": "x"}\n\n', None),  # a blank line: the line reader counts it
+        (b'{"id": 1.5, "text": "x"}\n', None),
+        (b'{"id": "a", "text": 5}\n', None),  # no string: the line reader says what it is
+    ],
+)
+def test_the_fast_path_takes_or_declines_a_block(block: bytes, ids: list[str] | None) -> None:
+    table = fastjson.parse_block(block, 3, "f.jsonl", "id", "text")
+    assert (None if table is None else table["id"].to_pylist()) == ids
+
+
+def test_unify_gives_one_field_for_every_batch() -> None:
+    from dedup.io.fields import json_field, unify
+
+    def f(kind: pa.DataType) -> pa.Field:
+        return pa.field("f", kind)
+
+    assert unify("f", [f(pa.int64()), f(pa.int64())]) == f(pa.int64())
+    assert unify("f", [f(pa.int64()), f(pa.float64())]) == f(pa.float64())
+    assert unify("f", [f(pa.null()), f(pa.string())]) == f(pa.string())
+    assert unify("f", [f(pa.int64()), f(pa.string())]) == json_field("f")
+    assert unify("f", [json_field("f"), f(pa.int64())]) == json_field("f")
+    merged = unify("f", [f(pa.struct([("a", pa.int64())])), f(pa.struct([("b", pa.string())]))])
+    assert merged == f(pa.struct([("a", pa.int64()), ("b", pa.string())]))
+
+
+def test_concat_fills_a_field_a_batch_lacks_with_nulls() -> None:
+    from dedup.io.fields import concat
+
+    one = pa.table({"id": ["a"], "text": ["x"], "lang": ["en"]})
+    two = pa.table({"id": ["b"], "text": ["y"], "n": [2]})
+    out = concat([one, two], pa.table({"id": pa.array([], pa.string())}))
+    assert out.to_pylist() == [
+        {"id": "a", "text": "x", "lang": "en", "n": None},
+        {"id": "b", "text": "y", "lang": None, "n": 2},
+    ]
+
+
+def test_unstorable_names_the_field_and_why() -> None:
+    from dedup.io.fields import MAX_DEPTH, unstorable
+
+    def nested(levels: int, open_: str = "{", close: str = "}") -> str:
+        return '{"text": "t", "deep": ' + open_ * levels + close * levels + "}"
+
+    def objects(levels: int) -> str:  # `levels` objects, one inside the other: {"a": {"a": {}}}
+        inner = "{}"
+        for _ in range(levels - 1):
+            inner = '{"a": ' + inner + "}"
+        return '{"text": "t", "deep": ' + inner + "}"
+
+    for text, expected in [
+        (objects(MAX_DEPTH), None),
+        (
+            objects(MAX_DEPTH + 1),
+            (
+                "deep",
+                f"field 'deep' nests lists or objects more than {MAX_DEPTH} levels deep "
+                "(the most a pass-through field keeps)",
+            ),
+        ),
+        (
+            nested(MAX_DEPTH + 1, "[", "]"),
+            (
+                "deep",
+                f"field 'deep' nests lists or objects more than {MAX_DEPTH} "
+                "levels deep (the most a pass-through field keeps)",
+            ),
+        ),
+        ('{"text": ' + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "}", None),  # the text's own checks
+        (
+            '{"\\ud800x": 1, "text": "t"}',
+            ("\\ud800x", "field '\\ud800x' holds a lone surrogate (\\ud800), which is not a character"),
+        ),
+    ]:
+        assert unstorable(json.loads(text), text, ("text", "id")) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fmt"),
+    [
+        ("a.jsonl", b"PAR1" + b"x" * 10 + b"PAR1", "parquet"),  # opens and ends with the magic number
+        ("b.jsonl", b"PAR1PAR1", "parquet"),  # the smallest such file
+        ("c.jsonl", b"PAR1 is a line\n", "jsonl"),
+        ("d.txt", b"PAR1", "lines"),
+        ("e.txt", b"PAR1xxPAR", "lines"),
+    ],
+)
+def test_parquet_is_told_by_its_magic_number_at_both_ends(
+    tmp_path: Path, name: str, content: bytes, fmt: str
+) -> None:
+    from dedup.io.readers import detect_format
+
+    (tmp_path / name).write_bytes(content)
+    assert detect_format(str(tmp_path / name), "auto") == fmt
+
+
+def test_a_folder_whose_name_looks_like_no_glob_is_read_whole(tmp_path: Path) -> None:
+    (tmp_path / "DataX").mkdir()
+    (tmp_path / "DataX" / "a.txt").write_text("x\n", encoding="utf-8")
+    os.chdir(tmp_path)
+    assert discover(("DataX",)) == [os.path.join("DataX", "a.txt")]
+
+
+def _batches(tmp_path: Path, content: bytes) -> list[tuple[int, int, int]]:
+    (tmp_path / "a.txt").write_bytes(content)
+    os.chdir(tmp_path)
+    return [
+        (b.records.num_rows, len(b.rejects), b.skipped_blank) for b in read(InputConfig(paths=("a.txt",)))
+    ]
+
+
+def test_a_batch_holds_at_most_batch_size_records_and_rejects(tmp_path: Path) -> None:
+    from dedup.io.readers import BATCH_SIZE
+
+    assert _batches(tmp_path, b"x\n" * (BATCH_SIZE + 1)) == [(BATCH_SIZE, 0, 0), (1, 0, 0)]
+    # Alternate good and bad lines: the rejects count towards a batch as records do.
+    lines = b"".join(b"x\n" if k % 2 else b"\xff\n" for k in range(BATCH_SIZE + 100))
+    assert _batches(tmp_path, lines) == [(BATCH_SIZE // 2, BATCH_SIZE // 2, 0), (50, 50, 0)]
+
+
+def test_blank_lines_are_counted_in_whichever_batch_they_fall(tmp_path: Path) -> None:
+    from dedup.io.readers import BATCH_SIZE
+
+    assert sum(s for _, _, s in _batches(tmp_path, b"x\n" * BATCH_SIZE + b"\n\n")) == 2
+    assert _batches(tmp_path, b"\n \n\n") == [(0, 0, 3)]  # a file of blank lines only
