@@ -798,8 +798,17 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
 
 cdef inline bint is_letter(Py_UCS4 c) noexcept:
     # Python's `re` class [^\W\d_] on str: a word character (alphanumeric or `_`) that is no
-    # decimal digit and no underscore.
+    # decimal digit and no underscore. ASCII without a lookup in the Unicode database.
+    if c < 128:
+        return (c >= 97 and c <= 122) or (c >= 65 and c <= 90)
     return Py_UNICODE_ISALNUM(c) and not Py_UNICODE_ISDECIMAL(c)
+
+
+cdef inline bint is_decimal(Py_UCS4 c) noexcept:
+    # `re`'s \d on str: a Unicode decimal digit (category Nd).
+    if c < 128:
+        return c >= 48 and c <= 57
+    return Py_UNICODE_ISDECIMAL(c)
 
 
 cdef inline bint is_separator(Py_UCS4 c) noexcept:
@@ -811,14 +820,14 @@ cdef Py_ssize_t number_end(str text, Py_ssize_t pos, Py_ssize_t n):
     # character at a time (ends inside a run of digits only) to the first end not followed by a
     # letter; -1 when none is.
     cdef Py_ssize_t end = pos
-    while end < n and Py_UNICODE_ISDECIMAL(text[end]):
+    while end < n and is_decimal(text[end]):
         end += 1
-    while end + 1 < n and is_separator(text[end]) and Py_UNICODE_ISDECIMAL(text[end + 1]):
+    while end + 1 < n and is_separator(text[end]) and is_decimal(text[end + 1]):
         end += 2
-        while end < n and Py_UNICODE_ISDECIMAL(text[end]):
+        while end < n and is_decimal(text[end]):
             end += 1
     while end > pos:
-        if Py_UNICODE_ISDECIMAL(text[end - 1]) and (end == n or not is_letter(text[end])):
+        if is_decimal(text[end - 1]) and (end == n or not is_letter(text[end])):
             return end
         end -= 1
     return -1
@@ -829,11 +838,17 @@ def figure_tokens(str text, frozenset words, bint every_word):
     cdef Py_ssize_t pos = 0, end, run
     cdef Py_UCS4 c
     cdef bint free
+    cdef Py_ssize_t shortest = 0, longest = -1
+    for word in words:
+        if longest < 0 or len(word) < shortest:
+            shortest = len(word)
+        if len(word) > longest:
+            longest = len(word)
     out = []
     while pos < n:
         c = text[pos]
         free = pos == 0 or not is_letter(text[pos - 1])
-        if free and Py_UNICODE_ISDECIMAL(c):
+        if free and is_decimal(c):
             end = number_end(text, pos, n)
             if end > 0:
                 out.append(text[pos:end])
@@ -845,7 +860,7 @@ def figure_tokens(str text, frozenset words, bint every_word):
                 run += 1
             if every_word:
                 out.append(text[pos:run])
-            elif free:
+            elif free and shortest <= run - pos <= longest:
                 word = text[pos:run]
                 if word in words:
                     out.append(word)
