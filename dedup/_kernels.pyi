@@ -3,6 +3,8 @@
 Every array is C-contiguous with the dtype given; `workers` is at least 1.
 """
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -66,3 +68,15 @@ def settle(
     share_ba: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.int64]: ...
 def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[str]: ...
+def figure_statements(
+    tokens: list[str],
+    number_words: dict[str, float],
+    months: dict[str, str],
+    hedges: frozenset[str],
+    range_words: frozenset[str],
+    list_words: frozenset[str],
+    value: Any,
+    written_of: Any,
+    statement: Any,
+    date: str,
+) -> list[Any]: ...

@@ -795,6 +795,11 @@ def settle(
 
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
 
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object text)
+    void* PyUnicode_DATA(object text)
+    Py_UCS4 PyUnicode_READ(int kind, const void* data, Py_ssize_t index) nogil
+
 
 cdef inline bint is_letter(Py_UCS4 c) noexcept:
     # Python's `re` class [^\W\d_] on str: a word character (alphanumeric or `_`) that is no
@@ -815,19 +820,25 @@ cdef inline bint is_separator(Py_UCS4 c) noexcept:
     return c == u'.' or c == u',' or c == u'/' or c == u'-'
 
 
-cdef Py_ssize_t number_end(str text, Py_ssize_t pos, Py_ssize_t n):
+cdef Py_ssize_t number_end(int kind, const void* data, Py_ssize_t pos, Py_ssize_t n) noexcept:
     # `\d+(?:[.,/-]\d+)*(?![^\W\d_])` at `pos`: the regex's greedy match, then backtracking one
     # character at a time (ends inside a run of digits only) to the first end not followed by a
     # letter; -1 when none is.
     cdef Py_ssize_t end = pos
-    while end < n and is_decimal(text[end]):
+    while end < n and is_decimal(PyUnicode_READ(kind, data, end)):
         end += 1
-    while end + 1 < n and is_separator(text[end]) and is_decimal(text[end + 1]):
+    while (
+        end + 1 < n
+        and is_separator(PyUnicode_READ(kind, data, end))
+        and is_decimal(PyUnicode_READ(kind, data, end + 1))
+    ):
         end += 2
-        while end < n and is_decimal(text[end]):
+        while end < n and is_decimal(PyUnicode_READ(kind, data, end)):
             end += 1
     while end > pos:
-        if is_decimal(text[end - 1]) and (end == n or not is_letter(text[end])):
+        if is_decimal(PyUnicode_READ(kind, data, end - 1)) and (
+            end == n or not is_letter(PyUnicode_READ(kind, data, end))
+        ):
             return end
         end -= 1
     return -1
@@ -836,6 +847,8 @@ cdef Py_ssize_t number_end(str text, Py_ssize_t pos, Py_ssize_t n):
 def figure_tokens(str text, frozenset words, bint every_word):
     cdef Py_ssize_t n = len(text)
     cdef Py_ssize_t pos = 0, end, run
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
     cdef Py_UCS4 c
     cdef bint free
     cdef Py_ssize_t shortest = 0, longest = -1
@@ -846,17 +859,17 @@ def figure_tokens(str text, frozenset words, bint every_word):
             longest = len(word)
     out = []
     while pos < n:
-        c = text[pos]
-        free = pos == 0 or not is_letter(text[pos - 1])
+        c = PyUnicode_READ(kind, data, pos)
+        free = pos == 0 or not is_letter(PyUnicode_READ(kind, data, pos - 1))
         if free and is_decimal(c):
-            end = number_end(text, pos, n)
+            end = number_end(kind, data, pos, n)
             if end > 0:
                 out.append(text[pos:end])
                 pos = end
                 continue
         if is_letter(c):
             run = pos + 1
-            while run < n and is_letter(text[run]):
+            while run < n and is_letter(PyUnicode_READ(kind, data, run)):
                 run += 1
             if every_word:
                 out.append(text[pos:run])
@@ -867,4 +880,98 @@ def figure_tokens(str text, frozenset words, bint every_word):
             pos = run  # no figure or word starts inside a run of letters
             continue
         pos += 1
+    return out
+
+
+from cpython.unicode cimport Py_UNICODE_ISDIGIT
+
+
+cdef inline bint starts_digit(str token) noexcept:
+    # `token[0].isdigit()` (Unicode's Digit property: `²` counts, as in `str.isdigit`).
+    cdef Py_UCS4 c = token[0]
+    if c < 128:
+        return c >= 48 and c <= 57
+    return Py_UNICODE_ISDIGIT(c)
+
+
+def figure_statements(
+    list tokens,
+    dict number_words,
+    dict months,
+    frozenset hedges,
+    frozenset range_words,
+    frozenset list_words,
+    object value,
+    object written_of,
+    object statement,
+    str date,
+):
+    # `figures.statements` over one paragraph's tokens; the rule is documented there.
+    cdef Py_ssize_t n = len(tokens)
+    cdef Py_ssize_t i, b, j, read = 0
+    cdef str token, word, opened, after, follower, before = ""
+    cdef bint ranged
+    cdef list out = []
+    cdef list values, written, numbers
+    for i in range(n):
+        if i < read:
+            continue  # the tokens before `read` belong to statements already made
+        token = tokens[i]
+        if not (starts_digit(token) or token in number_words):
+            continue  # words are visited only to find the one before a statement
+        for b in range(i - 1, read - 1, -1):
+            word = tokens[b]
+            if word not in hedges and not (word in months and starts_digit(tokens[b + 1])):
+                before = word
+                break
+        first = value(token)
+        opened = tokens[i - 1] if i else ""
+        values = list(first[0])
+        written = [written_of(token, first[0])]
+        if opened in months:
+            month = months[opened]
+            values.append(month)
+            written.append(month)
+        ranged = first[1]
+        j = i + 1
+        while j < n:
+            word = tokens[j]
+            if starts_digit(word) or word in number_words:  # listed one after another
+                found = value(word)
+                values += found[0]
+                written.append(written_of(word, found[0]))
+                ranged = ranged or found[1]
+                j += 1
+                continue
+            if word in months and j + 1 < n and starts_digit(tokens[j + 1]):  # "19 March 1987"
+                month = months[word]
+                values.append(month)
+                written.append(month)
+                j += 1
+                continue
+            if (word in range_words or word in list_words) and j + 1 < n:
+                follower = tokens[j + 1]
+                if starts_digit(follower) or follower in number_words:
+                    found = value(follower)
+                    values += found[0]
+                    written.append(written_of(follower, found[0]))
+                    ranged = ranged or word in range_words or found[1] or opened == "between" or opened == "from"
+                    j += 2
+                    continue
+            break
+        if j < n and tokens[j] in months:  # "19 March" closing the statement
+            month = months[tokens[j]]
+            values.append(month)
+            written.append(month)
+            j += 1
+        after = tokens[j] if j < n else ""
+        numbers = [v for v in values if type(v) is float]
+        span = (min(numbers), max(numbers)) if ranged and numbers else None
+        made = statement(frozenset(values), span, frozenset(written))
+        out.append(((before, after), made))
+        for v in values:
+            if type(v) is str and v.startswith("month"):
+                out.append(((date, after), made))  # a date is also compared in a frame of its own
+                break
+        read = j
     return out

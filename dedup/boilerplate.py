@@ -160,7 +160,7 @@ def _distinct(
     """`int64 (size,)`: distinct records per label, for one part's `(label, record)` entries."""
     if not len(labels):
         return np.zeros(size, dtype=np.int64)
-    codes = np.unique(labels * max(width, 1) + records)
+    codes = kernels.distinct(labels * max(width, 1) + records)
     return np.bincount(codes // max(width, 1), minlength=size).astype(np.int64)
 
 
@@ -298,7 +298,7 @@ def _documents(
         g, r = per_part(s)
         shared = owned[s] & (records[label[g]] >= 2) & holders[r + record_bases[s]]
         width = max(parts[s].records, 1)
-        codes = np.unique(label[g][shared] * width + r[shared])
+        codes = kernels.distinct(label[g][shared] * width + r[shared])
         entries.append(np.stack([codes // width, codes % width + record_bases[s]], axis=1))
     table = np.concatenate(entries)
     table = table[np.lexsort((table[:, 1], table[:, 0]))]
@@ -308,7 +308,7 @@ def _documents(
     )
     copies = np.empty((0, 2), dtype=np.int64)
     if len(pairs):
-        involved = np.unique(pairs)
+        involved = kernels.distinct(pairs.ravel())
         hashes, offsets = _own_text(parts, counted, owned, record_bases, involved)
         cfg = dataclasses.replace(config.lsh, verify="exact")
         local = np.searchsorted(involved, pairs)
@@ -324,7 +324,7 @@ def _documents(
     if not len(joined):
         return np.zeros(labels, dtype=np.int64)
     width = int(document.max()) + 1
-    codes = np.unique(joined[:, 0] * width + joined[:, 1])
+    codes = kernels.distinct(joined[:, 0] * width + joined[:, 1])
     return np.bincount(codes // width, minlength=labels).astype(np.int64)
 
 
@@ -363,7 +363,7 @@ def _verify(
     parts = []
     for start in range(0, len(pairs), VERIFY_CHUNK):
         chunk = pairs[start : start + VERIFY_CHUNK]
-        involved = np.unique(chunk)
+        involved = kernels.distinct(chunk.ravel())
         local = np.searchsorted(involved, chunk)
         sets = source.sets(rep[involved])
         parts.append(lsh.verify(local, np.empty((len(involved), 0), np.uint32), sets, cfg, workers))
@@ -487,7 +487,7 @@ def _record_pairs(
         if not keep.any():
             continue
         width = max(part.records, 1)
-        codes = np.unique(label[g[keep]] * width + r[keep])
+        codes = kernels.distinct(label[g[keep]] * width + r[keep])
         entries.append(np.stack([codes // width, codes % width + record_bases[s]], axis=1))
     if not entries:
         return np.empty((0, 2), dtype=np.int64)
@@ -501,5 +501,5 @@ def _record_pairs(
     if not len(rows):
         return np.empty((0, 2), dtype=np.int64)
     width = int(record_bases[-1])
-    codes = np.unique(rows[:, 0] * width + rows[:, 1])
+    codes = kernels.distinct(rows[:, 0] * width + rows[:, 1])
     return np.stack([codes // width, codes % width], axis=1).astype(np.int64)

@@ -254,13 +254,17 @@ def settle(
         pair[dropped] = via[dropped] % m
         inside[dropped] = directed[via[dropped] % m] & (via[dropped] < m)
         return Settled(duplicate_of, pair, inside)
-    nodes = np.unique(np.r_[a, b])  # records in no pair are kept: leave them out
+    in_pair = np.zeros(n, dtype=bool)  # records in no pair are kept: leave them out
+    in_pair[a] = True
+    in_pair[b] = True
+    nodes = np.flatnonzero(in_pair)
+    node_of = np.cumsum(in_pair, dtype=np.int64) - 1  # a record's index among `nodes`
     local = np.empty(len(nodes), dtype=np.int64)
     local[np.argsort(rank[nodes], kind="stable")] = np.arange(len(nodes), dtype=np.int64)
     via_local = kernels.settle(
         local,
-        np.searchsorted(nodes, a).astype(np.int64),
-        np.searchsorted(nodes, b).astype(np.int64),
+        node_of[a],
+        node_of[b],
         directed,
         jaccard,
         share_ab,

@@ -286,67 +286,9 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
 
 
 def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
-    out: list[tuple[Frame, Statement]] = []
-    n = len(tokens)
-    number_words = _NUMBER_WORDS
-    figures_at = [k for k, t in enumerate(tokens) if t[0].isdigit() or t in number_words]
-    before = ""
-    read = 0  # the tokens before this one belong to statements already made, or were passed over
-    for i in figures_at:  # words are visited only to find the one before a statement
-        if i < read:
-            continue
-        for b in range(i - 1, read - 1, -1):
-            word = tokens[b]
-            if word not in _HEDGES and not (word in _MONTHS and tokens[b + 1][0].isdigit()):
-                before = word
-                break
-        token = tokens[i]
-        first = _value(token)
-        assert first is not None
-        opened = tokens[i - 1] if i else ""  # "between 4 and 5", "from 4 to 5": a range
-        values: list[Value] = list(first[0])
-        written = [_written(token, first[0])]
-        if opened in _MONTHS:  # "March 19"
-            values.append(_MONTHS[opened])
-            written.append(_MONTHS[opened])
-        ranged = first[1]
-        j = i + 1
-        while j < n:
-            found = _value(tokens[j])
-            if found is not None:  # listed one after another ("6 7 8", a row of a table)
-                values += found[0]
-                written.append(_written(tokens[j], found[0]))
-                ranged |= found[1]
-                j += 1
-                continue
-            if tokens[j] in _MONTHS and j + 1 < n and tokens[j + 1][0].isdigit():  # "19 March 1987"
-                values.append(_MONTHS[tokens[j]])
-                written.append(_MONTHS[tokens[j]])
-                j += 1
-                continue
-            if tokens[j] in _RANGE_WORDS | _LIST_WORDS and j + 1 < n:
-                following = _value(tokens[j + 1])
-                if following is not None:
-                    values += following[0]
-                    written.append(_written(tokens[j + 1], following[0]))
-                    ranged |= tokens[j] in _RANGE_WORDS or following[1] or opened in ("between", "from")
-                    j += 2
-                    continue
-            break
-        if j < n and tokens[j] in _MONTHS:  # "19 March" closing the statement
-            values.append(_MONTHS[tokens[j]])
-            written.append(_MONTHS[tokens[j]])
-            j += 1
-        after = tokens[j] if j < n else ""
-        numbers = [v for v in values if isinstance(v, float)]
-        span = (min(numbers), max(numbers)) if ranged and numbers else None
-        statement = Statement(frozenset(values), span, frozenset(written))
-        out.append(((before, after), statement))
-        if any(isinstance(v, str) and v.startswith("month") for v in values):
-            # A date is also compared in a frame of its own: the word before it may be a name.
-            out.append(((DATE, after), statement))
-        read = j
-    return out
+    return kernels.figure_statements(
+        tokens, _NUMBER_WORDS, _MONTHS, _HEDGES, _RANGE_WORDS, _LIST_WORDS, _value, _written, Statement, DATE
+    )
 
 
 def is_volatile(paragraph: str) -> bool:
@@ -417,10 +359,18 @@ def sequence(text: str) -> tuple[str, ...]:
 
 
 def conflict(a: Facts, b: Facts) -> bool:
-    """Whether two records state different figures (the module's rule), corrections exempt."""
+    """Whether two records state different figures (the module's rule), corrections exempt.
+
+    `bool(clashing_frames(a, b))`, stopping at the first clashing frame.
+    """
     if a.correction or b.correction:
         return False
-    return bool(clashing_frames(a, b))
+    small, large = (a.body, b.body) if len(a.body) <= len(b.body) else (b.body, a.body)
+    for frame, mine in small.items():
+        theirs = large.get(frame)
+        if theirs is not None and not _covered(mine, theirs) and not _covered(theirs, mine):
+            return True
+    return False
 
 
 def conflicts(texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[bool]:

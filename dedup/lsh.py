@@ -96,7 +96,7 @@ def candidates(keys: npt.NDArray[np.uint64], max_bucket: int = 200) -> npt.NDArr
     pairs = kernels.bucket_pairs(np.ascontiguousarray(keys), max_bucket)
     if len(pairs) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    codes = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    codes = kernels.distinct(pairs[:, 0] * n + pairs[:, 1])
     return np.stack([codes // n, codes % n], axis=1)
 
 

@@ -533,3 +533,104 @@ def test_the_figure_scanner_backtracks_as_the_pattern_does(text: str, tokens: li
 
     assert _TOKEN_ORACLE.findall(text) == tokens  # the oracle itself, on cases worked out by hand
     assert kernels.figure_tokens(text, frozenset(), True) == tokens
+
+
+def _scan_oracle(tokens: list[str]) -> list[tuple[tuple[str, str], Statement]]:
+    """Rule 1 of `dedup.figures` as a plain loop over the tokens: the statements and their frames.
+
+    Written here, apart from the compiled scan (`kernels.figure_statements`); it uses the module's
+    per-token helpers (`_value`, `_written`), which the scan is handed and which the worked cases
+    above hold to hand-made values.
+    """
+    from dedup import figures as f
+
+    def is_figure(token: str) -> bool:
+        return token[0].isdigit() or token in f._NUMBER_WORDS
+
+    out: list[tuple[tuple[str, str], Statement]] = []
+    before, done = "", 0
+    for i, token in enumerate(tokens):
+        if i < done or not is_figure(token):
+            continue
+        for word, nxt in reversed(list(zip(tokens[done:i], tokens[done + 1 : i + 1], strict=True))):
+            if word not in f._HEDGES and not (word in f._MONTHS and nxt[0].isdigit()):
+                before = word
+                break
+        opened = tokens[i - 1] if i else ""
+        got, ranged = f._value(token) or ([], False)
+        values, written = list(got), [f._written(token, got)]
+        if opened in f._MONTHS:
+            values.append(f._MONTHS[opened])
+            written.append(f._MONTHS[opened])
+        j = i + 1
+        while j < len(tokens):
+            word = tokens[j]
+            nxt = tokens[j + 1] if j + 1 < len(tokens) else None
+            if is_figure(word):
+                more, dash = f._value(word) or ([], False)
+                values, ranged = values + list(more), ranged or dash
+                written.append(f._written(word, more))
+                j += 1
+            elif word in f._MONTHS and nxt is not None and nxt[0].isdigit():
+                values.append(f._MONTHS[word])
+                written.append(f._MONTHS[word])
+                j += 1
+            elif word in ("to", "through", "thru", "and", "or") and nxt is not None and is_figure(nxt):
+                more, dash = f._value(nxt) or ([], False)
+                values += list(more)
+                written.append(f._written(nxt, more))
+                ranged = ranged or dash or word in ("to", "through", "thru") or opened in ("between", "from")
+                j += 2
+            else:
+                break
+        if j < len(tokens) and tokens[j] in f._MONTHS:
+            values.append(f._MONTHS[tokens[j]])
+            written.append(f._MONTHS[tokens[j]])
+            j += 1
+        after = tokens[j] if j < len(tokens) else ""
+        numbers = [v for v in values if isinstance(v, float)]
+        made = Statement(frozenset(values), (min(numbers), max(numbers)) if ranged and numbers else None,
+                         frozenset(written))  # fmt: skip
+        out.append(((before, after), made))
+        if any(isinstance(v, str) and v.startswith("month") for v in values):
+            out.append(((f.DATE, after), made))
+        done = j
+    return out
+
+
+_STATEMENT_TOKENS = st.sampled_from(
+    [
+        *"0123456789",
+        "12", "1,250.50", "6-3/8", "1985-86", "4-5", "6/14/82", "1.2.3", "3/0", "²", "٣", "2004",
+        "nine", "seventeen", "ninety", "zero",
+        "march", "may", "sept", "dec",
+        "about", "between", "from", "some", "estimated",
+        "to", "through", "thru", "and", "or",
+        "rose", "pct", "tonnes", "vs", "the", "x",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=examples(2000))
+@given(st.lists(_STATEMENT_TOKENS, max_size=16))
+def test_the_compiled_statement_scan_follows_the_rule(tokens: list[str]) -> None:
+    from dedup import figures as f
+
+    assert f._statements(tokens) == _scan_oracle(tokens)
+
+
+_FRAME_TEXT = st.lists(
+    st.sampled_from(
+        ["rose", "fell", "to", "and", "pct", "tonnes", "4", "5", "6", "8,000", "march", "nine", "\n"]
+    ),
+    max_size=14,
+).map(" ".join)
+
+
+@settings(max_examples=examples(1000))
+@given(_FRAME_TEXT, _FRAME_TEXT)
+def test_a_conflict_is_a_clashing_frame(a: str, b: str) -> None:
+    from dedup.figures import conflict
+
+    fa, fb = figure_facts(a), figure_facts(b)
+    assert conflict(fa, fb) == conflict(fb, fa) == bool(clashing_frames(fa, fb))

@@ -11,14 +11,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import dedup
 from dedup import config_from_dict, resolve, run
 from dedup.errors import InputError, VerificationError
-from tests.conftest import article, write_jsonl
+from tests.conftest import article, examples, write_jsonl
 
 
 def _shingles(text: str) -> set[tuple[str, ...]]:
@@ -477,3 +480,56 @@ def test_extra_candidate_pairs_join_the_bands_pairs_once_each_way_round() -> Non
     assert out.dtype == np.int64
     assert out.tolist() == [[0, 1], [0, 4], [2, 3]]  # sorted, i < j, no self-pair, no repeat
     assert _with_extra(np.empty((0, 2), np.int64), np.array([[7, 6]]), 9).tolist() == [[6, 7]]
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_the_figures_step_leaves_the_garbage_collector_as_it_found_it(was_on: bool) -> None:
+    import gc
+
+    from dedup.resolve import _collector_paused
+
+    (gc.enable if was_on else gc.disable)()
+    try:
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() == was_on
+        with pytest.raises(RuntimeError), _collector_paused():
+            raise RuntimeError("a failure inside")
+        assert gc.isenabled() == was_on
+    finally:
+        gc.enable()
+
+
+@settings(max_examples=examples(300))
+@given(st.data())
+def test_kept_pairs_are_every_unchecked_pair_of_kept_records_in_one_group(data: st.DataObject) -> None:
+    import itertools
+    from unittest import mock
+
+    from dedup import resolve as module
+    from dedup.cluster import Settled
+
+    n = data.draw(st.integers(0, 40))
+    labels = data.draw(st.lists(st.integers(0, 6), min_size=n, max_size=n))
+    dropped = data.draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    units = max(n, 1)
+    every = [(a, b) for a, b in itertools.combinations(range(n), 2) if labels[a] == labels[b]]
+    drawn = data.draw(st.lists(st.sampled_from(every))) if every else []
+    checked = sorted({a * units + b for a, b in drawn})  # pairs verified already
+    settled = Settled(
+        np.array([0 if d else -1 for d in dropped], dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=bool),
+    )
+    limit = data.draw(st.integers(2, 8))  # groups keeping more records side by side are left as they are
+    with mock.patch.object(module, "GROUP_CHECK", limit):
+        got = module._kept_pairs(np.array(labels, dtype=np.int64), settled, np.array(checked, dtype=np.int64))
+    kept = [r for r in range(n) if not dropped[r]]
+    size = {g: sum(1 for r in kept if labels[r] == g) for g in set(labels)}
+    expected = sorted(
+        (a, b)
+        for a, b in itertools.combinations(kept, 2)
+        if labels[a] == labels[b] and size[labels[a]] <= limit and a * units + b not in checked
+    )
+    assert sorted(map(tuple, got.tolist())) == expected
+    assert got.dtype == np.int64 and got.shape[1:] == (2,)

@@ -6,12 +6,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup import _kernels, kernels
 from dedup.minhash import MinHashConfig, permutations, sign
 from dedup.normalize import NormalizeConfig, clean_batch, hashing_forms
 from dedup.records import arrow_bytes
 from dedup.shingle import CHAIN_MIX, CHAIN_MUL, FNV_OFFSET, FNV_PRIME, ShingleConfig, shingle_batch
+from tests.conftest import examples
 
 WORKERS = [2, 3, 64]  # 64: more than the machine has, capped to its cores
 
@@ -191,3 +194,26 @@ def test_bad_arguments_are_refused() -> None:
         kernels.fold_bytes(data, offsets, table, table_offsets[:200], 200, (0, 0))
     with pytest.raises(ValueError, match=r"bands \* rows = 10 exceeds the signature length 8"):
         kernels.band_keys(np.zeros((2, 8), dtype=np.uint32), 5, 2)
+
+
+@settings(max_examples=examples(300))
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=60))
+def test_distinct_is_the_sorted_set(values: list[int]) -> None:
+    from dedup import kernels
+
+    array = np.array(values, dtype=np.int64)
+    kept = array.copy()
+    got = kernels.distinct(array)
+    assert got.tolist() == sorted(set(values))
+    assert got.dtype == np.int64
+    assert (array == kept).all()  # the input is left as it is
+
+
+@settings(max_examples=examples(300))
+@given(st.lists(st.integers(-50, 50), max_size=40), st.lists(st.integers(-50, 50), max_size=40))
+def test_among_is_set_membership(values: list[int], members: list[int]) -> None:
+    from dedup import kernels
+
+    table = np.array(sorted(set(members)), dtype=np.int64)
+    got = kernels.among(np.array(values, dtype=np.int64), table)
+    assert got.tolist() == [v in set(members) for v in values]
