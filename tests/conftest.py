@@ -178,3 +178,15 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, dict[st
         return str(tmp_path / "index.sqlite"), {}
     url = request.getfixturevalue("redis_url")
     return url, {"index": {"name": f"test-{uuid.uuid4().hex[:8]}"}}
+
+
+@pytest.fixture(autouse=True)
+def _working_directory_restored() -> Iterator[None]:
+    """Each test leaves the working directory as it found it (some `os.chdir` into `tmp_path`).
+
+    A test process that runs on after a test (mutmut forks its workers from one) would otherwise
+    look for `tests/...` inside a deleted temporary folder.
+    """
+    before = os.getcwd()
+    yield
+    os.chdir(before)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from dedup.errors import InputError
 from dedup.io import fastjson
 from dedup.io.readers import InputConfig, ReadBatch, concat, discover, file_format, read
+from dedup.records import RAW_LIMIT
 from tests.conftest import examples, write_jsonl
 
 
@@ -675,3 +676,114 @@ def test_blank_lines_are_counted_in_whichever_batch_they_fall(tmp_path: Path) ->
 
     assert sum(s for _, _, s in _batches(tmp_path, b"x\n" * BATCH_SIZE + b"\n\n")) == 2
     assert _batches(tmp_path, b"\n \n\n") == [(0, 0, 3)]  # a file of blank lines only
+
+
+def test_a_rejected_line_keeps_the_line_as_read(tmp_path: Path) -> None:
+    # Each way a JSON line is refused keeps the line itself as the reject's raw text, so that a
+    # user can see (and repair) what was read; the reasons are the documented catalogue's.
+    deep = "[" * 100_000 + "]" * 100_000
+    lines = [
+        b'{"id": "a", "text": "caf\xe9"}',  # Latin-1, not UTF-8
+        deep.encode(),
+        b"[1, 2]",
+        b'{"id": "d", "text": "x", "bad": "\\ud800"}',  # an escaped lone surrogate
+        b'{"id": "e", "text": "fine"}',
+    ]
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    got = _rejects(tmp_path, "a.jsonl")
+    assert (
+        [(line, field, raw) for line, _, field, raw in got]
+        == [
+            (1, None, '{"id": "a", "text": "caf\ufffd"}'),  # the bytes decoded leniently
+            (2, None, deep[:RAW_LIMIT]),
+            (3, None, "[1, 2]"),
+            (4, "bad", '{"id": "d", "text": "x", "bad": "\\ud800"}'),
+        ]
+    )
+    assert [reason.split(" ")[0] for _, reason, _, _ in got] == ["invalid", "the", "expected", "field"]
+
+
+def test_a_rejected_line_of_plain_text_keeps_its_bytes_and_names_the_text(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(b"good\ncaf\xe9 au lait\n")
+    assert _rejects(tmp_path, "a.txt") == [
+        (2, "invalid UTF-8 at byte 4 of the line", "text", "caf\ufffd au lait")
+    ]
+
+
+def test_a_stream_that_breaks_before_any_line_is_a_reject_at_line_one(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(b'{"id": "a", "text": "x"}\n')[:12] + b"\0" * 64)
+    ((line, reason, field, raw),) = _rejects(tmp_path, "a.jsonl.gz")
+    assert (line, field, raw) == (1, None, None)
+    assert reason.startswith("the file is truncated or corrupt after line 0: ")
+    assert reason.removeprefix("the file is truncated or corrupt after line 0: ") not in ("", "None")
+
+
+def test_a_parquet_file_that_breaks_midway_names_the_first_row_it_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.io import readers
+
+    monkeypatch.setattr(readers, "BATCH_SIZE", 2)
+    texts = [f"record number {k} " * 40 for k in range(6)]
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"id": [f"r{k}" for k in range(6)], "text": texts}), path, row_group_size=2)
+    meta = pq.ParquetFile(path).metadata
+    chunk = meta.row_group(2).column(1)  # the last row group's text: its pages' bytes are spoiled
+    start = chunk.dictionary_page_offset or chunk.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + 8 : start + chunk.total_compressed_size] = b"\xff" * (chunk.total_compressed_size - 8)
+    path.write_bytes(bytes(data))
+    os.chdir(tmp_path)
+    batches = list(read(InputConfig(paths=("a.parquet",))))
+    ids = [r["id"] for b in batches for r in b.records.to_pylist()]
+    rejects = [(r.source_line, r.reason.split(":")[0], r.raw) for b in batches for r in b.rejects]
+    assert ids == ["r0", "r1", "r2", "r3"]
+    assert rejects == [(5, "not a readable Parquet file", None)]
+    (reason,) = [r.reason for b in batches for r in b.rejects]
+    assert len(reason) > len("not a readable Parquet file: ") and "None" not in reason
+
+
+def test_an_unreadable_parquet_file_is_one_reject_without_a_row(tmp_path: Path) -> None:
+    (tmp_path / "a.parquet").write_bytes(b"PAR1" + b"\0" * 32 + b"PAR1")
+    ((line, reason, field, raw),) = _rejects(tmp_path, "a.parquet")
+    assert (line, field, raw) == (None, None, None)
+    assert reason.startswith("not a readable Parquet file: ") and "None" not in reason
+
+
+def test_no_tables_concatenate_to_the_empty_records_table() -> None:
+    empty = concat([])
+    assert empty.num_rows == 0
+    assert empty.schema.names == ["id", "text", "source_file", "source_line"]
+    assert [f.type for f in empty.schema] == [pa.string(), pa.string(), pa.string(), pa.int64()]
+
+
+def test_booleans_beside_floats_are_json_text_not_numbers() -> None:
+    from dedup.io import fields
+
+    for values in ([2.5, True], [True, 2.5], [None, 0.5, False]):
+        array, field = fields.column("x", values)
+        assert fields.is_json(field)
+        assert array.to_pylist() == [None if v is None else json.dumps(v) for v in values]
+
+
+def test_json_text_is_a_string_column_even_of_nulls_and_writes_dates_as_text() -> None:
+    import datetime
+
+    from dedup.io import fields
+
+    assert fields.json_text([None, None]).type == pa.string()
+    assert fields.json_text([datetime.date(2020, 1, 2), None, "é"]).to_pylist() == [
+        '"2020-01-02"',
+        None,
+        '"é"',
+    ]
+
+
+def test_types_arrow_unifies_but_cannot_convert_are_json_text() -> None:
+    from dedup.io import fields
+
+    # Arrow's permissive promotion gives half floats for (half float, decimal), and then cannot
+    # cast the decimals: the column is JSON text instead.
+    seen = [pa.field("x", pa.float16()), pa.field("x", pa.decimal128(5, 2))]
+    assert fields.is_json(fields.unify("x", seen))
+    assert fields.unify("x", [pa.field("x", pa.int64()), pa.field("x", pa.float64())]).type == pa.float64()
