@@ -305,6 +305,7 @@ def test_a_file_cut_inside_a_skipped_record_is_damaged_there(tmp_path: Path) -> 
         # hand: 5 + 5 reaches 10; 3 + 3 + 3 + 3 passes it).
         (["aaaaa"] * 5, 10, [2, 2, 1]),
         (["aaa"] * 5, 10, [4, 1]),
+        (["a" * 9] * 4, 10, [2, 2]),  # the count starts from nothing again after each batch
     ],
 )
 def test_a_warc_is_read_in_batches_bounded_by_their_text(
