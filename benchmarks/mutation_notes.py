@@ -525,3 +525,46 @@ _each(
 )
 _each("dedup.io.fields.x_unstorable", 'encode("UTF-8", "backslashreplace")', _CODEC)
 _each("dedup.io.fields.x_unstorable", '.decode("UTF-8")', _CODEC)
+
+# Survivors of the readers, the fast path, the pass-through fields and the figures rule judged after
+# the tests written for the others ------------------------------------------------------------------
+_FIELD_DEFAULT = "equivalent: `field` defaults to None"
+_each("dedup.io.readers.x__read_csv", '_one_line(err)}", )', _FIELD_DEFAULT)
+_each("dedup.io.readers.x__read_lines", '_one_line(err)}", )', _FIELD_DEFAULT)
+_each("dedup.io.readers.x__read_parquet", '_one_line(err)}", )', _FIELD_DEFAULT)
+_SHORTCUT = (
+    "equivalent in what is read: the fast path is a shortcut that takes a block only when Arrow reads "
+    "it as the careful path does (`test_the_fast_path_takes_or_declines_a_block`); without it, or told "
+    "no text field (it then declines), every line is read the careful way: the same records, slower"
+)
+_each("dedup.io.readers.x__read_lines", "fast = None", _SHORTCUT)
+_each("dedup.io.readers.x__read_lines", "cfg.id_field, None)", _SHORTCUT)
+_ARROW_INFERS = (
+    "equivalent: Arrow infers int64 from Python ints and string from Python strings, and these "
+    "columns (id, text, source file, line) are never all null"
+)
+_each("dedup.io.readers.x__table", "pa.array(values, None)", _ARROW_INFERS)
+_each("dedup.io.readers.x__table", "pa.array(values, )", _ARROW_INFERS)
+_each(
+    "dedup.io.readers.x_detect_format",
+    "head = handle.read(",
+    "left: a longer head tells only for a file opening with more than 64 KiB of line breaks before "
+    "`WARC/1.0` (the sniffer strips them; a gzip or zstd head is decompressed to 64 bytes whatever "
+    "its length): no WARC writer makes one",
+)
+_each(
+    "dedup.io.fields.x_json_text",
+    "ensure_ascii=None",
+    "equivalent: None is false, as `ensure_ascii=False` is",
+)
+_each(
+    "dedup.figures.x__tokens",
+    "figure_tokens(text, None, True)",
+    "equivalent: with every word wanted the scanner reads the word list only for its words' lengths, "
+    "which it then never uses, and Cython iterates None as no words",
+)
+_each(
+    "dedup.figures.x_sequence",
+    "_FIGURE_WORDS, None))",
+    "equivalent: None is false, as `every_word=False` is",
+)
