@@ -11,7 +11,7 @@ ones take `workers` (at least 1) OpenMP threads.
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -852,11 +852,24 @@ def figure_tokens(str text, frozenset words, bint every_word):
     cdef Py_UCS4 c
     cdef bint free
     cdef Py_ssize_t shortest = 0, longest = -1
+    cdef unsigned char prefixes[26][26]  # the words' first two letters, when all are ASCII a-z
+    cdef bint filtered = True
+    cdef Py_UCS4 c0, c1
+    memset(prefixes, 0, sizeof(prefixes))
     for word in words:
         if longest < 0 or len(word) < shortest:
             shortest = len(word)
         if len(word) > longest:
             longest = len(word)
+        if len(word) < 2:
+            filtered = False
+            continue
+        c0 = <Py_UCS4>(<str>word)[0]
+        c1 = <Py_UCS4>(<str>word)[1]
+        if c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122:
+            filtered = False
+            continue
+        prefixes[<int>c0 - 97][<int>c1 - 97] = 1
     out = []
     while pos < n:
         c = PyUnicode_READ(kind, data, pos)
@@ -874,6 +887,13 @@ def figure_tokens(str text, frozenset words, bint every_word):
             if every_word:
                 out.append(text[pos:run])
             elif free and shortest <= run - pos <= longest:
+                c0 = c
+                c1 = PyUnicode_READ(kind, data, pos + 1) if run - pos > 1 else 0
+                if filtered and (
+                    c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not prefixes[<int>c0 - 97][<int>c1 - 97]
+                ):
+                    pos = run  # no word of the list starts so: no string is made
+                    continue
                 word = text[pos:run]
                 if word in words:
                     out.append(word)

@@ -49,6 +49,7 @@ spares both for the pairs whose figures are the same.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ _HEDGES = frozenset(
 
 #: The word standing for "a date" in the extra frame every date gets (`(DATE, word after)`).
 DATE = "<date>"
+#: Paragraphs whose statements are kept for reuse (`_paragraph`): about 50 MB at most.
+PARAGRAPHS_HELD = 1 << 16
 #: A volatile line has at most this many words (figures included).
 VOLATILE_WORDS = 16
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
@@ -309,15 +312,26 @@ def facts(text: str) -> Facts:
     Args:
         text: the record's cleaned paragraphs joined by newlines.
     """
-    paragraphs = [(p, _tokens(p.lower())) for p in text.split("\n") if p.strip()]
-    body = [(p, words) for p, words in paragraphs if not _volatile(p, words)] or paragraphs
+    paragraphs = [_paragraph(p) for p in text.split("\n") if p.strip()]
+    body = [statements for volatile, statements in paragraphs if not volatile] or [s for _, s in paragraphs]
     table: dict[Frame, list[Statement]] = {}
-    for paragraph, words in body:
-        stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
-        tokens = _tokens(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
-        for frame, statement in _statements(tokens):
+    for found in body:
+        for frame, statement in found:
             table.setdefault(frame, []).append(statement)
     return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
+
+
+@functools.lru_cache(maxsize=PARAGRAPHS_HELD)
+def _paragraph(paragraph: str) -> tuple[bool, tuple[tuple[Frame, Statement], ...]]:
+    """`(volatile, statements)` of one paragraph: what `facts` reads of it.
+
+    Kept for the last `PARAGRAPHS_HELD` paragraphs read: near-duplicates share most of their
+    paragraphs, and the pairs the rule reads are near-duplicates.
+    """
+    words = _tokens(paragraph.lower())
+    stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
+    tokens = _tokens(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
+    return _volatile(paragraph, words), tuple(_statements(tokens))
 
 
 def figures(text: str) -> frozenset[Value]:
@@ -368,7 +382,9 @@ def conflict(a: Facts, b: Facts) -> bool:
     small, large = (a.body, b.body) if len(a.body) <= len(b.body) else (b.body, a.body)
     for frame, mine in small.items():
         theirs = large.get(frame)
-        if theirs is not None and not _covered(mine, theirs) and not _covered(theirs, mine):
+        if theirs is None or theirs == mine:  # the same statements cover each other
+            continue
+        if not _covered(mine, theirs) and not _covered(theirs, mine):
             return True
     return False
 

@@ -634,3 +634,22 @@ def test_a_conflict_is_a_clashing_frame(a: str, b: str) -> None:
 
     fa, fb = figure_facts(a), figure_facts(b)
     assert conflict(fa, fb) == conflict(fb, fa) == bool(clashing_frames(fa, fb))
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["x", "ab"],  # a one-letter word: no filter by first two letters
+        ["éa", "nine"],  # a word not in ASCII: no filter either
+        ["nine", "nineteen", "ninety", "may"],
+        ["Nine", "may"],  # an upper-case word is matched as written
+    ],
+)
+def test_the_figure_scanner_finds_any_word_list_as_the_pattern_does(words: list[str]) -> None:
+    from dedup import kernels
+
+    text = "x xy ab abc éa éab nine nineteen ninety nines mayday may Nine NINE 12x x9 ab1"
+    pattern = re.compile(
+        rf"(?<![^\W\d_])(?:{_FIGURE_RE}|{'|'.join(sorted(words, key=len, reverse=True))})(?![^\W\d_])"
+    )
+    assert kernels.figure_tokens(text, frozenset(words), False) == pattern.findall(text)
