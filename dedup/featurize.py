@@ -169,7 +169,7 @@ def clean_table(
     workers = threads(config)
     texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
     too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
-    binary = np.asarray(pc.match_substring(texts, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
+    binary = _holds_nul(texts)
     fits = np.flatnonzero(~too_long & ~binary)
     paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg, workers)
     forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers)
@@ -202,6 +202,14 @@ def clean_table(
     good = pa.array(np.flatnonzero(~no_words), pa.int64())
     kept = records.take(pa.array(fits[~no_words], pa.int64()))
     return kept, paragraphs.take(good), forms.take(good), rejects
+
+
+def _holds_nul(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
+    """`bool (n,)`: which texts hold a NUL character; the records' bytes are looked through once first."""
+    data = texts.buffers()[2] if len(texts) else None
+    if data is None or not np.any(np.frombuffer(data, dtype=np.uint8) == 0):
+        return np.zeros(len(texts), dtype=bool)  # no NUL byte anywhere in the array's bytes
+    return np.asarray(pc.match_substring(texts, "\x00").to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def paragraph_lengths(paragraphs: pa.Array[Any]) -> npt.NDArray[np.int64]:

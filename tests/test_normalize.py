@@ -235,3 +235,12 @@ def test_mail_headers_are_dropped_when_they_are_headers() -> None:
     assert clean(prose, TEXT) == ["Note: this is prose. Warning: still prose.", "Body."]  # unknown names stay
     assert clean(prose, NormalizeConfig(content="text", mail_headers="strip")) == ["Body."]
     assert clean("Subject: only one line\n\nBody.", TEXT)[0] == "Subject: only one line"
+
+
+@settings(max_examples=examples(200))
+@given(st.lists(st.text(alphabet="ab\x00é", max_size=6), max_size=8), st.integers(0, 8), st.integers(0, 8))
+def test_nul_characters_are_found_in_any_slice_of_records(texts: list[str], start: int, stop: int) -> None:
+    from dedup.featurize import _holds_nul
+
+    array = pa.array(texts, pa.large_string())[start:stop]
+    assert _holds_nul(array).tolist() == ["\x00" in t for t in texts[start:stop]]
