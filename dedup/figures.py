@@ -49,7 +49,6 @@ spares both for the pairs whose figures are the same.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,8 +118,11 @@ _HEDGES = frozenset(
 
 #: The word standing for "a date" in the extra frame every date gets (`(DATE, word after)`).
 DATE = "<date>"
-#: Paragraphs whose statements are kept for reuse (`_paragraph`): about 50 MB at most.
-PARAGRAPHS_HELD = 1 << 16
+#: Bytes (roughly: a paragraph's characters and `STATEMENT_BYTES` a statement) of the paragraphs
+#: whose statements are kept for reuse (`_paragraph`); all are let go when more would not fit.
+PARAGRAPHS_HELD = 32 << 20
+#: What one statement and its frame take in memory, about (a slotted object, two frozensets, a tuple).
+STATEMENT_BYTES = 640
 #: A volatile line has at most this many words (figures included).
 VOLATILE_WORDS = 16
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
@@ -321,17 +323,42 @@ def facts(text: str) -> Facts:
     return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
 
 
-@functools.lru_cache(maxsize=PARAGRAPHS_HELD)
 def _paragraph(paragraph: str) -> tuple[bool, tuple[tuple[Frame, Statement], ...]]:
-    """`(volatile, statements)` of one paragraph: what `facts` reads of it.
+    """`(volatile, statements)` of one paragraph: what `facts` reads of it, kept while there is room.
 
-    Kept for the last `PARAGRAPHS_HELD` paragraphs read: near-duplicates share most of their
-    paragraphs, and the pairs the rule reads are near-duplicates.
+    Near-duplicates share most of their paragraphs, and the pairs the rule reads are
+    near-duplicates, so a paragraph read for one record is often read again for another.
     """
+    found = _HELD.found.get(paragraph)
+    if found is None:
+        found = _read_paragraph(paragraph)
+        cost = len(paragraph) + STATEMENT_BYTES * len(found[1])
+        if cost > PARAGRAPHS_HELD:
+            return found
+        if _HELD.cost + cost > PARAGRAPHS_HELD:
+            _HELD.found.clear()
+            _HELD.cost = 0
+        _HELD.found[paragraph] = found
+        _HELD.cost += cost
+    return found
+
+
+def _read_paragraph(paragraph: str) -> tuple[bool, tuple[tuple[Frame, Statement], ...]]:
     words = _tokens(paragraph.lower())
     stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
     tokens = _tokens(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
     return _volatile(paragraph, words), tuple(_statements(tokens))
+
+
+class _Held:
+    """The paragraphs `_paragraph` has read, and what they cost (bytes, roughly)."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, tuple[bool, tuple[tuple[Frame, Statement], ...]]] = {}
+        self.cost = 0
+
+
+_HELD = _Held()
 
 
 def figures(text: str) -> frozenset[Value]:

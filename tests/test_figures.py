@@ -653,3 +653,30 @@ def test_the_figure_scanner_finds_any_word_list_as_the_pattern_does(words: list[
         rf"(?<![^\W\d_])(?:{_FIGURE_RE}|{'|'.join(sorted(words, key=len, reverse=True))})(?![^\W\d_])"
     )
     assert kernels.figure_tokens(text, frozenset(words), False) == pattern.findall(text)
+
+
+@pytest.mark.parametrize("room", [0, 40, 700, 5000, 1 << 20])
+def test_paragraphs_kept_for_reuse_stay_within_their_room_and_change_nothing(
+    room: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import figures as f
+
+    texts = [
+        "Sales rose 5 pct to 8,000 tonnes in March.\nUpdated 10:15, 4 comments",
+        "Sales rose 5 pct to 8,000 tonnes in March.\nProfit was 1.5 billion dlrs.",
+        "Profit was 1.5 billion dlrs.\n" + "x 1 " * 400,
+        "Sales rose 6 pct to 9,000 tonnes in March.",
+    ] * 3
+    monkeypatch.setattr(f, "_HELD", f._Held())
+    cold = []
+    for text in texts:
+        monkeypatch.setattr(f, "_HELD", f._Held())  # nothing kept: each text read afresh
+        cold.append(figure_facts(text))
+    monkeypatch.setattr(f, "_HELD", f._Held())
+    monkeypatch.setattr(f, "PARAGRAPHS_HELD", room)
+    for text, expected in zip(texts, cold, strict=True):
+        assert figure_facts(text) == expected
+        assert f._HELD.cost <= room
+        assert f._HELD.cost == sum(
+            len(p) + f.STATEMENT_BYTES * len(found[1]) for p, found in f._HELD.found.items()
+        )
