@@ -171,7 +171,8 @@ def clean_table(
     too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
     binary = _holds_nul(texts)
     fits = np.flatnonzero(~too_long & ~binary)
-    paragraphs = normalize.clean_batch(texts.take(pa.array(fits, pa.int64())), cfg, workers)
+    fitting = texts if len(fits) == len(texts) else texts.take(pa.array(fits, pa.int64()))
+    paragraphs = normalize.clean_batch(fitting, cfg, workers)
     forms = normalize.hashing_forms(normalize.join_paragraphs(paragraphs, "\n"), workers)
     no_text = np.asarray(pc.list_value_length(paragraphs).to_numpy(zero_copy_only=False)) == 0
     no_words = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0

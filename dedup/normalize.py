@@ -188,7 +188,7 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     text_rows = np.flatnonzero(~html & ~page)
     parts: list[pa.Array[Any]] = []
     if len(text_rows):
-        plain = texts.take(pa.array(text_rows))
+        plain = texts if len(text_rows) == n else texts.take(pa.array(text_rows))
         plain = pc.replace_substring(plain, "\r\n", "\n")
         if cfg.mail_headers != "keep":
             plain = pc.replace_substring_regex(plain, _MAIL_HEADERS[cfg.mail_headers], "", max_replacements=1)
@@ -203,13 +203,18 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     if not parts:
         return pa.LargeListArray.from_arrays(pa.array([0], pa.int64()), pa.array([], pa.large_string()))
     combined = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
-    order = np.empty(n, dtype=np.int64)
-    order[np.r_[text_rows, html_rows, page_rows]] = np.arange(n)
-    combined = combined.take(pa.array(order))
+    if len(parts) > 1:  # back to the records' order (one kind of record alone is in order)
+        order = np.empty(n, dtype=np.int64)
+        order[np.r_[text_rows, html_rows, page_rows]] = np.arange(n)
+        combined = combined.take(pa.array(order))
     tidy = _tidy(combined.flatten(), workers)
     keep = np.asarray(pc.greater(pc.binary_length(tidy), 0).to_numpy(zero_copy_only=False), dtype=bool)
-    parent = np.asarray(pc.list_parent_indices(combined).to_numpy(), dtype=np.int64)
     offsets = np.zeros(n + 1, dtype=np.int64)
+    if keep.all():  # no paragraph left empty: the lists stand as they are
+        lengths = pc.list_value_length(combined).fill_null(0).to_numpy(zero_copy_only=False)
+        np.cumsum(lengths, out=offsets[1:])
+        return pa.LargeListArray.from_arrays(pa.array(offsets), tidy)
+    parent = np.asarray(pc.list_parent_indices(combined).to_numpy(), dtype=np.int64)
     np.cumsum(np.bincount(parent[keep], minlength=n), out=offsets[1:])
     return pa.LargeListArray.from_arrays(pa.array(offsets), tidy.filter(pa.array(keep)))
 
