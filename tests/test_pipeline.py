@@ -287,3 +287,16 @@ def test_containment_joins_a_truncated_copy_and_figures_split_template_notices(w
             assert dups["first-half"]["containment"] == 1.0 and dups["first-half"]["similarity"] < 0.7
     assert "first-half" in kept["plain"]  # Jaccard about 0.5: not a duplicate at 0.8
     assert kept["tuned"] == {"full", "week-1", "week-2"}  # contained copy dropped; notices kept apart
+
+
+def test_the_report_times_each_stage_under_its_documented_name(workdir: Path) -> None:
+    write_jsonl(workdir / "news.jsonl", news_rows())
+    report = run(_cfg(input={"paths": ["news.jsonl"]}))
+    assert report.duplicates > 0  # near-duplicates were dropped: the keep step read their figures
+    on_disk = json.loads((workdir / "out" / "report.json").read_text())
+    # The stage names the README's outputs table lists, each in seconds.
+    assert set(on_disk["timings"]) == {
+        "fingerprint", "read", "clean", "exact", "sign", "band", "shingle", "ids",
+        "candidates", "verify", "cluster", "figures", "similarity", "write", "total",
+    }  # fmt: skip
+    assert all(isinstance(v, float) and v >= 0 for v in on_disk["timings"].values())
