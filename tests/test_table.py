@@ -91,3 +91,19 @@ def test_keyword_overrides_are_named_as_such_and_spark_is_refused() -> None:
         dedup.dedup_table(table, engine="spark")
     with pytest.raises(dedup.ConfigError, match="dedup_table runs in memory"):
         dedup.dedup_table(table, dedup.config_from_dict({"engine": "spark"}))
+
+
+@pytest.mark.parametrize("keep", ["first", "none"])
+def test_an_empty_table_gives_empty_tables_of_the_same_schemas(keep: str) -> None:
+    config = dedup.config_from_dict({"cluster": {"keep": keep}})
+    rows = [{"id": r["id"], "text": r["text"]} for r in news_rows()]
+    full = dedup.dedup_table(pa.Table.from_pylist(rows), config)
+    empty = dedup.dedup_table(
+        pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), config
+    )
+    for name in ("unique", "duplicates", "rejects"):
+        got, expected = getattr(empty, name), getattr(full, name)
+        assert got.num_rows == 0, name
+        assert got.schema.remove_metadata() == expected.schema.remove_metadata(), name
+    report = empty.report
+    assert (report.read, report.kept, report.duplicates, report.rejected) == (0, 0, 0, 0)
