@@ -352,6 +352,89 @@ def test_a_drop_that_does_not_verify_stops_the_run(tmp_path: Path, monkeypatch: 
     assert not (tmp_path / "out" / "report.json").exists()
 
 
+def test_a_keep_step_that_keeps_both_records_of_a_verified_pair_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import cluster, resolve
+
+    def keep_all(rank: Any, edges: Any, verdict: Any, drop_all: bool = False) -> cluster.Settled:
+        n = len(rank)  # a keep step that drops nothing: a duplicate is left in
+        return cluster.Settled(np.full(n, -1, np.int64), np.full(n, -1, np.int64), np.zeros(n, dtype=bool))
+
+    monkeypatch.setattr(resolve.cluster, "settle", keep_all)
+    story = article(10)
+    rows = [
+        {"id": "x", "text": _text(story)},
+        {"id": "other", "text": _text(article(11))},
+        {
+            "id": "y",
+            "text": _text([*story[:-1], "A closing line of its own that the first record does not have."]),
+        },
+    ]
+    with pytest.raises(VerificationError) as caught:
+        _run(tmp_path, rows)
+    assert str(caught.value) == (
+        "1 verified pair(s) join two kept records ('x' and 'y'); nothing was written. "
+        "This is a bug in dedup (cluster.keep: first)"
+    )
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def _misnamed(monkeypatch: pytest.MonkeyPatch, wrong: dict[int, int]) -> None:
+    """Make the keep step's expansion name another record for the rows in `wrong` (a planted bug)."""
+    from dedup import resolve
+
+    real = resolve._expand
+
+    def expand(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        for row, named in wrong.items():
+            found.duplicate_of[row] = named
+        return found
+
+    monkeypatch.setattr(resolve, "_expand", expand)
+
+
+def test_every_drop_that_does_not_verify_is_counted_exact_and_near_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = article(20)
+    rows = [
+        {"id": "a1", "text": _text(article(21))},
+        {"id": "a2", "text": _text(article(21))},  # an exact repeat of a1
+        {"id": "b", "text": _text(story)},
+        {
+            "id": "b-copy",
+            "text": _text([*story[:-1], "A closing line of its own that the first record does not have."]),
+        },
+        {"id": "c1", "text": _text(article(22))},
+        {"id": "c2", "text": _text(article(23))},
+    ]
+    _, dups = _run(tmp_path, rows)
+    assert (dups["a2"]["duplicate_of"], dups["b-copy"]["duplicate_of"]) == ("a1", "b")  # the run as it is
+    _misnamed(monkeypatch, {1: 4, 3: 5})  # a2 -> c1 (exact), b-copy -> c2 (near)
+    with pytest.raises(VerificationError) as caught:
+        _run(tmp_path, rows)
+    assert str(caught.value) == (
+        "2 dropped record(s) do not verify against the record they name ('a2' -> 'c1', 'b-copy' -> 'c2'); "
+        "nothing was written. This is a bug in dedup (cluster.keep: first)"
+    )
+
+
+def test_a_long_list_of_drops_that_do_not_verify_names_the_first_five(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [{"id": f"e{k}", "text": _text(article(30))} for k in range(7)]  # seven repeats of one text
+    rows.append({"id": "c", "text": _text(article(31))})
+    _misnamed(monkeypatch, {k: 7 for k in range(1, 7)})
+    with pytest.raises(VerificationError) as caught:
+        _run(tmp_path, rows)
+    listed = ", ".join(f"'e{k}' -> 'c'" for k in range(1, 6))
+    assert str(caught.value).startswith(
+        f"6 dropped record(s) do not verify against the record they name ({listed});"
+    )
+
+
 # The global resolve step on a corpus of stories, edited copies, excerpts, repeats and others --------
 
 
