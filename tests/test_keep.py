@@ -616,3 +616,51 @@ def test_kept_pairs_are_every_unchecked_pair_of_kept_records_in_one_group(data: 
     )
     assert sorted(map(tuple, got.tolist())) == expected
     assert got.dtype == np.int64 and got.shape[1:] == (2,)
+
+
+def test_keep_none_drops_both_copies_of_a_text_repeated_twice_and_names_each_group() -> None:
+    story = article(40, paragraphs=6)
+    rows = [
+        {"id": "t1", "text": _text(article(41))},
+        {"id": "t2", "text": _text(article(41))},  # t1 exactly, once: the first group in order
+        {"id": "n1", "text": _text(story)},
+        {"id": "n2", "text": _text([p.replace(" the ", " a ", 1) for p in story])},
+        {"id": "other", "text": _text(article(42))},
+    ]
+    assert _jaccard(rows[2]["text"], rows[3]["text"]) >= 0.5  # the oracle: n1 and n2 are near-duplicates
+    result = dedup.dedup_table(pa.Table.from_pylist(rows), cluster__keep="none")
+    assert result.unique.column("id").to_pylist() == ["other"]
+    got = {d["id"]: (d["duplicate_of"], d["match"], d["cluster_id"]) for d in result.duplicates.to_pylist()}
+    assert got == {
+        "t1": ("t2", "exact", "t1"),
+        "t2": ("t1", "exact", "t1"),
+        "n1": ("n2", "near", "n1"),
+        "n2": ("n1", "near", "n1"),
+    }
+    assert result.report.groups == 2  # {t1, t2} and {n1, n2}
+
+
+def test_without_the_figures_rule_records_differing_in_a_figure_are_near_duplicates() -> None:
+    story = article(43, paragraphs=6)
+    rows = [
+        {"id": "five", "text": _text([*story, "Sales rose 5 pct in March."])},
+        {"id": "six", "text": _text([*story, "Sales rose 6 pct in March."])},
+    ]
+    with_rule = dedup.dedup_table(pa.Table.from_pylist(rows))
+    assert with_rule.unique.column("id").to_pylist() == ["five", "six"]  # another figure, one frame
+    without = dedup.dedup_table(pa.Table.from_pylist(rows), lsh__figures=False)
+    assert without.unique.column("id").to_pylist() == ["five"]
+    assert without.duplicates.column("duplicate_of").to_pylist() == ["five"]
+
+
+def test_containment_holds_when_jaccard_is_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
+    story = article(44, paragraphs=9)
+    rows = [{"id": "full", "text": _text(story)}, {"id": "lead", "text": _text(story[:2])}]
+    # The oracle: lead is wholly inside full, and too short beside it to be similar by Jaccard.
+    assert (
+        _jaccard(rows[0]["text"], rows[1]["text"]) < 0.5 and _inside(rows[1]["text"], rows[0]["text"]) == 1.0
+    )
+    _only_pairs(monkeypatch, {("full", "lead")}, ["full", "lead"])
+    unique, dups = _resolve_tables(rows, lsh__verify="estimate")
+    assert [r["id"] for r in unique] == ["full"]
+    assert [(d["id"], d["duplicate_of"], d["matched_by"]) for d in dups] == [("lead", "full", "containment")]
