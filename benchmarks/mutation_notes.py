@@ -568,3 +568,163 @@ _each(
     "_FIGURE_WORDS, None))",
     "equivalent: None is false, as `every_word=False` is",
 )
+
+# dedup/resolve.py ----------------------------------------------------------------------------------
+_each("dedup.resolve.x_decide", "workers: int = 2", _WORKERS)
+_each(
+    "dedup.resolve.x_decide",
+    "keep[unjudged[clash]] = None",
+    "equivalent: NumPy stores None in a bool array as False",
+)
+_EMPTY_EXTRA = "equivalent: this empty array of extra pairs is only asked its length (0)"
+_each("dedup.resolve.x_decide", "extra = np.empty((0, 2), None)", _EMPTY_EXTRA)
+_each("dedup.resolve.x_decide", "extra = np.empty((0, 2), )", _EMPTY_EXTRA)
+_each("dedup.resolve.x_decide", "extra = np.empty((0, 3), np.int64)", _EMPTY_EXTRA)
+_ROUNDS = (
+    "left: `GROUP_ROUNDS` caps the keep step's extra rounds (verifying records a group keeps side by "
+    "side) against pathological groups; moving the cap by one, or lifting it, changes a decision only "
+    "for a group that needs that many rounds, which no test builds. Under `keep: none` no extra round "
+    "finds a pair (every record in a verified pair is dropped)"
+)
+for _snippet in (
+    "rounds = 1",
+    "rounds -= 1",
+    "rounds += 2",
+    "rounds <= GROUP_ROUNDS",
+    "not drop_all or rounds",
+):
+    _each("dedup.resolve.x_decide", _snippet, _ROUNDS)
+_CHECKED = (
+    "left: `checked` only spares verifying a pair twice. A wrong code makes the extra round verify a "
+    "pair again (the same verdict), or skip a pair of kept records whose code it happens to equal; "
+    "the drop check cannot see a pair that was never verified, and a test would need kept records "
+    "whose codes collide under this mutant"
+)
+for _snippet in (
+    "pairs[:, 0] * len(rep) - pairs[:, 1]",
+    "pairs[:, 0] / len(rep) + pairs[:, 1]",
+    "pairs[:, 1] * len(rep) + pairs[:, 1]",
+    "extra[:, 0] * len(rep) - extra[:, 1]",
+    "extra[:, 0] / len(rep) + extra[:, 1]",
+    "extra[:, 1] * len(rep) + extra[:, 1]",
+):
+    _each("dedup.resolve.x_decide", _snippet, _CHECKED)
+_UNSIGNED = (
+    "equivalent: this empty signature array is read only under `verify: estimate`, where it is not made"
+)
+_each("dedup.resolve.xǁ_Verifierǁ_chunk", "np.empty((len(rows), 0), dtype=None)", _UNSIGNED)
+_each("dedup.resolve.xǁ_Verifierǁ_chunk", "np.empty((len(rows), 0), )", _UNSIGNED)
+_each("dedup.resolve.xǁ_Verifierǁ_chunk", "np.empty((len(rows), 1), dtype=np.uint32)", _UNSIGNED)
+_each(
+    "dedup.resolve.xǁ_Verifierǁ_chunk",
+    "if (needs_sets) or True else",
+    "equivalent: the sets are fetched, but `lsh.verify` counts them only under `verify: exact` or "
+    "containment, when they are fetched anyway",
+)
+_each("dedup.resolve.xǁ_Verifierǁ_chunk", "sets, cfg, )", _WORKERS)
+_each(
+    "dedup.resolve.xǁ_Verifierǁ_read",
+    "range(0, len(missing), )",
+    "equivalent: chunks that overlap read some records again, into the same dict, with the same result",
+)
+_each("dedup.resolve.xǁ_Verifierǁ_read", "np.array(chunk, dtype=None)", _DTYPE)
+_each("dedup.resolve.xǁ_Verifierǁ_read", "np.array(chunk, )", _DTYPE)
+_ONE_EACH = "equivalent: `zip`'s strictness only tells unequal lengths, and there is one item for each"
+for _snippet in ("strict=None)", "strict=False)", "(read(t) for t in texts), )"):
+    _each("dedup.resolve.xǁ_Verifierǁ_read", _snippet, _ONE_EACH)
+_each(
+    "dedup.resolve.xǁ_Verifierǁ_clashes",
+    "len(self.facts) >= FACTS_HELD",
+    "equivalent: when the held facts are let go changes memory, not what they say",
+)
+_NO_CLASH = "equivalent: no pair clashes either way (the caller only asks `clash.any()`, false for zeros)"
+_each("dedup.resolve.xǁ_Verifierǁclashes", "np.zeros(len(pairs), dtype=None)", _NO_CLASH)
+_each("dedup.resolve.xǁ_Verifierǁclashes", "np.zeros(len(pairs), )", _NO_CLASH)
+_each("dedup.resolve.x__figure_digest", '.encode("UTF-8"', _CODEC)
+_NO_SURROGATE = (
+    "equivalent: the error handler is called only for a lone surrogate, which no cleaned text holds "
+    "(the readers reject them)"
+)
+for _snippet in ('"XXsurrogatepassXX"', '"SURROGATEPASS"', '.encode("utf-8", )'):
+    _each("dedup.resolve.x__figure_digest", _snippet, _NO_SURROGATE)
+_each(
+    "dedup.resolve.x__figure_digest",
+    '"XX\\x1fXX".join',
+    "equivalent: the tokens are lowercase digits, number words and months, so a separator holding a "
+    "character they never hold joins them one to one",
+)
+_each(
+    "dedup.resolve.x__with_extra", "np.sort(extra, )", "equivalent: the default axis is the last, 1 for pairs"
+)
+_each(
+    "dedup.resolve.x__with_extra",
+    "codes / units",
+    "left: a float quotient truncated is the integer one while codes are exact in a float64 and "
+    "far from a multiple of `units`: true for runs of up to tens of millions of exact groups; only "
+    "a test of that size would tell",
+)
+_MINLENGTH = "equivalent: the counts are read only at labels that exist, below `labels.max() + 1`"
+for _snippet in (
+    "np.bincount(labels[kept], )",
+    "(units) and False else 0",
+    "+ 2 if units else 0",
+    "+ 1 if units else 1",
+):
+    _each("dedup.resolve.x__kept_pairs", _snippet, _MINLENGTH)
+_each(
+    "dedup.resolve.x__check_drops",
+    "if not drop_all or len(found.edges):",
+    "equivalent: under `keep: none` no kept record is in a verified pair, so the check finds nothing",
+)
+_TABLE = "equivalent: a longer table, read only at group numbers"
+_each("dedup.resolve.x__check_drops", "max(int(group.max()) + 2, 1)", _TABLE)
+_each("dedup.resolve.x__check_drops", "max(int(group.max()) + 1, 2)", _TABLE)
+_CODES = (
+    "equivalent: pair codes `a * units + b` (a < b <= max group) stay one to one when `units` is one "
+    "less than the groups (a collision needs b >= units + 2) or more"
+)
+for _snippet in (
+    "units = max(int(group.max()) - 1, 1)",
+    "units = max(int(group.max()) + 2, 1)",
+    "units = max(int(group.max()) + 1, 2)",
+):
+    _each("dedup.resolve.x__check_drops", _snippet, _CODES)
+_each("dedup.resolve.x__check_drops", "[:5], dtype=None)", _DTYPE)
+_each("dedup.resolve.x__check_drops", "sorted(wrong)[:5], )", _DTYPE)
+for _snippet in ("strict=None))", "strict=False))", "named_ids, ))"):
+    _each("dedup.resolve.x__check_drops", _snippet, _ONE_EACH)
+for _snippet in (
+    "np.arange(n, dtype=None)",
+    "np.full(n, -1, dtype=None)",
+    "np.ones(n, dtype=None)",
+    "np.full(units, -1, dtype=None)",
+):
+    _each("dedup.resolve.x__expand", _snippet, _DTYPE)
+_each("dedup.resolve.x__expand", "np.arange(n, )", _DTYPE)
+_each("dedup.resolve.x__expand", "np.full(n, -1, )", _DTYPE)
+_each("dedup.resolve.x__expand", "np.ones(n, )", _DTYPE)
+_each("dedup.resolve.x__expand", "np.full(units, -1, )", _DTYPE)
+_each(
+    "dedup.resolve.x__expand",
+    "np.full(n, -2, dtype=np.int64)",
+    "equivalent: a kept record is any negative `duplicate_of` (`Duplicates.kept`)",
+)
+_each(
+    "dedup.resolve.x__expand",
+    "cluster_size.astype(None)",
+    "equivalent: the output builder writes `cluster_size` as int64 whatever the array's dtype",
+)
+_SET_LATER = "equivalent: `decide` and `resolve` set the pair counts, bands and rows after this"
+_each("dedup.resolve.x__expand", "        None,", _SET_LATER)  # a constructor argument on its own line
+_each("dedup.resolve.x__expand", "        1,", _SET_LATER)
+_each("dedup.resolve.x__expand", "np.bincount(group, )", _MINLENGTH)
+_each("dedup.resolve.x__expand", "np.bincount(labels, )", _MINLENGTH)
+_each("dedup.resolve.x__expand", "+ 2 if n else 0", _MINLENGTH)
+_each("dedup.resolve.x__expand", "+ 1 if n else 1", _MINLENGTH)
+_each("dedup.resolve.x__expand", "np.bincount(cluster_of, )", _MINLENGTH)
+_each(
+    "dedup.figures.x_conflict",
+    "small, large = (a.body, b.body) if",
+    "equivalent: which record's frames are walked changes nothing; the test of each shared frame is "
+    "the same both ways round",
+)
