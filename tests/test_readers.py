@@ -537,12 +537,38 @@ def test_blocks_cut_whole_lines_at_the_size(data: bytes, size: int) -> None:
     assert list(fastjson.blocks(_Trickle(data), size)) == _expected_blocks(data, size)
 
 
-def test_the_fast_path_reads_a_line_longer_than_arrows_own_block() -> None:
-    big = "x" * (3 << 19)  # 1.5 MiB: past Arrow's default block of 1 MiB
-    block = json.dumps({"id": "a", "when": "2024-01-01", "text": big}).encode() + b"\n"
+@pytest.mark.parametrize("before", [0, 1, 2])
+def test_the_fast_path_reads_a_line_longer_than_arrows_own_block(before: int) -> None:
+    big = "x" * (5 << 19)  # 2.5 MiB: across two boundaries of Arrow's default block of 1 MiB
+    short = [
+        json.dumps({"id": f"s{k}", "when": "2024-01-02", "text": "y"}).encode() + b"\n" for k in range(before)
+    ]
+    block = b"".join(short) + json.dumps({"id": "a", "when": "2024-01-01", "text": big}).encode() + b"\n"
     table = fastjson.parse_block(block, 1, "f.jsonl", "id", "text")
-    assert table is not None
-    assert table["text"].to_pylist() == [big] and table["when"].to_pylist() == ["2024-01-01"]
+    assert table is not None  # one block of Arrow's for the whole of it: no line straddles two
+    assert table["text"].to_pylist() == ["y"] * before + [big]
+    assert table["when"].to_pylist() == ["2024-01-02"] * before + ["2024-01-01"]
+
+
+class _Breaking(io.RawIOBase):
+    """A stream handing out `pieces` one read at a time, then failing as a corrupt file does."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = list(pieces)
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self.pieces:
+            raise EOFError("Compressed file ended before the end-of-stream marker was reached")
+        return self.pieces.pop(0)
+
+
+def test_a_failing_stream_gives_the_whole_lines_read_before_it_failed() -> None:
+    stream = _Breaking([b'{"a": 1}\n{"b"', b': 2}\n{"c', b'": 3'])
+    got = []
+    with pytest.raises(EOFError):
+        for first, block in fastjson.blocks(stream):  # type: ignore[arg-type]
+            got.append((first, block))
+    assert got == [(1, b'{"a": 1}\n{"b": 2}\n')]
 
 
 @pytest.mark.parametrize(
