@@ -195,8 +195,9 @@ def test_priority_wants_numbers(tmp_path: Path) -> None:
         InputError,
         match=r"^record 's2': field 'score' must hold numbers for keep: priority; found str 'high' "
         r"\(cluster.keep: priority:score\)$",
-    ):
+    ) as caught:
         _run(tmp_path, rows, cluster={"keep": "priority:score"})
+    assert caught.value.field == "score"
 
 
 def test_priority_reads_numbers_written_as_text(tmp_path: Path) -> None:
@@ -233,8 +234,11 @@ def test_newest_refuses_what_is_no_date(tmp_path: Path) -> None:
 @pytest.mark.parametrize("keep", ["newest:published", "priority:nosuch"])
 def test_a_keep_field_no_record_has_is_an_error(tmp_path: Path, keep: str) -> None:
     field = keep.split(":")[1]
-    with pytest.raises(InputError, match=rf"^no record has a field '{field}' \(cluster.keep: {keep}\)$"):
+    with pytest.raises(
+        InputError, match=rf"^no record has a field '{field}' \(cluster.keep: {keep}\)$"
+    ) as caught:
         _run(tmp_path, _rule_corpus(), cluster={"keep": keep})
+    assert caught.value.field == field  # the error names the field, for a caller to act on
 
 
 def test_keep_none_names_the_record_a_container_holds(tmp_path: Path) -> None:
@@ -664,3 +668,21 @@ def test_containment_holds_when_jaccard_is_estimated(monkeypatch: pytest.MonkeyP
     unique, dups = _resolve_tables(rows, lsh__verify="estimate")
     assert [r["id"] for r in unique] == ["full"]
     assert [(d["id"], d["duplicate_of"], d["matched_by"]) for d in dups] == [("lead", "full", "containment")]
+
+
+def test_pairs_the_paragraph_index_finds_are_verified_as_band_pairs_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    story = article(50, paragraphs=12)
+    rows = [
+        {"id": "story", "text": _text(story)},
+        {"id": "excerpt", "text": _text(story[4:7])},  # three paragraphs of the story, nothing else
+        {"id": "other", "text": _text(article(51))},
+    ]
+    assert _inside(rows[1]["text"], rows[0]["text"]) == 1.0
+    _only_pairs(monkeypatch, set(), [r["id"] for r in rows])  # LSH proposes no pair at all
+    unique, dups = _resolve_tables(rows, granularity="paragraph")
+    assert [r["id"] for r in unique] == ["story", "other"]
+    assert [(d["id"], d["duplicate_of"], d["matched_by"]) for d in dups] == [
+        ("excerpt", "story", "containment")
+    ]
