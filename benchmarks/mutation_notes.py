@@ -728,3 +728,62 @@ _each(
     "equivalent: which record's frames are walked changes nothing; the test of each shared frame is "
     "the same both ways round",
 )
+_each("dedup.resolve.x_resolve", "workers: int = 2", _WORKERS)
+_each("dedup.resolve.x_resolve", "verdict, config, clock, )", _WORKERS)
+_HELD_PAIRS = "equivalent: when the pairs held across bands are deduplicated changes memory, not the pairs (`PAIRS_HELD`)"
+for _snippet in ("size = len(found)", "size -= len(found)", "size >= PAIRS_HELD", "size = 1"):
+    _each("dedup.resolve.x_candidate_pairs", _snippet, _HELD_PAIRS)
+_NO_BANDS = "equivalent: there is at least one band, so the list of band pairs is never empty"
+for _snippet in ("(held) or True else", "if held else np.empty("):
+    _each("dedup.resolve.x_candidate_pairs", _snippet, _NO_BANDS)
+_each(
+    "dedup.resolve.x_candidate_pairs",
+    ".reshape(-2, 1)",
+    "equivalent: NumPy takes any negative size as the one to infer",
+)
+_each(
+    "dedup.resolve.x_candidate_pairs",
+    "k = max(len(rep), 2)",
+    "equivalent: `k` differs only for one record or none, which make no pair",
+)
+_each(
+    "dedup.resolve.x_candidate_pairs",
+    "codes / k",
+    "left: a float quotient truncated is the integer one while codes are exact in a float64 and "
+    "far from a multiple of `k`: true for runs of up to tens of millions of exact groups; only a "
+    "test of that size would tell",
+)
+_SOURCE_ORDER = (
+    "equivalent: records are numbered in source order, so a rank without the position as its last "
+    "key breaks ties by position anyway (`cluster.rank` sorts stably)"
+)
+_each("dedup.resolve.x_keep_rank", "cluster.rank(-source.lengths(), )", _SOURCE_ORDER)
+_each("dedup.resolve.x_keep_rank", "cluster.rank(ranks, )", _SOURCE_ORDER)
+_each("dedup.resolve.x_keep_rank", "[err.index], dtype=None)", _DTYPE)
+_each("dedup.resolve.x_keep_rank", "[err.index], ))", _DTYPE)
+_STABLE = "equivalent: the keys sorted are distinct (ranks are a total order; labels sorted with kept rows ascending), so any sort gives one order"
+_each("dedup.cluster.x_settle", "kind=None)", _STABLE)
+_each("dedup.cluster.x_settle", "np.argsort(rank[nodes], )", _STABLE)
+_each("dedup.cluster.x_settle", 'kind="STABLE"', "equivalent: NumPy reads sort kinds in any case")
+_each("dedup.resolve.x__kept_pairs", 'kind="STABLE"', "equivalent: NumPy reads sort kinds in any case")
+_each(
+    "dedup.cluster.x_settle",
+    "in_pair = np.zeros(n, dtype=None)",
+    "equivalent: a float mask set to 1.0, found by `flatnonzero` and summed with an explicit int64 dtype",
+)
+for _snippet in ("np.cumsum(in_pair, dtype=None)", "np.cumsum(in_pair, )"):
+    _each(
+        "dedup.cluster.x_settle", _snippet, "equivalent: the cumulative sum of a bool array is int64 already"
+    )
+for _snippet in (
+    "local = np.empty(len(nodes), dtype=None)",
+    "local = np.empty(len(nodes), )",
+    "np.arange(len(nodes), dtype=None)",
+):
+    _each("dedup.cluster.x_settle", _snippet, _DTYPE + " (the kernel takes the ranks as int64)")
+_each(
+    "dedup.io.fastjson.x_parse_block",
+    "len(block) - 1)",
+    "equivalent: a block one byte short of the data leaves only the closing newline to a block of its own, "
+    "which holds no object",
+)
