@@ -787,3 +787,9 @@ _each(
     "equivalent: a block one byte short of the data leaves only the closing newline to a block of its own, "
     "which holds no object",
 )
+_each(
+    "dedup.cluster.x_settle",
+    "in_pair = np.zeros(n, )",
+    "equivalent: a float mask set to 1.0, found by `flatnonzero` and summed with an explicit int64 dtype",
+)
+_each("dedup.cluster.x_settle", "np.arange(len(nodes), )", _DTYPE + " (the kernel takes the ranks as int64)")
