@@ -145,8 +145,20 @@ def _innermost(nodes: list[Any]) -> list[Any]:
 
 
 def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
-    """NFKC (pyarrow), then invisible characters out and whitespace collapsed (kernel), whole arrays."""
-    normalized = pc.utf8_normalize(values, form="NFKC")
+    """NFKC (pyarrow), then invisible characters out and whitespace collapsed (kernel), whole arrays.
+
+    NFKC leaves ASCII text as it is (no ASCII character has a compatibility or canonical
+    decomposition), so only the values that are not all ASCII are normalized.
+    """
+    plain = np.asarray(pc.string_is_ascii(values).fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+    if plain.all():
+        normalized = values
+    elif not plain.any():
+        normalized = pc.utf8_normalize(values, form="NFKC")
+    else:
+        others = np.flatnonzero(~plain)
+        changed = pc.utf8_normalize(values.take(pa.array(others)), form="NFKC")
+        normalized = pc.replace_with_mask(values, pa.array(~plain), changed)
     out, offsets = kernels.tidy_bytes(*arrow_bytes(normalized), workers=workers)
     return pa.LargeStringArray.from_buffers(len(values), pa.py_buffer(offsets), pa.py_buffer(out))
 

@@ -244,3 +244,24 @@ def test_nul_characters_are_found_in_any_slice_of_records(texts: list[str], star
 
     array = pa.array(texts, pa.large_string())[start:stop]
     assert _holds_nul(array).tolist() == ["\x00" in t for t in texts[start:stop]]
+
+
+@settings(max_examples=examples(200))
+@given(
+    st.lists(
+        st.sampled_from(["plain words", "ﬁve ①", "Ａｂｃ  x", "e\u0301t\u00e9", "tab\there", "", "x\u200by"]),
+        max_size=8,
+    )
+)
+def test_only_text_beyond_ascii_is_normalized_and_the_batch_changes_nothing(values: list[str]) -> None:
+    import unicodedata
+
+    from dedup.normalize import _tidy
+
+    batch = _tidy(pa.array(values, pa.large_string())).to_pylist()
+    assert batch == [_tidy(pa.array([v], pa.large_string())).to_pylist()[0] for v in values]
+    for value, got in zip(values, batch, strict=True):
+        if value and not any(c.isspace() or unicodedata.category(c) == "Cf" for c in value):
+            assert got == unicodedata.normalize(
+                "NFKC", value
+            )  # the oracle where tidying changes nothing else
