@@ -793,3 +793,27 @@ _each(
     "equivalent: a float mask set to 1.0, found by `flatnonzero` and summed with an explicit int64 dtype",
 )
 _each("dedup.cluster.x_settle", "np.arange(len(nodes), )", _DTYPE + " (the kernel takes the ranks as int64)")
+_NONE_THERE = "equivalent: with no records (`n == 0`) both branches give an empty array, and it is not read"
+for _snippet in (
+    "if (n) or True else",
+    "if (n) and False else 0",
+    "if n else np.empty(0, None)",
+    "if n else np.empty(0, )",
+    "if n else np.empty(1, np.int64)",
+):
+    _each("dedup.resolve.x__expand", _snippet, _NONE_THERE)
+_NO_SECOND = (
+    "equivalent: `second` is read only for texts repeated at least twice, which all have a second copy"
+)
+_each("dedup.resolve.x__expand", "second = np.full(units, +1, dtype=np.int64)", _NO_SECOND)
+_each("dedup.resolve.x__expand", "second = np.full(units, -2, dtype=np.int64)", _NO_SECOND)
+_ONE_KEPT = "equivalent: an exact group keeps at most one record, so the two groups of a pair give at most two kept rows"
+_each("dedup.resolve.x__check_drops", "(group == b)))[:3]", _ONE_KEPT)
+_each("dedup.resolve.x__check_drops", "and '{ids[+1]}'", _ONE_KEPT + " (`ids[1]` is `ids[-1]`)")
+_each(
+    "dedup.resolve.x__check_drops",
+    "found.edges[np.argmax(None)]",
+    "left: the message would name the first verified pair rather than the first joining two kept "
+    "records; the run stops either way, and a test would need a planted keep step that leaves in "
+    "only a later pair",
+)

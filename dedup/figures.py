@@ -118,8 +118,7 @@ _HEDGES = frozenset(
 
 #: The word standing for "a date" in the extra frame every date gets (`(DATE, word after)`).
 DATE = "<date>"
-#: Bytes (roughly: a paragraph's characters and `STATEMENT_BYTES` a statement) of the paragraphs
-#: whose statements are kept for reuse (`_paragraph`); all are let go when more would not fit.
+#: Bytes of the paragraphs whose statements a run keeps for reuse (`Held`).
 PARAGRAPHS_HELD = 32 << 20
 #: What one statement and its frame take in memory, about (a slotted object, two frozensets, a tuple).
 STATEMENT_BYTES = 640
@@ -308,13 +307,14 @@ def _volatile(paragraph: str, words: list[str]) -> bool:
     return stamped or not _STAMP_WORDS.isdisjoint(words)
 
 
-def facts(text: str) -> Facts:
+def facts(text: str, held: Held | None = None) -> Facts:
     """The figures rule's view of one record: its body's statements by frame, and its correction flag.
 
     Args:
         text: the record's cleaned paragraphs joined by newlines.
+        held: paragraphs already read, to reuse (and to add to); None reads every paragraph afresh.
     """
-    paragraphs = [_paragraph(p) for p in text.split("\n") if p.strip()]
+    paragraphs = [_paragraph(p, held) for p in text.split("\n") if p.strip()]
     body = [statements for volatile, statements in paragraphs if not volatile] or [s for _, s in paragraphs]
     table: dict[Frame, list[Statement]] = {}
     for found in body:
@@ -323,42 +323,47 @@ def facts(text: str) -> Facts:
     return Facts({k: tuple(dict.fromkeys(v)) for k, v in table.items()}, is_correction(text))
 
 
-def _paragraph(paragraph: str) -> tuple[bool, tuple[tuple[Frame, Statement], ...]]:
-    """`(volatile, statements)` of one paragraph: what `facts` reads of it, kept while there is room.
+Read = tuple[bool, tuple[tuple[Frame, Statement], ...]]
 
-    Near-duplicates share most of their paragraphs, and the pairs the rule reads are
-    near-duplicates, so a paragraph read for one record is often read again for another.
+
+class Held:
+    """Paragraphs `facts` has read, kept for reuse within `room` bytes.
+
+    A paragraph costs its characters and `STATEMENT_BYTES` a statement, roughly; all are let go
+    when one more would not fit. Near-duplicates share most of their paragraphs, and the pairs
+    the rule reads are near-duplicates, so a paragraph read for one record is often read again
+    for another. One run holds one (`resolve`), so what is kept never outlives the run.
     """
-    found = _HELD.found.get(paragraph)
+
+    def __init__(self, room: int = PARAGRAPHS_HELD) -> None:
+        self.room = room
+        self.found: dict[str, Read] = {}
+        self.cost = 0
+
+
+def _paragraph(paragraph: str, held: Held | None) -> Read:
+    """`(volatile, statements)` of one paragraph: what `facts` reads of it, from `held` when there."""
+    if held is None:
+        return _read_paragraph(paragraph)
+    found = held.found.get(paragraph)
     if found is None:
         found = _read_paragraph(paragraph)
         cost = len(paragraph) + STATEMENT_BYTES * len(found[1])
-        if cost > PARAGRAPHS_HELD:
+        if cost > held.room:
             return found
-        if _HELD.cost + cost > PARAGRAPHS_HELD:
-            _HELD.found.clear()
-            _HELD.cost = 0
-        _HELD.found[paragraph] = found
-        _HELD.cost += cost
+        if held.cost + cost > held.room:
+            held.found.clear()
+            held.cost = 0
+        held.found[paragraph] = found
+        held.cost += cost
     return found
 
 
-def _read_paragraph(paragraph: str) -> tuple[bool, tuple[tuple[Frame, Statement], ...]]:
+def _read_paragraph(paragraph: str) -> Read:
     words = _tokens(paragraph.lower())
     stamped = ":" in paragraph and _CLOCK.search(paragraph) is not None  # a time stamp, no figure
     tokens = _tokens(_CLOCK.sub(" ", paragraph.lower())) if stamped else words
     return _volatile(paragraph, words), tuple(_statements(tokens))
-
-
-class _Held:
-    """The paragraphs `_paragraph` has read, and what they cost (bytes, roughly)."""
-
-    def __init__(self) -> None:
-        self.found: dict[str, tuple[bool, tuple[tuple[Frame, Statement], ...]]] = {}
-        self.cost = 0
-
-
-_HELD = _Held()
 
 
 def figures(text: str) -> frozenset[Value]:

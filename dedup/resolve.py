@@ -183,6 +183,7 @@ class _Verifier:
     def __init__(self, source: Source, rep: npt.NDArray[np.int64], config: Config, workers: int) -> None:
         self.source, self.rep, self.config, self.workers = source, rep, config, workers
         self.facts: dict[int, figures.Facts] = {}
+        self.paragraphs = figures.Held()  # paragraphs the figures rule read, for this run only
         self.sequences: dict[int, int] = {}
 
     def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
@@ -223,12 +224,15 @@ class _Verifier:
         if differ:
             if len(self.facts) > FACTS_HELD:
                 self.facts.clear()
-            self._read(kernels.distinct(pairs[differ].ravel()), self.facts, figures.facts)
+            self._read(kernels.distinct(pairs[differ].ravel()), self.facts, self._facts)
             facts = self.facts
             for k in differ:
                 a, b = int(pairs[k, 0]), int(pairs[k, 1])
                 out[k] = figures.conflict(facts[a], facts[b])
         return out
+
+    def _facts(self, text: str) -> figures.Facts:
+        return figures.facts(text, self.paragraphs)
 
     def _read(self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Any) -> None:
         """Fill `into` with `read(text)` for the representatives of `units` not there yet."""

@@ -655,28 +655,41 @@ def test_the_figure_scanner_finds_any_word_list_as_the_pattern_does(words: list[
     assert kernels.figure_tokens(text, frozenset(words), False) == pattern.findall(text)
 
 
-@pytest.mark.parametrize("room", [0, 40, 700, 5000, 1 << 20])
-def test_paragraphs_kept_for_reuse_stay_within_their_room_and_change_nothing(
-    room: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
+_REUSED = [
+    "Sales rose 5 pct to 8,000 tonnes in March.\nUpdated 10:15, 4 comments",
+    "Sales rose 5 pct to 8,000 tonnes in March.\nProfit was 1.5 billion dlrs.",
+    "Profit was 1.5 billion dlrs.\n" + "x 1 " * 400,
+    "Sales rose 6 pct to 9,000 tonnes in March.",
+] * 3
+
+
+def _cost(paragraph: str) -> int:
     from dedup import figures as f
 
-    texts = [
-        "Sales rose 5 pct to 8,000 tonnes in March.\nUpdated 10:15, 4 comments",
-        "Sales rose 5 pct to 8,000 tonnes in March.\nProfit was 1.5 billion dlrs.",
-        "Profit was 1.5 billion dlrs.\n" + "x 1 " * 400,
-        "Sales rose 6 pct to 9,000 tonnes in March.",
-    ] * 3
-    monkeypatch.setattr(f, "_HELD", f._Held())
-    cold = []
-    for text in texts:
-        monkeypatch.setattr(f, "_HELD", f._Held())  # nothing kept: each text read afresh
-        cold.append(figure_facts(text))
-    monkeypatch.setattr(f, "_HELD", f._Held())
-    monkeypatch.setattr(f, "PARAGRAPHS_HELD", room)
-    for text, expected in zip(texts, cold, strict=True):
-        assert figure_facts(text) == expected
-        assert f._HELD.cost <= room
-        assert f._HELD.cost == sum(
-            len(p) + f.STATEMENT_BYTES * len(found[1]) for p, found in f._HELD.found.items()
-        )
+    return len(paragraph) + f.STATEMENT_BYTES * len(f._read_paragraph(paragraph)[1])
+
+
+@pytest.mark.parametrize("room", [0, 40, 700, 5000, 1 << 20])
+def test_paragraphs_kept_for_reuse_stay_within_their_room_and_change_nothing(room: int) -> None:
+    from dedup import figures as f
+
+    cold = [figure_facts(text) for text in _REUSED]  # nothing kept: each text read afresh
+    held = f.Held(room)
+    for text, expected in zip(_REUSED, cold, strict=True):
+        assert figure_facts(text, held) == expected
+        assert held.cost <= room
+        assert held.cost == sum(_cost(p) for p in held.found)
+
+
+def test_paragraphs_that_fill_the_room_exactly_are_kept() -> None:
+    from dedup import figures as f
+
+    first, second = "Sales rose 5 pct to 8,000 tonnes.", "Profit was 1.5 billion dlrs."
+    held = f.Held(_cost(first))
+    figure_facts(first, held)
+    assert list(held.found) == [first]  # one paragraph the room holds exactly
+    held = f.Held(_cost(first) + _cost(second))
+    figure_facts(f"{first}\n{second}", held)
+    assert list(held.found) == [first, second]  # two that fill it together
+    figure_facts("Another line of 1 figure.", held)
+    assert list(held.found) == ["Another line of 1 figure."]  # one more: the others are let go

@@ -384,8 +384,11 @@ def test_a_keep_step_that_keeps_both_records_of_a_verified_pair_stops_the_run(
     assert not (tmp_path / "out" / "report.json").exists()
 
 
-def _misnamed(monkeypatch: pytest.MonkeyPatch, wrong: dict[int, int]) -> None:
-    """Make the keep step's expansion name another record for the rows in `wrong` (a planted bug)."""
+def _misnamed(monkeypatch: pytest.MonkeyPatch, wrong: dict[int, int], near: bool = False) -> None:
+    """Make the keep step's expansion name another record for the rows in `wrong` (a planted bug).
+
+    With `near`, the rows are marked near-duplicate (Jaccard) drops.
+    """
     from dedup import resolve
 
     real = resolve._expand
@@ -394,6 +397,8 @@ def _misnamed(monkeypatch: pytest.MonkeyPatch, wrong: dict[int, int]) -> None:
         found = real(*args, **kwargs)
         for row, named in wrong.items():
             found.duplicate_of[row] = named
+            if near:
+                found.matched_by[row] = resolve.JACCARD
         return found
 
     monkeypatch.setattr(resolve, "_expand", expand)
@@ -686,3 +691,34 @@ def test_pairs_the_paragraph_index_finds_are_verified_as_band_pairs_are(
     assert [(d["id"], d["duplicate_of"], d["matched_by"]) for d in dups] == [
         ("excerpt", "story", "containment")
     ]
+
+
+def test_a_drop_on_a_pair_the_figures_rule_split_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `six` resembles `five` by its shingles, but states another figure in one frame: the figures
+    # rule split the pair, so no verified pair joins them and a drop of one for the other is a bug.
+    story = article(45, paragraphs=6)
+    rows = [
+        {"id": "five", "text": _text([*story, "Sales rose 5 pct in March."])},
+        {"id": "six", "text": _text([*story, "Sales rose 6 pct in March."])},
+    ]
+    assert _jaccard(rows[0]["text"], rows[1]["text"]) >= 0.5  # the oracle: similar by shingles
+    unique, _ = _run(tmp_path, rows)
+    assert set(unique) == {"five", "six"}
+    _misnamed(monkeypatch, {1: 0}, near=True)
+    with pytest.raises(VerificationError) as caught:
+        _run(tmp_path, rows)
+    assert str(caught.value).startswith(
+        "1 dropped record(s) do not verify against the record they name ('six' -> 'five')"
+    )
+
+
+def test_keep_none_names_the_next_copy_of_a_repeated_text() -> None:
+    rows = [{"id": f"e{k}", "text": _text(article(46))} for k in range(4)]  # one text, four times
+    rows.append({"id": "other", "text": _text(article(47))})
+    result = dedup.dedup_table(pa.Table.from_pylist(rows), cluster__keep="none")
+    assert result.unique.column("id").to_pylist() == ["other"]
+    got = {d["id"]: d["duplicate_of"] for d in result.duplicates.to_pylist()}
+    # The first copy names the second; every other copy names the first (each names another copy).
+    assert got == {"e0": "e1", "e1": "e0", "e2": "e0", "e3": "e0"}
