@@ -817,3 +817,12 @@ _each(
     "records; the run stops either way, and a test would need a planted keep step that leaves in "
     "only a later pair",
 )
+_NO_REUSE = "equivalent: without the paragraphs kept for reuse every paragraph is read afresh, with the same facts (slower)"
+_each("dedup.resolve.xǁ_Verifierǁ__init__", "self.paragraphs = None", _NO_REUSE)
+_each("dedup.resolve.xǁ_Verifierǁ_facts", "figures.facts(text, None)", _NO_REUSE)
+_each("dedup.resolve.xǁ_Verifierǁ_facts", "figures.facts(text, )", _NO_REUSE)
+_each(
+    "dedup.resolve.x__expand",
+    "~leads & np.r_[True, leads[:-1]]",
+    "equivalent: the first record in order always leads its group, so `~leads[0]` is false either way",
+)
