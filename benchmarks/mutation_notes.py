@@ -826,3 +826,5 @@ _each(
     "~leads & np.r_[True, leads[:-1]]",
     "equivalent: the first record in order always leads its group, so `~leads[0]` is false either way",
 )
+_each("dedup.figures.x__read_paragraph", '":" in paragraph or _CLOCK', _NO_CLOCK)
+_each("dedup.figures.x__read_paragraph", "if (stamped) or True else", _NO_CLOCK)
