@@ -66,6 +66,8 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
             report = run_pipeline(cfg, progress=quiet_progress)
     except DedupError as err:
         raise _fail(err) from None
+    for warning in report.warnings:  # the run did something otherwise than configured
+        click.echo(f"warning: {_show(warning)}", err=True)
     if not quiet:
         click.echo(_show(report.summary()))
         if report.rejected:

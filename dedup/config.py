@@ -99,7 +99,8 @@ class Config:
         index: where `dedup index` keeps its index (`dedup.settings.IndexConfig`).
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
-        workers: threads for the signature kernel; 0 uses every core.
+        workers: worker processes that make the shards of a local run, and threads for the
+            compiled kernels (signatures, verification); 0 uses every core.
         memory_budget: the memory a run aims to stay within (`2GB`, `512MiB`). Records are
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
@@ -373,7 +374,7 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
 
 
 def threads(config: Config) -> int:
-    """Threads a run uses for its compiled kernels: `config.workers`, or every core when it is 0."""
+    """Workers of a run (processes for shards, threads for kernels): `workers`, or every core when 0."""
     return config.workers or os.cpu_count() or 1
 
 

@@ -45,11 +45,14 @@ class Report:
         output_dir: where the outputs are.
         inputs: each input file's path, size and content digest (xxh3-64).
         outputs: each output file's size and content digest, as published.
-        shards: shards processed, and how many of them a resumed run found already done.
+        shards: shards processed, how many of them a resumed run found already done, and how
+            many processes made them (`workers`).
         memory_budget: the budget in bytes the run was sized for.
         spilled_bytes: bytes of shards and checkpoints the run kept on disk.
         peak_rss_bytes: the process's peak resident memory when the run finished.
         first_rejects: the first few rejects as `file:line: field 'x': reason`.
+        warnings: what the run did otherwise than configured, and why (worker processes that
+            could not start, so one process made the shards).
         paragraphs: under `granularity: paragraph`, what the paragraph index did: `paragraphs`
             read, `short` ones, `exact_groups`, `candidate_pairs` and `near_pairs` of paragraphs,
             `groups` (in two or more records), `boilerplate_groups` and
@@ -86,6 +89,7 @@ class Report:
     spilled_bytes: int = 0
     peak_rss_bytes: int = 0
     first_rejects: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     paragraphs: dict[str, int] = field(default_factory=dict)
 
     def check(self) -> None:

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,10 @@ def _cli(folder: Path, config: str, crash_at: str | None = None) -> subprocess.C
     if crash_at is not None:
         env["DEDUP_CRASH_AT"] = crash_at
     command = [sys.executable, "-m", "dedup", "run", config, "--quiet"]
-    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
+    # A process left behind holding the pipes (a worker of a killed run) makes this time out.
+    return subprocess.run(
+        command, cwd=folder, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -112,7 +116,8 @@ def test_kill_leaves_the_previous_run_or_none_and_a_rerun_resumes(
     assert _cli(tmp_path, _config(tmp_path, "prev.yaml", "out", ["a.jsonl"])).returncode == 0
     previous = _files(tmp_path / "out")
 
-    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"])
+    # One worker: shards are made one after another, so the shards done at a kill are known.
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=1)
     killed = _cli(tmp_path, config, crash_at=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
 
@@ -191,3 +196,74 @@ def test_a_run_larger_than_its_budget_spills_to_disk(reference: tuple[Path, dict
     assert report["memory_budget"] == 1_000_000
     assert report["spilled_bytes"] > report["input_bytes"] > 0
     assert report["shards"]["total"] >= 4
+
+
+def _processes_naming(folder: Path) -> list[str]:
+    """Command lines of live processes that name `folder` (a run's fork server has it on its path)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next(r for r in (entry / "status").read_text().splitlines() if r.startswith("State:"))
+        except (OSError, StopIteration):
+            continue
+        if str(folder) in line and "Z" not in state.split()[1]:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("point", ["shard:00000-00000", "shard:00001-00001"])
+def test_a_run_with_two_workers_killed_mid_shards_resumes_to_the_same_bytes(
+    point: str, reference: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    source, expected = reference
+    for name in ("a.jsonl", "b.jsonl"):
+        shutil.copy(source / name, tmp_path / name)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    assert _cli(tmp_path, config, crash_at=point).returncode == -signal.SIGKILL
+    # The shard named is done (a worker may have finished a later one too), and each one done is
+    # reused, not made again.
+    done = [p.name for p in tmp_path.glob("out/.dedup-work/*/shards/*.json")]
+    assert f"{point.removeprefix('shard:')}.json" in done
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    for name in PARQUET:
+        assert (tmp_path / "out" / name).read_bytes() == expected[name], name
+    shards = json.loads((tmp_path / "out" / "report.json").read_text())["shards"]
+    assert shards["reused"] == len(done)
+
+
+def test_a_killed_run_leaves_no_worker_process_behind(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    assert _cli(tmp_path, config, crash_at="shard:00000-00001").returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while _processes_naming(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(tmp_path) == []
+
+
+def test_a_worker_killed_mid_shard_stops_the_run_with_one_line_and_a_rerun_finishes_it(
+    reference: tuple[Path, dict[str, bytes]], tmp_path: Path
+) -> None:
+    source, expected = reference
+    for name in ("a.jsonl", "b.jsonl"):
+        shutil.copy(source / name, tmp_path / name)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    killed = _cli(tmp_path, config, crash_at="worker:00001-00000")
+    assert killed.returncode == 1
+    assert killed.stderr.startswith(
+        "Error: a worker process making a shard stopped (killed, or out of memory)"
+    )
+    assert "Traceback" not in killed.stderr and killed.stderr.count("\n") == 1, killed.stderr
+    assert not (tmp_path / "out" / "report.json").exists()
+    made = list((tmp_path / "out" / ".dedup-work").glob("*/shards/*.json"))
+    assert made, "the shards made before the worker died are kept"
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    for name in PARQUET:
+        assert (tmp_path / "out" / name).read_bytes() == expected[name], name
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["shards"]["reused"] == len(made)

@@ -3,10 +3,12 @@
 `run(config)` is what `dedup run` calls. It works in four steps, each leaving checkpoints
 (`dedup.io.work`) that a rerun of the same input and config picks up:
 
-1. **shards**: input files in sorted order, cut into shards sized from `memory_budget`; each
-   shard is read, cleaned, hashed, signed and banded, and its records, digests, signatures and band
-   keys go to disk (under `granularity: paragraph`, each paragraph's too). Only one shard is in
-   memory at a time. Under `granularity: paragraph` the paragraph index then runs over the shards
+1. **shards**: input files in sorted order, cut into shards sized from `memory_budget` (at most
+   `shards.SHARD_TEXT_BYTES` of text each); each shard is read here, then cleaned, hashed, signed
+   and banded (in `workers` worker processes while this process reads the next shards, or here
+   with one worker), and its records, digests, signatures and band keys go to disk (under
+   `granularity: paragraph`, each paragraph's too). At most `workers` + 1 shards are in memory at
+   a time. Under `granularity: paragraph` the paragraph index then runs over the shards
    and each shard is written again without its boilerplate (`dedup.engines.paragraphs`); the
    steps below read those shards.
 2. **resolve**: duplicate ids, exact groups, candidate pairs one band at a time, verification,
@@ -27,7 +29,8 @@ the cause, and removes what it staged. A run in which every record was rejected 
 For tests, `DEDUP_CRASH_AT=<point>` makes the process kill itself (SIGKILL) at a named point, and
 `DEDUP_STOP_AT=<point>` stops it (SIGSTOP, to be continued): `shard:<file>-<part>`, `paragraphs`
 (after the paragraph step, under `granularity: paragraph`), `resolve`, `stage:<file name>`,
-`publish:<file name>`, `report`.
+`publish:<file name>`, `report`; `DEDUP_CRASH_AT=worker:<file>-<part>` kills the worker process
+making that shard (`dedup.engines.shards.Featurizers`).
 """
 
 from __future__ import annotations
@@ -37,8 +40,12 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +59,7 @@ from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines import paragraphs as paragraph_step
 from dedup.engines.position import read_position
 from dedup.engines.shards import (
+    Featurizers,
     Limits,
     Shard,
     ShardSource,
@@ -61,7 +69,7 @@ from dedup.engines.shards import (
     pieces,
     process,
 )
-from dedup.errors import DedupError
+from dedup.errors import DedupError, EngineError
 from dedup.io import readers, work, writers
 from dedup.outputs import rejects_table
 from dedup.progress import NullProgress, Progress
@@ -70,6 +78,7 @@ from dedup.records import (
     PARAGRAPHS,
     SOURCE_FILE,
     SOURCE_LINE,
+    TEXT,
     Reject,
     describe_reject,
     every_record_rejected,
@@ -151,41 +160,74 @@ class _Run:
     # Step 1 -------------------------------------------------------------------------------------
 
     def shards(self) -> list[Shard]:
-        """Process every shard not yet done; return all shards in source order."""
-        out: list[Shard] = []
-        reused = 0
+        """Process every shard not yet done; return all shards in source order.
+
+        With more than one worker (`workers`), shards are featurized in worker processes
+        (`Featurizers`) while this process reads on; a shard is handed to them only once the next
+        one has been read, so a corpus of one shard never starts them. Each shard's stage seconds
+        are added up over the processes that spent them.
+        """
+        self._out: list[Shard] = []
+        self._reused = 0
         sizes = [int(f["bytes"]) for f in self.report.inputs]
         self.progress.stage("shards", input_bytes=sum(sizes))
-        for index, display in enumerate(self.files):
-            names = self.work.file_shards(index)
-            if names is not None:
-                out.extend(Shard.load(self.work, name) for name in names)
-                reused += len(names)
-                self.progress.shard(len(out), index + 1, len(self.files))
-                self.progress.advance(sum(s.read for s in out[-len(names) :]), sizes[index])
-                continue
-            names = []
-            batches = _timed(readers.read_file(display, self.config.input), self.shard_clock)
-            self.progress.shard(len(out) + 1, index + 1, len(self.files))
-            at = 0  # input bytes of this file counted so far
-            for part, piece in enumerate(pieces(batches, self.limits)):
-                name = f"{index:05d}-{part:05d}"
-                names.append(name)
-                if self.work.shard_meta(name) is None:
-                    process(piece, display, name, self.config, self.work, self.shard_clock)
-                    crash_point(f"shard:{name}")
-                else:
-                    reused += 1
-                out.append(Shard.load(self.work, name))
-                now = min(read_position(display) or at, sizes[index])
-                self.progress.advance(out[-1].read, now - at)
-                self.progress.shard(len(out) + 1, index + 1, len(self.files))
-                at = now
-            self.progress.advance(0, sizes[index] - at)
-            self.work.finish_file(index, names)
-        self.progress.shard(len(out), len(self.files), len(self.files))
-        self.report.shards = {"total": len(out), "reused": reused}
-        return out
+        count = threads(self.config)
+        with Featurizers(count, self.config, self.work) as featurizers:
+            start = self.limits.text_bytes
+            steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock, start)
+            if count > 1 and sum(sizes) >= self.limits.text_bytes // 4:
+                featurizers.warm()  # the fork server imports while the first shard is read
+            for index, display in enumerate(self.files):
+                names = self.work.file_shards(index)
+                if names is not None:
+                    steps.then(partial(self._reuse_file, index, names, sizes[index]))
+                    continue
+                names = []
+                batches = _timed(readers.read_file(display, self.config.input), self.shard_clock)
+                self.progress.shard(len(self._out) + 1, index + 1, len(self.files))
+                at = 0  # input bytes of this file counted so far
+                for part, piece in enumerate(pieces(batches, self.limits)):
+                    name = f"{index:05d}-{part:05d}"
+                    names.append(name)
+                    now = min(read_position(display) or at, sizes[index])
+                    made = self.work.shard_meta(name) is None
+                    done = partial(self._shard_done, name, made, now - at, index)
+                    at = now
+                    if made:
+                        steps.make(piece, display, name, done)
+                    else:
+                        self._reused += 1
+                        steps.then(done)
+                steps.then(partial(self._file_done, index, names, sizes[index] - at))
+            steps.finish()
+        self.progress.shard(len(self._out), len(self.files), len(self.files))
+        made_by = steps.count if steps.featurizers.started or steps.failed else 1
+        self.report.shards = {"total": len(self._out), "reused": self._reused, "workers": made_by}
+        if steps.failed is not None:
+            self.report.warnings.append(steps.failed)
+        return self._out
+
+    def _reuse_file(self, index: int, names: list[str], size: int, _: dict[str, float]) -> None:
+        """Take the shards of a file done by an earlier try."""
+        self._out.extend(Shard.load(self.work, name) for name in names)
+        self._reused += len(names)
+        self.progress.shard(len(self._out), index + 1, len(self.files))
+        self.progress.advance(sum(s.read for s in self._out[-len(names) :]), size)
+
+    def _shard_done(self, name: str, made: bool, advance: int, index: int, timings: dict[str, float]) -> None:
+        """A shard is on disk (made now, or by an earlier try): count it."""
+        for stage, spent in timings.items():
+            self.report.timings[stage] = round(self.report.timings.get(stage, 0.0) + spent, 6)
+        if made:
+            crash_point(f"shard:{name}")
+        self._out.append(Shard.load(self.work, name))
+        self.progress.advance(self._out[-1].read, advance)
+        self.progress.shard(len(self._out) + 1, index + 1, len(self.files))
+
+    def _file_done(self, index: int, names: list[str], tail: int, _: dict[str, float]) -> None:
+        """Every shard of a file is on disk: mark the file done."""
+        self.progress.advance(0, tail)
+        self.work.finish_file(index, names)
 
     def paragraphs(self, shards: list[Shard]) -> list[Shard]:
         """Under `granularity: paragraph`: the paragraph index, and the shards without boilerplate."""
@@ -332,6 +374,116 @@ class _Run:
         self.work.remove()
 
 
+Then = Callable[[dict[str, float]], None]
+_Job = tuple[readers.ReadBatch, str, str]  # a shard to make: its records, file and name
+
+
+class _Steps:
+    """The shard step's work in source order: shards in the making and what follows each.
+
+    A shard is held back until the next is read (or the input ends), then handed to a worker, or
+    made in this process while less than one shard's worth of text (`Limits.text_bytes`) has been
+    read: a small corpus never pays for starting the workers. Each step's `then` runs in the order
+    the steps were queued, with the seconds its shard's stages took, once the shard is made; at
+    most `count` shards are in the making at once. Workers that fail before making their first
+    shard (they could not start: no permission to run the interpreter, no semaphores) leave the
+    rest of the run to this process (`failed` says why); a worker that dies after that stops the
+    run (`EngineError`; the shards made are kept for a rerun).
+    """
+
+    def __init__(
+        self,
+        featurizers: Featurizers,
+        count: int,
+        config: Config,
+        store: work.WorkDir,
+        clock: Clock,
+        start_bytes: int,
+    ) -> None:
+        self.featurizers, self.count = featurizers, count
+        self.config, self.store, self.clock = config, store, clock
+        self.start_bytes, self.read_bytes = start_bytes, 0
+        self.pending: deque[tuple[Future[dict[str, float]] | None, Then, _Job | None]] = deque()
+        self.held: tuple[_Job, Then, list[Then]] | None = None
+        self.proven = False  # a worker has made a shard
+        self.failed: str | None = None
+
+    def make(self, piece: readers.ReadBatch, file: str, name: str, then: Then) -> None:
+        """A shard to make; `then` once it is made."""
+        if self.count == 1:  # one worker, or workers that did not start
+            self._release(inline=True)
+            self._here((piece, file, name), then)
+            return
+        self._release(inline=self.read_bytes < self.start_bytes)
+        self.read_bytes += int(pc.sum(pc.binary_length(piece.records[TEXT])).as_py() or 0)
+        self.held = ((piece, file, name), then, [])
+
+    def then(self, then: Then) -> None:
+        """A step with no shard to make, after every step queued before it."""
+        if self.held is not None:
+            self.held[2].append(then)
+        else:
+            self._queue(None, then, None)
+
+    def finish(self) -> None:
+        """Make the held shard and run every step left."""
+        self._release(inline=not self.featurizers.started)
+        self._drain(0)
+
+    def _here(self, job: _Job, then: Then) -> None:
+        process(*job, self.config, self.store, self.clock)
+        self._queue(None, then, None)
+
+    def _release(self, inline: bool) -> None:
+        if self.held is None:
+            return
+        (job, then, after), self.held = self.held, None
+        if inline or self.count == 1:
+            self._here(job, then)
+        else:
+            try:
+                future = self.featurizers.submit(*job)
+            except OSError as err:  # the workers cannot start
+                self._give_up(err)
+                self._here(job, then)
+            else:
+                self._queue(future, then, job)
+        for step in after:
+            self._queue(None, step, None)
+
+    def _queue(self, future: Future[dict[str, float]] | None, then: Then, job: _Job | None) -> None:
+        self.pending.append((future, then, job))
+        self._drain(self.count)
+
+    def _drain(self, keep: int) -> None:
+        """Run steps in order until at most `keep` shards are in the making."""
+        pending = self.pending
+        while pending and (pending[0][0] is None or sum(f is not None for f, _, _ in pending) > keep):
+            future, then, job = pending.popleft()
+            timings: dict[str, float] = {}
+            if future is not None and job is not None:
+                try:
+                    timings = future.result()
+                    self.proven = True
+                except (BrokenProcessPool, OSError) as err:
+                    if self.proven:
+                        raise EngineError(
+                            "a worker process making a shard stopped (killed, or out of memory); "
+                            "run again to resume from the shards already made, "
+                            "or lower `workers` or `memory_budget`"
+                        ) from None
+                    self._give_up(err)
+                    process(*job, self.config, self.store, self.clock)
+            then(timings)
+
+    def _give_up(self, err: BaseException) -> None:
+        """The workers failed before making a shard: make every shard in this process from now on."""
+        reason = f"{type(err).__name__}: {err}".rstrip(": ")
+        self.failed = f"worker processes did not start ({reason}); this process made the shards"
+        self.count = 1
+        self.featurizers.close()
+
+
 def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int64], list[Reject]]:
     """Global rows whose id is not a repeat of an earlier one, and a reject for each repeat."""
     ids = pa.chunked_array([s.column(ID) for s in shards], pa.string())
@@ -410,6 +562,8 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         except OSError as err:
             state.discard()
             raise writers.failure(folder, err) from None
+        except EngineError:  # a worker died: what it and the others made is kept for a rerun
+            raise
         except DedupError:  # failed for good (the same input and config fail again): nothing kept
             state.discard()
             raise
