@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import exact, kernels, lsh, minhash, normalize
+from dedup import exact, figures, kernels, lsh, minhash, normalize
 from dedup.config import Config, threads
 from dedup.records import (
     ID,
@@ -55,6 +55,9 @@ class Features:
             `granularity: paragraph`; else None.
         pairs: `int64 (m, 2)`, pairs of rows the paragraph index proposes as candidates (they
             share a paragraph that is not boilerplate); None when there is no paragraph index.
+        figure_digests: `uint64 (n, 2)`, `figures.digests` of each record's paragraphs joined by
+            newlines, when the figures rule is on (`lsh.figures`); else None. A step that changes
+            the paragraphs (boilerplate out) leaves None, and the rule reads the texts instead.
     """
 
     records: pa.Table
@@ -67,6 +70,7 @@ class Features:
     rejects: list[Reject]
     paragraph: ParagraphFeatures | None = None
     pairs: npt.NDArray[np.int64] | None = None
+    figure_digests: npt.NDArray[np.uint64] | None = None
 
     def __len__(self) -> int:
         return int(self.records.num_rows)
@@ -74,8 +78,8 @@ class Features:
     def arrays(self, signatures: bool = True) -> dict[str, npt.NDArray[Any]]:
         """The per-record arrays by name: what a shard saves and `strip` reworks.
 
-        `digests`, `keys`, `lengths`, `sets`, `set_offsets`, and `signatures` unless `signatures`
-        is False.
+        `digests`, `keys`, `lengths`, `sets`, `set_offsets`, `signatures` unless `signatures`
+        is False, and `figure_digests` when there are some.
         """
         out: dict[str, npt.NDArray[Any]] = {
             "digests": self.digests,
@@ -86,6 +90,8 @@ class Features:
         }
         if signatures:
             out["signatures"] = self.signatures
+        if self.figure_digests is not None:
+            out["figure_digests"] = self.figure_digests
         return out
 
 
@@ -95,7 +101,7 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
     Args:
         records: `id`, `text`, `source_file`, `source_line` and pass-through fields.
         config: the run's config.
-        clock: collects the stage timings (`clean`, `exact`, `sign`, `band`, `shingle`).
+        clock: collects the stage timings (`clean`, `exact`, `sign`, `band`, `shingle`, `figures`).
 
     Returns:
         The `Features` of the records that could be cleaned; the rest are its `rejects`.
@@ -123,6 +129,10 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
     features = Features(
         table, digests, signatures, keys, sets, set_offsets, paragraph_lengths(paragraphs), rejects
     )
+    if config.lsh.figures:
+        with clock.stage("figures"):  # what the figures rule compares first, per record
+            texts = normalize.join_paragraphs(paragraphs, "\n").to_pylist()
+            features.figure_digests = figures.digests(texts)
     if config.granularity == "paragraph":
         from dedup.paragraphs import paragraph_features  # noqa: PLC0415 - it imports this module
 

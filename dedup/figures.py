@@ -53,6 +53,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
 from dedup import kernels
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
@@ -402,6 +406,20 @@ def sequence(text: str) -> tuple[str, ...]:
     conflict (rule 5 of the module), so the frames of neither need reading.
     """
     return tuple(kernels.figure_tokens(text.lower(), _FIGURE_WORDS, False))
+
+
+def digests(texts: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """`uint64 (len(texts), 2)`: xxh3-128 of each text's `sequence` (its figures joined by U+001F).
+
+    Two records with equal digests state the same figures in the same order (rule 5), up to a
+    collision of a 128-bit hash. `dedup.featurize` keeps one per record, so the keep step compares
+    digests instead of reading texts.
+    """
+    out = np.empty((len(texts), 2), dtype=np.uint64)
+    for i, text in enumerate(texts):
+        key = "\x1f".join(sequence(text)).encode("utf-8", "surrogatepass")
+        out[i] = np.frombuffer(xxhash.xxh3_128_digest(key), dtype=">u8")
+    return out
 
 
 def conflict(a: Facts, b: Facts) -> bool:

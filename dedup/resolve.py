@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-import xxhash
 
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
@@ -64,6 +63,13 @@ class Source(Protocol):
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
         """The rows' cleaned paragraphs joined by newlines (what the figures rule reads)."""
+        ...
+
+    def figure_digests(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64] | None:
+        """`uint64 (len(rows), 2)`: the rows' `figures.digests`; None when the source keeps none.
+
+        Without them the figures rule makes the digests from `texts`.
+        """
         ...
 
     def lengths(self) -> npt.NDArray[np.int64]:
@@ -184,7 +190,7 @@ class _Verifier:
         self.source, self.rep, self.config, self.workers = source, rep, config, workers
         self.facts: dict[int, figures.Facts] = {}
         self.paragraphs = figures.Held()  # paragraphs the figures rule read, for this run only
-        self.sequences: dict[int, int] = {}
+        self.sequences: dict[int, tuple[int, int]] = {}  # digests made from texts, when the source has none
 
     def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
         """The shingle evidence of each pair (Jaccard, containment, the short-record rule)."""
@@ -208,9 +214,10 @@ class _Verifier:
     def clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """`bool (m,)`: which pairs the figures rule splits.
 
-        A pair whose records state the same figures in the same order (`figures.sequence`, kept
-        as a 128-bit digest per record) does not clash; only the others have their sentence
-        frames read (`figures.facts`, kept for at most `FACTS_HELD` records at a time).
+        A pair whose records state the same figures in the same order (`figures.sequence`, as a
+        128-bit digest per record: `Source.figure_digests`, or made here from the texts) does not
+        clash; only the others have their sentence frames read (`figures.facts`, kept for at most
+        `FACTS_HELD` records at a time).
         """
         if not self.config.lsh.figures or not len(pairs):
             return np.zeros(len(pairs), dtype=bool)
@@ -218,8 +225,10 @@ class _Verifier:
             return self._clashes(pairs)
 
     def _clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        self._read(kernels.distinct(pairs.ravel()), self.sequences, _figure_digest)
-        differ = [k for k, (a, b) in enumerate(pairs.tolist()) if self.sequences[a] != self.sequences[b]]
+        units = kernels.distinct(pairs.ravel())
+        digests = self._digests(units)
+        at = np.searchsorted(units, pairs)
+        differ = np.flatnonzero((digests[at[:, 0]] != digests[at[:, 1]]).any(axis=1)).tolist()
         out = np.zeros(len(pairs), dtype=bool)
         if differ:
             if len(self.facts) > FACTS_HELD:
@@ -230,6 +239,14 @@ class _Verifier:
                 a, b = int(pairs[k, 0]), int(pairs[k, 1])
                 out[k] = figures.conflict(facts[a], facts[b])
         return out
+
+    def _digests(self, units: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+        """`uint64 (len(units), 2)`: the figure digests of the representatives of `units`."""
+        kept = self.source.figure_digests(self.rep[units])
+        if kept is not None:
+            return kept
+        self._read(units, self.sequences, _figure_digest)
+        return np.array([self.sequences[int(u)] for u in units], dtype=np.uint64).reshape(-1, 2)
 
     def _facts(self, text: str) -> figures.Facts:
         return figures.facts(text, self.paragraphs)
@@ -261,9 +278,10 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _figure_digest(text: str) -> int:
-    """A 128-bit digest of the figures a text states, in order (`figures.sequence`)."""
-    return xxhash.xxh3_128_intdigest("\x1f".join(figures.sequence(text)).encode("utf-8", "surrogatepass"))
+def _figure_digest(text: str) -> tuple[int, int]:
+    """`figures.digests` of one text, as two 64-bit halves."""
+    high, low = figures.digests([text])[0].tolist()
+    return high, low
 
 
 def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:

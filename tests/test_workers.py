@@ -132,7 +132,7 @@ def test_workers_that_cannot_start_leave_the_run_to_its_own_process_and_say_so(
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
 
 
-def test_files_holding_less_than_a_shard_s_text_in_all_are_made_without_workers(
+def test_input_of_less_than_four_shards_worth_of_text_is_made_without_workers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "in").mkdir()
@@ -148,3 +148,120 @@ def test_files_holding_less_than_a_shard_s_text_in_all_are_made_without_workers(
     report = run(config_from_dict(data))  # the default budget: shards of up to 8 MiB of text
     assert report.shards["total"] == 3 and report.read == 15
     assert handed == [] and report.shards["workers"] == 1
+
+
+def test_the_input_estimate_takes_gzip_s_own_size_and_a_ratio_for_zstd(tmp_path: Path) -> None:
+    import gzip
+
+    files = {
+        "a.jsonl.gz": gzip.compress(b"x" * 1_000_000),  # about 1 KB on disk
+        "b.jsonl": b"y" * 1000,
+        "c.jsonl.zst": b"z" * 100,  # not read: counted at COMPRESSION_RATIO
+        "d.jsonl.GZ": b"tiny",  # too short to be gzip: its size
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    paths = [str(tmp_path / name) for name in files]
+    sizes = [len(data) for data in files.values()]
+    assert shards.estimated_bytes(paths, sizes) == 1_000_000 + 1000 + 100 * shards.COMPRESSION_RATIO + 4
+
+
+@pytest.mark.processes
+def test_a_script_without_a_main_guard_runs_once_however_many_workers_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.corpus import ROOT
+
+    _corpus(tmp_path)
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import json\n"
+        "from dedup import config_from_dict, run\n"
+        "print('top-level ran', flush=True)\n"
+        f"data = {{'input': {{'paths': [{str(tmp_path / 'in.jsonl')!r}]}}, "
+        f"'output': {{'dir': {str(tmp_path / 'out')!r}}}, 'workers': 2, 'memory_budget': '1MB'}}\n"
+        "report = run(config_from_dict(data))\n"
+        "print(json.dumps({'workers': report.shards['workers'], 'warnings': report.warnings}))\n",
+        encoding="utf-8",
+    )
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, check=False, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["top-level ran", '{"workers": 2, "warnings": []}'], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _figure_corpus(folder: Path) -> None:
+    """Notices of one template with other amounts (the figures rule splits them) and edited copies."""
+    rng = random.Random(3)
+    rows = []
+    for i in range(60):
+        body = article(900 + i % 20, paragraphs=3, words=30)
+        amount = 100 + 7 * i
+        text = "\n\n".join([*body, f"The company said sales rose {amount} mln dlrs in {1980 + i % 7}."])
+        words = text.split(" ")
+        words[rng.randrange(len(words) - 12)] = "edited"
+        rows.append({"id": f"r{i}", "text": text})
+        rows.append({"id": f"r{i}-copy", "text": " ".join(words)})
+    write_jsonl(folder / "in.jsonl", rows)
+
+
+def test_the_figures_rule_decides_the_same_from_kept_digests_as_from_the_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import resolve
+    from dedup.engines.shards import ShardSource
+
+    _figure_corpus(tmp_path)
+    off = _run(tmp_path, "off", workers=1, lsh={"figures": False})
+    real = resolve._figure_digest
+
+    def unused(text: str) -> tuple[int, int]:
+        raise AssertionError("the shards keep the digests: the texts are not read for them")
+
+    monkeypatch.setattr(resolve, "_figure_digest", unused)
+    kept = _run(tmp_path, "kept", workers=2)
+    monkeypatch.setattr(resolve, "_figure_digest", real)
+    monkeypatch.setattr(ShardSource, "figure_digests", lambda self, rows: None)
+    made = _run(tmp_path, "made", workers=1)
+    # The rule splits notices that share a template but state other amounts.
+    assert kept.kept > off.kept
+    assert (kept.kept, kept.duplicates) == (made.kept, made.duplicates)
+    for name in OUTPUTS:
+        assert (tmp_path / "kept" / name).read_bytes() == (tmp_path / "made" / name).read_bytes(), name
+
+
+def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import xxhash
+
+    from dedup.featurize import featurize
+    from dedup.figures import sequence
+
+    rng = random.Random(8)
+    texts = [
+        " ".join(article(i, paragraphs=2, words=12))
+        + f" Sales were {rng.randrange(10**6):,} dlrs in {1900 + i}."
+        for i in range(50)
+    ]
+    texts[7] = "<p>No figures here.</p><p>Nine of them, on March 3.</p>"
+    table = pa.table(
+        {
+            "id": [f"r{i}" for i in range(50)],
+            "text": texts,
+            "source_file": ["t"] * 50,
+            "source_line": list(range(1, 51)),
+        }
+    )
+    features = featurize(table, config_from_dict({}))
+    assert features.figure_digests is not None
+    for row, paragraphs in enumerate(features.records["paragraphs"].to_pylist()):
+        text = "\n".join(paragraphs)  # what the figures rule reads of the record
+        key = "\x1f".join(sequence(text)).encode("utf-8")
+        expected = xxhash.xxh3_128_intdigest(key)
+        high, low = (int(v) for v in features.figure_digests[row])
+        assert (high << 64) | low == expected, row
+    assert featurize(table, config_from_dict({"lsh": {"figures": False}})).figure_digests is None

@@ -59,12 +59,14 @@ from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines import paragraphs as paragraph_step
 from dedup.engines.position import read_position
 from dedup.engines.shards import (
+    PARALLEL_SHARDS,
     Featurizers,
     Limits,
     Shard,
     ShardSource,
     add_counts,
     conform,
+    estimated_bytes,
     passthrough_schema,
     pieces,
     process,
@@ -78,7 +80,6 @@ from dedup.records import (
     PARAGRAPHS,
     SOURCE_FILE,
     SOURCE_LINE,
-    TEXT,
     Reject,
     describe_reject,
     every_record_rejected,
@@ -91,7 +92,7 @@ from dedup.settings import NORMALIZE_VERSION
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 #: The layout of the checkpoints; a change makes older ones stale.
-CHECKPOINT_LAYOUT = 3
+CHECKPOINT_LAYOUT = 4
 
 
 def crash_point(name: str) -> None:
@@ -162,20 +163,21 @@ class _Run:
     def shards(self) -> list[Shard]:
         """Process every shard not yet done; return all shards in source order.
 
-        With more than one worker (`workers`), shards are featurized in worker processes
-        (`Featurizers`) while this process reads on; a shard is handed to them only once the next
-        one has been read, so a corpus of one shard never starts them. Each shard's stage seconds
-        are added up over the processes that spent them.
+        With more than one worker (`workers`) and input of at least `PARALLEL_SHARDS` shards' worth
+        of text (`shards.estimated_bytes`: a small corpus never pays for starting them), shards are
+        featurized in worker processes (`Featurizers`) while this process reads on. Each shard's
+        stage seconds are added up over the processes that spent them.
         """
         self._out: list[Shard] = []
         self._reused = 0
         sizes = [int(f["bytes"]) for f in self.report.inputs]
         self.progress.stage("shards", input_bytes=sum(sizes))
         count = threads(self.config)
+        if estimated_bytes(self.files, sizes) < PARALLEL_SHARDS * self.limits.text_bytes:
+            count = 1
         with Featurizers(count, self.config, self.work) as featurizers:
-            start = self.limits.text_bytes
-            steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock, start)
-            if count > 1 and sum(sizes) >= self.limits.text_bytes // 4:
+            steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock)
+            if count > 1:
                 featurizers.warm()  # the fork server imports while the first shard is read
             for index, display in enumerate(self.files):
                 names = self.work.file_shards(index)
@@ -201,7 +203,7 @@ class _Run:
                 steps.then(partial(self._file_done, index, names, sizes[index] - at))
             steps.finish()
         self.progress.shard(len(self._out), len(self.files), len(self.files))
-        made_by = steps.count if steps.featurizers.started or steps.failed else 1
+        made_by = steps.count if steps.featurizers.started else 1
         self.report.shards = {"total": len(self._out), "reused": self._reused, "workers": made_by}
         if steps.failed is not None:
             self.report.warnings.append(steps.failed)
@@ -381,79 +383,52 @@ _Job = tuple[readers.ReadBatch, str, str]  # a shard to make: its records, file 
 class _Steps:
     """The shard step's work in source order: shards in the making and what follows each.
 
-    A shard is held back until the next is read (or the input ends), then handed to a worker, or
-    made in this process while less than one shard's worth of text (`Limits.text_bytes`) has been
-    read: a small corpus never pays for starting the workers. Each step's `then` runs in the order
-    the steps were queued, with the seconds its shard's stages took, once the shard is made; at
-    most `count` shards are in the making at once. Workers that fail before making their first
-    shard (they could not start: no permission to run the interpreter, no semaphores) leave the
-    rest of the run to this process (`failed` says why); a worker that dies after that stops the
-    run (`EngineError`; the shards made are kept for a rerun).
+    With `count` > 1 every shard is handed to a worker as soon as it is read; with 1, it is made
+    here. Each step's `then` runs in the order the steps were queued, with the seconds its shard's
+    stages took, once the shard is made; at most `count` shards are in the making at once. Workers
+    that fail before making their first shard (they could not start: no permission to run the
+    interpreter, no semaphores) leave the rest of the run to this process (`failed` says why); a
+    worker that dies after that stops the run (`EngineError`; the shards made are kept for a rerun).
     """
 
     def __init__(
-        self,
-        featurizers: Featurizers,
-        count: int,
-        config: Config,
-        store: work.WorkDir,
-        clock: Clock,
-        start_bytes: int,
+        self, featurizers: Featurizers, count: int, config: Config, store: work.WorkDir, clock: Clock
     ) -> None:
         self.featurizers, self.count = featurizers, count
         self.config, self.store, self.clock = config, store, clock
-        self.start_bytes, self.read_bytes = start_bytes, 0
         self.pending: deque[tuple[Future[dict[str, float]] | None, Then, _Job | None]] = deque()
-        self.held: tuple[_Job, Then, list[Then]] | None = None
         self.proven = False  # a worker has made a shard
         self.failed: str | None = None
 
     def make(self, piece: readers.ReadBatch, file: str, name: str, then: Then) -> None:
         """A shard to make; `then` once it is made."""
+        job = (piece, file, name)
         if self.count == 1:  # one worker, or workers that did not start
-            self._release(inline=True)
-            self._here((piece, file, name), then)
+            self._here(job, then)
             return
-        self._release(inline=self.read_bytes < self.start_bytes)
-        self.read_bytes += int(pc.sum(pc.binary_length(piece.records[TEXT])).as_py() or 0)
-        self.held = ((piece, file, name), then, [])
+        try:
+            future = self.featurizers.submit(*job)
+        except OSError as err:  # the workers cannot start
+            self._give_up(err)
+            self._here(job, then)
+        else:
+            self._queue(future, then, job)
 
     def then(self, then: Then) -> None:
         """A step with no shard to make, after every step queued before it."""
-        if self.held is not None:
-            self.held[2].append(then)
-        else:
-            self._queue(None, then, None)
+        self._queue(None, then, None)
 
     def finish(self) -> None:
-        """Make the held shard and run every step left."""
-        self._release(inline=not self.featurizers.started)
+        """Run every step left."""
         self._drain(0)
 
     def _here(self, job: _Job, then: Then) -> None:
         process(*job, self.config, self.store, self.clock)
         self._queue(None, then, None)
 
-    def _release(self, inline: bool) -> None:
-        if self.held is None:
-            return
-        (job, then, after), self.held = self.held, None
-        if inline or self.count == 1:
-            self._here(job, then)
-        else:
-            try:
-                future = self.featurizers.submit(*job)
-            except OSError as err:  # the workers cannot start
-                self._give_up(err)
-                self._here(job, then)
-            else:
-                self._queue(future, then, job)
-        for step in after:
-            self._queue(None, step, None)
-
     def _queue(self, future: Future[dict[str, float]] | None, then: Then, job: _Job | None) -> None:
         self.pending.append((future, then, job))
-        self._drain(self.count)
+        self._drain(self.count if self.count == 1 else 2 * self.count)
 
     def _drain(self, keep: int) -> None:
         """Run steps in order until at most `keep` shards are in the making."""

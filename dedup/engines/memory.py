@@ -155,6 +155,11 @@ class FeatureSource:
         paragraphs = self.features.records[PARAGRAPHS].take(pa.array(rows, pa.int64()))
         return list(normalize.join_paragraphs(paragraphs, "\n").to_pylist())
 
+    def figure_digests(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64] | None:
+        """See `resolve.Source`."""
+        held = self.features.figure_digests
+        return None if held is None else held[rows]
+
     def lengths(self) -> npt.NDArray[np.int64]:
         """See `resolve.Source`."""
         return self.features.lengths

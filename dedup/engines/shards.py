@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -38,6 +39,13 @@ from dedup.resolve import Clock
 
 #: The most text (bytes) one shard holds, whatever the memory budget (`Limits.from_budget`).
 SHARD_TEXT_BYTES = 8 << 20
+#: Worker processes make the shards of input holding at least this many shards' worth of text;
+#: below that, starting them (a fork server importing `dedup`, about 0.7 s of CPU) costs more
+#: than they save (measured on 2 cores: Reuters+BBC, 2.6 shards, ran 0.3 s slower with them).
+PARALLEL_SHARDS = 4
+#: What compressed input other than gzip is taken to hold, per byte of file (a common ratio for
+#: text); gzip files say their own size.
+COMPRESSION_RATIO = 4
 #: Corpora of at most this many records keep their shards' arrays mapped between calls...
 KEEP_OPEN_ROWS = 500_000
 #: ... the first this many of them (a mapping holds no file descriptor, but counts against the
@@ -65,6 +73,28 @@ class Limits:
         """
         text_bytes = max(16 << 10, min(SHARD_TEXT_BYTES, budget // 32))
         return cls(records=max(64, min(1_000_000, budget // 8192)), text_bytes=text_bytes)
+
+
+def estimated_bytes(paths: list[str], sizes: list[int]) -> int:
+    """Roughly how many bytes the input files hold once decompressed.
+
+    A gzip file's last four bytes hold its decompressed size modulo 2**32 (RFC 1952, ISIZE;
+    the last member's, for a file of several); other compressed files (`.zst`, `.zstd`) count
+    `COMPRESSION_RATIO` times their size, plain files their size.
+    """
+    total = 0
+    for path, size in zip(paths, sizes, strict=True):
+        ext = Path(path.lower()).suffix
+        if ext == ".gz" and size >= 18:  # a gzip member is at least 18 bytes
+            try:
+                with open(path, "rb") as handle:
+                    handle.seek(-4, 2)
+                    total += max(size, int.from_bytes(handle.read(4), "little"))
+                continue
+            except OSError:
+                pass
+        total += size * (COMPRESSION_RATIO if ext in (".zst", ".zstd") else 1)
+    return total
 
 
 def split(batch: readers.ReadBatch, cut: int) -> tuple[readers.ReadBatch, readers.ReadBatch]:
@@ -176,6 +206,31 @@ def _process_apart(
     return clock.timings
 
 
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Worker processes started inside do not run the caller's main script again.
+
+    `multiprocessing` (spawn and forkserver) re-imports the main module in each new process, as
+    `__mp_main__`, so a script calling `dedup.run` without an `if __name__ == "__main__":` guard
+    would run again in every worker (its top-level code, and `dedup.run` with it). The workers need
+    nothing of it: what they run lives in this module. Without the main module's `__file__` and
+    `__spec__` while a process starts, `multiprocessing.spawn.get_preparation_data` names no main
+    module to import.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
 def _watch(lifeline: Connection) -> None:
     """A worker's initializer: exit at once when the run's process is gone (`lifeline` at its end).
 
@@ -224,7 +279,8 @@ class Featurizers:
             self._pool = ProcessPoolExecutor(
                 self.count, mp_context=self.warm(), initializer=_watch, initargs=(self._watched,)
             )
-        return self._pool.submit(_process_apart, piece, file, name, self.config, self.store)
+        with _main_module_hidden():  # a worker starts here, when one more is needed
+            return self._pool.submit(_process_apart, piece, file, name, self.config, self.store)
 
     @property
     def started(self) -> bool:
@@ -298,6 +354,10 @@ class Shard:
         """The shard's rejects, in line order."""
         return work.load_table(self._path("rejects.arrow"))
 
+    def has(self, name: str) -> bool:
+        """Whether the shard keeps the array `name`."""
+        return self._path(f"{name}.npy").exists()
+
     def array(self, name: str) -> npt.NDArray[Any]:
         """One of the shard's arrays (`digests`, `keys`, `lengths`; `signatures` for `verify: estimate`)."""
         return work.load_array(self._path(f"{name}.npy"))
@@ -342,6 +402,7 @@ class ShardSource:
         self._keep_open = int(self.offsets[-1]) <= KEEP_OPEN_ROWS
         self._open: dict[tuple[int, str], npt.NDArray[Any]] = {}
         self._fields: dict[str, pa.Field] | None = None
+        self._figure_digests: bool | None = None  # whether every shard keeps figure digests
 
     def __len__(self) -> int:
         return len(self.valid)
@@ -439,6 +500,16 @@ class ShardSource:
         """See `resolve.Source`."""
         paragraphs = self._take(rows, lambda table, local: table[PARAGRAPHS].take(local))
         return list(normalize.join_paragraphs(paragraphs, "\n").to_pylist())
+
+    def figure_digests(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64] | None:
+        """See `resolve.Source`: None unless every shard keeps them (not shards without boilerplate)."""
+        if self._figure_digests is None:
+            self._figure_digests = all(s.has("figure_digests") for s in self.shards)
+        if not self._figure_digests:
+            return None
+        if not len(rows):
+            return np.empty((0, 2), dtype=np.uint64)
+        return self._gather(rows, "figure_digests")
 
     def lengths(self) -> npt.NDArray[np.int64]:
         """See `resolve.Source`."""

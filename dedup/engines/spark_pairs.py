@@ -186,6 +186,10 @@ class _GroupSource:
         """See `resolve.Source`."""
         return [str(t) for t in self.text.take(pa.array(rows, pa.int64())).to_pylist()]
 
+    def figure_digests(self, rows: npt.NDArray[np.int64]) -> None:
+        """None: the figures rule makes the digests from `texts` (a group's representatives only)."""
+        return None
+
     def lengths(self) -> npt.NDArray[np.int64]:
         """Not read by `resolve.decide` (the rank is given)."""
         raise NotImplementedError
