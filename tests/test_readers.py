@@ -192,7 +192,10 @@ def test_the_fast_jsonl_path_gives_what_the_line_reader_gives(tmp_path: Path) ->
     rows = [
         {
             "id": 10 + i,
-            "text": f"text {i} é",
+            # Digits past 64 bits inside a string, and a 19-digit integer that fits: no float is
+            # read, so no integer was made inexact, and the block takes the fast path.
+            "text": f"text {i} é, 99999999999999999999",
+            "n": 1234567890123456789 - i,
             "when": "2024-01-02T10:00:00",
             "meta": {"k": i},
             "tags": ["a", "b"],

@@ -89,6 +89,17 @@ def _line_reader_needed(kind: pa.DataType) -> bool:
     return False
 
 
+def _holds_float(kind: pa.DataType) -> bool:
+    """Whether a type is floating point or nests one (where Arrow puts a JSON integer beyond 64 bits)."""
+    stack = [kind]
+    while stack:
+        item = stack.pop()
+        if pa.types.is_floating(item):
+            return True
+        stack.extend(item.field(i).type for i in range(item.num_fields))
+    return False
+
+
 def _string_schema(table: pa.Table) -> pa.Schema | None:
     """A schema reading Arrow's inferred timestamp fields back as strings, or None if there are none."""
     guessed = [f for f in table.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
@@ -102,8 +113,8 @@ def parse_block(
 ) -> pa.Table | None:
     """Parse a block of JSON lines into a read table, or None if it needs the line-by-line reader."""
     body = block[:-1] if block.endswith(b"\n") else block
-    if not body or _WIDE_INTEGER.search(block) is not None:
-        return None  # Arrow would read an integer beyond 64 bits as an inexact float
+    if not body:
+        return None
     options = pa_json.ReadOptions(block_size=max(1 << 20, len(block) + 1))
     try:
         table = pa_json.read_json(pa.BufferReader(block), read_options=options)
@@ -113,6 +124,8 @@ def parse_block(
             table = pa_json.read_json(pa.BufferReader(block), read_options=options, parse_options=parse)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    if any(_holds_float(f.type) for f in table.schema) and _WIDE_INTEGER.search(block) is not None:
+        return None  # Arrow reads an integer beyond 64 bits as an inexact float (only floats hide one)
     if table.num_rows != body.count(b"\n") + 1 or text_field not in table.column_names:
         return None  # Arrow skips blank lines: the line-by-line reader counts them
     if any(_line_reader_needed(f.type) for f in table.schema):
