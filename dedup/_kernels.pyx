@@ -844,32 +844,72 @@ cdef Py_ssize_t number_end(int kind, const void* data, Py_ssize_t pos, Py_ssize_
     return -1
 
 
-def figure_tokens(str text, frozenset words, bint every_word):
-    cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t pos = 0, end, run
-    cdef int kind = PyUnicode_KIND(text)
-    cdef const void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 c
-    cdef bint free
-    cdef Py_ssize_t shortest = 0, longest = -1
-    cdef unsigned char prefixes[26][26]  # the words' first two letters, when all are ASCII a-z
-    cdef bint filtered = True
+# The word list `figure_tokens` was last called with, learnt once: its shortest and longest word,
+# whether every word starts with two ASCII letters a-z (`_filtered`, then `_prefixes` holds each
+# word's first two letters), and, when they all fit, the words themselves bucketed by those two
+# letters (`_exact`), so that a run of letters is compared with them in place, no string made.
+# `figure_tokens` holds the GIL throughout, so one call at a time reads or writes these.
+DEF _TABLE_WORDS = 128
+DEF _TABLE_CHARS = 32
+cdef object _learnt = None
+cdef Py_ssize_t _shortest = 0, _longest = -1
+cdef bint _filtered = True, _exact = False
+cdef unsigned char _prefixes[26][26]
+cdef int _bucket_start[26][26]
+cdef int _bucket_count[26][26]
+cdef Py_UCS4 _chars[_TABLE_WORDS][_TABLE_CHARS]
+cdef Py_ssize_t _lengths[_TABLE_WORDS]
+
+
+cdef void _learn(frozenset words):
+    global _learnt, _shortest, _longest, _filtered, _exact
     cdef Py_UCS4 c0, c1
-    memset(prefixes, 0, sizeof(prefixes))
+    cdef int k, j
+    _shortest, _longest, _filtered = 0, -1, True
+    memset(_prefixes, 0, sizeof(_prefixes))
+    memset(_bucket_start, 0, sizeof(_bucket_start))
+    memset(_bucket_count, 0, sizeof(_bucket_count))
     for word in words:
-        if longest < 0 or len(word) < shortest:
-            shortest = len(word)
-        if len(word) > longest:
-            longest = len(word)
+        if _longest < 0 or len(word) < _shortest:
+            _shortest = len(word)
+        if len(word) > _longest:
+            _longest = len(word)
         if len(word) < 2:
-            filtered = False
+            _filtered = False
             continue
         c0 = <Py_UCS4>(<str>word)[0]
         c1 = <Py_UCS4>(<str>word)[1]
         if c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122:
-            filtered = False
+            _filtered = False
             continue
-        prefixes[<int>c0 - 97][<int>c1 - 97] = 1
+        _prefixes[<int>c0 - 97][<int>c1 - 97] = 1
+    _exact = _filtered and len(words) <= _TABLE_WORDS and _longest <= _TABLE_CHARS
+    if _exact:
+        ordered = sorted(words)  # words of one prefix side by side
+        for k in range(len(ordered)):
+            word = ordered[k]
+            c0 = <Py_UCS4>(<str>word)[0]
+            c1 = <Py_UCS4>(<str>word)[1]
+            if _bucket_count[<int>c0 - 97][<int>c1 - 97] == 0:
+                _bucket_start[<int>c0 - 97][<int>c1 - 97] = k
+            _bucket_count[<int>c0 - 97][<int>c1 - 97] += 1
+            _lengths[k] = len(word)
+            for j in range(len(word)):
+                _chars[k][j] = <Py_UCS4>(<str>word)[j]
+    _learnt = words
+
+
+def figure_tokens(str text, frozenset words, bint every_word):
+    cdef Py_ssize_t n = len(text)
+    cdef Py_ssize_t pos = 0, end, run, length, j
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_UCS4 c
+    cdef bint free, same
+    cdef Py_UCS4 c0, c1
+    cdef int k, last
+    if words is not _learnt:
+        _learn(words)
     out = []
     while pos < n:
         c = PyUnicode_READ(kind, data, pos)
@@ -884,19 +924,35 @@ def figure_tokens(str text, frozenset words, bint every_word):
             run = pos + 1
             while run < n and is_letter(PyUnicode_READ(kind, data, run)):
                 run += 1
+            length = run - pos
             if every_word:
                 out.append(text[pos:run])
-            elif free and shortest <= run - pos <= longest:
+            elif free and _shortest <= length <= _longest:
                 c0 = c
-                c1 = PyUnicode_READ(kind, data, pos + 1) if run - pos > 1 else 0
-                if filtered and (
-                    c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not prefixes[<int>c0 - 97][<int>c1 - 97]
+                c1 = PyUnicode_READ(kind, data, pos + 1) if length > 1 else 0
+                if _filtered and (
+                    c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]
                 ):
                     pos = run  # no word of the list starts so: no string is made
                     continue
-                word = text[pos:run]
-                if word in words:
-                    out.append(word)
+                if _exact:  # compared in place with the words of this prefix
+                    k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
+                    last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
+                    while k < last:
+                        if _lengths[k] == length:
+                            same = True
+                            for j in range(2, length):
+                                if PyUnicode_READ(kind, data, pos + j) != _chars[k][j]:
+                                    same = False
+                                    break
+                            if same:
+                                out.append(text[pos:run])
+                                break
+                        k += 1
+                else:
+                    word = text[pos:run]
+                    if word in words:
+                        out.append(word)
             pos = run  # no figure or word starts inside a run of letters
             continue
         pos += 1

@@ -415,11 +415,10 @@ def digests(texts: Sequence[str]) -> npt.NDArray[np.uint64]:
     collision of a 128-bit hash. `dedup.featurize` keeps one per record, so the keep step compares
     digests instead of reading texts.
     """
-    out = np.empty((len(texts), 2), dtype=np.uint64)
-    for i, text in enumerate(texts):
-        key = "\x1f".join(sequence(text)).encode("utf-8", "surrogatepass")
-        out[i] = np.frombuffer(xxhash.xxh3_128_digest(key), dtype=">u8")
-    return out
+    made = [
+        xxhash.xxh3_128_digest("\x1f".join(sequence(text)).encode("utf-8", "surrogatepass")) for text in texts
+    ]
+    return np.frombuffer(b"".join(made), dtype=">u8").astype(np.uint64).reshape(-1, 2)
 
 
 def conflict(a: Facts, b: Facts) -> bool:
