@@ -7,9 +7,11 @@
 Corpora (`benchmarks/copies.py`): `news-1x` is every record of Reuters-21578 and BBC News; `news-5x`
 is each record and four copies of it with word edits (dense groups of five near-duplicates).
 
-Every row is one whole process, timed from its start to its exit: interpreter start, imports,
-reading the JSONL.gz, the dedup work and writing its output. CPU is user + system time of the
-process and its children; peak RSS is its maximum resident memory (from `wait4`). Rows are
+Every row is one whole run, timed from its start to its exit: interpreter start, imports,
+reading the JSONL.gz, the dedup work and writing its output. CPU is user + system time of every
+process the run started (its worker processes adopted and reaped here, `_become_subreaper`); peak
+RSS is the largest single process's maximum resident memory (from `wait4`), and memory the largest
+total PSS of all its processes, sampled every 0.1 s from /proc. Rows are
 interleaved (each repeat runs every method on both corpora before the next repeat starts) and the
 median of the repeats is reported. Each peer runs twice, in separate rows: at its own documented
 defaults, and at dedup's shingles and threshold (lowercased `\\w+` word 3-grams inside paragraphs,
@@ -24,6 +26,7 @@ dependencies only). Writes benchmarks/reports/speed.md, speed.json and speed.png
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import platform
@@ -32,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,16 +214,88 @@ def _kept(name: str, out: Path, stdout: str) -> tuple[int | None, dict[str, floa
     return rows, {}
 
 
+def _become_subreaper() -> None:
+    """Adopt the orphans of measured processes (Linux `PR_SET_CHILD_SUBREAPER`), so they are counted.
+
+    A process started by a fork server (dedup's workers, forked by the server that multiprocessing
+    starts) is no child the measured process waits for: its CPU time reaches us only when its
+    parent is reaped, and that parent outlives the measured process. Adopted, it is reaped here.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants alive now (from /proc/<pid>/task/<tid>/children)."""
+    found, stack = [], [pid]
+    while stack:
+        at = stack.pop()
+        found.append(at)
+        try:
+            for task in os.listdir(f"/proc/{at}/task"):
+                with open(f"/proc/{at}/task/{task}/children", encoding="ascii") as handle:
+                    stack.extend(int(c) for c in handle.read().split())
+        except OSError:
+            continue
+    return found
+
+
+def _pss_bytes(pids: list[int]) -> int:
+    """The proportional set size of `pids` together (shared pages split between the processes)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+                for row in handle:
+                    if row.startswith("Pss:"):
+                        total += int(row.split()[1]) * 1024
+                        break
+        except OSError:
+            continue
+    return total
+
+
+class _MemorySampler(threading.Thread):
+    """The largest PSS of all processes under ours (the harness excluded), sampled every 0.1 s."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.done.wait(0.1):
+            self.peak = max(self.peak, _pss_bytes([p for p in _tree(me) if p != me]))
+
+
 def measure(name: str, source: Path, work: Path) -> dict[str, Any] | None:
-    """Run one method on one corpus as a process of its own; wall, CPU, peak RSS, records kept."""
+    """Run one method on one corpus as a process of its own; wall, CPU, memory, records kept.
+
+    CPU is the user + system time of every process the command started, its workers included
+    (`_become_subreaper`); `peak_rss_mb` is the largest single process's peak resident memory and
+    `peak_pss_mb` the largest total of all its processes' PSS, sampled every 0.1 s.
+    """
     out = work / f"{name}-{source.stem}"
     shutil.rmtree(out, ignore_errors=True)
     command, env = _command(name, source, out)
     with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        sampler = _MemorySampler()
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env, text=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
+        cpu, rss = usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+        while True:  # the orphans (a fork server and what it forked) once they end, adopted
+            try:
+                _, _, more = os.wait4(-1, 0)
+            except ChildProcessError:
+                break
+            cpu, rss = cpu + more.ru_utime + more.ru_stime, max(rss, more.ru_maxrss)
+        sampler.done.set()
+        sampler.join()
         stdout.seek(0)
         stderr.seek(0)
         said, errors = stdout.read(), stderr.read()
@@ -231,8 +307,9 @@ def measure(name: str, source: Path, work: Path) -> dict[str, Any] | None:
     shutil.rmtree(out, ignore_errors=True)
     return {
         "wall_s": wall,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports KiB
+        "cpu_s": cpu,
+        "peak_rss_mb": rss / 1024,  # MiB (Linux reports KiB)
+        "peak_pss_mb": sampler.peak / 2**20 if sampler.peak else None,  # MiB, as the RSS
         "kept": kept,
         "stages": stages,
     }
@@ -273,6 +350,7 @@ def main() -> None:
         parser.error(f"unknown methods: {', '.join(unknown)}")
     if any(METHODS[m].kind == "text-dedup" for m in names) and _text_dedup_python() is None:
         names = [m for m in names if METHODS[m].kind != "text-dedup"]
+    _become_subreaper()
     one, five = copies.write(args.corpora, limit=args.limit)
     corpora = {"1x": one, "5x": five}
     sizes = {label: _records(path) for label, path in corpora.items()}
@@ -323,6 +401,7 @@ def _summary(results: dict[str, Any]) -> dict[str, dict[str, dict[str, float | N
                 "wall_s": _median(runs, "wall_s"),
                 "cpu_s": _median(runs, "cpu_s"),
                 "peak_rss_mb": _median(runs, "peak_rss_mb"),
+                "peak_pss_mb": _median([r for r in runs if r.get("peak_pss_mb")], "peak_pss_mb"),
                 "kept": float(kept[0]) if len(kept) == 1 else None,
                 "repeats": float(len(runs)),
             }
@@ -409,8 +488,10 @@ def render(results: dict[str, Any], out: Path) -> None:
         "Regenerate: `.venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/speed.py` "
         "(`--render` rewrites this page from `speed.json`).",
         "",
-        "Every row is one whole process (start, imports, read, dedup, write), wall clock; CPU is user + "
-        "system time of the process and its children; peak RSS its maximum resident memory. Peers run "
+        "Every row is one whole run (start, imports, read, dedup, write), wall clock; CPU is user + "
+        "system time of every process the run started (worker processes included, adopted and "
+        "reaped by the harness); peak RSS the largest single process's maximum resident memory, and "
+        "memory the largest total PSS of all the run's processes together, sampled every 0.1 s. Peers run "
         "at their own documented defaults and, in separate rows, at dedup's shingles and threshold "
         f"({OURS}); what each row computes is in the settings table, and how many records each kept "
         "shows where the work differs.",
@@ -421,15 +502,16 @@ def render(results: dict[str, Any], out: Path) -> None:
         "",
         "## Whole runs",
         "",
-        "| method | Reuters+BBC wall s | CPU s | peak RSS MB | kept | 5 copies wall s | CPU s | peak RSS MB | kept | growth 1x -> 5x, wall | growth, CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| method | Reuters+BBC wall s | CPU s | peak RSS MiB | memory MiB | kept | 5 copies wall s | CPU s | peak RSS MiB | memory MiB | kept | growth 1x -> 5x, wall | growth, CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, entry in results["methods"].items():
         one, five = summary[name]["1x"], summary[name]["5x"]
         kept_1, kept_5 = one["kept"], five["kept"]
         lines.append(
             f"| {entry['label']} | {_fmt(one['wall_s'])} | {_fmt(one['cpu_s'])} | {_fmt(one['peak_rss_mb'], 0)} | "
-            f"{_fmt(kept_1, 0)} | {_fmt(five['wall_s'])} | {_fmt(five['cpu_s'])} | {_fmt(five['peak_rss_mb'], 0)} | "
+            f"{_fmt(one['peak_pss_mb'], 0)} | {_fmt(kept_1, 0)} | {_fmt(five['wall_s'])} | {_fmt(five['cpu_s'])} | "
+            f"{_fmt(five['peak_rss_mb'], 0)} | {_fmt(five['peak_pss_mb'], 0)} | "
             f"{_fmt(kept_5, 0)} | {_fmt(_ratio(five['wall_s'], one['wall_s']))}x | "
             f"{_fmt(_ratio(five['cpu_s'], one['cpu_s']))}x |"
         )
