@@ -116,17 +116,22 @@ _note(
     "read_text(",
     "equivalent: the marker is ASCII JSON (`json.dumps` escapes the rest), read the same in any encoding name",
 )
-_note(
-    "dedup.cluster.x_connect__mutmut_14 dedup.cluster.x_connect__mutmut_16",
-    "np.ones(len(edges),",
-    "equivalent: the graph's edge weights only need to be non-zero; their dtype does not change the components",
-)
-_note(
-    "dedup.cluster.x_connect__mutmut_21 dedup.cluster.x_connect__mutmut_23 dedup.cluster.x_connect__mutmut_24",
-    "connected_components(graph,",
-    "equivalent: as a directed graph, scipy's default is weakly connected components, the same labels as "
-    "the undirected graph",
-)
+for _snippet in ("np.ones(len(edges), dtype=None)", "np.ones(len(edges), )"):
+    _each(
+        "dedup.cluster.x_connect",
+        _snippet,
+        "equivalent: the graph's edge weights only need to be non-zero; their dtype does not change the "
+        "components",
+    )
+for _snippet in ("directed=None)", "connected_components(graph, )", "directed=True)"):
+    _each(
+        "dedup.cluster.x_connect",
+        _snippet,
+        "equivalent: as a directed graph, scipy's default is weakly connected components, the same labels "
+        "as the undirected graph",
+    )
+for _snippet in ("np.arange(n, dtype=None)", "np.arange(n, )"):
+    _each("dedup.cluster.x_connect", _snippet, _DTYPE)
 _note(
     "dedup.cluster.x_rank__mutmut_12 dedup.cluster.x_rank__mutmut_14 "
     "dedup.cluster.x_position_rank__mutmut_46 dedup.cluster.x_position_rank__mutmut_48",
@@ -645,14 +650,21 @@ _NO_SURROGATE = (
     "equivalent: the error handler is called only for a lone surrogate, which no cleaned text holds "
     "(the readers reject them)"
 )
-for _snippet in ('"XXsurrogatepassXX"', '"SURROGATEPASS"', '.encode("utf-8", )'):
-    _each("dedup.resolve.x__figure_digest", _snippet, _NO_SURROGATE)
-_each(
-    "dedup.resolve.x__figure_digest",
-    '"XX\\x1fXX".join',
-    "equivalent: the tokens are lowercase digits, number words and months, so a separator holding a "
-    "character they never hold joins them one to one",
-)
+# The digest moved from `resolve._figure_digest` to `figures.digests` (made once per record in
+# featurize); the same mutants there are the same equivalents.
+for _where in ("dedup.resolve.x__figure_digest", "dedup.figures.x_digests"):
+    for _snippet in ('"XXsurrogatepassXX"', '"SURROGATEPASS"', '.encode("utf-8", )'):
+        _each(_where, _snippet, _NO_SURROGATE)
+    _each(_where, '.encode("UTF-8"', _CODEC)
+    _each(
+        _where,
+        '"XX\\x1fXX".join',
+        "equivalent: the tokens are lowercase digits, number words and months, so a separator holding a "
+        "character they never hold joins them one to one",
+    )
+_RESHAPE = "equivalent: NumPy (2.4) reads any negative size as the one it works out, as it does -1"
+_each("dedup.figures.x_digests", ".reshape(-2, 2)", _RESHAPE)
+_each("dedup.resolve.xǁ_Verifierǁ_digests", ".reshape(-2, 2)", _RESHAPE)
 _each(
     "dedup.resolve.x__with_extra", "np.sort(extra, )", "equivalent: the default axis is the last, 1 for pairs"
 )

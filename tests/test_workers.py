@@ -265,3 +265,35 @@ def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None
         high, low = (int(v) for v in features.figure_digests[row])
         assert (high << 64) | low == expected, row
     assert featurize(table, config_from_dict({"lsh": {"figures": False}})).figure_digests is None
+
+
+def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from dedup import figures
+    from dedup.engines.memory import FeatureSource
+    from dedup.featurize import featurize
+    from dedup.resolve import _Verifier
+
+    texts = [f"Output rose {k * 37} tonnes in {1950 + k}, against {k} a year ago." for k in range(40)]
+    table = pa.table(
+        {
+            "id": [f"r{k}" for k in range(40)],
+            "text": texts,
+            "source_file": ["t"] * 40,
+            "source_line": list(range(40)),
+        }
+    )
+    config = config_from_dict({})
+    features = featurize(table, config)
+    kept = features.figure_digests
+    assert kept is not None and kept.dtype == np.uint64
+    features.figure_digests = None  # a source that keeps none: the rule makes them from the texts
+    source = FeatureSource(features)
+    rep = np.arange(40, dtype=np.int64)[::-1].copy()  # representatives in another order than rows
+    units = np.array([0, 3, 17, 39], dtype=np.int64)
+    made = _Verifier(source, rep, config, 1)._digests(units)
+    assert made.dtype == np.uint64 and made.shape == (4, 2)
+    assert made.tolist() == kept[rep[units]].tolist()
+    assert made.tolist() == figures.digests(source.texts(rep[units])).tolist()
