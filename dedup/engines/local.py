@@ -7,10 +7,10 @@
    `shards.SHARD_TEXT_BYTES` of text each); each shard is read here, then cleaned, hashed, signed
    and banded (in `workers` worker processes while this process reads the next shards, or here
    with one worker), and its records, digests, signatures and band keys go to disk (under
-   `granularity: paragraph`, each paragraph's too). At most `workers` + 1 shards are in memory at
-   a time. Under `granularity: paragraph` the paragraph index then runs over the shards
-   and each shard is written again without its boilerplate (`dedup.engines.paragraphs`); the
-   steps below read those shards.
+   `granularity: paragraph`, each paragraph's too). At most two shards per worker and the one
+   being read are in memory at a time. Under `granularity: paragraph` the paragraph index then
+   runs over the shards and each shard is written again without its boilerplate
+   (`dedup.engines.paragraphs`); the steps below read those shards.
 2. **resolve**: duplicate ids, exact groups, candidate pairs one band at a time, verification,
    clusters and the keep rule over all shards (`dedup.resolve`), reading back only what each step
    needs.
