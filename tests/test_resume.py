@@ -267,3 +267,43 @@ def test_a_worker_killed_mid_shard_stops_the_run_with_one_line_and_a_rerun_finis
         assert (tmp_path / "out" / name).read_bytes() == expected[name], name
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["shards"]["reused"] == len(made)
+
+
+def test_a_worker_killed_on_the_first_shard_stops_the_run_too(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    killed = _cli(tmp_path, config, crash_at="worker:00000-00000")
+    assert killed.returncode == 1, killed.stderr
+    assert killed.stderr.startswith("Error: a worker process making a shard stopped")
+    assert "warning" not in killed.stderr and "Traceback" not in killed.stderr
+
+
+def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
+    env.update(PYTHONPATH=str(ROOT), DEDUP_STOP_AT="shard:00000-00001")  # the run's process stops there
+    run_ = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "run", config, "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal gives it
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with open(f"/proc/{run_.pid}/stat", encoding="ascii") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "T":
+                break
+        time.sleep(0.05)
+    os.killpg(run_.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, workers included
+    os.kill(run_.pid, signal.SIGCONT)
+    _, errors = run_.communicate(timeout=300)
+    assert run_.returncode == 1
+    assert errors.strip() == "Aborted!", errors  # click's line for Ctrl-C, and no traceback
+    deadline = time.monotonic() + 30
+    while _processes_naming(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(tmp_path) == []

@@ -111,22 +111,29 @@ def test_a_bad_record_in_a_worker_s_shard_fails_as_it_does_in_one_process(tmp_pa
     assert messages[0].startswith(f"{tmp_path / 'in.jsonl'}:250: ")
 
 
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (PermissionError(13, "Permission denied"), "PermissionError: [Errno 13] Permission denied"),
+        (EOFError(), "EOFError"),  # the fork server could not fork (no process left)
+        (AssertionError("daemonic processes are not allowed to have children"), "AssertionError: daemonic"),
+    ],
+)
 def test_workers_that_cannot_start_leave_the_run_to_its_own_process_and_say_so(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    error: BaseException, said: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _corpus(tmp_path)
     one = _run(tmp_path, "one", workers=1)
     assert one.warnings == [] and one.shards["workers"] == 1
 
     def cannot_start(*_: object) -> None:
-        raise PermissionError(13, "Permission denied")
+        raise error
 
     monkeypatch.setattr(shards.Featurizers, "submit", cannot_start)
     two = _run(tmp_path, "two", workers=2)
-    assert two.warnings == [
-        "worker processes did not start (PermissionError: [Errno 13] Permission denied); "
-        "this process made the shards"
-    ]
+    assert len(two.warnings) == 1
+    assert two.warnings[0].startswith(f"worker processes did not start ({said}")
+    assert two.warnings[0].endswith("); this process made the shards")
     assert two.shards == one.shards
     for name in OUTPUTS:
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
@@ -297,3 +304,83 @@ def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> No
     assert made.dtype == np.uint64 and made.shape == (4, 2)
     assert made.tolist() == kept[rep[units]].tolist()
     assert made.tolist() == figures.digests(source.texts(rep[units])).tolist()
+
+
+def test_a_shard_is_handed_over_with_its_own_bytes_not_its_read_block() -> None:
+    import pickle
+
+    import pyarrow as pa
+
+    from dedup.io import readers
+
+    block = pa.table({"id": [f"r{i}" for i in range(20_000)], "text": ["word " * 50] * 20_000})
+    piece = readers.ReadBatch(block.slice(100, 10), [], 0)
+    compact = shards._compact(piece)
+    assert compact.records.equals(piece.records)
+    assert len(pickle.dumps(compact)) < 10_000 < len(pickle.dumps(piece))
+
+
+def _failed(error: BaseException) -> Any:
+    from concurrent.futures import Future
+
+    future: Future[dict[str, float]] = Future()
+    future.set_exception(error)
+    return future
+
+
+def test_a_worker_s_failure_is_told_apart_from_its_death(tmp_path: Path) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dedup.engines.local import _Steps
+    from dedup.errors import EngineError
+    from dedup.io import work
+
+    store = work.WorkDir.open(tmp_path, "key")
+    config = config_from_dict({})
+    for error, raised in [
+        (shards.ShardWriteError(28, "No space left on device", "x.npy"), shards.ShardWriteError),
+        (BrokenProcessPool("a child process terminated abruptly"), EngineError),
+        (MemoryError(), EngineError),
+    ]:
+        steps = _Steps(shards.Featurizers(2, config, store), 2, config, store, resolve_clock())
+        done: list[dict[str, float]] = []
+        steps.pending.append((_failed(error), done.append))
+        with pytest.raises(raised) as caught:
+            steps.finish()
+        assert done == []
+        if raised is EngineError:
+            assert str(caught.value).startswith("a worker process making a shard stopped")
+        else:
+            assert isinstance(caught.value, OSError) and caught.value.errno == 28
+
+
+def resolve_clock() -> Any:
+    from dedup.resolve import Clock
+
+    return Clock({})
+
+
+def test_a_shard_that_cannot_be_written_is_a_write_error_in_the_worker(tmp_path: Path) -> None:
+    from dedup.io import readers, work
+
+    (tmp_path / "file").write_text("not a folder")
+    store = work.WorkDir(tmp_path / "file" / "work")  # nothing can be written under a file
+    table = pa_table_of(["Some words here for one record.", "And another record of words."])
+    with pytest.raises(shards.ShardWriteError):
+        shards._process_apart(
+            readers.ReadBatch(table, [], 0), "in", "00000-00000", config_from_dict({}), store
+        )
+
+
+def pa_table_of(texts: list[str]) -> Any:
+    import pyarrow as pa
+
+    n = len(texts)
+    return pa.table(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "text": texts,
+            "source_file": ["in"] * n,
+            "source_line": list(range(1, n + 1)),
+        }
+    )

@@ -64,6 +64,7 @@ from dedup.engines.shards import (
     Limits,
     Shard,
     ShardSource,
+    ShardWriteError,
     add_counts,
     conform,
     estimated_bytes,
@@ -385,10 +386,11 @@ class _Steps:
 
     With `count` > 1 every shard is handed to a worker as soon as it is read; with 1, it is made
     here. Each step's `then` runs in the order the steps were queued, with the seconds its shard's
-    stages took, once the shard is made; at most `count` shards are in the making at once. Workers
-    that fail before making their first shard (they could not start: no permission to run the
-    interpreter, no semaphores) leave the rest of the run to this process (`failed` says why); a
-    worker that dies after that stops the run (`EngineError`; the shards made are kept for a rerun).
+    stages took, once the shard is made; at most two shards per worker are in the making at once.
+    Workers that cannot start (no permission to run the interpreter, no process left to fork, a
+    daemonic caller) leave the rest of the run to this process (`failed` says why); a worker that
+    dies stops the run (`EngineError`; the shards made are kept for a rerun), and one that cannot
+    write its shard stops it with that `OSError`, as this process would.
     """
 
     def __init__(
@@ -396,8 +398,7 @@ class _Steps:
     ) -> None:
         self.featurizers, self.count = featurizers, count
         self.config, self.store, self.clock = config, store, clock
-        self.pending: deque[tuple[Future[dict[str, float]] | None, Then, _Job | None]] = deque()
-        self.proven = False  # a worker has made a shard
+        self.pending: deque[tuple[Future[dict[str, float]] | None, Then]] = deque()
         self.failed: str | None = None
 
     def make(self, piece: readers.ReadBatch, file: str, name: str, then: Then) -> None:
@@ -408,15 +409,15 @@ class _Steps:
             return
         try:
             future = self.featurizers.submit(*job)
-        except OSError as err:  # the workers cannot start
+        except (OSError, EOFError, AssertionError) as err:  # the workers cannot start
             self._give_up(err)
             self._here(job, then)
         else:
-            self._queue(future, then, job)
+            self._queue(future, then)
 
     def then(self, then: Then) -> None:
         """A step with no shard to make, after every step queued before it."""
-        self._queue(None, then, None)
+        self._queue(None, then)
 
     def finish(self) -> None:
         """Run every step left."""
@@ -424,35 +425,33 @@ class _Steps:
 
     def _here(self, job: _Job, then: Then) -> None:
         process(*job, self.config, self.store, self.clock)
-        self._queue(None, then, None)
+        self._queue(None, then)
 
-    def _queue(self, future: Future[dict[str, float]] | None, then: Then, job: _Job | None) -> None:
-        self.pending.append((future, then, job))
+    def _queue(self, future: Future[dict[str, float]] | None, then: Then) -> None:
+        self.pending.append((future, then))
         self._drain(self.count if self.count == 1 else 2 * self.count)
 
     def _drain(self, keep: int) -> None:
         """Run steps in order until at most `keep` shards are in the making."""
         pending = self.pending
-        while pending and (pending[0][0] is None or sum(f is not None for f, _, _ in pending) > keep):
-            future, then, job = pending.popleft()
+        while pending and (pending[0][0] is None or sum(f is not None for f, _ in pending) > keep):
+            future, then = pending.popleft()
             timings: dict[str, float] = {}
-            if future is not None and job is not None:
+            if future is not None:
                 try:
                     timings = future.result()
-                    self.proven = True
-                except (BrokenProcessPool, OSError) as err:
-                    if self.proven:
-                        raise EngineError(
-                            "a worker process making a shard stopped (killed, or out of memory); "
-                            "run again to resume from the shards already made, "
-                            "or lower `workers` or `memory_budget`"
-                        ) from None
-                    self._give_up(err)
-                    process(*job, self.config, self.store, self.clock)
+                except ShardWriteError:
+                    raise  # the worker could not write the shard: the run's own `OSError`
+                except (BrokenProcessPool, OSError, EOFError, MemoryError):
+                    raise EngineError(
+                        "a worker process making a shard stopped (killed, or out of memory); "
+                        "run again to resume from the shards already made, "
+                        "or lower `workers` or `memory_budget`"
+                    ) from None
             then(timings)
 
     def _give_up(self, err: BaseException) -> None:
-        """The workers failed before making a shard: make every shard in this process from now on."""
+        """The workers could not start: make every shard in this process from now on."""
         reason = f"{type(err).__name__}: {err}".rstrip(": ")
         self.failed = f"worker processes did not start ({reason}); this process made the shards"
         self.count = 1

@@ -202,8 +202,23 @@ def _process_apart(
     if os.environ.get("DEDUP_CRASH_AT") == f"worker:{name}":
         os.kill(os.getpid(), signal.SIGKILL)
     clock = Clock({})
-    process(piece, file, name, config, store, clock)
+    try:
+        process(piece, file, name, config, store, clock)
+    except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
+        raise ShardWriteError(err.errno, err.strerror, err.filename) from None
     return clock.timings
+
+
+class ShardWriteError(OSError):
+    """A worker could not write its shard (the `OSError` it met, told apart from a worker's death)."""
+
+
+def _compact(piece: readers.ReadBatch) -> readers.ReadBatch:
+    """The piece with records that own their bytes: a slice of a read block pickles the whole block."""
+    records = piece.records
+    if records.num_rows:
+        records = records.take(pa.array(np.arange(records.num_rows, dtype=np.int64)))
+    return readers.ReadBatch(records, piece.rejects, piece.skipped_blank, piece.skipped_records)
 
 
 @contextlib.contextmanager
@@ -243,6 +258,9 @@ def _watch(lifeline: Connection) -> None:
             lifeline.recv_bytes()
         os._exit(1)
 
+    # Ctrl-C reaches the whole process group: the run's process handles it, and its end of the
+    # lifeline closing ends the workers, without a traceback from each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=wait, name="dedup-lifeline", daemon=True).start()
 
 
@@ -279,8 +297,9 @@ class Featurizers:
             self._pool = ProcessPoolExecutor(
                 self.count, mp_context=self.warm(), initializer=_watch, initargs=(self._watched,)
             )
+        job = _compact(piece)
         with _main_module_hidden():  # a worker starts here, when one more is needed
-            return self._pool.submit(_process_apart, piece, file, name, self.config, self.store)
+            return self._pool.submit(_process_apart, job, file, name, self.config, self.store)
 
     @property
     def started(self) -> bool:
@@ -308,8 +327,20 @@ class Featurizers:
     def __enter__(self) -> Featurizers:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is not None:
+            self.abandon()
         self.close()
+
+    def abandon(self) -> None:
+        """Stop the workers now, without waiting for their shards (the run is failing)."""
+        if self._lifeline is not None:
+            self._lifeline.close()  # each worker exits at once (`_watch`)
+            self._watched.close()
+            self._lifeline = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 @dataclass(frozen=True, slots=True)
