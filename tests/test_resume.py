@@ -283,6 +283,9 @@ def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_p
     config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
     env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
     env.update(PYTHONPATH=str(ROOT), DEDUP_STOP_AT="shard:00000-00001")  # the run's process stops there
+    # Ctrl-C's default action in the child even where this test runs with SIGINT ignored (a
+    # background job): an ignored signal stays ignored across exec, a handled one does not.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     run_ = subprocess.Popen(
         [sys.executable, "-m", "dedup", "run", config, "--quiet"],
         cwd=tmp_path,
@@ -292,6 +295,7 @@ def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_p
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
     )
+    signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with open(f"/proc/{run_.pid}/stat", encoding="ascii") as handle:

@@ -384,3 +384,20 @@ def pa_table_of(texts: list[str]) -> Any:
             "source_line": list(range(1, n + 1)),
         }
     )
+
+
+def test_a_pool_broken_before_a_shard_is_handed_over_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dedup.errors import EngineError
+
+    _corpus(tmp_path)
+
+    def broken(*_: object) -> None:
+        raise BrokenProcessPool("a child process terminated abruptly")
+
+    monkeypatch.setattr(shards.Featurizers, "submit", broken)
+    with pytest.raises(EngineError, match="a worker process making a shard stopped"):
+        _run(tmp_path, "out", workers=2)

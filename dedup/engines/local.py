@@ -409,6 +409,8 @@ class _Steps:
             return
         try:
             future = self.featurizers.submit(*job)
+        except BrokenProcessPool:  # a worker died since the last shard was handed over
+            raise _worker_died() from None
         except (OSError, EOFError, AssertionError) as err:  # the workers cannot start
             self._give_up(err)
             self._here(job, then)
@@ -443,11 +445,7 @@ class _Steps:
                 except ShardWriteError:
                     raise  # the worker could not write the shard: the run's own `OSError`
                 except (BrokenProcessPool, OSError, EOFError, MemoryError):
-                    raise EngineError(
-                        "a worker process making a shard stopped (killed, or out of memory); "
-                        "run again to resume from the shards already made, "
-                        "or lower `workers` or `memory_budget`"
-                    ) from None
+                    raise _worker_died() from None
             then(timings)
 
     def _give_up(self, err: BaseException) -> None:
@@ -456,6 +454,13 @@ class _Steps:
         self.failed = f"worker processes did not start ({reason}); this process made the shards"
         self.count = 1
         self.featurizers.close()
+
+
+def _worker_died() -> EngineError:
+    return EngineError(
+        "a worker process making a shard stopped (killed, or out of memory); "
+        "run again to resume from the shards already made, or lower `workers` or `memory_budget`"
+    )
 
 
 def _unique_ids(shards: list[Shard], config: Config) -> tuple[npt.NDArray[np.int64], list[Reject]]:
