@@ -104,6 +104,21 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+def record_table(texts: list[str], source_file: str = "mem") -> Any:
+    """A table of records as the readers give it: ids `r0..`, the texts, their file and lines 1..n."""
+    import pyarrow as pa
+
+    n = len(texts)
+    return pa.table(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "text": texts,
+            "source_file": [source_file] * n,
+            "source_line": list(range(1, n + 1)),
+        }
+    )
+
+
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     """Write `rows` as JSON lines."""
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")

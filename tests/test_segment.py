@@ -12,25 +12,13 @@ from dedup.engines.memory import find_duplicates
 from dedup.featurize import featurize
 from dedup.normalize import hashing_form, hashing_forms, tokens
 from dedup.segment import segment
-from tests.conftest import examples
+from tests.conftest import examples, record_table
 from tests.scripts import SAMPLES, THAI_RAIN, Sample
-
-
-def _records(texts: list[str]) -> pa.Table:
-    n = len(texts)
-    return pa.table(
-        {
-            "id": [f"r{i}" for i in range(n)],
-            "text": texts,
-            "source_file": ["mem"] * n,
-            "source_line": list(range(1, n + 1)),
-        }
-    )
 
 
 def _kept(texts: list[str]) -> list[bool]:
     config = config_from_dict({"output": {"dir": "unused"}})
-    features = featurize(_records(texts), config)
+    features = featurize(record_table(texts), config)
     rejects = features.rejects
     assert not rejects
     return [bool(k) for k in find_duplicates(features, config).kept]

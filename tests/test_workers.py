@@ -16,7 +16,7 @@ from dedup import config_from_dict, run
 from dedup.engines import shards
 from dedup.errors import InputError
 from dedup.report import Report
-from tests.conftest import SEED, article, write_jsonl
+from tests.conftest import SEED, article, record_table, write_jsonl
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 
@@ -242,7 +242,6 @@ def test_the_figures_rule_decides_the_same_from_kept_digests_as_from_the_texts(
 
 
 def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None:
-    import pyarrow as pa
     import xxhash
 
     from dedup.featurize import featurize
@@ -255,14 +254,7 @@ def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None
         for i in range(50)
     ]
     texts[7] = "<p>No figures here.</p><p>Nine of them, on March 3.</p>"
-    table = pa.table(
-        {
-            "id": [f"r{i}" for i in range(50)],
-            "text": texts,
-            "source_file": ["t"] * 50,
-            "source_line": list(range(1, 51)),
-        }
-    )
+    table = record_table(texts, "t")
     features = featurize(table, config_from_dict({}))
     assert features.figure_digests is not None
     for row, paragraphs in enumerate(features.records["paragraphs"].to_pylist()):
@@ -276,7 +268,6 @@ def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None
 
 def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> None:
     import numpy as np
-    import pyarrow as pa
 
     from dedup import figures
     from dedup.engines.memory import FeatureSource
@@ -284,14 +275,7 @@ def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> No
     from dedup.resolve import _Verifier
 
     texts = [f"Output rose {k * 37} tonnes in {1950 + k}, against {k} a year ago." for k in range(40)]
-    table = pa.table(
-        {
-            "id": [f"r{k}" for k in range(40)],
-            "text": texts,
-            "source_file": ["t"] * 40,
-            "source_line": list(range(40)),
-        }
-    )
+    table = record_table(texts, "t")
     config = config_from_dict({})
     features = featurize(table, config)
     kept = features.figure_digests
@@ -365,25 +349,11 @@ def test_a_shard_that_cannot_be_written_is_a_write_error_in_the_worker(tmp_path:
 
     (tmp_path / "file").write_text("not a folder")
     store = work.WorkDir(tmp_path / "file" / "work")  # nothing can be written under a file
-    table = pa_table_of(["Some words here for one record.", "And another record of words."])
+    table = record_table(["Some words here for one record.", "And another record of words."])
     with pytest.raises(shards.ShardWriteError):
         shards._process_apart(
             readers.ReadBatch(table, [], 0), "in", "00000-00000", config_from_dict({}), store
         )
-
-
-def pa_table_of(texts: list[str]) -> Any:
-    import pyarrow as pa
-
-    n = len(texts)
-    return pa.table(
-        {
-            "id": [f"r{i}" for i in range(n)],
-            "text": texts,
-            "source_file": ["in"] * n,
-            "source_line": list(range(1, n + 1)),
-        }
-    )
 
 
 def test_a_pool_broken_before_a_shard_is_handed_over_stops_the_run(
