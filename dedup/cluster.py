@@ -57,6 +57,32 @@ def connect(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.asarray(labels, dtype=np.int64)
 
 
+def split_components(pairs: npt.NDArray[np.int64], count: int) -> list[npt.NDArray[np.int64]]:
+    """Pairs split into at most `count` parts that share no record, each about as many records.
+
+    A connected component of the pairs goes whole to one part, so a record's reading (the figures
+    rule's `facts`) is needed by one part only. Components are dealt out in order of their labels,
+    each to the part its first record falls in when the records are cut into `count` equal runs.
+
+    Args:
+        pairs: `int64 (m, 2)`, pairs of record numbers (any integers).
+        count: parts wanted, at least 1.
+
+    Returns:
+        `int64` indices into `pairs`, ascending within a part; no part is empty, and every pair is
+        in exactly one part (one part holding every pair when `count` is 1 or `pairs` is empty).
+    """
+    if count <= 1 or not len(pairs):
+        return [np.arange(len(pairs), dtype=np.int64)]
+    units, local = np.unique(pairs, return_inverse=True)
+    local = local.reshape(-1, 2).astype(np.int64)
+    labels = connect(len(units), local)
+    sizes = np.bincount(labels)  # records per component
+    first = np.cumsum(sizes) - sizes  # where each component starts among all records
+    part = (first * count // len(units))[labels[local[:, 0]]]
+    return [np.flatnonzero(part == p).astype(np.int64) for p in range(count) if (part == p).any()]
+
+
 def position_rank(files: Sequence[str], lines: Sequence[int], ids: Sequence[str]) -> npt.NDArray[np.int64]:
     """Each record's rank by source position (file, line, id); 0 is the first."""
     table = pa.table(

@@ -17,6 +17,7 @@ from dedup.cluster import (
     position_rank,
     rank,
     settle,
+    split_components,
     time_rank,
     value_rank,
 )
@@ -485,3 +486,52 @@ def test_best_arc_is_each_records_strongest_arc_out(
         key = [(-arcs[i][2], -arcs[i][3], ranks[arcs[i][1]]) for i in out]
         best = min(key)
         assert key[out.index(int(via[record]))] == best
+
+
+def _components_by_hand(pairs: list[tuple[int, int]]) -> dict[int, int]:
+    """Each record's component, by union-find written here (an oracle sharing no code with `connect`)."""
+    parent: dict[int, int] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    return {x: root(x) for x in parent}
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=80),
+    st.integers(1, 4),
+)
+def test_split_components_keeps_each_component_whole_and_every_pair_once(
+    pairs: list[tuple[int, int]], count: int
+) -> None:
+    array = np.array(pairs, dtype=np.int64).reshape(-1, 2) * 1_000_003  # any record numbers
+    parts = split_components(array, count)
+    assert all(p.dtype == np.int64 and len(p) for p in parts) or not pairs
+    assert len(parts) <= max(count, 1)
+    taken = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    assert sorted(taken.tolist()) == list(range(len(pairs)))  # every pair, once
+    assert all((np.diff(p) > 0).all() for p in parts)
+    component = _components_by_hand(pairs)
+    part_of: dict[int, int] = {}
+    for number, part in enumerate(parts):
+        for k in part.tolist():
+            for record in pairs[k]:
+                assert part_of.setdefault(component[record], number) == number  # a component, whole
+
+
+def test_split_components_balances_records_between_parts() -> None:
+    pairs = np.array([(3 * k, 3 * k + 1) for k in range(100)] + [(3 * k + 1, 3 * k + 2) for k in range(100)])
+    parts = split_components(pairs, 2)
+    records = [len(np.unique(pairs[p])) for p in parts]
+    assert len(parts) == 2 and records == [150, 150]
+    assert [len(p) for p in split_components(pairs, 1)] == [200]
+    one = np.array([(0, 1), (1, 2), (2, 3)], dtype=np.int64)  # one component cannot be cut
+    assert [p.tolist() for p in split_components(one, 3)] == [[0, 1, 2]]

@@ -371,3 +371,124 @@ def test_a_pool_broken_before_a_shard_is_handed_over_stops_the_run(
     monkeypatch.setattr(shards.Featurizers, "submit", broken)
     with pytest.raises(EngineError, match="a worker process making a shard stopped"):
         _run(tmp_path, "out", workers=2)
+
+
+def _notices(count: int, seed: int) -> list[str]:
+    """Dividend notices: a shared story per company, its figures varied (some copies state others)."""
+    rng = random.Random(seed)
+    stories = [" ".join(article(700 + i, paragraphs=2, words=40)) for i in range(count // 5)]
+    texts = []
+    for i in range(count):
+        company = i % len(stories)
+        cents, day = rng.choice([(12, 3), (12, 3), (15, 4), (20, 9)])
+        texts.append(
+            f"{stories[company]} The board declared a dividend of {cents} cents a share, "
+            f"payable on March {day} to holders of record."
+        )
+    return texts
+
+
+def _pairs_within_stories(count: int, stories: int) -> Any:
+    import numpy as np
+
+    pairs = [(a, b) for a in range(count) for b in range(a + 1, count) if a % stories == b % stories]
+    return np.array(pairs, dtype=np.int64)
+
+
+class _Farm:
+    """A `resolve.Farm` in this process: it answers with `answer(texts, pairs)`, or fails as asked."""
+
+    def __init__(self, count: int, answer: Any = None, error: BaseException | None = None) -> None:
+        self.count, self.answer, self.error = count, answer, error
+        self.handed: list[int] = []
+
+    def conflicts(self, texts: list[str], pairs: Any) -> Any:
+        from concurrent.futures import Future
+
+        import numpy as np
+
+        if self.answer is None and self.error is None:
+            return None
+        future: Future[Any] = Future()
+        self.handed.append(len(pairs))
+        assert pairs.dtype == np.int64 and int(pairs.max()) < len(texts)
+        if self.error is not None:
+            future.set_exception(self.error)
+        else:
+            future.set_result(self.answer(texts, pairs))
+        return future
+
+
+def test_the_figures_rule_reads_the_same_with_a_farm_or_without(monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    import numpy as np
+
+    from dedup import figures, resolve
+    from dedup.engines.memory import FeatureSource
+    from dedup.featurize import featurize
+
+    monkeypatch.setattr(resolve, "FARM_PAIRS", 1)
+    texts = _notices(60, seed=3)
+    config = config_from_dict({})
+    source = FeatureSource(featurize(record_table(texts, "t"), config))
+    rep = np.arange(len(texts), dtype=np.int64)
+    pairs = _pairs_within_stories(len(texts), 12)
+    alone = resolve._Verifier(source, rep, config, 1).clashes(pairs)
+    assert 0 < alone.sum() < len(pairs)  # some copies state other figures, some the same
+    # The oracle: each pair read on its own from the cleaned texts.
+    cleaned = source.texts(rep)
+    expected = [figures.conflict(figures.facts(cleaned[a]), figures.facts(cleaned[b])) for a, b in pairs]
+    assert alone.tolist() == expected
+
+    def truly(texts: list[str], local: Any) -> Any:
+        return np.array(figures.conflicts(texts, local.tolist()), dtype=bool)
+
+    for farm in [
+        _Farm(2, truly),
+        _Farm(3, truly),
+        _Farm(2),  # no process to take it: read here
+        _Farm(2, error=BrokenProcessPool("a child process terminated abruptly")),
+        _Farm(2, error=MemoryError()),
+    ]:
+        got = resolve._Verifier(source, rep, config, 1, farm).clashes(pairs)
+        assert got.tolist() == expected
+        assert len(farm.handed) == (farm.count - 1 if farm.answer or farm.error else 0)
+    # What a farm answers lands on the pairs it was handed (here the opposite of the truth), and
+    # they are whole components of the pairs whose figures differ.
+    opposite = _Farm(2, lambda texts, local: ~truly(texts, local))
+    got = resolve._Verifier(source, rep, config, 1, opposite).clashes(pairs)
+    handed = got != alone
+    assert opposite.handed == [int(handed.sum())] and handed.sum() > 0
+    digests = source.figure_digests(rep)
+    assert digests is not None
+    differ = (digests[pairs[:, 0]] != digests[pairs[:, 1]]).any(axis=1)
+    assert not (handed & ~differ).any()
+    assert set(pairs[handed].ravel().tolist()).isdisjoint(pairs[differ & ~handed].ravel().tolist())
+    assert (differ & ~handed).any()  # this process read its part too
+
+
+def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import resolve
+
+    monkeypatch.setattr(resolve, "FARM_PAIRS", 1)
+    texts = _notices(400, seed=8)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
+    one = _run(tmp_path, "one", workers=1)
+    futures: list[Any] = []
+    conflicts = shards.Featurizers.conflicts
+
+    def counted(featurizers: shards.Featurizers, texts: list[str], pairs: Any) -> Any:
+        futures.append(conflicts(featurizers, texts, pairs))
+        return futures[-1]
+
+    monkeypatch.setattr(shards.Featurizers, "conflicts", counted)
+    two = _run(tmp_path, "two", workers=2)
+    assert two.shards["workers"] == 2 and futures
+    assert all(f is not None and f.exception() is None for f in futures)  # a worker answered
+    for name in OUTPUTS:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    unsplit = _run(tmp_path, "unsplit", workers=1, lsh={"figures": False})
+    assert one.kept > unsplit.kept  # the figures rule split copies that state other figures

@@ -156,6 +156,7 @@ class _Run:
         resuming = folder.is_dir() and work.WorkDir.exists(folder, key)
         self.folder = writers.prepare(self.config.output, resuming=resuming)
         self.work = work.WorkDir.open(self.folder, key)
+        self.featurizers = Featurizers(threads(self.config), self.config, self.work)
         self.report.inputs = [{"file": f.path, "bytes": f.bytes, "xxh3": f.xxh3} for f in inputs]
         self.report.memory_budget = self.budget
 
@@ -167,7 +168,8 @@ class _Run:
         With more than one worker (`workers`) and input of at least `PARALLEL_SHARDS` shards' worth
         of text (`shards.estimated_bytes`: a small corpus never pays for starting them), shards are
         featurized in worker processes (`Featurizers`) while this process reads on. Each shard's
-        stage seconds are added up over the processes that spent them.
+        stage seconds are added up over the processes that spent them. The workers stay up until
+        the keep step is done (`resolve` hands them part of the figures rule's pairs).
         """
         self._out: list[Shard] = []
         self._reused = 0
@@ -176,33 +178,33 @@ class _Run:
         count = threads(self.config)
         if estimated_bytes(self.files, sizes) < PARALLEL_SHARDS * self.limits.text_bytes:
             count = 1
-        with Featurizers(count, self.config, self.work) as featurizers:
-            steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock)
-            if count > 1:
-                featurizers.warm()  # the fork server imports while the first shard is read
-            for index, display in enumerate(self.files):
-                names = self.work.file_shards(index)
-                if names is not None:
-                    steps.then(partial(self._reuse_file, index, names, sizes[index]))
-                    continue
-                names = []
-                batches = _timed(readers.read_file(display, self.config.input), self.shard_clock)
-                self.progress.shard(len(self._out) + 1, index + 1, len(self.files))
-                at = 0  # input bytes of this file counted so far
-                for part, piece in enumerate(pieces(batches, self.limits)):
-                    name = f"{index:05d}-{part:05d}"
-                    names.append(name)
-                    now = min(read_position(display) or at, sizes[index])
-                    made = self.work.shard_meta(name) is None
-                    done = partial(self._shard_done, name, made, now - at, index)
-                    at = now
-                    if made:
-                        steps.make(piece, display, name, done)
-                    else:
-                        self._reused += 1
-                        steps.then(done)
-                steps.then(partial(self._file_done, index, names, sizes[index] - at))
-            steps.finish()
+        featurizers = self.featurizers
+        steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock)
+        if count > 1:
+            featurizers.warm()  # the fork server imports while the first shard is read
+        for index, display in enumerate(self.files):
+            names = self.work.file_shards(index)
+            if names is not None:
+                steps.then(partial(self._reuse_file, index, names, sizes[index]))
+                continue
+            names = []
+            batches = _timed(readers.read_file(display, self.config.input), self.shard_clock)
+            self.progress.shard(len(self._out) + 1, index + 1, len(self.files))
+            at = 0  # input bytes of this file counted so far
+            for part, piece in enumerate(pieces(batches, self.limits)):
+                name = f"{index:05d}-{part:05d}"
+                names.append(name)
+                now = min(read_position(display) or at, sizes[index])
+                made = self.work.shard_meta(name) is None
+                done = partial(self._shard_done, name, made, now - at, index)
+                at = now
+                if made:
+                    steps.make(piece, display, name, done)
+                else:
+                    self._reused += 1
+                    steps.then(done)
+            steps.then(partial(self._file_done, index, names, sizes[index] - at))
+        steps.finish()
         self.progress.shard(len(self._out), len(self.files), len(self.files))
         made_by = steps.count if steps.featurizers.started else 1
         self.report.shards = {"total": len(self._out), "reused": self._reused, "workers": made_by}
@@ -279,7 +281,10 @@ class _Run:
             group, rep = exact.groups(source.digests())
         position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
         extra = self.derived.pairs if self.derived is not None else None
-        found = resolve(source, group, rep, position, self.config, self.clock, threads(self.config), extra)
+        farm = self.featurizers if self.featurizers.running else None  # workers read figures too
+        found = resolve(
+            source, group, rep, position, self.config, self.clock, threads(self.config), extra, farm
+        )
         arrays = {
             "duplicate_of": found.duplicate_of,
             "matched_by": found.matched_by,
@@ -549,6 +554,22 @@ def run(config: Config, progress: Progress | None = None) -> Report:
 
 
 def _steps(state: _Run, started: float) -> Report:
+    with state.featurizers:  # the worker processes: up for the shards and the keep step, no longer
+        shards, found, valid, id_rejects, rejected = _find(state)
+    outputs.count(state.report, found, rejected)
+    state.progress.stage("write", total=state.report.read)
+    with state.clock.stage("write"):
+        staged = state.stage(shards, found, valid, id_rejects)
+    state.report.timings["total"] = round(time.perf_counter() - started, 6)
+    state.report.first_rejects = _first_rejects(shards, id_rejects)
+    state.publish(staged)
+    return replace(state.report)
+
+
+def _find(
+    state: _Run,
+) -> tuple[list[Shard], Duplicates, npt.NDArray[np.int64], list[Reject], int]:
+    """Steps 1 and 2: shards, duplicates, valid rows, id rejects, and how many records were rejected."""
     shards = state.shards()
     state.report.read = sum(s.read for s in shards)
     state.report.skipped_blank_lines = sum(s.skipped for s in shards)
@@ -561,15 +582,7 @@ def _steps(state: _Run, started: float) -> Report:
         shards = state.paragraphs(shards)
         rejected = sum(s.rejected for s in shards)
     found, valid, id_rejects = state.resolve(shards)
-    rejected += len(id_rejects)
-    outputs.count(state.report, found, rejected)
-    state.progress.stage("write", total=state.report.read)
-    with state.clock.stage("write"):
-        staged = state.stage(shards, found, valid, id_rejects)
-    state.report.timings["total"] = round(time.perf_counter() - started, 6)
-    state.report.first_rejects = _first_rejects(shards, id_rejects)
-    state.publish(staged)
-    return replace(state.report)
+    return shards, found, valid, id_rejects, rejected + len(id_rejects)
 
 
 def _first_rejects(shards: list[Shard], id_rejects: list[Reject], limit: int = 5) -> list[str]:

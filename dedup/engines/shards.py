@@ -10,6 +10,7 @@ only the rows asked for.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import multiprocessing.context
 import os
@@ -29,7 +30,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import normalize
+from dedup import figures, normalize
 from dedup.config import Config
 from dedup.featurize import featurize, gather_sets
 from dedup.io import fields, readers, work
@@ -209,6 +210,17 @@ def _process_apart(
     return clock.timings
 
 
+def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """`figures.conflicts` in a worker process, as `bool (len(pairs),)` (the collector paused)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return np.array(figures.conflicts(texts, pairs.tolist()), dtype=bool)
+    finally:
+        if was_on:
+            gc.enable()
+
+
 class ShardWriteError(OSError):
     """A worker could not write its shard (the `OSError` it met, told apart from a worker's death)."""
 
@@ -272,7 +284,9 @@ class Featurizers:
     forked from a fork server (`multiprocessing`'s "forkserver" start method) that imports this
     module once: a child forked from the run's own process would inherit its OpenMP and Arrow thread
     pools in whatever state they were in, which a fork leaves unusable. Nothing starts before the
-    first `submit`; `close` stops the processes, dropping shards not yet started.
+    first `submit`; `close` stops the processes, dropping shards not yet started. Between the
+    shards and `close` the workers read part of the keep step's figures rule (`conflicts`, a
+    `resolve.Farm`: its pairs are cut into `count` parts, one read by the run's own process).
     """
 
     def __init__(self, count: int, config: Config, store: work.WorkDir) -> None:
@@ -300,6 +314,27 @@ class Featurizers:
         job = _compact(piece)
         with _main_module_hidden():  # a worker starts here, when one more is needed
             return self._pool.submit(_process_apart, job, file, name, self.config, self.store)
+
+    def conflicts(
+        self, texts: list[str], pairs: npt.NDArray[np.int64]
+    ) -> Future[npt.NDArray[np.bool_]] | None:
+        """The figures rule on `pairs` of `texts` in a worker (`resolve.Farm`); None when none runs.
+
+        The workers stay up after the shards, until `close`, for this: the keep step's first
+        reading of figures is its longest single step.
+        """
+        if self._pool is None:
+            return None
+        try:
+            with _main_module_hidden():
+                return self._pool.submit(_conflicts_apart, texts, pairs)
+        except (RuntimeError, OSError, EOFError):  # a broken or shut-down pool raises RuntimeError
+            return None
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker processes are up (started by `submit`, not closed or given up since)."""
+        return self._pool is not None
 
     @property
     def started(self) -> bool:
