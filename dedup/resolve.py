@@ -467,11 +467,12 @@ def decide(
         drop_all = parse_keep(config.cluster.keep)[0] == "none"
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
+        edge_label = labels[edges[:, 0]]  # each pair's group: removing or adding pairs stays inside one
         checked = kernels.distinct(pairs[:, 0] * len(rep) + pairs[:, 1])
         judged = np.zeros(len(edges), dtype=bool)
         rounds = 0
+        settled = cluster.settle(rank[leader], edges, verdict, drop_all)
         while True:
-            settled = cluster.settle(rank[leader], edges, verdict, drop_all)
             # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
             # every verified pair. A pair it splits goes, and the step decides again.
             used = kernels.distinct(settled.pair[settled.pair >= 0])
@@ -483,7 +484,12 @@ def decide(
                 if clash.any():
                     keep = np.ones(len(edges), dtype=bool)
                     keep[unjudged[clash]] = False
+                    touched = edge_label[unjudged[clash]]
                     edges, verdict, judged = edges[keep], _subset(verdict, keep), judged[keep]
+                    edge_label = edge_label[keep]
+                    settled = _settle_again(
+                        settled, keep, rank[leader], edges, verdict, labels, edge_label, touched, drop_all
+                    )
                 continue
             extra = np.empty((0, 2), np.int64)
             if not drop_all and rounds < GROUP_ROUNDS:
@@ -495,15 +501,75 @@ def decide(
             rounds += 1
             more = check(extra)
             checked = kernels.distinct(np.r_[checked, extra[:, 0] * len(rep) + extra[:, 1]])
-            edges = np.concatenate([edges, extra[more.keep]])
+            added = extra[more.keep]
+            edges = np.concatenate([edges, added])
             verdict = lsh.Verdict.concat([verdict, _subset(more, more.keep)])
-            judged = np.r_[judged, np.zeros(int(more.keep.sum()), dtype=bool)]
+            judged = np.r_[judged, np.zeros(len(added), dtype=bool)]
+            edge_label = np.r_[edge_label, labels[added[:, 0]]]
+            kept_all = np.ones(len(edges) - len(added), dtype=bool)
+            settled = _settle_again(
+                settled,
+                kept_all,
+                rank[leader],
+                edges,
+                verdict,
+                labels,
+                edge_label,
+                labels[added[:, 0]],
+                drop_all,
+            )
         found = _expand(group, leader, rank, edges, settled, cluster.connect(len(rep), edges), drop_all)
         check.forget()
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
     return found
+
+
+def _settle_again(
+    before: cluster.Settled,
+    kept: npt.NDArray[np.bool_],
+    rank: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.int64],
+    verdict: lsh.Verdict,
+    labels: npt.NDArray[np.int64],
+    edge_label: npt.NDArray[np.int64],
+    touched: npt.NDArray[np.int64],
+    drop_all: bool,
+) -> cluster.Settled:
+    """`cluster.settle(rank, edges, verdict, drop_all)`, deciding again only the groups `touched`.
+
+    The keep step's decisions in one group of verified pairs never depend on another's
+    (`dedup.cluster`), so after pairs are removed from or added to some groups, only those are
+    decided again; the others keep `before`, their pair indices renumbered.
+
+    Args:
+        before: the decisions on the edges before the change.
+        kept: `bool`, which of those edges are still there (in order, at the start of `edges`;
+            edges after them are new).
+        rank: `int64 (n,)`, each record's keep rank.
+        edges: `int64 (m, 2)`, the verified pairs now.
+        verdict: their verdicts.
+        labels: `int64 (n,)`, each record's group (components of a set of pairs that holds every
+            pair of `edges`: removing pairs splits groups, adding pairs inside one joins none).
+        edge_label: `int64 (m,)`, each edge's group.
+        touched: the groups that lost or gained pairs.
+        drop_all: `keep: none`.
+    """
+    again = np.isin(edge_label, touched)
+    part = cluster.settle(rank, edges[again], _subset(verdict, again), drop_all)
+    renumber = np.cumsum(kept, dtype=np.int64) - 1  # an edge's index among those still there
+    pair = before.pair.copy()
+    named = pair >= 0
+    pair[named] = renumber[pair[named]]
+    duplicate_of, contained = before.duplicate_of.copy(), before.contained.copy()
+    units = np.flatnonzero(np.isin(labels, touched))
+    duplicate_of[units] = part.duplicate_of[units]
+    contained[units] = part.contained[units]
+    pair[units] = part.pair[units]
+    anew = units[part.pair[units] >= 0]
+    pair[anew] = np.flatnonzero(again)[part.pair[anew]]  # the part's edge indices, as indices of `edges`
+    return cluster.Settled(duplicate_of, pair, contained)
 
 
 def _with_extra(

@@ -535,3 +535,69 @@ def test_split_components_balances_records_between_parts() -> None:
     assert [len(p) for p in split_components(pairs, 1)] == [200]
     one = np.array([(0, 1), (1, 2), (2, 3)], dtype=np.int64)  # one component cannot be cut
     assert [p.tolist() for p in split_components(one, 3)] == [[0, 1, 2]]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(_graphs(), st.data())
+def test_deciding_again_only_the_groups_that_changed_decides_as_deciding_everything(
+    graph: tuple[list[int], list[tuple[int, int, int, float]]], data: st.DataObject
+) -> None:
+    from dedup.resolve import _settle_again
+
+    ranks, all_edges = graph
+    rank = np.array(ranks, dtype=np.int64)
+    start = [e for e in all_edges if data.draw(st.booleans())]
+    later = [e for e in all_edges if e not in start]
+    drop_all = data.draw(st.booleans())
+
+    def arrays(edges: list[tuple[int, int, int, float]]) -> tuple[np.ndarray, lsh.Verdict]:
+        e = np.array([(a, b) for a, b, _, _ in edges], dtype=np.int64).reshape(-1, 2)
+        return e, _verdict([k for _, _, k, _ in edges], [j for *_, j in edges])
+
+    # Groups of every pair the steps will ever hold, as the keep step's first grouping holds them.
+    labels = connect(len(ranks), arrays(all_edges)[0])
+    edges = start
+    decided = settle(rank, *arrays(edges), drop_all)
+    for _ in range(3):
+        removed = [e for e in edges if data.draw(st.booleans())] if data.draw(st.booleans()) else []
+        added = later[: data.draw(st.integers(0, len(later)))] if not removed else []
+        later = later[len(added) :]
+        kept = np.array([e not in removed for e in edges], dtype=bool)
+        edges = [e for e in edges if e not in removed] + added
+        e, verdict = arrays(edges)
+        touched = labels[[a for a, *_ in removed + added]] if removed or added else np.empty(0, np.int64)
+        decided = _settle_again(
+            decided, kept, rank, e, verdict, labels, labels[e[:, 0]], np.asarray(touched), drop_all
+        )
+        full = settle(rank, e, verdict, drop_all)
+        assert decided.duplicate_of.tolist() == full.duplicate_of.tolist()
+        assert decided.pair.tolist() == full.pair.tolist()
+        assert decided.contained.tolist() == full.contained.tolist()
+        assert decided.pair.dtype == np.int64
+
+
+def test_deciding_again_renumbers_the_pairs_of_the_groups_left_alone() -> None:
+    from dedup.resolve import _settle_again
+
+    rank = np.arange(6, dtype=np.int64)
+    # Two groups: records 0-2 (pairs 0, 1) and 3-5 (pairs 2, 3); the second group's pairs come later.
+    edges = np.array([(0, 1), (1, 2), (3, 4), (4, 5)], dtype=np.int64)
+    verdict = _verdict([M, M, M, M], [0.9, 0.8, 0.9, 0.8])
+    labels = connect(6, edges)
+    before = settle(rank, edges, verdict)
+    assert before.pair.tolist() == [-1, 0, -1, -1, 2, -1]
+    kept = np.array([False, True, True, True])  # the first group loses its first pair
+    after = _settle_again(
+        before, kept, rank, edges[kept], _verdict([M, M, M], [0.8, 0.9, 0.8]), labels, labels[edges[kept][:, 0]],
+        labels[[0]], False,
+    )  # fmt: skip
+    full = settle(rank, edges[kept], _verdict([M, M, M], [0.8, 0.9, 0.8]))
+    assert after.pair.tolist() == full.pair.tolist() == [-1, -1, 0, -1, 1, -1]
+    assert after.duplicate_of.tolist() == full.duplicate_of.tolist() == [-1, -1, 1, -1, 3, -1]
+    # The second group gains a pair: decided again, its pairs named by their place among all.
+    grown = np.r_[edges[kept], [(3, 5)]]
+    more = _verdict([M, M, M, M], [0.8, 0.9, 0.8, 0.95])
+    again = _settle_again(
+        after, np.ones(3, dtype=bool), rank, grown, more, labels, labels[grown[:, 0]], labels[[3]], False
+    )
+    assert again.pair.tolist() == settle(rank, grown, more).pair.tolist()
