@@ -14,7 +14,7 @@ import click
 
 from dedup import config as config_module
 from dedup.display import mask_credentials, printable
-from dedup.errors import DedupError
+from dedup.errors import DedupError, EngineError
 
 # The engines, rich and the HTML report are imported inside the commands that use them: `dedup
 # --version` and `dedup run --help` load only click and the config.
@@ -30,6 +30,14 @@ def _fail(error: DedupError) -> click.ClickException:
     failure = click.ClickException(_show(str(error)))
     failure.exit_code = error.exit_code  # type: ignore[misc]
     return failure
+
+
+def _out_of_memory(cfg: config_module.Config | None, resumes: bool) -> EngineError:
+    """The one line for a job that ran out of memory (a `MemoryError`: a limit on the process)."""
+    budget = f" (now {cfg.memory_budget})" if cfg is not None else ""
+    workers = f" (now {cfg.workers})" if cfg is not None else ""
+    again = "run again: it resumes from the shards already made" if resumes else "run again"
+    return EngineError(f"out of memory; lower `memory_budget`{budget} or `workers`{workers}, and {again}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +63,7 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     from dedup.engines.local import run as run_pipeline  # noqa: PLC0415
     from dedup.progress import NullProgress, Progress, RichDisplay, wants_display  # noqa: PLC0415
 
+    cfg = None
     try:
         cfg = config_module.load(config_path, overrides)
         console = Console(stderr=True)
@@ -66,6 +75,8 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
             report = run_pipeline(cfg, progress=quiet_progress)
     except DedupError as err:
         raise _fail(err) from None
+    except MemoryError:
+        raise _fail(_out_of_memory(cfg, resumes=True)) from None
     for warning in report.warnings:  # the run did something otherwise than configured
         click.echo(f"warning: {_show(warning)}", err=True)
     if not quiet:
@@ -90,6 +101,7 @@ def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: b
     from dedup.index import batch  # noqa: PLC0415
     from dedup.progress import RichDisplay, wants_display  # noqa: PLC0415
 
+    cfg = None
     try:
         cfg = config_module.load(config_path, overrides)
         if not quiet and wants_display(cfg.progress):
@@ -99,6 +111,8 @@ def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: b
             report = batch.run(cfg, add)
     except DedupError as err:
         raise _fail(err) from None
+    except MemoryError:
+        raise _fail(_out_of_memory(cfg, resumes=False)) from None
     if not quiet:
         summary = report.summary(present=True).replace("kept", "new", 1)
         click.echo(_show(f"{summary} (index: {cfg.index.path})"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -111,3 +112,40 @@ def test_python_dash_m_and_console_script(seeded: Path) -> None:
         [str(script), "run", "--help"], capture_output=True, text=True, check=True
     ).stdout
     assert "--set KEY=VALUE" in help_text
+
+
+def test_running_out_of_memory_is_one_line_and_a_rerun_resumes(
+    cli: Callable[..., Result], seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.engines import local
+
+    resolve = local.resolve
+
+    def exhausted(*args: object, **kwargs: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(local, "resolve", exhausted)  # after the shards are made
+    result = cli("run", "configs/news.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: out of memory") and result.stderr.count("\n") == 1
+    assert "memory_budget" in result.stderr and "Traceback" not in result.output
+    assert not (seeded / "out" / "news" / "report.json").exists()
+    monkeypatch.setattr(local, "resolve", resolve)
+    again = cli("run", "configs/news.yaml")
+    assert again.exit_code == 0, again.output
+    report = json.loads((seeded / "out" / "news" / "report.json").read_text())
+    assert (report["kept"], report["exact_duplicates"], report["shards"]["reused"]) == (1, 1, 1)
+
+
+def test_an_index_job_out_of_memory_is_one_line(
+    cli: Callable[..., Result], seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.index import batch
+
+    def exhausted(*args: object, **kwargs: object) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(batch, "pieces", exhausted)
+    result = cli("index", "add", "configs/news.yaml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: out of memory") and result.stderr.count("\n") == 1
