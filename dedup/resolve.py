@@ -265,15 +265,21 @@ class _Verifier:
             return out
         if len(self.facts) > FACTS_HELD:
             self.facts.clear()
-        parts = [np.array(differ, dtype=np.int64)]
+        parts, count = [np.array(differ, dtype=np.int64)], 1
         if self.farm is not None and self.farm.count > 1 and len(differ) >= FARM_PAIRS:
-            parts = [parts[0][p] for p in cluster.split_components(pairs[parts[0]], self.farm.count)]
-        handed = [(part, self._hand_over(pairs[part])) for part in parts[1:]]
-        for part in [parts[0]] + [part for part, future in handed if future is None]:
-            out[part] = self._conflicts(pairs[part])
-        for part, future in handed:
-            if future is not None:
-                out[part] = self._answer(future, pairs[part])
+            # Waves of `count` parts, one read here: each part holds about `VERIFY_CHUNK` records
+            # at most, as this process's own reading does.
+            count = self.farm.count
+            waves = -(-len(kernels.distinct(pairs[parts[0]].ravel())) // (count * VERIFY_CHUNK))
+            parts = [parts[0][p] for p in cluster.split_components(pairs[parts[0]], count * waves)]
+        for start in range(0, len(parts), count):
+            wave = parts[start : start + count]
+            handed = [(part, self._hand_over(pairs[part])) for part in wave[1:]]
+            for part in [wave[0]] + [part for part, future in handed if future is None]:
+                out[part] = self._conflicts(pairs[part])
+            for part, future in handed:
+                if future is not None:
+                    out[part] = self._answer(future, pairs[part])
         return out
 
     def _conflicts(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:

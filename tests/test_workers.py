@@ -401,6 +401,7 @@ class _Farm:
     def __init__(self, count: int, answer: Any = None, error: BaseException | None = None) -> None:
         self.count, self.answer, self.error = count, answer, error
         self.handed: list[int] = []
+        self.texts: list[int] = []
 
     def conflicts(self, texts: list[str], pairs: Any) -> Any:
         from concurrent.futures import Future
@@ -411,6 +412,7 @@ class _Farm:
             return None
         future: Future[Any] = Future()
         self.handed.append(len(pairs))
+        self.texts.append(len(texts))
         assert pairs.dtype == np.int64 and int(pairs.max()) < len(texts)
         if self.error is not None:
             future.set_exception(self.error)
@@ -454,6 +456,14 @@ def test_the_figures_rule_reads_the_same_with_a_farm_or_without(monkeypatch: pyt
         got = resolve._Verifier(source, rep, config, 1, farm).clashes(pairs)
         assert got.tolist() == expected
         assert len(farm.handed) == (farm.count - 1 if farm.answer or farm.error else 0)
+    # Parts of at most about `VERIFY_CHUNK` records, in waves of one part here and one handed over.
+    monkeypatch.setattr(resolve, "VERIFY_CHUNK", 12)
+    waves = _Farm(2, truly)
+    got = resolve._Verifier(source, rep, config, 1, waves).clashes(pairs)
+    assert got.tolist() == expected
+    assert len(waves.handed) == 3  # 60 records: 3 waves of 2 parts
+    assert max(waves.texts) <= 12 + 5  # a part ends with a whole component (5 records here)
+    monkeypatch.setattr(resolve, "VERIFY_CHUNK", 1 << 18)
     # What a farm answers lands on the pairs it was handed (here the opposite of the truth), and
     # they are whole components of the pairs whose figures differ.
     opposite = _Farm(2, lambda texts, local: ~truly(texts, local))
@@ -492,3 +502,55 @@ def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
     unsplit = _run(tmp_path, "unsplit", workers=1, lsh={"figures": False})
     assert one.kept > unsplit.kept  # the figures rule split copies that state other figures
+
+
+def test_a_worker_that_dies_in_the_keep_step_leaves_its_part_to_the_run_which_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from dedup import resolve
+
+    monkeypatch.setattr(resolve, "FARM_PAIRS", 1)
+    texts = _notices(400, seed=8)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
+    one = _run(tmp_path, "one", workers=1)
+    assert one.warnings == []
+    conflicts = shards.Featurizers.conflicts
+
+    def dying(featurizers: shards.Featurizers, texts: list[str], pairs: Any) -> Any:
+        pool = featurizers._pool
+        assert pool is not None
+        real = pool.submit
+        pool.submit = lambda *_: real(signal.raise_signal, signal.SIGKILL)  # type: ignore[method-assign]
+        try:  # the worker that takes the part dies (killed, as by the kernel's out-of-memory killer)
+            return conflicts(featurizers, texts, pairs)
+        finally:
+            pool.submit = real  # type: ignore[method-assign]
+
+    monkeypatch.setattr(shards.Featurizers, "conflicts", dying)
+    two = _run(tmp_path, "two", workers=2)
+    for name in OUTPUTS:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    assert len(two.warnings) == 1
+    assert "read by the run's own process: a worker process stopped" in two.warnings[0]
+
+
+def test_the_workers_stop_before_the_keep_step_when_the_figures_rule_is_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.engines import local
+
+    _corpus(tmp_path)
+    farms: list[Any] = []
+    resolve = local.resolve
+
+    def watched(*args: Any) -> Any:
+        farms.append((args[-1], args[-1] is not None and args[-1].running))
+        return resolve(*args)
+
+    monkeypatch.setattr(local, "resolve", watched)
+    _run(tmp_path, "on", workers=2)
+    _run(tmp_path, "off", workers=2, lsh={"figures": False})
+    assert isinstance(farms[0][0], shards.Featurizers) and farms[0][1]  # up through the keep step
+    assert farms[1] == (None, False)

@@ -281,7 +281,9 @@ class _Run:
             group, rep = exact.groups(source.digests())
         position = np.arange(len(valid), dtype=np.int64)  # shards are in source order
         extra = self.derived.pairs if self.derived is not None else None
-        farm = self.featurizers if self.featurizers.running else None  # workers read figures too
+        farm = self.featurizers if self.featurizers.running and self.config.lsh.figures else None
+        if farm is None:
+            self.featurizers.close()  # nothing for them in the keep step: their memory goes now
         found = resolve(
             source, group, rep, position, self.config, self.clock, threads(self.config), extra, farm
         )
@@ -306,6 +308,9 @@ class _Run:
             "timings": spent,
         }
         self.work.save_global(arrays, meta)
+        lost = self.featurizers.lost()
+        if lost is not None:
+            self.report.warnings.append(lost)
         crash_point("resolve")
         return found, valid, id_rejects
 

@@ -10,6 +10,7 @@ only the rows asked for.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import multiprocessing
 import multiprocessing.context
@@ -207,7 +208,20 @@ def _process_apart(
         process(piece, file, name, config, store, clock)
     except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
         raise ShardWriteError(err.errno, err.strerror, err.filename) from None
+    finally:
+        _give_back_memory()
     return clock.timings
+
+
+def _give_back_memory() -> None:
+    """Return the memory a finished shard freed to the system: Arrow's pool, then the C heap.
+
+    A worker waits between shards, and after the last one through the keep step; what it freed
+    would otherwise stay in its allocators' free lists, counted in its resident memory.
+    """
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: no `malloc_trim`
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -296,6 +310,8 @@ class Featurizers:
         self._started = False
         self._lifeline: Connection | None = None  # this process's end; the workers', `_watched`
         self._watched: Connection
+        self._handed: list[Future[npt.NDArray[np.bool_]]] = []  # parts of the figures rule
+        self._refused = 0  # parts of it no worker took
 
     def submit(self, piece: readers.ReadBatch, file: str, name: str) -> Future[dict[str, float]]:
         """Featurize and save one shard in a worker; the future gives its stage seconds.
@@ -327,9 +343,24 @@ class Featurizers:
             return None
         try:
             with _main_module_hidden():
-                return self._pool.submit(_conflicts_apart, texts, pairs)
+                future = self._pool.submit(_conflicts_apart, texts, pairs)
         except (RuntimeError, OSError, EOFError):  # a broken or shut-down pool raises RuntimeError
+            self._refused += 1
             return None
+        self._handed.append(future)
+        return future
+
+    def lost(self) -> str | None:
+        """Why parts of the figures rule were read by the run's own process after all; None if none.
+
+        Asked once the parts handed over have been waited for (`resolve` reads a failed part itself).
+        """
+        died = sum(1 for f in self._handed if f.done() and not f.cancelled() and f.exception() is not None)
+        if not died and not self._refused:
+            return None
+        why = "a worker process stopped (killed, or out of memory)" if died else "no worker took them"
+        parts = died + self._refused
+        return f"{parts} part(s) of the keep step's figures rule were read by the run's own process: {why}"
 
     @property
     def running(self) -> bool:
