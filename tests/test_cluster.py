@@ -535,6 +535,8 @@ def test_split_components_balances_records_between_parts() -> None:
     assert [len(p) for p in split_components(pairs, 1)] == [200]
     one = np.array([(0, 1), (1, 2), (2, 3)], dtype=np.int64)  # one component cannot be cut
     assert [p.tolist() for p in split_components(one, 3)] == [[0, 1, 2]]
+    no_pairs = split_components(np.empty((0, 2), dtype=np.int64), 2)  # one part, holding no pair
+    assert [(p.tolist(), p.dtype) for p in no_pairs] == [([], np.dtype(np.int64))]
 
 
 @settings(max_examples=examples(200), deadline=None)
