@@ -37,7 +37,10 @@ def _out_of_memory(cfg: config_module.Config | None, resumes: bool) -> EngineErr
     budget = f" (now {cfg.memory_budget})" if cfg is not None else ""
     workers = f" (now {cfg.workers})" if cfg is not None else ""
     again = "run again: it resumes from the shards already made" if resumes else "run again"
-    return EngineError(f"out of memory; lower `memory_budget`{budget} or `workers`{workers}, and {again}")
+    return EngineError(
+        f"out of memory; lower `memory_budget`{budget} or `workers`{workers}, or raise the process's "
+        f"memory limit (`ulimit -v` counts each process), and {again}"
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

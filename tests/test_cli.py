@@ -114,15 +114,35 @@ def test_python_dash_m_and_console_script(seeded: Path) -> None:
     assert "--set KEY=VALUE" in help_text
 
 
+def _arrow_thread_error() -> BaseException:
+    import pyarrow as pa
+
+    return pa.ArrowException(
+        "Unknown error: Failed to launch worker thread: Resource temporarily unavailable"
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MemoryError,
+        lambda: OSError("Memory mapping file failed: Cannot allocate memory"),  # Arrow's, without errno
+        lambda: OSError(12, "Cannot allocate memory"),
+        _arrow_thread_error,
+    ],
+)
 def test_running_out_of_memory_is_one_line_and_a_rerun_resumes(
-    cli: Callable[..., Result], seeded: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Callable[..., Result],
+    seeded: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Callable[[], BaseException],
 ) -> None:
     from dedup.engines import local
 
     resolve = local.resolve
 
     def exhausted(*args: object, **kwargs: object) -> object:
-        raise MemoryError
+        raise error()
 
     monkeypatch.setattr(local, "resolve", exhausted)  # after the shards are made
     result = cli("run", "configs/news.yaml")
@@ -149,3 +169,12 @@ def test_an_index_job_out_of_memory_is_one_line(
     result = cli("index", "add", "configs/news.yaml")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: out of memory") and result.stderr.count("\n") == 1
+
+
+def test_a_full_disk_is_still_an_output_error_and_not_out_of_memory() -> None:
+    from dedup.engines.local import out_of_memory
+
+    assert not out_of_memory(OSError(28, "No space left on device"))
+    assert not out_of_memory(OSError("Memory mapping file failed: Permission denied"))
+    assert not out_of_memory(ValueError("Cannot allocate memory"))  # not an error of the system
+    assert out_of_memory(MemoryError())

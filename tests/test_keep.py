@@ -722,3 +722,24 @@ def test_keep_none_names_the_next_copy_of_a_repeated_text() -> None:
     got = {d["id"]: d["duplicate_of"] for d in result.duplicates.to_pylist()}
     # The first copy names the second; every other copy names the first (each names another copy).
     assert got == {"e0": "e1", "e1": "e0", "e2": "e0", "e3": "e0"}
+
+
+@pytest.mark.parametrize("keep", ["none", "first"])
+def test_a_notice_stating_other_figures_stays_under_every_rule(tmp_path: Path, keep: str) -> None:
+    story = " ".join(article(31, paragraphs=2, words=40))
+    rows = [
+        {"id": "a", "text": f"{story} The board declared a dividend of 12 cents a share."},
+        {"id": "b", "text": f"{story} The board declared a dividend of 12 cents a share, payable soon."},
+        {"id": "c", "text": f"{story} The board declared a dividend of 20 cents a share."},
+    ]
+    for x in rows:
+        for y in rows:
+            assert x is y or _jaccard(x["text"], y["text"]) >= 0.5  # all three pair up on their words
+    unique, dups = _run(tmp_path, rows, cluster={"keep": keep})
+    # The figures rule splits `c` from both, then the keep step decides again over what is left.
+    if keep == "none":  # every record with a duplicate goes: `a` and `b`, each naming the other
+        assert set(unique) == {"c"}
+        assert {k: d["duplicate_of"] for k, d in dups.items()} == {"a": "b", "b": "a"}
+    else:
+        assert set(unique) == {"a", "c"}
+        assert {k: d["duplicate_of"] for k, d in dups.items()} == {"b": "a"}

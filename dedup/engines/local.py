@@ -35,6 +35,7 @@ making that shard (`dedup.engines.shards.Featurizers`).
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import os
 import resource
@@ -536,6 +537,8 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         DedupError: a subclass saying what was wrong with the config, the input or the output:
             `OutputError` for a folder another run is writing or one that cannot be written,
             `InputError` when every record read was rejected. What the run staged is removed.
+        MemoryError: the process ran out of memory or threads (`out_of_memory`, Arrow's failed
+            memory maps and threads included); the shards made are kept for a rerun.
     """
     if config.engine == "spark":
         from dedup.engines import spark  # noqa: PLC0415 - PySpark only for the runs that ask for it
@@ -548,7 +551,11 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         try:
             state.start()
             return _steps(state, started)
-        except OSError as err:
+        except (OSError, pa.ArrowException) as err:
+            if out_of_memory(err):  # not the output's fault: the shards made are kept for a rerun
+                raise MemoryError(str(err)) from None
+            if not isinstance(err, OSError):
+                raise
             state.discard()
             raise writers.failure(folder, err) from None
         except EngineError:  # a worker died: what it and the others made is kept for a rerun
@@ -588,6 +595,21 @@ def _find(
         rejected = sum(s.rejected for s in shards)
     found, valid, id_rejects = state.resolve(shards)
     return shards, found, valid, id_rejects, rejected + len(id_rejects)
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether an error is the process running out of memory or threads, however it was raised.
+
+    Arrow reports a failed memory map as `OSError` ("Memory mapping file failed: Cannot allocate
+    memory", no errno) and a thread it could not start as a bare `ArrowException` ("Failed to launch
+    worker thread: Resource temporarily unavailable"); both happen under a limit such as `ulimit -v`.
+    """
+    if isinstance(err, MemoryError) or (isinstance(err, OSError) and err.errno == errno.ENOMEM):
+        return True
+    if not isinstance(err, OSError | pa.ArrowException):
+        return False
+    text = str(err)
+    return os.strerror(errno.ENOMEM) in text or "Failed to launch worker thread" in text
 
 
 def _first_rejects(shards: list[Shard], id_rejects: list[Reject], limit: int = 5) -> list[str]:

@@ -358,7 +358,9 @@ class Featurizers:
         died = sum(1 for f in self._handed if f.done() and not f.cancelled() and f.exception() is not None)
         if not died and not self._refused:
             return None
-        why = "a worker process stopped (killed, or out of memory)" if died else "no worker took them"
+        why = "a worker process stopped (killed, or out of memory)"
+        if not died:
+            why = "the worker processes had stopped (one was killed, or out of memory)"
         parts = died + self._refused
         return f"{parts} part(s) of the keep step's figures rule were read by the run's own process: {why}"
 

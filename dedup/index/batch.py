@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup.engines.local import out_of_memory
 from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
@@ -62,7 +63,11 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
         spool = folder / _SPOOL
         try:
             return _run(config, add, progress or NullProgress(), spool)
-        except OSError as err:
+        except (OSError, pa.ArrowException) as err:
+            if out_of_memory(err):
+                raise MemoryError(str(err)) from None
+            if not isinstance(err, OSError):
+                raise
             raise writers.failure(folder, err) from None
         finally:
             shutil.rmtree(spool, ignore_errors=True)
