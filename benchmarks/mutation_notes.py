@@ -868,37 +868,8 @@ _RENUMBER_ZERO = (
 _each("dedup.resolve.x__settle_again", "named = pair > 0", _RENUMBER_ZERO)
 _each("dedup.resolve.x__settle_again", "named = pair >= 1", _RENUMBER_ZERO)
 _each("dedup.resolve.xǁ_Verifierǁforget", "self.paragraphs = None", _NO_REUSE)
-_each("dedup.resolve.x_decide", "workers: int = 2", _WORKERS)
 _each(
     "dedup.resolve.x_decide",
     "labels[edges[:, 1]]",
     "equivalent: both records of a pair are in one group, so either gives the pair's group",
-)
-_each(
-    "dedup.resolve.x_decide",
-    "keep[unjudged[clash]] = None",
-    "equivalent: NumPy stores None as False in a bool array",
-)
-_each("dedup.resolve.x_decide", "extra = np.empty((0, 2), None)", _DTYPE + " (an empty array ends the loop)")
-_each("dedup.resolve.x_decide", "extra = np.empty((0, 2), )", _DTYPE + " (an empty array ends the loop)")
-_each(
-    "dedup.resolve.x_decide",
-    "np.empty((0, 3), np.int64)",
-    "equivalent: an empty array of any width ends the loop",
-)
-_ROUNDS = (
-    "left: only the bound on group rounds (`GROUP_ROUNDS`, 8) moves; a test would need a group that "
-    "takes eight rounds of pairs verified side by side to settle"
-)
-_each("dedup.resolve.x_decide", "rounds = 1", _ROUNDS)
-_each(
-    "dedup.resolve.x_decide",
-    "if not drop_all or rounds < GROUP_ROUNDS",
-    _ROUNDS + "; under `keep: none` no group keeps two records side by side, so it finds no pairs",
-)
-_each(
-    "dedup.resolve.x_decide",
-    "pairs[:, 0] / len(rep) + pairs[:, 1]",
-    "left: pairs already verified are offered to a group round again; one that failed fails again, one "
-    "the figures rule split is split again, so only the rounds spent move (see `rounds = 1`)",
 )
