@@ -478,15 +478,25 @@ def test_the_figures_rule_reads_the_same_with_a_farm_or_without(monkeypatch: pyt
     assert (differ & ~handed).any()  # this process read its part too
 
 
-def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _notices_by_one_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Report:
+    """400 notices in `in.jsonl`, the figures rule shared from its first pair on; their run at one worker."""
     from dedup import resolve
 
     monkeypatch.setattr(resolve, "FARM_PAIRS", 1)
     texts = _notices(400, seed=8)
     write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
-    one = _run(tmp_path, "one", workers=1)
+    return _run(tmp_path, "one", workers=1)
+
+
+def _same_outputs(got: Path, expected: Path) -> None:
+    for name in OUTPUTS:
+        assert (got / name).read_bytes() == (expected / name).read_bytes(), name
+
+
+def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = _notices_by_one_worker(tmp_path, monkeypatch)
     futures: list[Any] = []
     conflicts = shards.Featurizers.conflicts
 
@@ -498,8 +508,7 @@ def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
     two = _run(tmp_path, "two", workers=2)
     assert two.shards["workers"] == 2 and futures
     assert all(f is not None and f.exception() is None for f in futures)  # a worker answered
-    for name in OUTPUTS:
-        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    _same_outputs(tmp_path / "two", tmp_path / "one")
     unsplit = _run(tmp_path, "unsplit", workers=1, lsh={"figures": False})
     assert one.kept > unsplit.kept  # the figures rule split copies that state other figures
 
@@ -509,12 +518,7 @@ def test_a_worker_that_dies_in_the_keep_step_leaves_its_part_to_the_run_which_sa
 ) -> None:
     import signal
 
-    from dedup import resolve
-
-    monkeypatch.setattr(resolve, "FARM_PAIRS", 1)
-    texts = _notices(400, seed=8)
-    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
-    one = _run(tmp_path, "one", workers=1)
+    one = _notices_by_one_worker(tmp_path, monkeypatch)
     assert one.warnings == []
     conflicts = shards.Featurizers.conflicts
 
@@ -530,8 +534,7 @@ def test_a_worker_that_dies_in_the_keep_step_leaves_its_part_to_the_run_which_sa
 
     monkeypatch.setattr(shards.Featurizers, "conflicts", dying)
     two = _run(tmp_path, "two", workers=2)
-    for name in OUTPUTS:
-        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    _same_outputs(tmp_path / "two", tmp_path / "one")
     assert len(two.warnings) == 1
     assert "read by the run's own process: a worker process stopped" in two.warnings[0]
 
