@@ -873,3 +873,35 @@ _each(
     "labels[edges[:, 1]]",
     "equivalent: both records of a pair are in one group, so either gives the pair's group",
 )
+_SAME_GROUP = "equivalent: both records of a pair are in one group, so either gives the pair's group"
+_each("dedup.resolve.x_decide", "labels[added[:, 1]]", _SAME_GROUP)
+_each(
+    "dedup.resolve.x_decide",
+    "np.ones(len(edges) - len(added), dtype=None)",
+    "equivalent: `_settle_again` counts it as int64 whatever its dtype",
+)
+_each(
+    "dedup.resolve.x_decide",
+    "np.ones(len(edges) - len(added), )",
+    "equivalent: `_settle_again` counts it as int64 whatever its dtype",
+)
+_each(
+    "dedup.resolve.x_decide",
+    "np.ones(len(edges) + len(added), dtype=bool)",
+    "equivalent: only the first entries, one per edge before the round, are read",
+)
+_each(
+    "dedup.resolve.x_decide",
+    "                None,",
+    "equivalent: group rounds run only when not `keep: none`, where `drop_all` is False, as None is",
+)
+_each("dedup.resolve.x_resolve", "workers: int = 2", _WORKERS)
+_each("dedup.resolve.xǁ_Verifierǁ_clashes", "np.array(differ, )]", _DTYPE)
+_FARM_ONLY = "equivalent: it moves only which process reads a pair, not what is found (tests/test_workers.py)"
+_each("dedup.resolve.xǁ_Verifierǁ_clashes", "dtype=np.int64)], 2", _FARM_ONLY + "; one part makes one wave")
+_each(
+    "dedup.resolve.xǁ_Verifierǁ_clashes",
+    "self.farm.count >= 1",
+    _FARM_ONLY + "; a farm of one hands nothing over",
+)
+_each("dedup.resolve.xǁ_Verifierǁ_clashes", "len(differ) > FARM_PAIRS", _FARM_ONLY)
