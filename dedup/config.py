@@ -101,7 +101,7 @@ class Config:
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
         workers: worker processes that make the shards of a local run, and threads for the
             compiled kernels (signatures, verification); 0 uses every core.
-        memory_budget: the memory a run aims to stay within (`2GB`, `512MiB`). Records are
+        memory_budget: the memory a run aims to stay within (`2GB`, `512MiB`, or bytes). Records are
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
             about 150 bytes per record.
@@ -125,7 +125,7 @@ class Config:
     on_error: Literal["skip", "fail"] = "skip"
     workers: int = field(default=0, metadata={"check": _check_workers})
     progress: Literal["auto", "always", "never"] = "auto"
-    memory_budget: str = field(default="4GB", metadata={"check": _check_budget})
+    memory_budget: str = field(default="4GB", metadata={"check": _check_budget, "size": True})
     granularity: Literal["document", "paragraph"] = "document"
     paragraphs: ParagraphConfig = field(default_factory=ParagraphConfig)
     engine: Literal["local", "spark"] = "local"
@@ -191,7 +191,10 @@ def _build(source: str, prefix: str, cls: type[Any], data: Mapping[str, Any]) ->
     values: dict[str, Any] = {}
     for name, value in data.items():
         path = prefix + name
-        converted = _convert(source, path, hints[name], value)
+        given = value
+        if fields[name].metadata.get("size") and isinstance(value, int) and not isinstance(value, bool):
+            given = str(value)  # a size may be written as a count of bytes (YAML reads it as a number)
+        converted = _convert(source, path, hints[name], given)
         check = fields[name].metadata.get("check")
         problem = check(converted) if check is not None else None
         if problem is not None:

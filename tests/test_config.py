@@ -242,3 +242,14 @@ def test_values_that_clash_name_where_the_clash_is(
 def test_an_override_can_settle_a_clash_in_the_file() -> None:
     config = from_dict({"engine": "spark", "granularity": "paragraph"}, "ps.yaml", ["granularity=document"])
     assert (config.engine, config.granularity) == ("spark", "document")
+
+
+def test_a_memory_budget_may_be_a_count_of_bytes(tmp_path: Path) -> None:
+    assert from_dict({"memory_budget": 2_000_000_000}).memory_budget == "2000000000"
+    config = tmp_path / "c.yaml"
+    config.write_text("memory_budget: 3000000000\n", encoding="utf-8")
+    assert load(str(config), ()).memory_budget == "3000000000"
+    with pytest.raises(ConfigError, match=r"memory_budget must be at least 1MB; got 1$"):
+        from_dict({"memory_budget": 1})
+    with pytest.raises(ConfigError, match=r"memory_budget must be a string; got True$"):
+        from_dict({"memory_budget": True})
