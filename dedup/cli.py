@@ -1,14 +1,19 @@
 """The `dedup` command line: a thin layer over `dedup.load_config` and `dedup.run`.
 
 Only `DedupError` is caught: it is printed as `Error: ...` and the process exits with the error's
-code (2 for config errors, 1 for input and output errors). Anything else is a bug and keeps its
-traceback. Everything printed goes through `_show`: URL passwords masked, and control characters
-from the input (an id holding a terminal escape sequence) escaped.
+code (2 for config errors, 1 for input and output errors); so is running out of memory. SIGTERM
+(a scheduler's or `timeout`'s stop) unwinds the job as Ctrl-C does, says so in one line and exits
+143, keeping a run's shards for the rerun. Anything else is a bug and keeps its traceback.
+Everything printed goes through `_show`: URL passwords masked, and control characters from the
+input (an id holding a terminal escape sequence) escaped.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -43,6 +48,28 @@ def _out_of_memory(cfg: config_module.Config | None, resumes: bool) -> EngineErr
     )
 
 
+class _Terminated(BaseException):
+    """SIGTERM arrived: the job unwinds as it does for Ctrl-C (workers stopped, shards kept)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+@contextmanager
+def _terminable(resumes: bool) -> Iterator[None]:
+    """Within it SIGTERM stops the job in one line, exit status 143 (128 + SIGTERM)."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    except _Terminated:
+        again = "run again to resume from the shards already made" if resumes else "run again"
+        click.echo(f"Terminated (SIGTERM); {again}", err=True)
+        sys.exit(128 + signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dedup")
 def main() -> None:
@@ -70,12 +97,13 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     try:
         cfg = config_module.load(config_path, overrides)
         console = Console(stderr=True)
-        if not quiet and wants_display(cfg.progress):
-            with RichDisplay(console) as display:
-                report = run_pipeline(cfg, progress=display)
-        else:
-            quiet_progress: Progress = NullProgress()
-            report = run_pipeline(cfg, progress=quiet_progress)
+        with _terminable(resumes=True):
+            if not quiet and wants_display(cfg.progress):
+                with RichDisplay(console) as display:
+                    report = run_pipeline(cfg, progress=display)
+            else:
+                quiet_progress: Progress = NullProgress()
+                report = run_pipeline(cfg, progress=quiet_progress)
     except DedupError as err:
         raise _fail(err) from None
     except MemoryError:
@@ -107,11 +135,12 @@ def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: b
     cfg = None
     try:
         cfg = config_module.load(config_path, overrides)
-        if not quiet and wants_display(cfg.progress):
-            with RichDisplay(Console(stderr=True)) as display:
-                report = batch.run(cfg, add, progress=display)
-        else:
-            report = batch.run(cfg, add)
+        with _terminable(resumes=False):
+            if not quiet and wants_display(cfg.progress):
+                with RichDisplay(Console(stderr=True)) as display:
+                    report = batch.run(cfg, add, progress=display)
+            else:
+                report = batch.run(cfg, add)
     except DedupError as err:
         raise _fail(err) from None
     except MemoryError:

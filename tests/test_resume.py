@@ -311,3 +311,40 @@ def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_p
     while _processes_naming(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_naming(tmp_path) == []
+
+
+def test_sigterm_stops_a_run_with_workers_in_one_line_and_a_rerun_resumes(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
+    env.update(PYTHONPATH=str(ROOT), DEDUP_STOP_AT="shard:00000-00001")  # the run's process stops there
+    run_ = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "run", config, "--quiet"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with open(f"/proc/{run_.pid}/stat", encoding="ascii") as handle:
+            if handle.read().rsplit(")", 1)[1].split()[0] == "T":
+                break
+        time.sleep(0.05)
+    os.kill(run_.pid, signal.SIGTERM)  # what `timeout` or a scheduler sends: the run's process only
+    os.kill(run_.pid, signal.SIGCONT)
+    _, errors = run_.communicate(timeout=300)
+    assert run_.returncode == 128 + signal.SIGTERM
+    # One line, and no traceback nor the resource tracker's warning about leaked semaphores.
+    assert errors == "Terminated (SIGTERM); run again to resume from the shards already made\n", errors
+    deadline = time.monotonic() + 30
+    while _processes_naming(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(tmp_path) == []
+    made = list((tmp_path / "out" / ".dedup-work").glob("*/shards/*.json"))
+    assert made, "the shards made before SIGTERM are kept"
+    rerun = _cli(tmp_path, config)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["shards"]["reused"] == len(made)
