@@ -278,14 +278,10 @@ def test_a_worker_killed_on_the_first_shard_stops_the_run_too(tmp_path: Path) ->
     assert "warning" not in killed.stderr and "Traceback" not in killed.stderr
 
 
-def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_path: Path) -> None:
-    _corpus(tmp_path)
-    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+def _stopped_after_a_shard(tmp_path: Path, config: str) -> subprocess.Popen[str]:
+    """`dedup run` in a process group of its own, stopped (SIGSTOP) once its second shard is made."""
     env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
     env.update(PYTHONPATH=str(ROOT), DEDUP_STOP_AT="shard:00000-00001")  # the run's process stops there
-    # Ctrl-C's default action in the child even where this test runs with SIGINT ignored (a
-    # background job): an ignored signal stays ignored across exec, a handled one does not.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     run_ = subprocess.Popen(
         [sys.executable, "-m", "dedup", "run", config, "--quiet"],
         cwd=tmp_path,
@@ -295,13 +291,23 @@ def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_p
         text=True,
         start_new_session=True,  # its own process group, as a terminal gives it
     )
-    signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with open(f"/proc/{run_.pid}/stat", encoding="ascii") as handle:
             if handle.read().rsplit(")", 1)[1].split()[0] == "T":
                 break
         time.sleep(0.05)
+    return run_
+
+
+def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_path: Path) -> None:
+    _corpus(tmp_path)
+    config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
+    # Ctrl-C's default action in the child even where this test runs with SIGINT ignored (a
+    # background job): an ignored signal stays ignored across exec, a handled one does not.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    run_ = _stopped_after_a_shard(tmp_path, config)
+    signal.signal(signal.SIGINT, previous)
     os.killpg(run_.pid, signal.SIGINT)  # what Ctrl-C does: the whole group, workers included
     os.kill(run_.pid, signal.SIGCONT)
     _, errors = run_.communicate(timeout=300)
@@ -316,23 +322,7 @@ def test_ctrl_c_stops_a_run_with_workers_in_one_line_and_leaves_no_process(tmp_p
 def test_sigterm_stops_a_run_with_workers_in_one_line_and_a_rerun_resumes(tmp_path: Path) -> None:
     _corpus(tmp_path)
     config = _config(tmp_path, "config.yaml", "out", ["a.jsonl", "b.jsonl"], workers=2)
-    env = {k: v for k, v in os.environ.items() if k != "DEDUP_CRASH_AT"}
-    env.update(PYTHONPATH=str(ROOT), DEDUP_STOP_AT="shard:00000-00001")  # the run's process stops there
-    run_ = subprocess.Popen(
-        [sys.executable, "-m", "dedup", "run", config, "--quiet"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        with open(f"/proc/{run_.pid}/stat", encoding="ascii") as handle:
-            if handle.read().rsplit(")", 1)[1].split()[0] == "T":
-                break
-        time.sleep(0.05)
+    run_ = _stopped_after_a_shard(tmp_path, config)
     os.kill(run_.pid, signal.SIGTERM)  # what `timeout` or a scheduler sends: the run's process only
     os.kill(run_.pid, signal.SIGCONT)
     _, errors = run_.communicate(timeout=300)
