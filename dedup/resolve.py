@@ -252,7 +252,7 @@ class _Verifier:
         """
         if not self.config.lsh.figures or not len(pairs):
             return np.zeros(len(pairs), dtype=bool)
-        with _collector_paused():
+        with collector_paused():
             return self._clashes(pairs)
 
     def _clashes(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -336,7 +336,7 @@ class _Verifier:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off inside, and after it as it was before.
 
     The keep step's figures rule makes many small acyclic objects (tokens, frozensets,
@@ -469,15 +469,15 @@ def decide(
     check = _Verifier(source, rep, config, workers, farm)
     edges = pairs[verdict.keep]
     verdict = _subset(verdict, verdict.keep)
-    with clock.stage("cluster"), _collector_paused():
+    with clock.stage("cluster"), collector_paused():
         drop_all = parse_keep(config.cluster.keep)[0] == "none"
         leader = _leaders(group, len(rep), rank)
         labels = cluster.connect(len(rep), edges)
-        edge_label = labels[edges[:, 0]]  # each pair's group: removing or adding pairs stays inside one
         checked = kernels.distinct(pairs[:, 0] * len(rep) + pairs[:, 1])
         judged = np.zeros(len(edges), dtype=bool)
         rounds = 0
-        settled = cluster.settle(rank[leader], edges, verdict, drop_all)
+        ranks = rank[leader]  # each exact group's keep rank, as its leader's
+        settled = cluster.settle(ranks, edges, verdict, drop_all)
         while True:
             # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
             # every verified pair. A pair it splits goes, and the step decides again.
@@ -490,12 +490,9 @@ def decide(
                 if clash.any():
                     keep = np.ones(len(edges), dtype=bool)
                     keep[unjudged[clash]] = False
-                    touched = edge_label[unjudged[clash]]
+                    touched = labels[edges[unjudged[clash], 0]]
                     edges, verdict, judged = edges[keep], _subset(verdict, keep), judged[keep]
-                    edge_label = edge_label[keep]
-                    settled = _settle_again(
-                        settled, keep, rank[leader], edges, verdict, labels, edge_label, touched, drop_all
-                    )
+                    settled = _settle_again(settled, keep, ranks, edges, verdict, labels, touched, drop_all)
                 continue
             extra = np.empty((0, 2), np.int64)
             if not drop_all and rounds < GROUP_ROUNDS:
@@ -511,19 +508,9 @@ def decide(
             edges = np.concatenate([edges, added])
             verdict = lsh.Verdict.concat([verdict, _subset(more, more.keep)])
             judged = np.r_[judged, np.zeros(len(added), dtype=bool)]
-            edge_label = np.r_[edge_label, labels[added[:, 0]]]
             kept_all = np.ones(len(edges) - len(added), dtype=bool)
-            settled = _settle_again(
-                settled,
-                kept_all,
-                rank[leader],
-                edges,
-                verdict,
-                labels,
-                edge_label,
-                labels[added[:, 0]],
-                drop_all,
-            )
+            touched = labels[added[:, 0]]
+            settled = _settle_again(settled, kept_all, ranks, edges, verdict, labels, touched, drop_all)
         found = _expand(group, leader, rank, edges, settled, cluster.connect(len(rep), edges), drop_all)
         check.forget()
     with clock.stage("similarity"):
@@ -539,7 +526,6 @@ def _settle_again(
     edges: npt.NDArray[np.int64],
     verdict: lsh.Verdict,
     labels: npt.NDArray[np.int64],
-    edge_label: npt.NDArray[np.int64],
     touched: npt.NDArray[np.int64],
     drop_all: bool,
 ) -> cluster.Settled:
@@ -558,11 +544,10 @@ def _settle_again(
         verdict: their verdicts.
         labels: `int64 (n,)`, each record's group (components of a set of pairs that holds every
             pair of `edges`: removing pairs splits groups, adding pairs inside one joins none).
-        edge_label: `int64 (m,)`, each edge's group.
         touched: the groups that lost or gained pairs.
         drop_all: `keep: none`.
     """
-    again = np.isin(edge_label, touched)
+    again = np.isin(labels[edges[:, 0]], touched)  # the edges of the groups decided again
     part = cluster.settle(rank, edges[again], _subset(verdict, again), drop_all)
     renumber = np.cumsum(kept, dtype=np.int64) - 1  # an edge's index among those still there
     pair = before.pair.copy()

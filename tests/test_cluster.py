@@ -568,9 +568,7 @@ def test_deciding_again_only_the_groups_that_changed_decides_as_deciding_everyth
         edges = [e for e in edges if e not in removed] + added
         e, verdict = arrays(edges)
         touched = labels[[a for a, *_ in removed + added]] if removed or added else np.empty(0, np.int64)
-        decided = _settle_again(
-            decided, kept, rank, e, verdict, labels, labels[e[:, 0]], np.asarray(touched), drop_all
-        )
+        decided = _settle_again(decided, kept, rank, e, verdict, labels, np.asarray(touched), drop_all)
         full = settle(rank, e, verdict, drop_all)
         assert decided.duplicate_of.tolist() == full.duplicate_of.tolist()
         assert decided.pair.tolist() == full.pair.tolist()
@@ -590,8 +588,8 @@ def test_deciding_again_renumbers_the_pairs_of_the_groups_left_alone() -> None:
     assert before.pair.tolist() == [-1, 0, -1, -1, 2, -1]
     kept = np.array([False, True, True, True])  # the first group loses its first pair
     after = _settle_again(
-        before, kept, rank, edges[kept], _verdict([M, M, M], [0.8, 0.9, 0.8]), labels, labels[edges[kept][:, 0]],
-        labels[[0]], False,
+        before, kept, rank, edges[kept], _verdict([M, M, M], [0.8, 0.9, 0.8]), labels, labels[[0]],
+        False,
     )  # fmt: skip
     full = settle(rank, edges[kept], _verdict([M, M, M], [0.8, 0.9, 0.8]))
     assert after.pair.tolist() == full.pair.tolist() == [-1, -1, 0, -1, 1, -1]
@@ -599,7 +597,5 @@ def test_deciding_again_renumbers_the_pairs_of_the_groups_left_alone() -> None:
     # The second group gains a pair: decided again, its pairs named by their place among all.
     grown = np.r_[edges[kept], [(3, 5)]]
     more = _verdict([M, M, M, M], [0.8, 0.9, 0.8, 0.95])
-    again = _settle_again(
-        after, np.ones(3, dtype=bool), rank, grown, more, labels, labels[grown[:, 0]], labels[[3]], False
-    )
+    again = _settle_again(after, np.ones(3, dtype=bool), rank, grown, more, labels, labels[[3]], False)
     assert again.pair.tolist() == settle(rank, grown, more).pair.tolist()

@@ -578,14 +578,14 @@ def test_extra_candidate_pairs_join_the_bands_pairs_once_each_way_round() -> Non
 def test_the_figures_step_leaves_the_garbage_collector_as_it_found_it(was_on: bool) -> None:
     import gc
 
-    from dedup.resolve import _collector_paused
+    from dedup.resolve import collector_paused
 
     (gc.enable if was_on else gc.disable)()
     try:
-        with _collector_paused():
+        with collector_paused():
             assert not gc.isenabled()
         assert gc.isenabled() == was_on
-        with pytest.raises(RuntimeError), _collector_paused():
+        with pytest.raises(RuntimeError), collector_paused():
             raise RuntimeError("a failure inside")
         assert gc.isenabled() == was_on
     finally:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import multiprocessing
 import multiprocessing.context
 import os
@@ -37,7 +36,7 @@ from dedup.featurize import featurize, gather_sets
 from dedup.io import fields, readers, work
 from dedup.outputs import rejects_table
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, fail_fast
-from dedup.resolve import Clock
+from dedup.resolve import Clock, collector_paused
 
 #: The most text (bytes) one shard holds, whatever the memory budget (`Limits.from_budget`).
 SHARD_TEXT_BYTES = 8 << 20
@@ -226,13 +225,8 @@ def _give_back_memory() -> None:
 
 def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """`figures.conflicts` in a worker process, as `bool (len(pairs),)` (the collector paused)."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return np.array(figures.conflicts(texts, pairs.tolist()), dtype=bool)
-    finally:
-        if was_on:
-            gc.enable()
 
 
 class ShardWriteError(OSError):
