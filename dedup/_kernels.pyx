@@ -795,6 +795,9 @@ def settle(
 
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
 
+from cpython.unicode cimport Py_UNICODE_ISDIGIT
+
+
 cdef extern from "Python.h":
     int PyUnicode_KIND(object text)
     void* PyUnicode_DATA(object text)
@@ -899,15 +902,45 @@ cdef void _learn(frozenset words):
     _learnt = words
 
 
+cdef inline bint _listed(int kind, const void* data, Py_ssize_t pos, Py_ssize_t run, str text, frozenset words):
+    # Whether the run of letters `text[pos:run]` is one of the learnt `words`; in place when it can.
+    cdef Py_ssize_t length = run - pos
+    cdef Py_UCS4 c0, c1
+    cdef int k, last
+    cdef Py_ssize_t j
+    cdef bint same
+    if not (_shortest <= length <= _longest):
+        return False
+    c0 = PyUnicode_READ(kind, data, pos)
+    c1 = PyUnicode_READ(kind, data, pos + 1) if length > 1 else 0
+    if _filtered and (
+        c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]
+    ):
+        return False  # no word of the list starts so: no string is made
+    if _exact:  # compared in place with the words of this prefix
+        k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
+        last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
+        while k < last:
+            if _lengths[k] == length:
+                same = True
+                for j in range(2, length):
+                    if PyUnicode_READ(kind, data, pos + j) != _chars[k][j]:
+                        same = False
+                        break
+                if same:
+                    return True
+            k += 1
+        return False
+    return text[pos:run] in words
+
+
 def figure_tokens(str text, frozenset words, bint every_word):
     cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t pos = 0, end, run, length, j
+    cdef Py_ssize_t pos = 0, end, run
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
     cdef Py_UCS4 c
-    cdef bint free, same
-    cdef Py_UCS4 c0, c1
-    cdef int k, last
+    cdef bint free
     if words is not _learnt:
         _learn(words)
     out = []
@@ -924,42 +957,61 @@ def figure_tokens(str text, frozenset words, bint every_word):
             run = pos + 1
             while run < n and is_letter(PyUnicode_READ(kind, data, run)):
                 run += 1
-            length = run - pos
-            if every_word:
+            if every_word or (free and _listed(kind, data, pos, run, text, words)):
                 out.append(text[pos:run])
-            elif free and _shortest <= length <= _longest:
-                c0 = c
-                c1 = PyUnicode_READ(kind, data, pos + 1) if length > 1 else 0
-                if _filtered and (
-                    c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]
-                ):
-                    pos = run  # no word of the list starts so: no string is made
-                    continue
-                if _exact:  # compared in place with the words of this prefix
-                    k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
-                    last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
-                    while k < last:
-                        if _lengths[k] == length:
-                            same = True
-                            for j in range(2, length):
-                                if PyUnicode_READ(kind, data, pos + j) != _chars[k][j]:
-                                    same = False
-                                    break
-                            if same:
-                                out.append(text[pos:run])
-                                break
-                        k += 1
-                else:
-                    word = text[pos:run]
-                    if word in words:
-                        out.append(word)
             pos = run  # no figure or word starts inside a run of letters
             continue
         pos += 1
     return out
 
 
-from cpython.unicode cimport Py_UNICODE_ISDIGIT
+def figure_context(str text, frozenset words):
+    # The tokens of `figure_tokens(text, _, True)` that are figures or `words`, or stand next to
+    # one; and how many tokens there are in all. Other words are counted, not made.
+    cdef Py_ssize_t n = len(text)
+    cdef Py_ssize_t pos = 0, end, run, start
+    cdef Py_ssize_t held_start = -1, held_end = -1  # the last token, when not in `out`
+    cdef Py_ssize_t count = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef const void* data = PyUnicode_DATA(text)
+    cdef Py_UCS4 c
+    cdef bint free, special, after_special = False
+    if words is not _learnt:
+        _learn(words)
+    out = []
+    while pos < n:
+        c = PyUnicode_READ(kind, data, pos)
+        free = pos == 0 or not is_letter(PyUnicode_READ(kind, data, pos - 1))
+        start = pos
+        end = -1
+        special = False
+        if free and is_decimal(c):
+            end = number_end(kind, data, pos, n)
+            special = end > 0
+        if not special:
+            if not is_letter(c):
+                pos += 1
+                continue
+            end = pos + 1
+            while end < n and is_letter(PyUnicode_READ(kind, data, end)):
+                end += 1
+            # A letter that is a digit to `str.isdigit` (`²`) starts a figure for `figure_statements`.
+            special = _listed(kind, data, pos, end, text, words) or Py_UNICODE_ISDIGIT(c)
+        count += 1
+        pos = end
+        if special:
+            if held_start >= 0:
+                out.append(text[held_start:held_end])  # the word before it
+            out.append(text[start:end])
+            held_start = -1
+            after_special = True
+        elif after_special:
+            out.append(text[start:end])  # the word after one
+            held_start = -1
+            after_special = False
+        else:
+            held_start, held_end = start, end
+    return out, count
 
 
 cdef inline bint starts_digit(str token) noexcept:
@@ -981,14 +1033,17 @@ def figure_statements(
     object written_of,
     object statement,
     str date,
+    dict made,
 ):
-    # `figures.statements` over one paragraph's tokens; the rule is documented there.
+    # `figures.statements` over one paragraph's tokens; the rule is documented there. A statement
+    # is a function of its run of tokens and of the word opening it when that word is a month or
+    # `between`/`from` (the only ways the word before enters a statement), so `made` keeps each
+    # run's statement and whether it holds a month: a run seen before costs one lookup.
     cdef Py_ssize_t n = len(tokens)
     cdef Py_ssize_t i, b, j, read = 0
-    cdef str token, word, opened, after, follower, before = ""
-    cdef bint ranged
+    cdef str token, word, opened, after, follower, tag, before = ""
     cdef list out = []
-    cdef list values, written, numbers
+    cdef tuple key, found
     for i in range(n):
         if i < read:
             continue  # the tokens before `read` belong to statements already made
@@ -1000,54 +1055,219 @@ def figure_statements(
             if word not in hedges and not (word in months and starts_digit(tokens[b + 1])):
                 before = word
                 break
-        first = value(token)
         opened = tokens[i - 1] if i else ""
-        values = list(first[0])
-        written = [written_of(token, first[0])]
-        if opened in months:
-            month = months[opened]
-            values.append(month)
-            written.append(month)
-        ranged = first[1]
+        # The run's end, by the scan `_make_statement` repeats with the values.
         j = i + 1
         while j < n:
             word = tokens[j]
             if starts_digit(word) or word in number_words:  # listed one after another
-                found = value(word)
-                values += found[0]
-                written.append(written_of(word, found[0]))
-                ranged = ranged or found[1]
                 j += 1
                 continue
             if word in months and j + 1 < n and starts_digit(tokens[j + 1]):  # "19 March 1987"
-                month = months[word]
-                values.append(month)
-                written.append(month)
                 j += 1
                 continue
             if (word in range_words or word in list_words) and j + 1 < n:
                 follower = tokens[j + 1]
                 if starts_digit(follower) or follower in number_words:
-                    found = value(follower)
-                    values += found[0]
-                    written.append(written_of(follower, found[0]))
-                    ranged = ranged or word in range_words or found[1] or opened == "between" or opened == "from"
                     j += 2
                     continue
             break
         if j < n and tokens[j] in months:  # "19 March" closing the statement
-            month = months[tokens[j]]
+            j += 1
+        tag = opened if (opened in months or opened == "between" or opened == "from") else ""
+        key = (tag, *tokens[i:j])
+        found = made.get(key)
+        if found is None:
+            found = _make_statement(
+                tokens, i, j, opened, number_words, months, range_words, value, written_of, statement
+            )
+            made[key] = found
+        after = tokens[j] if j < n else ""
+        out.append(((before, after), found[0]))
+        if found[1]:
+            out.append(((date, after), found[0]))  # a date is also compared in a frame of its own
+        read = j
+    return out
+
+
+cdef tuple _make_statement(
+    list tokens,
+    Py_ssize_t i,
+    Py_ssize_t end,
+    str opened,
+    dict number_words,
+    dict months,
+    frozenset range_words,
+    object value,
+    object written_of,
+    object statement,
+):
+    # The statement of the run `tokens[i:end]` (found by `figure_statements`), and whether it holds a month.
+    cdef str token = tokens[i]
+    cdef str word, month
+    cdef Py_ssize_t j
+    cdef bint ranged
+    cdef list values, written, numbers
+    first = value(token)
+    values = list(first[0])
+    written = [written_of(token, first[0])]
+    if opened in months:
+        month = months[opened]
+        values.append(month)
+        written.append(month)
+    ranged = first[1]
+    j = i + 1
+    while j < end:
+        word = tokens[j]
+        if starts_digit(word) or word in number_words:
+            found = value(word)
+            values += found[0]
+            written.append(written_of(word, found[0]))
+            ranged = ranged or found[1]
+            j += 1
+        elif word in months:  # inside the run, "19 March 1987"; at its end, "19 March"
+            month = months[word]
             values.append(month)
             written.append(month)
             j += 1
-        after = tokens[j] if j < n else ""
-        numbers = [v for v in values if type(v) is float]
-        span = (min(numbers), max(numbers)) if ranged and numbers else None
-        made = statement(frozenset(values), span, frozenset(written))
-        out.append(((before, after), made))
-        for v in values:
-            if type(v) is str and v.startswith("month"):
-                out.append(((date, after), made))  # a date is also compared in a frame of its own
+        else:  # a range or list word, and the figure after it
+            found = value(tokens[j + 1])
+            values += found[0]
+            written.append(written_of(tokens[j + 1], found[0]))
+            ranged = ranged or word in range_words or found[1] or opened == "between" or opened == "from"
+            j += 2
+    numbers = [v for v in values if type(v) is float]
+    span = (min(numbers), max(numbers)) if ranged and numbers else None
+    cdef bint dated = False
+    for v in values:
+        if type(v) is str and v.startswith("month"):
+            dated = True
+            break
+    return statement(frozenset(values), span, frozenset(written)), dated
+
+
+def figure_body(list found):
+    # `figures.facts`' table: each frame with its distinct statements, in the order first stated.
+    cdef dict table = {}
+    cdef tuple statements, held
+    for statements in found:
+        for frame, statement in statements:
+            held = table.get(frame)
+            if held is None:
+                table[frame] = (statement,)
+            elif statement not in held:
+                table[frame] = held + (statement,)
+    return table
+
+
+cdef bint _mistyped(str x, str y):
+    # `figures._mistyped`: two figures as written are one mistyped (two neighbours swapped, a
+    # decimal point left out, a character doubled or undoubled).
+    cdef Py_ssize_t lx = len(x), ly = len(y), i, first = -1, second = -1, diffs = 0
+    cdef str short, long_
+    cdef Py_UCS4 c
+    if lx == ly:
+        for i in range(lx):
+            if x[i] != y[i]:
+                diffs += 1
+                if diffs == 1:
+                    first = i
+                elif diffs == 2:
+                    second = i
+                else:
+                    return False
+        if diffs != 2 or second != first + 1:
+            return False
+        return x[first] == y[second] and x[second] == y[first]
+    if lx - ly != 1 and ly - lx != 1:
+        return False
+    short, long_ = (x, y) if lx < ly else (y, x)
+    cdef Py_ssize_t n = len(long_), same = 0
+    while same < n - 1 and long_[same] == short[same]:
+        same += 1  # `long_[:i] == short[:i]` holds for every i <= same
+    for i in range(same + 1):
+        if long_[i + 1 :] == short[i:]:  # `long_` without its character i is `short`
+            c = long_[i]
+            if c == u'.':
+                return True
+            if (i > 0 and long_[i - 1] == c) or (i + 1 < n and long_[i + 1] == c):
+                return True
+    return False
+
+
+cdef bint _within(frozenset mine, frozenset theirs):
+    # `figures._within`: every figure written in `mine` is written in `theirs`, or mistyped from one.
+    cdef bint found
+    if not mine:
+        return False
+    for v in mine:
+        if v in theirs:
+            continue
+        found = False
+        for w in theirs:
+            if _mistyped(v, w):
+                found = True
                 break
-        read = j
+        if not found:
+            return False
+    return True
+
+
+cdef bint _agrees(object x, object y):
+    # `figures.Statement.agrees`: two statements in one frame can both be true (the module's rule 2).
+    cdef object xs = x.span, ys = y.span
+    cdef frozenset xv = x.values, yv = y.values
+    cdef double low, high
+    if xs is not None and ys is not None:
+        return not xv.isdisjoint(yv) or xs == ys
+    if xs is not None or ys is not None:
+        ranged, plain = (x, y) if xs is not None else (y, x)
+        low, high = ranged.span
+        for v in plain.values:
+            if not (type(v) is float and low <= v <= high):
+                return not xv.isdisjoint(yv)
+        return True
+    if xv <= yv or yv <= xv:
+        return True
+    return _within(x.written, y.written) or _within(y.written, x.written)
+
+
+cdef bint _covered(tuple mine, tuple theirs):
+    # Every statement of `mine` agrees with some statement of `theirs`.
+    cdef bint found
+    for x in mine:
+        found = False
+        for y in theirs:
+            if x is y or _agrees(x, y):
+                found = True
+                break
+        if not found:
+            return False
+    return True
+
+
+cdef bint _conflict(object a, object b):
+    # `figures.conflict`: some frame of both records where neither's statements cover the other's.
+    cdef dict small, large
+    cdef tuple mine, theirs
+    if a.correction or b.correction:
+        return False
+    small, large = a.body, b.body
+    if len(small) > len(large):
+        small, large = large, small
+    for frame, mine in small.items():
+        theirs = large.get(frame)
+        if theirs is None or theirs == mine:  # the same statements cover each other
+            continue
+        if not _covered(mine, theirs) and not _covered(theirs, mine):
+            return True
+    return False
+
+
+def figure_conflicts(list facts, const int64_t[:, ::1] pairs):
+    cdef Py_ssize_t m = pairs.shape[0], k
+    out = np.zeros(m, dtype=np.bool_)
+    cdef uint8_t[::1] out_ = out.view(np.uint8)
+    for k in range(m):
+        out_[k] = _conflict(facts[pairs[k, 0]], facts[pairs[k, 1]])
     return out

@@ -337,6 +337,57 @@ def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[st
     return _kernels.figure_tokens(text, words, every_word)
 
 
+def figure_context(text: str, words: frozenset[str]) -> tuple[list[str], int]:
+    """The tokens `figure_statements` reads of `text`, and how many tokens `text` has in all.
+
+    Of the tokens `figure_tokens(text, _, True)` finds, those that are figures (a token whose first
+    character is a digit to `str.isdigit`, `²` included), those in `words`, and those right before
+    or after one; the others are counted, never made into strings. With `words` holding every word
+    the scan gives a meaning to (number words, months, hedges, range and list words), the scan
+    finds the same statements in these tokens as in all of them: it reads a word only when it
+    stands next to a figure or to one of those words (`tests/test_figures.py` holds the two equal).
+
+    Args:
+        text: the text, lowercased by the caller when `words` are lowercase.
+        words: the words that matter besides figures.
+
+    Returns:
+        `(tokens, count)`: the tokens in order, as slices of `text`; the number of all tokens.
+    """
+    return _kernels.figure_context(text, words)
+
+
+def figure_conflicts(facts: list[Any], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """The figures rule on each pair of records (`figures.conflict`), compiled.
+
+    The rule and its wording are `dedup.figures`' (rules 2 and 3 of its module docstring); this
+    kernel holds the loop over the pairs, their frames and their statements, with
+    `Statement.agrees` and its mistyping test written again here. `tests/test_figures.py` holds it
+    equal to the module's `clashing_frames` and `Statement.agrees`.
+
+    Args:
+        facts: each record's `figures.Facts`.
+        pairs: `int64 (m, 2)`, indices into `facts`.
+
+    Returns:
+        `bool (m,)`: whether the two records of each pair conflict.
+    """
+    return _kernels.figure_conflicts(facts, _c(pairs, np.int64).reshape(-1, 2))
+
+
+def figure_body(found: list[Any]) -> dict[Any, tuple[Any, ...]]:
+    """Each frame of `found` with its distinct statements, in the order first stated.
+
+    Args:
+        found: per paragraph, a tuple of `(frame, statement)` (`figures.statements`).
+
+    Returns:
+        `{frame: (statement, ...)}`, frames in the order first met; a statement equal to one
+        already held for its frame is left out.
+    """
+    return _kernels.figure_body(found)
+
+
 def figure_statements(
     tokens: list[str],
     number_words: dict[str, float],
@@ -348,6 +399,7 @@ def figure_statements(
     written_of: Any,
     statement: Any,
     date: str,
+    made: dict[Any, Any],
 ) -> list[Any]:
     """The statements of figures in one paragraph's tokens, with their frames (`figures.statements`).
 
@@ -367,11 +419,17 @@ def figure_statements(
         written_of: `(token, values) -> str`, the figure as written.
         statement: `(values: frozenset, span, written: frozenset) -> Statement`.
         date: the word standing for "a date" in the frame every date gets besides its own.
+        made: statements already made, by their run of tokens (and the word opening the run when
+            it is a month, `between` or `from`: the only ways the word before enters a statement);
+            read and added to. A run met again is one lookup: wire copies repeat their figures.
+            The caller owns it and bounds it; it must hold only what calls with the same
+            callables and words made.
 
     Returns:
         `[((word before, word after), statement)]`, in order; a statement with a month also comes
         again in the frame `(date, word after)`.
     """
     return _kernels.figure_statements(
-        tokens, number_words, months, hedges, range_words, list_words, value, written_of, statement, date
-    )
+        tokens, number_words, months, hedges, range_words, list_words,
+        value, written_of, statement, date, made,
+    )  # fmt: skip

@@ -284,9 +284,10 @@ class _Verifier:
 
     def _conflicts(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """`bool (m,)`: the figures rule on each pair, read in this process (facts kept for reuse)."""
-        self._read(kernels.distinct(pairs.ravel()), self.facts, self._facts)
-        facts = self.facts
-        return np.array([figures.conflict(facts[a], facts[b]) for a, b in pairs.tolist()], dtype=bool)
+        units = kernels.distinct(pairs.ravel())
+        self._read(units, self.facts, self._facts)
+        read = [self.facts[u] for u in units.tolist()]
+        return kernels.figure_conflicts(read, np.searchsorted(units, pairs))
 
     def _hand_over(self, pairs: npt.NDArray[np.int64]) -> Future[npt.NDArray[np.bool_]] | None:
         """The figures rule on `pairs` handed to another process with the texts it reads."""
@@ -325,6 +326,7 @@ class _Verifier:
         self.facts.clear()
         self.paragraphs = figures.Held()
         self.sequences.clear()
+        figures.forget()
 
     def _read(self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Any) -> None:
         """Fill `into` with `read(text)` for the representatives of `units` not there yet."""

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from dedup.figures import (
     sequence,
     statements,
 )
+from dedup.figures import conflict as figure_conflict
 from dedup.figures import facts as figure_facts
 from tests.conftest import examples
 
@@ -617,6 +619,121 @@ def test_the_compiled_statement_scan_follows_the_rule(tokens: list[str]) -> None
     from dedup import figures as f
 
     assert f._statements(tokens) == _scan_oracle(tokens)
+
+
+_CONTEXT_PIECES = st.sampled_from(
+    [
+        " ", " ", "\n", ", ", ". ", "-", ":",
+        "12", "1,250.50", "6-3/8", "4-5", "2004", "²", "٣", "x9", "9x",
+        "nine", "ninety", "march", "may", "dec", "about", "between", "from", "estimated",
+        "to", "thru", "and", "or", "rose", "pct", "tonnes", "vs", "the", "mayday", "éa", "updated",
+    ]
+)  # fmt: skip
+
+
+def _context_oracle(tokens: list[str]) -> list[str]:
+    """The tokens a word next to nothing the scan reads is left out of (a plain filter, in the test)."""
+    from dedup import figures as f
+
+    read = set(f._NUMBER_WORDS) | set(f._MONTHS) | set(f._HEDGES) | {"to", "through", "thru", "and", "or"}
+    meant = [t[0].isdigit() or t in read for t in tokens]
+    return [
+        t
+        for k, t in enumerate(tokens)
+        if meant[k] or (k > 0 and meant[k - 1]) or (k + 1 < len(tokens) and meant[k + 1])
+    ]
+
+
+@settings(max_examples=examples(2000))
+@given(st.lists(_CONTEXT_PIECES, max_size=30).map("".join))
+def test_the_scan_finds_the_same_statements_in_the_tokens_next_to_figures(text: str) -> None:
+    from dedup import figures as f
+    from dedup import kernels
+
+    every = f._tokens(text)
+    tokens, count = kernels.figure_context(text, f._SCANNED)
+    assert (tokens, count) == (_context_oracle(every), len(every))
+    assert f._statements(tokens) == f._statements(every) == _scan_oracle(every)
+
+
+_WRITTEN = st.text("0125.", min_size=1, max_size=5)
+_STATEMENT = st.builds(
+    Statement,
+    st.frozensets(st.sampled_from([1.0, 2.0, 5.0, 12.0, 25.0, "month 3", "6/14/82"]), min_size=1, max_size=3),
+    st.one_of(st.none(), st.sampled_from([(1.0, 5.0), (2.0, 25.0), (12.0, 12.0)])),
+    st.frozensets(st.one_of(_WRITTEN, st.sampled_from(["month 3", "12", "21", "1.2", "122"])), max_size=3),
+)
+
+
+@settings(max_examples=examples(3000))
+@given(
+    st.lists(_STATEMENT, min_size=1, max_size=3), st.lists(_STATEMENT, min_size=1, max_size=3), st.booleans()
+)
+def test_the_compiled_rule_agrees_with_the_rule_as_written(
+    mine: list[Statement], theirs: list[Statement], correction: bool
+) -> None:
+    from dedup import kernels
+    from dedup.figures import Facts
+
+    frame = ("rose", "pct")
+    a = Facts({frame: tuple(mine), ("a", "b"): (mine[0],)}, correction)
+    b = Facts({frame: tuple(theirs), ("c", "d"): (theirs[0],)}, False)
+    covered = all(any(x.agrees(y) for y in theirs) for x in mine) or all(
+        any(y.agrees(x) for x in mine) for y in theirs
+    )
+    expected = not correction and not covered
+    assert figure_conflict(a, b) == figure_conflict(b, a) == expected
+    assert bool(clashing_frames(a, b)) == (not covered)
+    pairs = np.array([[0, 1], [1, 0], [0, 0]], dtype=np.int64)
+    assert kernels.figure_conflicts([a, b], pairs).tolist() == [expected, expected, False]
+
+
+def test_a_frame_holds_each_statement_once_in_the_order_first_stated() -> None:
+    body = figure_facts("It rose 5 pct.\nIt rose 7 pct, then rose 5 pct and rose 5 pct.").body
+    assert body[("rose", "pct")] == (_s({5.0}, {"5"}), _s({7.0}, {"7"}))
+
+
+def test_a_run_lets_go_of_the_statements_it_kept_for_reuse() -> None:
+    import pyarrow as pa
+
+    from dedup import dedup_table
+    from dedup import figures as f
+
+    said = (
+        "The company said on Monday that its sales rose {} pct to {} mln dlrs in the first quarter of the"
+        " year, and that its profit rose in line with the forecast it gave in January for the whole year."
+    )
+    texts = [said.format(5, 100), said.format(6, 120), said.format(5, 100) + " It gave no other details."]
+    f._MADE.clear()
+    result = dedup_table(pa.table({"id": ["a", "b", "c"], "text": texts}))
+    assert result.unique.column("id").to_pylist() == ["a", "b"]  # the rule read both figures: a and b differ
+    assert result.duplicates.column("duplicate_of").to_pylist() == ["a"]
+    assert f._MADE == {}
+
+
+def test_a_worker_lets_go_of_the_statements_it_kept_after_its_part() -> None:
+    import numpy as np
+
+    from dedup import figures as f
+    from dedup.engines import shards
+
+    texts = ["Sales rose 5 pct to 8,000 tonnes.", "Sales rose 6 pct to 9,000 tonnes.", "Sales rose 5 pct."]
+    f._MADE.clear()
+    clash = shards._conflicts_apart(texts, np.array([[0, 1], [0, 2]], dtype=np.int64))
+    assert clash.tolist() == [True, False]
+    assert f._MADE == {}
+
+
+def test_statements_made_for_reuse_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dedup import figures as f
+
+    lines = [f"rose {k} pct to {k + 1} tonnes" for k in range(40)]
+    cold = [statements(line) for line in lines]
+    monkeypatch.setattr(f, "STATEMENTS_MADE", 3)
+    f._MADE.clear()
+    for line, expected in zip(lines * 2, cold * 2, strict=True):
+        assert statements(line) == expected
+        assert len(f._MADE) <= 3 + 2  # the bound, and one paragraph's statements over it
 
 
 _FRAME_TEXT = st.lists(

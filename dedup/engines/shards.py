@@ -224,9 +224,16 @@ def _give_back_memory() -> None:
 
 
 def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """`figures.conflicts` in a worker process, as `bool (len(pairs),)` (the collector paused)."""
+    """`figures.conflicts` in a worker process, as `bool (len(pairs),)` (the collector paused).
+
+    The statements kept for reuse are let go after, while the collector still waits: the worker
+    then idles through the rest of the keep step.
+    """
     with collector_paused():
-        return np.array(figures.conflicts(texts, pairs.tolist()), dtype=bool)
+        try:
+            return np.array(figures.conflicts(texts, pairs.tolist()), dtype=bool)
+        finally:
+            figures.forget()
 
 
 class ShardWriteError(OSError):
