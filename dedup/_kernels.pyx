@@ -1271,3 +1271,28 @@ def figure_conflicts(list facts, const int64_t[:, ::1] pairs):
     for k in range(m):
         out_[k] = _conflict(facts[pairs[k, 0]], facts[pairs[k, 1]])
     return out
+
+
+def copy_ranges(
+    const uint32_t[::1] source,
+    const int64_t[::1] source_starts,
+    uint32_t[::1] target,
+    const int64_t[::1] target_starts,
+    const int64_t[::1] lengths,
+):
+    cdef Py_ssize_t m = lengths.shape[0], k
+    cdef int64_t n_source = source.shape[0], n_target = target.shape[0]
+    for k in range(m):
+        if (
+            lengths[k] < 0
+            or source_starts[k] < 0
+            or target_starts[k] < 0
+            or source_starts[k] + lengths[k] > n_source
+            or target_starts[k] + lengths[k] > n_target
+        ):
+            raise IndexError(f"range {k} does not fit: {source_starts[k]} + {lengths[k]} of {n_source}, "
+                             f"{target_starts[k]} of {n_target}")
+    with nogil:
+        for k in range(m):
+            if lengths[k]:
+                memcpy(&target[target_starts[k]], &source[source_starts[k]], lengths[k] * sizeof(uint32_t))

@@ -159,8 +159,9 @@ def gather_sets(
     sizes = offsets[rows + 1] - offsets[rows]
     packed = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum(sizes, out=packed[1:])
-    take = np.repeat(offsets[rows] - packed[:-1], sizes) + np.arange(int(packed[-1]), dtype=np.int64)
-    return np.ascontiguousarray(sets[take]), packed
+    out = np.empty(int(packed[-1]), dtype=np.uint32)
+    kernels.copy_ranges(sets, offsets[rows], out, packed[:-1], sizes)
+    return out, packed
 
 
 def clean_table(

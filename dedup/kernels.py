@@ -314,6 +314,37 @@ def settle(
     )  # fmt: skip
 
 
+def copy_ranges(
+    source: npt.NDArray[np.uint32],
+    source_starts: npt.NDArray[np.int64],
+    target: npt.NDArray[np.uint32],
+    target_starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+) -> None:
+    """Copy `lengths[k]` values from `source[source_starts[k]:]` to `target[target_starts[k]:]`, each k.
+
+    What a gather of packed sets (`featurize.gather_sets`, a shard's sets into the rows' places)
+    does with NumPy fancy indexing, one `memcpy` per range: about 10x less time on the sets the
+    verifier reads.
+
+    Args:
+        source: `uint32 (n,)`, C-contiguous (a read-only mapped array will do).
+        source_starts: `int64 (m,)`, where each range starts in `source`.
+        target: `uint32`, C-contiguous and writable; written in place.
+        target_starts: `int64 (m,)`, where each range goes in `target`.
+        lengths: `int64 (m,)`, each range's count of values.
+
+    Raises:
+        IndexError: a range does not fit in `source` or `target` (nothing is copied).
+    """
+    if not target.flags.c_contiguous or target.dtype != np.uint32:
+        raise TypeError("target must be a C-contiguous uint32 array")
+    _kernels.copy_ranges(
+        _c(source, np.uint32), _c(source_starts, np.int64), target, _c(target_starts, np.int64),
+        _c(lengths, np.int64),
+    )  # fmt: skip
+
+
 def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[str]:
     r"""The figures (and words) of `text`, in order, as Python's `re.findall` would find them.
 

@@ -217,3 +217,34 @@ def test_among_is_set_membership(values: list[int], members: list[int]) -> None:
     table = np.array(sorted(set(members)), dtype=np.int64)
     got = kernels.among(np.array(values, dtype=np.int64), table)
     assert got.tolist() == [v in set(members) for v in values]
+
+
+@settings(max_examples=examples(300))
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), max_size=6), max_size=8), st.data())
+def test_packed_sets_are_gathered_in_the_order_asked(sets: list[list[int]], data: st.DataObject) -> None:
+    from dedup.featurize import gather_sets
+
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(s) for s in sets])
+    flat = np.array([v for s in sets for v in s], dtype=np.uint32)
+    rows = data.draw(st.lists(st.integers(0, len(sets) - 1), max_size=10)) if sets else []
+    out, packed = gather_sets(flat, offsets, np.array(rows, dtype=np.int64))
+    assert [out[packed[k] : packed[k + 1]].tolist() for k in range(len(rows))] == [sets[r] for r in rows]
+    assert packed[0] == 0 and packed[-1] == len(out)
+
+
+def test_a_range_that_does_not_fit_is_refused_and_nothing_is_copied() -> None:
+    source, target = np.arange(5, dtype=np.uint32), np.zeros(4, dtype=np.uint32)
+    one = np.array([1], dtype=np.int64)
+    for starts, at, lengths in [
+        ([0, 3], [0, 0], [2, 3]),
+        ([0, 0], [0, 3], [2, 2]),
+        ([0, -1], [0, 0], [1, 1]),
+    ]:
+        with pytest.raises(IndexError):
+            kernels.copy_ranges(source, np.array(starts), target, np.array(at), np.array(lengths))
+        assert target.tolist() == [0, 0, 0, 0]
+    kernels.copy_ranges(source, one * 4, target, one * 3, one)  # the last value, to the last place
+    assert target.tolist() == [0, 0, 0, 4]
+    with pytest.raises(TypeError):
+        kernels.copy_ranges(source, one, target.astype(np.int64), one, one)

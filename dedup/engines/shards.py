@@ -30,9 +30,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dedup import figures, normalize
+from dedup import figures, kernels, normalize
 from dedup.config import Config
-from dedup.featurize import featurize, gather_sets
+from dedup.featurize import featurize
 from dedup.io import fields, readers, work
 from dedup.outputs import rejects_table
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, fail_fast
@@ -583,17 +583,16 @@ class ShardSource:
         """See `resolve.Source`."""
         parts = self._locate(rows)
         sizes = np.zeros(len(rows), dtype=np.int64)
-        pieces: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32], npt.NDArray[np.int64]]] = []
+        starts: list[npt.NDArray[np.int64]] = []
         for s, at, local in parts:
-            hashes, offsets = gather_sets(self._array(s, "sets"), self._array(s, "set_offsets"), local)
-            sizes[at] = np.diff(offsets)
-            pieces.append((at, hashes, offsets))
+            offsets = self._array(s, "set_offsets")
+            starts.append(offsets[local])
+            sizes[at] = offsets[local + 1] - starts[-1]
         packed = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(sizes, out=packed[1:])
         out = np.empty(int(packed[-1]), dtype=np.uint32)
-        for at, hashes, offsets in pieces:  # each shard's sets into the rows' places
-            starts = np.repeat(packed[at] - offsets[:-1], np.diff(offsets))
-            out[starts + np.arange(len(hashes), dtype=np.int64)] = hashes
+        for (s, at, _), start in zip(parts, starts, strict=True):  # each shard's sets into the rows' places
+            kernels.copy_ranges(self._array(s, "sets"), start, out, packed[at], sizes[at])
         return out, packed
 
     def texts(self, rows: npt.NDArray[np.int64]) -> list[str]:
