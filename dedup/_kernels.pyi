@@ -90,4 +90,6 @@ def figure_statements(
     statement: Any,
     date: str,
     made: dict[Any, Any],
+    room: int,
+    longest: int,
 ) -> list[Any]: ...

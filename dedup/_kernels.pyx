@@ -1034,11 +1034,14 @@ def figure_statements(
     object statement,
     str date,
     dict made,
+    Py_ssize_t room,
+    Py_ssize_t longest,
 ):
     # `figures.statements` over one paragraph's tokens; the rule is documented there. A statement
     # is a function of its run of tokens and of the word opening it when that word is a month or
     # `between`/`from` (the only ways the word before enters a statement), so `made` keeps each
-    # run's statement and whether it holds a month: a run seen before costs one lookup.
+    # run's statement and whether it holds a month: a run seen before costs one lookup. Only runs
+    # of at most `longest` tokens are kept, while `made` holds fewer than `room`.
     cdef Py_ssize_t n = len(tokens)
     cdef Py_ssize_t i, b, j, read = 0
     cdef str token, word, opened, after, follower, tag, before = ""
@@ -1074,14 +1077,20 @@ def figure_statements(
             break
         if j < n and tokens[j] in months:  # "19 March" closing the statement
             j += 1
-        tag = opened if (opened in months or opened == "between" or opened == "from") else ""
-        key = (tag, *tokens[i:j])
-        found = made.get(key)
-        if found is None:
+        if j - i <= longest:
+            tag = opened if (opened in months or opened == "between" or opened == "from") else ""
+            key = (tag, *tokens[i:j])
+            found = made.get(key)
+            if found is None:
+                found = _make_statement(
+                    tokens, i, j, opened, number_words, months, range_words, value, written_of, statement
+                )
+                if len(made) < room:
+                    made[key] = found
+        else:  # a long run (a row of a table) is made afresh: rarely met again, and a long key
             found = _make_statement(
                 tokens, i, j, opened, number_words, months, range_words, value, written_of, statement
             )
-            made[key] = found
         after = tokens[j] if j < n else ""
         out.append(((before, after), found[0]))
         if found[1]:
@@ -1146,17 +1155,32 @@ cdef tuple _make_statement(
     return statement(frozenset(values), span, frozenset(written)), dated
 
 
+DEF _FEW_STATEMENTS = 8
+
+
 def figure_body(list found):
     # `figures.facts`' table: each frame with its distinct statements, in the order first stated.
-    cdef dict table = {}
-    cdef tuple statements, held
+    # A frame's first few statements are a tuple, compared one by one (most frames hold one); past
+    # `_FEW_STATEMENTS` they go into a dict, so a frame of a long table is linear, not quadratic.
+    cdef dict table = {}, many = {}
+    cdef tuple statements
     for statements in found:
         for frame, statement in statements:
             held = table.get(frame)
             if held is None:
                 table[frame] = (statement,)
-            elif statement not in held:
-                table[frame] = held + (statement,)
+            elif type(held) is dict:
+                (<dict>held).setdefault(statement, None)
+            elif statement not in <tuple>held:
+                if len(<tuple>held) < _FEW_STATEMENTS:
+                    table[frame] = <tuple>held + (statement,)
+                else:
+                    grown = dict.fromkeys(<tuple>held)
+                    grown[statement] = None
+                    table[frame] = grown
+                    many[frame] = None
+    for frame in many:
+        table[frame] = tuple(table[frame])
     return table
 
 
@@ -1195,7 +1219,7 @@ cdef bint _mistyped(str x, str y):
     return False
 
 
-cdef bint _within(frozenset mine, frozenset theirs):
+cdef bint _within(object mine, object theirs):
     # `figures._within`: every figure written in `mine` is written in `theirs`, or mistyped from one.
     cdef bint found
     if not mine:
@@ -1216,7 +1240,7 @@ cdef bint _within(frozenset mine, frozenset theirs):
 cdef bint _agrees(object x, object y):
     # `figures.Statement.agrees`: two statements in one frame can both be true (the module's rule 2).
     cdef object xs = x.span, ys = y.span
-    cdef frozenset xv = x.values, yv = y.values
+    cdef object xv = x.values, yv = y.values
     cdef double low, high
     if xs is not None and ys is not None:
         return not xv.isdisjoint(yv) or xs == ys
@@ -1224,7 +1248,7 @@ cdef bint _agrees(object x, object y):
         ranged, plain = (x, y) if xs is not None else (y, x)
         low, high = ranged.span
         for v in plain.values:
-            if not (type(v) is float and low <= v <= high):
+            if not (isinstance(v, float) and low <= v <= high):
                 return not xv.isdisjoint(yv)
         return True
     if xv <= yv or yv <= xv:
@@ -1232,7 +1256,7 @@ cdef bint _agrees(object x, object y):
     return _within(x.written, y.written) or _within(y.written, x.written)
 
 
-cdef bint _covered(tuple mine, tuple theirs):
+cdef bint _covered(object mine, object theirs):
     # Every statement of `mine` agrees with some statement of `theirs`.
     cdef bint found
     for x in mine:
@@ -1248,8 +1272,6 @@ cdef bint _covered(tuple mine, tuple theirs):
 
 cdef bint _conflict(object a, object b):
     # `figures.conflict`: some frame of both records where neither's statements cover the other's.
-    cdef dict small, large
-    cdef tuple mine, theirs
     if a.correction or b.correction:
         return False
     small, large = a.body, b.body

@@ -130,9 +130,12 @@ PARAGRAPHS_HELD = 32 << 20
 #: What one statement and its frame take in memory, about (a slotted object, two frozensets, a tuple).
 STATEMENT_BYTES = 640
 #: Statements kept for reuse by their run of tokens, at most: about 800 bytes each (key and
-#: statement, measured), so 26 MiB. The 20,636 records the rule reads on 5 edited copies of
-#: Reuters+BBC make 26,927 distinct runs out of 285,000 statements.
+#: statement, measured on news), so about 26 MiB. The 20,636 records the rule reads on 5 edited
+#: copies of Reuters+BBC make 26,927 distinct runs out of 285,000 statements.
 STATEMENTS_MADE = 1 << 15
+#: Only runs of at most this many tokens are kept for reuse: a longer one (a row of a table) is
+#: rarely met again and would make a large key.
+RUN_MADE = 8
 #: A volatile line has at most this many words (figures included).
 VOLATILE_WORDS = 16
 _CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)")
@@ -301,11 +304,11 @@ def statements(paragraph: str) -> list[tuple[Frame, Statement]]:
 
 
 def _statements(tokens: list[str]) -> list[tuple[Frame, Statement]]:
-    if len(_MADE) > STATEMENTS_MADE:
+    if len(_MADE) >= STATEMENTS_MADE:
         _MADE.clear()
     return kernels.figure_statements(
         tokens, _NUMBER_WORDS, _MONTHS, _HEDGES, _RANGE_WORDS, _LIST_WORDS,
-        _value, _written, Statement, DATE, _MADE,
+        _value, _written, Statement, DATE, _MADE, STATEMENTS_MADE, RUN_MADE,
     )  # fmt: skip
 
 

@@ -402,8 +402,14 @@ def figure_conflicts(facts: list[Any], pairs: npt.NDArray[np.int64]) -> npt.NDAr
 
     Returns:
         `bool (m,)`: whether the two records of each pair conflict.
+
+    Raises:
+        IndexError: a pair names no record of `facts`.
     """
-    return _kernels.figure_conflicts(facts, _c(pairs, np.int64).reshape(-1, 2))
+    pairs = _c(pairs, np.int64).reshape(-1, 2)
+    if len(pairs) and (int(pairs.min()) < 0 or int(pairs.max()) >= len(facts)):
+        raise IndexError(f"a pair names no record: indices must be in [0, {len(facts)})")
+    return _kernels.figure_conflicts(facts, pairs)
 
 
 def figure_body(found: list[Any]) -> dict[Any, tuple[Any, ...]]:
@@ -431,6 +437,8 @@ def figure_statements(
     statement: Any,
     date: str,
     made: dict[Any, Any],
+    room: int,
+    longest: int,
 ) -> list[Any]:
     """The statements of figures in one paragraph's tokens, with their frames (`figures.statements`).
 
@@ -453,8 +461,10 @@ def figure_statements(
         made: statements already made, by their run of tokens (and the word opening the run when
             it is a month, `between` or `from`: the only ways the word before enters a statement);
             read and added to. A run met again is one lookup: wire copies repeat their figures.
-            The caller owns it and bounds it; it must hold only what calls with the same
-            callables and words made.
+            The caller owns it; it must hold only what calls with the same callables and words
+            made.
+        room: `made` is added to only while it holds fewer entries than this.
+        longest: only runs of at most this many tokens are added to `made`.
 
     Returns:
         `[((word before, word after), statement)]`, in order; a statement with a month also comes
@@ -462,5 +472,5 @@ def figure_statements(
     """
     return _kernels.figure_statements(
         tokens, number_words, months, hedges, range_words, list_words,
-        value, written_of, statement, date, made,
+        value, written_of, statement, date, made, room, longest,
     )  # fmt: skip

@@ -472,49 +472,53 @@ def decide(
     edges = pairs[verdict.keep]
     verdict = _subset(verdict, verdict.keep)
     with clock.stage("cluster"), collector_paused():
-        drop_all = parse_keep(config.cluster.keep)[0] == "none"
-        leader = _leaders(group, len(rep), rank)
-        labels = cluster.connect(len(rep), edges)
-        checked = kernels.distinct(pairs[:, 0] * len(rep) + pairs[:, 1])
-        judged = np.zeros(len(edges), dtype=bool)
-        rounds = 0
-        ranks = rank[leader]  # each exact group's keep rank, as its leader's
-        settled = cluster.settle(ranks, edges, verdict, drop_all)
-        while True:
-            # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
-            # every verified pair. A pair it splits goes, and the step decides again.
-            used = kernels.distinct(settled.pair[settled.pair >= 0])
-            unjudged = used[~judged[used]]
-            if len(unjudged):
-                with clock.stage("figures"):
-                    clash = check.clashes(edges[unjudged])
-                judged[unjudged] = True
-                if clash.any():
-                    keep = np.ones(len(edges), dtype=bool)
-                    keep[unjudged[clash]] = False
-                    touched = labels[edges[unjudged[clash], 0]]
-                    edges, verdict, judged = edges[keep], _subset(verdict, keep), judged[keep]
-                    settled = _settle_again(settled, keep, ranks, edges, verdict, labels, touched, drop_all)
-                continue
-            extra = np.empty((0, 2), np.int64)
-            if not drop_all and rounds < GROUP_ROUNDS:
-                extra = _kept_pairs(labels, settled, checked)
-            if not len(extra):
-                break
-            # Records a group keeps side by side that were never a candidate pair (a copy inside
-            # another whose band keys differ): verify them, and decide again with what verifies.
-            rounds += 1
-            more = check(extra)
-            checked = kernels.distinct(np.r_[checked, extra[:, 0] * len(rep) + extra[:, 1]])
-            added = extra[more.keep]
-            edges = np.concatenate([edges, added])
-            verdict = lsh.Verdict.concat([verdict, _subset(more, more.keep)])
-            judged = np.r_[judged, np.zeros(len(added), dtype=bool)]
-            kept_all = np.ones(len(edges) - len(added), dtype=bool)
-            touched = labels[added[:, 0]]
-            settled = _settle_again(settled, kept_all, ranks, edges, verdict, labels, touched, drop_all)
-        found = _expand(group, leader, rank, edges, settled, cluster.connect(len(rep), edges), drop_all)
-        check.forget()
+        try:
+            drop_all = parse_keep(config.cluster.keep)[0] == "none"
+            leader = _leaders(group, len(rep), rank)
+            labels = cluster.connect(len(rep), edges)
+            checked = kernels.distinct(pairs[:, 0] * len(rep) + pairs[:, 1])
+            judged = np.zeros(len(edges), dtype=bool)
+            rounds = 0
+            ranks = rank[leader]  # each exact group's keep rank, as its leader's
+            settled = cluster.settle(ranks, edges, verdict, drop_all)
+            while True:
+                # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
+                # every verified pair. A pair it splits goes, and the step decides again.
+                used = kernels.distinct(settled.pair[settled.pair >= 0])
+                unjudged = used[~judged[used]]
+                if len(unjudged):
+                    with clock.stage("figures"):
+                        clash = check.clashes(edges[unjudged])
+                    judged[unjudged] = True
+                    if clash.any():
+                        keep = np.ones(len(edges), dtype=bool)
+                        keep[unjudged[clash]] = False
+                        touched = labels[edges[unjudged[clash], 0]]
+                        edges, verdict, judged = edges[keep], _subset(verdict, keep), judged[keep]
+                        settled = _settle_again(
+                            settled, keep, ranks, edges, verdict, labels, touched, drop_all
+                        )
+                    continue
+                extra = np.empty((0, 2), np.int64)
+                if not drop_all and rounds < GROUP_ROUNDS:
+                    extra = _kept_pairs(labels, settled, checked)
+                if not len(extra):
+                    break
+                # Records a group keeps side by side that were never a candidate pair (a copy inside
+                # another whose band keys differ): verify them, and decide again with what verifies.
+                rounds += 1
+                more = check(extra)
+                checked = kernels.distinct(np.r_[checked, extra[:, 0] * len(rep) + extra[:, 1]])
+                added = extra[more.keep]
+                edges = np.concatenate([edges, added])
+                verdict = lsh.Verdict.concat([verdict, _subset(more, more.keep)])
+                judged = np.r_[judged, np.zeros(len(added), dtype=bool)]
+                kept_all = np.ones(len(edges) - len(added), dtype=bool)
+                touched = labels[added[:, 0]]
+                settled = _settle_again(settled, kept_all, ranks, edges, verdict, labels, touched, drop_all)
+            found = _expand(group, leader, rank, edges, settled, cluster.connect(len(rep), edges), drop_all)
+        finally:  # what the figures rule read goes before the collector runs again, a failure too
+            check.forget()
     with clock.stage("similarity"):
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
