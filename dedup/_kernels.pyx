@@ -934,84 +934,84 @@ cdef inline bint _listed(int kind, const void* data, Py_ssize_t pos, Py_ssize_t 
     return text[pos:run] in words
 
 
+cdef inline Py_ssize_t _next_token(
+    int kind, const void* data, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t* start, bint* figure
+) noexcept:
+    # The next token at or after `pos`: its end (-1 when there is none), its start in `start`, and
+    # in `figure` whether it is a figure (else a run of letters). A run of letters is read whole,
+    # so the next one never starts glued to a letter.
+    cdef Py_UCS4 c
+    cdef Py_ssize_t end
+    while pos < n:
+        c = PyUnicode_READ(kind, data, pos)
+        if is_decimal(c) and (pos == 0 or not is_letter(PyUnicode_READ(kind, data, pos - 1))):
+            end = number_end(kind, data, pos, n)
+            if end > 0:
+                start[0], figure[0] = pos, True
+                return end
+        if is_letter(c):
+            end = pos + 1
+            while end < n and is_letter(PyUnicode_READ(kind, data, end)):
+                end += 1
+            start[0], figure[0] = pos, False
+            return end
+        pos += 1
+    return -1
+
+
 def figure_tokens(str text, frozenset words, bint every_word):
     cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t pos = 0, end, run
+    cdef Py_ssize_t pos = 0, start = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 c
-    cdef bint free
+    cdef bint figure = False
     if words is not _learnt:
         _learn(words)
     out = []
-    while pos < n:
-        c = PyUnicode_READ(kind, data, pos)
-        free = pos == 0 or not is_letter(PyUnicode_READ(kind, data, pos - 1))
-        if free and is_decimal(c):
-            end = number_end(kind, data, pos, n)
-            if end > 0:
-                out.append(text[pos:end])
-                pos = end
-                continue
-        if is_letter(c):
-            run = pos + 1
-            while run < n and is_letter(PyUnicode_READ(kind, data, run)):
-                run += 1
-            if every_word or (free and _listed(kind, data, pos, run, text, words)):
-                out.append(text[pos:run])
-            pos = run  # no figure or word starts inside a run of letters
-            continue
-        pos += 1
-    return out
+    while True:
+        pos = _next_token(kind, data, pos, n, &start, &figure)
+        if pos < 0:
+            return out
+        if figure or every_word or _listed(kind, data, start, pos, text, words):
+            out.append(text[start:pos])
 
 
 def figure_context(str text, frozenset words):
     # The tokens of `figure_tokens(text, _, True)` that are figures or `words`, or stand next to
     # one; and how many tokens there are in all. Other words are counted, not made.
     cdef Py_ssize_t n = len(text)
-    cdef Py_ssize_t pos = 0, end, run, start
+    cdef Py_ssize_t pos = 0, start = 0
     cdef Py_ssize_t held_start = -1, held_end = -1  # the last token, when not in `out`
     cdef Py_ssize_t count = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef const void* data = PyUnicode_DATA(text)
-    cdef Py_UCS4 c
-    cdef bint free, special, after_special = False
+    cdef bint figure = False, special, after_special = False
     if words is not _learnt:
         _learn(words)
     out = []
-    while pos < n:
-        c = PyUnicode_READ(kind, data, pos)
-        free = pos == 0 or not is_letter(PyUnicode_READ(kind, data, pos - 1))
-        start = pos
-        end = -1
-        special = False
-        if free and is_decimal(c):
-            end = number_end(kind, data, pos, n)
-            special = end > 0
-        if not special:
-            if not is_letter(c):
-                pos += 1
-                continue
-            end = pos + 1
-            while end < n and is_letter(PyUnicode_READ(kind, data, end)):
-                end += 1
-            # A letter that is a digit to `str.isdigit` (`²`) starts a figure for `figure_statements`.
-            special = _listed(kind, data, pos, end, text, words) or Py_UNICODE_ISDIGIT(c)
+    while True:
+        pos = _next_token(kind, data, pos, n, &start, &figure)
+        if pos < 0:
+            return out, count
         count += 1
-        pos = end
+        # A letter that is a digit to `str.isdigit` (`²`) starts a figure for `figure_statements`.
+        special = (
+            figure
+            or _listed(kind, data, start, pos, text, words)
+            or Py_UNICODE_ISDIGIT(PyUnicode_READ(kind, data, start))
+        )
         if special:
             if held_start >= 0:
                 out.append(text[held_start:held_end])  # the word before it
-            out.append(text[start:end])
+            out.append(text[start:pos])
             held_start = -1
             after_special = True
         elif after_special:
-            out.append(text[start:end])  # the word after one
+            out.append(text[start:pos])  # the word after one
             held_start = -1
             after_special = False
         else:
-            held_start, held_end = start, end
-    return out, count
+            held_start, held_end = start, pos
 
 
 cdef inline bint starts_digit(str token) noexcept:
