@@ -224,14 +224,16 @@ def _give_back_memory() -> None:
 
 
 def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """`figures.conflicts` in a worker process, as `bool (len(pairs),)` (the collector paused).
+    """The figures rule in a worker process: `bool (len(pairs),)` (the collector paused).
 
-    The statements kept for reuse are let go after, while the collector still waits: the worker
-    then idles through the rest of the keep step.
+    Every text is held by some pair (`resolve._Verifier._hand_over` sends only those), so each is
+    read once and the pairs go to the compiled comparison as they came. The statements kept for
+    reuse are let go after, while the collector still waits: the worker then idles through the
+    rest of the keep step.
     """
     with collector_paused():
         try:
-            return np.array(figures.conflicts(texts, pairs.tolist()), dtype=bool)
+            return kernels.figure_conflicts([figures.facts(text) for text in texts], pairs)
         finally:
             figures.forget()
 
