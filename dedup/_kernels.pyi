@@ -22,6 +22,18 @@ def sign_records(
 def shingle_records(
     data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
+def shingle_set_records(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int, workers: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
+def sign_sets(
+    sets: npt.NDArray[np.uint32],
+    set_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    out: npt.NDArray[np.uint32],
+    workers: int,
+) -> None: ...
 def fold_parts(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -93,3 +105,4 @@ def figure_statements(
     room: int,
     longest: int,
 ) -> list[Any]: ...
+def components(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...

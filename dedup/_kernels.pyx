@@ -11,7 +11,7 @@ ones take `workers` (at least 1) OpenMP threads.
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 
 import numpy as np
 
@@ -622,6 +622,101 @@ def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
                         k += 1
             sizes_[i] = k
     return sizes
+
+
+def shingle_set_records(const uint8_t[::1] data, const int64_t[::1] offsets, int64_t ngram, int workers):
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef int64_t base = offsets[0] if n >= 0 else 0
+    hashes = np.empty(max(offsets[n] - base + n, 1), dtype=np.uint32)
+    packed = np.zeros(n + 1, dtype=np.int64)
+    cdef uint32_t[::1] hashes_ = hashes
+    cdef int64_t[::1] packed_ = packed
+    cdef uint32_t* out_ = &hashes_[0]
+    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
+    cdef int64_t stride = ngram + 8  # threads' rings at least a cache line apart
+    cdef uint64_t* rings = <uint64_t*>malloc(workers * stride * sizeof(uint64_t))
+    cdef int64_t i, j, k, count, at, total = 0
+    cdef uint32_t* part
+    if rings == NULL:
+        raise MemoryError()
+    try:
+        # Record i shingles into its own region (at most one hash per byte, plus the closing one),
+        # then sorts it and drops repeats in place; regions never overlap, so threads share nothing.
+        for i in prange(n, nogil=True, num_threads=workers, schedule="guided"):
+            at = offsets[i] - base + i
+            part = out_ + at
+            count = record_shingles(bytes_, offsets[i], offsets[i + 1], ngram, rings + threadid() * stride, part)
+            k = 0
+            if count:
+                sort_u32(part, count)
+                k = 1
+                for j in range(1, count):
+                    if part[j] != part[j - 1]:
+                        part[k] = part[j]
+                        k = k + 1
+            packed_[i + 1] = k
+        with nogil:  # pack the sets to the left, in record order (each moves left or stays)
+            for i in range(n):
+                count = packed_[i + 1]
+                if count:
+                    memmove(out_ + total, out_ + offsets[i] - base + i, count * sizeof(uint32_t))
+                packed_[i] = total
+                total += count
+            packed_[n] = total
+    finally:
+        free(rings)
+    return hashes[:total].copy(), packed  # the copy lets the oversized buffer go
+
+
+def sign_sets(
+    const uint32_t[::1] sets,
+    const int64_t[::1] set_offsets,
+    const int64_t[::1] rows,
+    const uint32_t[::1] a,
+    const uint32_t[::1] b,
+    uint32_t[:, ::1] out,
+    int workers,
+):
+    cdef int64_t m = rows.shape[0], n = set_offsets.shape[0] - 1
+    cdef int64_t num_perm = a.shape[0]
+    cdef int64_t k, r, s, start, count
+    for k in range(m):
+        if rows[k] < 0 or rows[k] >= n:
+            raise IndexError(f"row {k} ({rows[k]}) names no set of the {n}")
+    cdef const uint32_t* sets_ = &sets[0] if sets.shape[0] else NULL
+    cdef const uint32_t* a_ = &a[0] if num_perm else NULL
+    cdef const uint32_t* b_ = &b[0] if num_perm else NULL
+    cdef uint32_t* out_ = &out[0, 0] if m and num_perm else NULL
+    cdef uint32_t** buffers = <uint32_t**>calloc(workers, sizeof(uint32_t*))
+    cdef int64_t* capacities = <int64_t*>calloc(workers, sizeof(int64_t))
+    cdef int failed = 0
+    cdef int* failed_ = &failed
+    cdef int t
+    cdef uint32_t* mixed
+    if buffers == NULL or capacities == NULL:
+        free(buffers)
+        free(capacities)
+        raise MemoryError()
+    try:
+        for k in prange(m, nogil=True, num_threads=workers, schedule="guided"):
+            t = threadid()
+            r = rows[k]
+            start = set_offsets[r]
+            count = set_offsets[r + 1] - start
+            if grow(&buffers[t], &capacities[t], count + 1) != 0:
+                failed_[0] = 1
+                continue
+            mixed = buffers[t]
+            for s in range(count):
+                mixed[s] = fmix32(sets_[start + s])
+            minima(mixed, count, a_, b_, num_perm, out_ + k * num_perm)
+    finally:
+        for t in range(workers):
+            free(buffers[t])
+        free(buffers)
+        free(capacities)
+    if failed:
+        raise MemoryError()
 
 
 def intersections(
@@ -1318,3 +1413,44 @@ def copy_ranges(
         for k in range(m):
             if lengths[k]:
                 memcpy(&target[target_starts[k]], &source[source_starts[k]], lengths[k] * sizeof(uint32_t))
+
+
+# ----------------------------------------------------------------------------- connected components
+
+cdef inline int64_t find_root(int64_t* parent, int64_t x) noexcept nogil:
+    """The root of `x`'s tree, halving the path on the way (each node visited points to its grandparent)."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def components(int64_t n, const int64_t[:, ::1] edges):
+    labels = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] labels_ = labels
+    cdef int64_t m = edges.shape[0], k, x, y, i, next_label = 0
+    for k in range(m):
+        if edges[k, 0] < 0 or edges[k, 0] >= n or edges[k, 1] < 0 or edges[k, 1] >= n:
+            raise IndexError(f"edge {k} ({edges[k, 0]}, {edges[k, 1]}) names a node outside 0..{n - 1}")
+    cdef int64_t* parent = <int64_t*>malloc(max(n, 1) * sizeof(int64_t))
+    if parent == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(n):
+            parent[i] = i
+        for k in range(m):
+            x = find_root(parent, edges[k, 0])
+            y = find_root(parent, edges[k, 1])
+            if x < y:  # the smaller node is the root: a tree's root is its lowest node
+                parent[y] = x
+            elif y < x:
+                parent[x] = y
+        for i in range(n):  # a root comes before every node of its tree: labels in order of first node
+            x = find_root(parent, i)
+            if x == i:
+                labels_[i] = next_label
+                next_label += 1
+            else:
+                labels_[i] = labels_[x]
+    free(parent)
+    return labels

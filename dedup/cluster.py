@@ -1,6 +1,6 @@
 """Groups and the keep step: which records stay, and which record each dropped one duplicates.
 
-Verified pairs propose groups (scipy's connected components), but a group never decides a drop
+Verified pairs propose groups (connected components, `kernels.components`), but a group never decides a drop
 on its own: a digest that reprints two unrelated stories links them, and a run of revisions
 chains records that share nothing end to end. A record is dropped only for a *kept* record it
 verifies against directly. The scheme (`settle`):
@@ -45,16 +45,10 @@ def connect(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Connected components of `n` nodes joined by `edges` (`int64`, shape `(m, 2)`).
 
     Returns:
-        `int64` component label per node, shape `(n,)`.
+        `int64` component label per node, shape `(n,)`, components numbered in the order of their
+        lowest node (`kernels.components`).
     """
-    if not len(edges):  # each node alone, labelled in order as scipy labels them
-        return np.arange(n, dtype=np.int64)
-    from scipy.sparse import coo_matrix  # noqa: PLC0415 - 0.16 s to import; a run without edges skips it
-    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
-
-    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return np.asarray(labels, dtype=np.int64)
+    return kernels.components(n, edges)
 
 
 def split_components(pairs: npt.NDArray[np.int64], count: int) -> list[npt.NDArray[np.int64]]:

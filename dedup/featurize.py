@@ -115,16 +115,15 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
         kept, paragraphs, forms, rejects = clean_table(records, config)
     with clock.stage("exact"):
         digests = exact.digest(forms)
-    with clock.stage("sign"):  # one signature per distinct text, copied to its repeats
+    with clock.stage("shingle"):
+        sets, set_offsets = shingle_sets(forms, config.shingle.ngram, workers)
+    with clock.stage("sign"):  # one signature per distinct text, from its set, copied to its repeats
         group, rep = exact.groups(digests)
-        rep_forms = forms.take(pa.array(rep, pa.int64()))
-        signatures = minhash.sign_forms(rep_forms, config.shingle.ngram, config.minhash, workers)[group]
+        signatures = minhash.sign_sets(sets, set_offsets, rep, config.minhash, workers)[group]
     with clock.stage("band"):
         keys = np.ascontiguousarray(
             lsh.band(signatures, *lsh.resolve_params(config.lsh, config.minhash.num_perm)).T
         )
-    with clock.stage("shingle"):
-        sets, set_offsets = shingle_sets(forms, config.shingle.ngram)
     table = kept.drop_columns([TEXT]).append_column(PARAGRAPHS, paragraphs)
     features = Features(
         table, digests, signatures, keys, sets, set_offsets, paragraph_lengths(paragraphs), rejects
@@ -141,15 +140,14 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
     return features
 
 
-def shingle_sets(forms: pa.Array[Any], ngram: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """Each hashing form's distinct shingle hashes, sorted, packed: `(sets uint32, offsets int64 (n+1,))`."""
-    hashes, offsets = kernels.shingle_bytes(*arrow_bytes(forms), ngram)
-    hashes, sizes = kernels.shingle_sets(hashes, offsets)
-    packed = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=packed[1:])
-    starts = offsets[:-1]
-    take = np.repeat(starts - packed[:-1], sizes) + np.arange(int(packed[-1]), dtype=np.int64)
-    return np.ascontiguousarray(hashes[take]), packed
+def shingle_sets(
+    forms: pa.Array[Any], ngram: int, workers: int = 1
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Each hashing form's distinct shingle hashes, sorted, packed: `(sets uint32, offsets int64 (n+1,))`.
+
+    `kernels.shingle_set_bytes` over the forms' bytes, on `workers` threads.
+    """
+    return kernels.shingle_set_bytes(*arrow_bytes(forms), ngram, workers)
 
 
 def gather_sets(

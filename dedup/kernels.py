@@ -187,6 +187,70 @@ def shingle_bytes(
     return _kernels.shingle_records(_c(data, np.uint8), _c(offsets, np.int64), ngram)
 
 
+def shingle_set_bytes(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int, workers: int = 1
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Each record's distinct shingle hashes, sorted and packed, from UTF-8 hashing forms.
+
+    What `shingle_bytes` then `shingle_sets` give, packed, in one pass: each record is shingled
+    into its own region, sorted and rid of repeats there, then the sets are packed in record order.
+
+    Args:
+        data: `uint8` bytes of all records' hashing forms.
+        offsets: `int64 (n + 1,)`; record `i` is `data[offsets[i]:offsets[i + 1]]`.
+        ngram: words per shingle.
+        workers: threads to spread records over (the result never depends on it).
+
+    Returns:
+        `(sets, set_offsets)`: `uint32 (total,)` and `int64 (n + 1,)`; record `i`'s set is
+        `sets[set_offsets[i]:set_offsets[i + 1]]`, ascending, without repeats.
+
+    Raises:
+        ValueError: `ngram` is below 1.
+    """
+    _check_ngram(ngram)
+    return _kernels.shingle_set_records(_c(data, np.uint8), _c(offsets, np.int64), ngram, _threads(workers))
+
+
+def sign_sets(
+    sets: npt.NDArray[np.uint32],
+    set_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    a: npt.NDArray[np.uint32],
+    b: npt.NDArray[np.uint32],
+    workers: int = 1,
+) -> npt.NDArray[np.uint32]:
+    """Signatures of the packed shingle sets of `rows`, as `sign_bytes` signs the records they came from.
+
+    A minimum over a record's shingles is the minimum over its distinct shingles, so signing the
+    set (`shingle_set_bytes`) gives the very signature `sign_bytes` gives the hashing form, with
+    no second pass over the text and each repeated shingle permuted once.
+
+    Args:
+        sets: `uint32 (total,)`, packed shingle sets.
+        set_offsets: `int64 (n + 1,)`; set `i` is `sets[set_offsets[i]:set_offsets[i + 1]]`.
+        rows: `int64 (m,)`, the sets to sign, any order, repeats allowed.
+        a: `uint32` permutation multipliers, shape `(num_perm,)`.
+        b: `uint32` permutation offsets, shape `(num_perm,)`.
+        workers: threads to spread the sets over.
+
+    Returns:
+        `uint32 (m, num_perm)`; an empty set gets `0xFFFFFFFF` everywhere.
+
+    Raises:
+        ValueError: `a` and `b` differ in length.
+        IndexError: a row names no set.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"a and b differ in length: {len(a)} and {len(b)}")
+    out = np.empty((len(rows), len(a)), dtype=np.uint32)
+    _kernels.sign_sets(
+        _c(sets, np.uint32), _c(set_offsets, np.int64), _c(rows, np.int64),
+        _c(a, np.uint32), _c(b, np.uint32), out, _threads(workers),
+    )  # fmt: skip
+    return out
+
+
 def fold_bytes(
     data: npt.NDArray[np.uint8],
     offsets: npt.NDArray[np.int64],
@@ -474,3 +538,20 @@ def figure_statements(
         tokens, number_words, months, hedges, range_words, list_words,
         value, written_of, statement, date, made, room, longest,
     )  # fmt: skip
+
+
+def components(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Connected components of nodes `0..n-1` joined by undirected `edges` (`int64 (m, 2)`).
+
+    Union-find with path halving (Tarjan and van Leeuwen, "Worst-case analysis of set union
+    algorithms", JACM 1984), each tree rooted at its lowest node. Components are labelled
+    `0, 1, ...` in the order of their lowest node, as `scipy.sparse.csgraph.connected_components`
+    labels them (which the tests check it against).
+
+    Returns:
+        `int64 (n,)`, the component label of each node.
+
+    Raises:
+        IndexError: an edge names a node outside `0..n-1`.
+    """
+    return _kernels.components(int(n), _c(edges, np.int64).reshape(-1, 2))

@@ -103,6 +103,35 @@ def sign_forms(
     return kernels.sign_bytes(data, offsets, ngram, a, b, workers)
 
 
+def sign_sets(
+    sets: npt.NDArray[np.uint32],
+    set_offsets: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.int64],
+    cfg: MinHashConfig,
+    workers: int = 1,
+) -> npt.NDArray[np.uint32]:
+    """MinHash signatures of packed shingle sets (`featurize.shingle_sets`), in the compiled kernel.
+
+    The signature of a set equals `sign_forms` of the hashing form it came from: a minimum over a
+    record's shingles is the minimum over its distinct ones (`kernels.sign_sets`).
+
+    Args:
+        sets: `uint32 (total,)`, each record's distinct shingle hashes, packed.
+        set_offsets: `int64 (n + 1,)`.
+        rows: `int64 (m,)`, the records to sign.
+        cfg: the MinHash section.
+        workers: threads to use.
+
+    Returns:
+        `uint32` array of shape `(m, num_perm)`; an empty set gets `EMPTY` everywhere.
+
+    Raises:
+        IndexError: a row names no record.
+    """
+    a, b = permutations(cfg.num_perm, cfg.seed)
+    return kernels.sign_sets(sets, set_offsets, np.asarray(rows, dtype=np.int64), a, b, workers)
+
+
 def jaccard(sig_a: npt.NDArray[np.uint32], sig_b: npt.NDArray[np.uint32]) -> npt.NDArray[np.float64]:
     """Estimated Jaccard similarity: the share of equal slots, along the last axis.
 

@@ -105,13 +105,13 @@ def paragraph_features(paragraphs: pa.Array[Any], config: Config, workers: int =
     digests = exact.digest(forms)
     group, rep = exact.groups(digests)
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
+    sets, set_offsets = shingle_sets(forms, config.shingle.ngram, workers)
     rep_keys = np.empty((bands, len(rep)), dtype=np.uint64)
     for start in range(0, len(rep), SIGN_CHUNK):  # signatures are 4 * num_perm bytes a paragraph
-        chunk = forms.take(pa.array(rep[start : start + SIGN_CHUNK], pa.int64()))
-        signatures = minhash.sign_forms(chunk, config.shingle.ngram, config.minhash, workers)
+        chunk = rep[start : start + SIGN_CHUNK]
+        signatures = minhash.sign_sets(sets, set_offsets, chunk, config.minhash, workers)
         rep_keys[:, start : start + SIGN_CHUNK] = lsh.band(signatures, bands, rows).T
     keys = np.ascontiguousarray(rep_keys[:, group])
-    sets, set_offsets = shingle_sets(forms, config.shingle.ngram)
     return ParagraphFeatures(list_offsets(paragraph_lists), digests, keys, sets, set_offsets, words(forms))
 
 
@@ -173,14 +173,15 @@ def strip(
     kept_lists = stripped.take(pa.array(touched, pa.int64()))
     forms = normalize.hashing_forms(normalize.join_paragraphs(kept_lists, "\n"), workers)
     emptied[touched] = np.asarray(pc.binary_length(forms).to_numpy(zero_copy_only=False)) == 0
-    signatures = minhash.sign_forms(forms, config.shingle.ngram, config.minhash, workers)
+    new_sets, new_set_offsets = shingle_sets(forms, config.shingle.ngram, workers)
+    every = np.arange(len(forms), dtype=np.int64)
+    signatures = minhash.sign_sets(new_sets, new_set_offsets, every, config.minhash, workers)
     bands, rows = lsh.resolve_params(config.lsh, config.minhash.num_perm)
     out["digests"][touched] = exact.digest(forms)
     out["keys"][:, touched] = lsh.band(signatures, bands, rows).T
     out["lengths"][touched] = paragraph_lengths(kept_lists)
     if "signatures" in out:
         out["signatures"][touched] = signatures
-    new_sets, new_set_offsets = shingle_sets(forms, config.shingle.ngram)
     out["sets"], out["set_offsets"] = _splice(
         arrays["sets"], arrays["set_offsets"], touched, new_sets, new_set_offsets
     )

@@ -69,6 +69,38 @@ def test_threads_do_not_change_signatures_and_a_long_record_signs_as_the_referen
     )
 
 
+@pytest.mark.parametrize("workers", [1, *WORKERS])
+@pytest.mark.parametrize("ngram", [1, 3, 5])
+def test_shingle_sets_in_one_pass_are_the_reference_shingles_and_sign_as_the_text(
+    workers: int, ngram: int
+) -> None:
+    forms = _forms(_corpus())
+    sets, set_offsets = kernels.shingle_set_bytes(*arrow_bytes(forms), ngram, workers)
+    hashes, offsets = shingle_batch(forms, ShingleConfig(ngram=ngram))  # the NumPy reference path
+    assert set_offsets[0] == 0 and set_offsets[-1] == len(sets) and len(set_offsets) == len(offsets)
+    for i in range(len(offsets) - 1):
+        expected = sorted(set(hashes[offsets[i] : offsets[i + 1]].tolist()))
+        assert sets[set_offsets[i] : set_offsets[i + 1]].tolist() == expected
+    a, b = permutations(64, 5)
+    rows = np.random.default_rng(ngram).integers(0, len(offsets) - 1, size=500).astype(np.int64)
+    reference = sign(hashes, offsets, MinHashConfig(64, seed=5))
+    assert np.array_equal(kernels.sign_sets(sets, set_offsets, rows, a, b, workers), reference[rows])
+
+
+def test_sign_sets_of_nothing_and_of_rows_that_name_no_set() -> None:
+    a, b = permutations(8, 1)
+    sets, set_offsets = kernels.shingle_set_bytes(np.empty(0, np.uint8), np.zeros(4, np.int64), 3)
+    assert len(sets) == 0 and set_offsets.tolist() == [0, 0, 0, 0]
+    rows = np.array([2, 0], dtype=np.int64)
+    assert np.array_equal(kernels.sign_sets(sets, set_offsets, rows, a, b), np.full((2, 8), 0xFFFFFFFF))
+    assert kernels.sign_sets(sets, set_offsets, rows[:0], a, b).shape == (0, 8)
+    for bad in (3, -1):
+        with pytest.raises(IndexError):
+            kernels.sign_sets(sets, set_offsets, np.array([0, bad], dtype=np.int64), a, b)
+    with pytest.raises(ValueError, match="ngram"):
+        kernels.shingle_set_bytes(np.empty(0, np.uint8), np.zeros(1, np.int64), 0)
+
+
 @pytest.mark.parametrize("workers", WORKERS)
 def test_threads_do_not_change_pair_overlaps(workers: int) -> None:
     hashes, offsets = kernels.shingle_bytes(*arrow_bytes(_forms(_corpus())), 2)
@@ -248,3 +280,63 @@ def test_a_range_that_does_not_fit_is_refused_and_nothing_is_copied() -> None:
     assert target.tolist() == [0, 0, 0, 4]
     with pytest.raises(TypeError):
         kernels.copy_ranges(source, one, target.astype(np.int64), one, one)
+
+
+def _components_by_search(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    """Component labels by breadth-first search from each unlabelled node in order (the oracle)."""
+    near: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        near[a].append(b)
+        near[b].append(a)
+    labels = [-1] * n
+    count = 0
+    for start in range(n):
+        if labels[start] >= 0:
+            continue
+        labels[start], queue = count, [start]
+        while queue:
+            node = queue.pop()
+            for other in near[node]:
+                if labels[other] < 0:
+                    labels[other] = count
+                    queue.append(other)
+        count += 1
+    return labels
+
+
+@st.composite
+def _graphs(draw: st.DrawFn) -> tuple[int, list[tuple[int, int]]]:
+    n = draw(st.integers(0, 40))
+    node = st.integers(0, max(n - 1, 0))
+    return n, draw(st.lists(st.tuples(node, node), max_size=60 if n else 0))
+
+
+@settings(max_examples=examples(300))
+@given(_graphs())
+def test_components_label_in_order_of_each_components_lowest_node(
+    case: tuple[int, list[tuple[int, int]]],
+) -> None:
+    n, edges = case
+    got = kernels.components(n, np.array(edges, dtype=np.int64).reshape(-1, 2))
+    assert got.dtype == np.int64
+    assert got.tolist() == _components_by_search(n, edges)
+
+
+def test_components_of_a_long_chain_given_backwards_and_edges_outside_refused() -> None:
+    n = 200_000  # a path given from its far end: one component, labels all 0, no deep recursion
+    edges = np.stack([np.arange(n - 1, 0, -1), np.arange(n - 2, -1, -1)], axis=1).astype(np.int64)
+    assert not kernels.components(n, edges).any()
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    csgraph = pytest.importorskip("scipy.sparse.csgraph")
+    rng = np.random.default_rng(5)
+    random_edges = rng.integers(0, 5_000, size=(3_000, 2)).astype(np.int64)
+    graph = scipy_sparse.coo_matrix(
+        (np.ones(3_000), (random_edges[:, 0], random_edges[:, 1])), shape=(5_000, 5_000)
+    )
+    assert (
+        kernels.components(5_000, random_edges).tolist()
+        == csgraph.connected_components(graph, directed=False)[1].tolist()
+    )
+    for bad in ([[0, 3]], [[-1, 0]]):
+        with pytest.raises(IndexError):
+            kernels.components(3, np.array(bad, dtype=np.int64))
