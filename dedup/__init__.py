@@ -17,6 +17,9 @@ import importlib as _importlib
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
+#: The package version (the one place it is written; `pyproject.toml` reads it from here).
+__version__ = "0.1.0"
+
 from dedup.errors import (
     AccountingError,
     ConfigError,
@@ -74,10 +77,6 @@ __all__ = [
 
 def __getattr__(name: str) -> _Any:
     """Import a public name on first use (PEP 562)."""
-    if name == "__version__":
-        from importlib.metadata import version  # noqa: PLC0415 - only when asked
-
-        return version("dedup")
     if name not in _LAZY:
         raise AttributeError(f"module 'dedup' has no attribute '{name}'")
     module, attribute = _LAZY[name]

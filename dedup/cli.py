@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import click
 
+from dedup import __version__
 from dedup import config as config_module
 from dedup.display import mask_credentials, printable
 from dedup.errors import DedupError, EngineError
@@ -71,7 +72,7 @@ def _terminable(resumes: bool) -> Iterator[None]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dedup")
+@click.version_option(version=__version__, package_name="dedup")
 def main() -> None:
     """Near-duplicate detection and content dedup for text corpora."""
 

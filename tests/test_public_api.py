@@ -35,4 +35,10 @@ def test_the_package_and_the_cli_load_nothing_heavy_until_a_run() -> None:
 
 
 def test_version() -> None:
+    from importlib.metadata import version
+
     assert isinstance(dedup.__version__, str) and dedup.__version__
+    assert dedup.__version__ == version("dedup")  # the installed metadata reads it from the source
+    code = "import sys, dedup, dedup.cli; dedup.__version__; print('importlib.metadata' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # the version is a constant, not looked up in the metadata

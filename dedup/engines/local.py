@@ -36,7 +36,6 @@ making that shard (`dedup.engines.shards.Featurizers`).
 from __future__ import annotations
 
 import errno
-import importlib.metadata
 import os
 import resource
 import signal
@@ -55,6 +54,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+import dedup
 from dedup import exact, outputs
 from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines import paragraphs as paragraph_step
@@ -112,7 +112,7 @@ def _settings(config: Config, limits: Limits) -> dict[str, Any]:
         data.pop(key, None)
     data["output"] = {"compression": config.output.compression}
     data["limits"] = [limits.records, limits.text_bytes]
-    data["version"] = [importlib.metadata.version("dedup"), NORMALIZE_VERSION, CHECKPOINT_LAYOUT]
+    data["version"] = [dedup.__version__, NORMALIZE_VERSION, CHECKPOINT_LAYOUT]
     return data
 
 
