@@ -37,9 +37,23 @@ def _threads(workers: int) -> int:
     return max(1, min(workers, cores))
 
 
+#: The most words a shingle may have here (the config allows far fewer); it bounds the kernels' rings.
+MAX_NGRAM = 1 << 16
+
+
 def _check_ngram(ngram: int) -> None:
     if ngram < 1:
         raise ValueError(f"ngram must be at least 1; got {ngram}")
+    if ngram > MAX_NGRAM:
+        raise ValueError(f"ngram must be at most {MAX_NGRAM}; got {ngram}")
+
+
+def _check_offsets(offsets: npt.NDArray[np.int64], size: int, name: str) -> None:
+    """Refuse offsets that do not rise from 0 or more to at most `size` (what a kernel would read)."""
+    if offsets.ndim != 1 or len(offsets) < 1:
+        raise ValueError(f"{name} must be a 1-d array of at least one offset; got shape {offsets.shape}")
+    if offsets[0] < 0 or offsets[-1] > size or (len(offsets) > 1 and np.any(offsets[1:] < offsets[:-1])):
+        raise ValueError(f"{name} must rise from 0 or more to at most {size:,}")
 
 
 def distinct(values: npt.NDArray[_T]) -> npt.NDArray[_T]:
@@ -166,10 +180,12 @@ def sign_bytes(
     _check_ngram(ngram)
     if len(a) != len(b):
         raise ValueError(f"a and b differ in length: {len(a)} and {len(b)}")
+    offsets = _c(offsets, np.int64)
+    _check_offsets(offsets, len(data), "offsets")
     out = np.empty((len(offsets) - 1, len(a)), dtype=np.uint32)
     _kernels.sign_records(
         _c(data, np.uint8),
-        _c(offsets, np.int64),
+        offsets,
         ngram,
         _c(a, np.uint32),
         _c(b, np.uint32),
@@ -184,7 +200,9 @@ def shingle_bytes(
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     """Shingle hashes of records given as UTF-8 hashing forms (as `shingle.shingle_batch` returns)."""
     _check_ngram(ngram)
-    return _kernels.shingle_records(_c(data, np.uint8), _c(offsets, np.int64), ngram)
+    offsets = _c(offsets, np.int64)
+    _check_offsets(offsets, len(data), "offsets")
+    return _kernels.shingle_records(_c(data, np.uint8), offsets, ngram)
 
 
 def shingle_set_bytes(
@@ -206,10 +224,12 @@ def shingle_set_bytes(
         `sets[set_offsets[i]:set_offsets[i + 1]]`, ascending, without repeats.
 
     Raises:
-        ValueError: `ngram` is below 1.
+        ValueError: `ngram` is outside 1..`MAX_NGRAM`, or `offsets` do not rise within `data`.
     """
     _check_ngram(ngram)
-    return _kernels.shingle_set_records(_c(data, np.uint8), _c(offsets, np.int64), ngram, _threads(workers))
+    offsets = _c(offsets, np.int64)
+    _check_offsets(offsets, len(data), "offsets")
+    return _kernels.shingle_set_records(_c(data, np.uint8), offsets, ngram, _threads(workers))
 
 
 def sign_sets(
@@ -238,14 +258,16 @@ def sign_sets(
         `uint32 (m, num_perm)`; an empty set gets `0xFFFFFFFF` everywhere.
 
     Raises:
-        ValueError: `a` and `b` differ in length.
+        ValueError: `a` and `b` differ in length, or `set_offsets` do not rise within `sets`.
         IndexError: a row names no set.
     """
     if len(a) != len(b):
         raise ValueError(f"a and b differ in length: {len(a)} and {len(b)}")
+    set_offsets = _c(set_offsets, np.int64)
+    _check_offsets(set_offsets, len(sets), "set_offsets")
     out = np.empty((len(rows), len(a)), dtype=np.uint32)
     _kernels.sign_sets(
-        _c(sets, np.uint32), _c(set_offsets, np.int64), _c(rows, np.int64),
+        _c(sets, np.uint32), set_offsets, _c(rows, np.int64),
         _c(a, np.uint32), _c(b, np.uint32), out, _threads(workers),
     )  # fmt: skip
     return out
@@ -553,5 +575,9 @@ def components(n: int, edges: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
     Raises:
         IndexError: an edge names a node outside `0..n-1`.
+        ValueError: `edges` is not an integer array of shape `(m, 2)`.
     """
+    edges = np.asarray(edges)
+    if edges.size and (edges.ndim != 2 or edges.shape[1] != 2 or edges.dtype.kind not in "iu"):
+        raise ValueError(f"edges must be an integer array of shape (m, 2); got {edges.dtype} {edges.shape}")
     return _kernels.components(int(n), _c(edges, np.int64).reshape(-1, 2))

@@ -340,3 +340,25 @@ def test_components_of_a_long_chain_given_backwards_and_edges_outside_refused() 
     for bad in ([[0, 3]], [[-1, 0]]):
         with pytest.raises(IndexError):
             kernels.components(3, np.array(bad, dtype=np.int64))
+
+
+def test_offsets_outside_the_data_a_huge_ngram_and_malformed_edges_are_refused() -> None:
+    data = np.frombuffer(b"a b c d", dtype=np.uint8)
+    a, b = permutations(4, 1)
+    for offsets in ([], [0, 100], [-5, 3], [0, 5, 2]):
+        bad = np.array(offsets, dtype=np.int64)
+        with pytest.raises(ValueError, match="offsets"):
+            kernels.shingle_set_bytes(data, bad, 2)
+        with pytest.raises(ValueError, match="offsets"):
+            kernels.shingle_bytes(data, bad, 2)
+        with pytest.raises(ValueError, match="offsets"):
+            kernels.sign_bytes(data, bad, 2, a, b)
+        with pytest.raises(ValueError, match="set_offsets"):
+            kernels.sign_sets(np.arange(4, dtype=np.uint32), bad, np.zeros(0, np.int64), a, b)
+    with pytest.raises(ValueError, match="ngram"):
+        kernels.shingle_set_bytes(data, np.array([0, 7]), 2**61)
+    for edges in (np.zeros((2, 3), dtype=np.int64), np.array([[0.5, 1.7]]), np.arange(4)):
+        with pytest.raises(ValueError, match="edges"):
+            kernels.components(3, edges)
+    sets, set_offsets = kernels.shingle_set_bytes(data, np.array([2, 7]), 2)  # a slice: offsets from 2
+    assert len(set_offsets) == 2 and set_offsets[-1] == len(sets) == 2
