@@ -23,7 +23,8 @@ from dedup.display import mask_credentials, printable
 from dedup.errors import DedupError, EngineError
 
 # The engines, rich and the HTML report are imported inside the commands that use them: `dedup
-# --version` and `dedup run --help` load only click and the config.
+# --version` and `dedup run --help` load only click and the config, and rich loads only when the
+# progress display is shown.
 
 
 def _show(text: str) -> str:
@@ -89,18 +90,17 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     """Deduplicate the corpus CONFIG describes and write the results to its output folder."""
-    from rich.console import Console  # noqa: PLC0415 - see the note on imports
-
-    from dedup.engines.local import run as run_pipeline  # noqa: PLC0415
+    from dedup.engines.local import run as run_pipeline  # noqa: PLC0415 - see the note on imports
     from dedup.progress import NullProgress, Progress, RichDisplay, wants_display  # noqa: PLC0415
 
     cfg = None
     try:
         cfg = config_module.load(config_path, overrides)
-        console = Console(stderr=True)
         with _terminable(resumes=True):
             if not quiet and wants_display(cfg.progress):
-                with RichDisplay(console) as display:
+                from rich.console import Console  # noqa: PLC0415 - only for the display
+
+                with RichDisplay(Console(stderr=True)) as display:
                     report = run_pipeline(cfg, progress=display)
             else:
                 quiet_progress: Progress = NullProgress()
@@ -128,9 +128,7 @@ def index() -> None:
 
 
 def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: bool) -> None:
-    from rich.console import Console  # noqa: PLC0415 - see the note on imports
-
-    from dedup.index import batch  # noqa: PLC0415
+    from dedup.index import batch  # noqa: PLC0415 - see the note on imports
     from dedup.progress import RichDisplay, wants_display  # noqa: PLC0415
 
     cfg = None
@@ -138,6 +136,8 @@ def _index_job(config_path: str, overrides: tuple[str, ...], quiet: bool, add: b
         cfg = config_module.load(config_path, overrides)
         with _terminable(resumes=False):
             if not quiet and wants_display(cfg.progress):
+                from rich.console import Console  # noqa: PLC0415 - only for the display
+
                 with RichDisplay(Console(stderr=True)) as display:
                     report = batch.run(cfg, add, progress=display)
             else:

@@ -95,13 +95,18 @@ class Features:
         return out
 
 
-def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> Features:
+def featurize(
+    records: pa.Table, config: Config, clock: Clock | None = None, figure_digests: bool = True
+) -> Features:
     """Clean, digest, sign, band and shingle a table of records (and each paragraph, by granularity).
 
     Args:
         records: `id`, `text`, `source_file`, `source_line` and pass-through fields.
         config: the run's config.
         clock: collects the stage timings (`clean`, `exact`, `sign`, `band`, `shingle`, `figures`).
+        figure_digests: make `Features.figure_digests` (when the figures rule is on). A caller
+            that resolves in the same process may leave them to the keep step, which then makes
+            them for the records of verified pairs only (the same digests).
 
     Returns:
         The `Features` of the records that could be cleaned; the rest are its `rejects`.
@@ -128,7 +133,7 @@ def featurize(records: pa.Table, config: Config, clock: Clock | None = None) -> 
     features = Features(
         table, digests, signatures, keys, sets, set_offsets, paragraph_lengths(paragraphs), rejects
     )
-    if config.lsh.figures:
+    if config.lsh.figures and figure_digests:
         with clock.stage("figures"):  # what the figures rule compares first, per record
             texts = normalize.join_paragraphs(paragraphs, "\n").to_pylist()
             features.figure_digests = figures.digests(texts)

@@ -310,8 +310,12 @@ class _Verifier:
         kept = self.source.figure_digests(self.rep[units])
         if kept is not None:
             return kept
-        self._read(units, self.sequences, _figure_digest)
-        return np.array([self.sequences[int(u)] for u in units], dtype=np.uint64).reshape(-1, 2)
+        missing = [int(u) for u in units.tolist() if int(u) not in self.sequences]
+        for start in range(0, len(missing), VERIFY_CHUNK):  # made a chunk of texts at a time
+            chunk = missing[start : start + VERIFY_CHUNK]
+            made = _figure_digests(self.source.texts(self.rep[np.array(chunk, dtype=np.int64)]))
+            self.sequences.update(zip(chunk, made, strict=True))
+        return np.array([self.sequences[u] for u in units.tolist()], dtype=np.uint64).reshape(-1, 2)
 
     def _facts(self, text: str) -> figures.Facts:
         return figures.facts(text, self.paragraphs)
@@ -355,10 +359,9 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _figure_digest(text: str) -> tuple[int, int]:
-    """`figures.digests` of one text, as two 64-bit halves."""
-    high, low = figures.digests([text])[0].tolist()
-    return high, low
+def _figure_digests(texts: list[str]) -> list[tuple[int, int]]:
+    """`figures.digests` of texts, each as its two 64-bit halves."""
+    return [(high, low) for high, low in figures.digests(texts).tolist()]
 
 
 def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -> npt.NDArray[np.int64]:

@@ -80,6 +80,25 @@ def test_progress_is_quiet_when_not_a_terminal_and_shown_when_forced(
     assert "2 records in 1 shard at" in shown.stderr and "rec/s" in shown.stderr
 
 
+def test_a_run_without_the_display_loads_no_rich(seeded: Path) -> None:
+    code = (
+        "import sys; from dedup.cli import main\n"
+        "try:\n    main(['run', 'configs/news.yaml', *sys.argv[1:]])\n"
+        "except SystemExit as done:\n    print('rich' in sys.modules, done.code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for extra, loaded in (([], "False"), (["--set", "progress=always"], "True")):
+        done = subprocess.run(
+            [sys.executable, "-c", code, *extra],
+            cwd=seeded,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.stderr.splitlines()[-1] == f"{loaded} 0", done.stderr
+
+
 def test_quiet_flag_prints_nothing(cli: Callable[..., Result], seeded: Path) -> None:
     result = cli("run", "configs/news.yaml", "-q")
     assert result.exit_code == 0 and result.output == ""

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from dedup import config_from_dict, run
-from dedup.engines import shards
+from dedup.engines import local, shards
 from dedup.errors import InputError
 from dedup.report import Report
 from tests.conftest import SEED, article, record_table, write_jsonl
@@ -224,14 +224,16 @@ def test_the_figures_rule_decides_the_same_from_kept_digests_as_from_the_texts(
 
     _figure_corpus(tmp_path)
     off = _run(tmp_path, "off", workers=1, lsh={"figures": False})
-    real = resolve._figure_digest
+    real = resolve._figure_digests
 
-    def unused(text: str) -> tuple[int, int]:
+    def unused(texts: list[str]) -> list[tuple[int, int]]:
         raise AssertionError("the shards keep the digests: the texts are not read for them")
 
-    monkeypatch.setattr(resolve, "_figure_digest", unused)
+    monkeypatch.setattr(resolve, "_figure_digests", unused)
+    monkeypatch.setattr(local, "PARALLEL_SHARDS", 0)  # workers even for this small corpus
     kept = _run(tmp_path, "kept", workers=2)
-    monkeypatch.setattr(resolve, "_figure_digest", real)
+    assert kept.shards["workers"] == 2
+    monkeypatch.setattr(resolve, "_figure_digests", real)
     monkeypatch.setattr(ShardSource, "figure_digests", lambda self, rows: None)
     made = _run(tmp_path, "made", workers=1)
     # The rule splits notices that share a template but state other amounts.
@@ -239,6 +241,40 @@ def test_the_figures_rule_decides_the_same_from_kept_digests_as_from_the_texts(
     assert (kept.kept, kept.duplicates) == (made.kept, made.duplicates)
     for name in OUTPUTS:
         assert (tmp_path / "kept" / name).read_bytes() == (tmp_path / "made" / name).read_bytes(), name
+
+
+def test_shards_made_here_leave_the_digests_to_the_keep_step_which_reads_only_paired_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import resolve
+
+    rows = [{"id": f"a{i}", "text": "\n\n".join(article(300 + i, paragraphs=3))} for i in range(40)]
+    for k in (3, 17):  # two edited copies: the only near-duplicate pairs
+        words = rows[k]["text"].split(" ")
+        words[5] = "edited"
+        rows.append({"id": f"a{k}-copy", "text": " ".join(words)})
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    read: list[str] = []
+    real = resolve._figure_digests
+
+    def counted(texts: list[str]) -> list[tuple[int, int]]:
+        read.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(resolve, "_figure_digests", counted)
+    report = _run(tmp_path, "here", workers=1)
+    assert (report.kept, report.duplicates) == (40, 2)
+    # The digests were made for the four records of the two verified pairs, each once.
+    paired = {rows[k]["text"].split(" ")[0] for k in (3, 17)}
+    assert len(read) == 4 and {text.split(" ")[0] for text in read} == paired
+    monkeypatch.setattr(local, "PARALLEL_SHARDS", 0)  # no longer a small corpus: digests kept
+    read.clear()
+    kept_here = _run(tmp_path, "kept-here", workers=1)
+    made_apart = _run(tmp_path, "workers", workers=2)
+    assert read == [] and (kept_here.shards["workers"], made_apart.shards["workers"]) == (1, 2)
+    for name in OUTPUTS:
+        for other in ("kept-here", "workers"):
+            assert (tmp_path / other / name).read_bytes() == (tmp_path / "here" / name).read_bytes(), name
 
 
 def test_each_record_keeps_the_digest_of_its_own_figures(tmp_path: Path) -> None:

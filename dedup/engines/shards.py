@@ -163,13 +163,19 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
 
 
 def process(
-    piece: readers.ReadBatch, file: str, name: str, config: Config, store: work.WorkDir, clock: Clock
+    piece: readers.ReadBatch,
+    file: str,
+    name: str,
+    config: Config,
+    store: work.WorkDir,
+    clock: Clock,
+    figure_digests: bool = True,
 ) -> None:
-    """Featurize one shard and save it (marker last)."""
+    """Featurize one shard and save it (marker last); `figure_digests` as `featurize` takes it."""
     records, rejects = piece.records, list(piece.rejects)
     fail_fast(rejects, config.on_error)
     text_bytes = int(pc.sum(pc.binary_length(records[TEXT])).as_py() or 0)
-    features = featurize(records, config, clock)
+    features = featurize(records, config, clock, figure_digests)
     rejects += features.rejects
     lines = [r.source_line for r in rejects if r.source_line is not None]
     lines += [records[SOURCE_LINE][0].as_py(), records[SOURCE_LINE][-1].as_py()] if records.num_rows else []
