@@ -7,6 +7,7 @@ import os
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -816,3 +817,77 @@ def test_types_arrow_unifies_but_cannot_convert_are_json_text() -> None:
     seen = [pa.field("x", pa.float16()), pa.field("x", pa.decimal128(5, 2))]
     assert fields.is_json(fields.unify("x", seen))
     assert fields.unify("x", [pa.field("x", pa.int64()), pa.field("x", pa.float64())]).type == pa.float64()
+
+
+def _drain(stream: io.BufferedIOBase | gzip.GzipFile, sizes: list[int]) -> tuple[bytes, str | None]:
+    """Everything a stream hands over with `read1` of the given sizes (as the readers take it), and its error."""
+    got = bytearray()
+    k = 0
+    try:
+        while True:
+            chunk = stream.read1(sizes[k % len(sizes)])
+            k += 1
+            if not chunk:
+                return bytes(got), None
+            got += chunk
+    except (EOFError, OSError, zlib.error) as err:
+        return bytes(got), type(err).__name__
+
+
+@settings(max_examples=examples(60), deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(0, 4000),
+    st.sampled_from(["whole", "cut", "flip"]),
+    st.floats(0.0, 1.0),
+    st.lists(st.sampled_from([1, 7, 4096, 65536, 1 << 20, -1]), min_size=1, max_size=4),
+)
+def test_gzip_is_decoded_to_the_bytes_and_error_the_standard_library_gives(
+    tmp_path_factory: pytest.TempPathFactory,
+    members: int,
+    lines: int,
+    damage: str,
+    at: float,
+    sizes: list[int],
+) -> None:
+    from dedup.io.readers import Gunzip
+
+    rng = np.random.default_rng(lines)
+    text = b"".join(b'{"id": "%d", "text": "%s"}\n' % (i, rng.bytes(8).hex().encode()) for i in range(lines))
+    data = b"".join(gzip.compress(text[k::members]) for k in range(members))  # one member each
+    if damage == "cut":
+        data = data[: int(len(data) * at)]
+    elif damage == "flip" and data:
+        spot = min(len(data) - 1, 10 + int((len(data) - 10) * at))
+        data = data[:spot] + bytes([data[spot] ^ 0x5A]) + data[spot + 1 :]
+    path = tmp_path_factory.mktemp("gz") / "in.jsonl.gz"
+    path.write_bytes(data)
+    with gzip.open(path, "rb") as standard:
+        expected = _drain(standard, sizes)
+    with Gunzip(str(path)) as fast:
+        assert _drain(fast, sizes) == expected
+    assert _decoded_before_damage(data).startswith(expected[0])  # the oracle's own check
+    if damage == "whole":
+        assert expected == (b"".join(text[k::members] for k in range(members)), None)
+    with Gunzip(str(path)) as fast:  # `read` too, where the data is whole
+        whole = fast.read() if expected[1] is None else expected[0]
+    assert whole == expected[0]
+
+
+def _decoded_before_damage(data: bytes) -> bytes:
+    """What zlib yields of gzip members fed one byte at a time, up to the first error."""
+    out = bytearray()
+    rest = data
+    while rest:
+        decoder = zlib.decompressobj(31)
+        fed = 0
+        try:
+            while fed < len(rest) and not decoder.eof:
+                out += decoder.decompress(rest[fed : fed + 1])
+                fed += 1
+        except zlib.error:
+            return bytes(out)
+        if not decoder.eof:
+            return bytes(out)
+        rest = decoder.unused_data + rest[fed:]
+    return bytes(out)
