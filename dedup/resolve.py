@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import BrokenExecutor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -285,7 +285,7 @@ class _Verifier:
     def _conflicts(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """`bool (m,)`: the figures rule on each pair, read in this process (facts kept for reuse)."""
         units = kernels.distinct(pairs.ravel())
-        self._read(units, self.facts, self._facts)
+        self._read(units, self.facts, lambda texts: [self._facts(t) for t in texts])
         read = [self.facts[u] for u in units.tolist()]
         return kernels.figure_conflicts(read, np.searchsorted(units, pairs))
 
@@ -310,11 +310,7 @@ class _Verifier:
         kept = self.source.figure_digests(self.rep[units])
         if kept is not None:
             return kept
-        missing = [int(u) for u in units.tolist() if int(u) not in self.sequences]
-        for start in range(0, len(missing), VERIFY_CHUNK):  # made a chunk of texts at a time
-            chunk = missing[start : start + VERIFY_CHUNK]
-            made = _figure_digests(self.source.texts(self.rep[np.array(chunk, dtype=np.int64)]))
-            self.sequences.update(zip(chunk, made, strict=True))
+        self._read(units, self.sequences, _figure_digests)  # made a chunk of texts at a time
         return np.array([self.sequences[u] for u in units.tolist()], dtype=np.uint64).reshape(-1, 2)
 
     def _facts(self, text: str) -> figures.Facts:
@@ -332,13 +328,18 @@ class _Verifier:
         self.sequences.clear()
         figures.forget()
 
-    def _read(self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Any) -> None:
-        """Fill `into` with `read(text)` for the representatives of `units` not there yet."""
-        missing = [int(u) for u in units if int(u) not in into]
+    def _read(
+        self, units: npt.NDArray[np.int64], into: dict[int, Any], read: Callable[[list[str]], list[Any]]
+    ) -> None:
+        """Fill `into` with `read`'s values for the texts of `units`' representatives not there yet.
+
+        `read` takes `VERIFY_CHUNK` texts at a time and gives one value per text, in order.
+        """
+        missing = [int(u) for u in units.tolist() if int(u) not in into]
         for start in range(0, len(missing), VERIFY_CHUNK):
             chunk = missing[start : start + VERIFY_CHUNK]
             texts = self.source.texts(self.rep[np.array(chunk, dtype=np.int64)])
-            into.update(zip(chunk, (read(t) for t in texts), strict=True))
+            into.update(zip(chunk, read(texts), strict=True))
 
 
 @contextmanager
