@@ -486,9 +486,13 @@ def decide(
             ranks = rank[leader]  # each exact group's keep rank, as its leader's
             settled = cluster.settle(ranks, edges, verdict, drop_all)
             while True:
-                # The figures rule reads text: it is applied to the pairs the keep step drops on, not to
+                # The figures rule reads text: it is applied to the pairs the keep step drops on (and,
+                # but with keep: none, to the containments that made a dropped record wait), not to
                 # every verified pair. A pair it splits goes, and the step decides again.
-                used = kernels.distinct(settled.pair[settled.pair >= 0])
+                used = settled.pair[settled.pair >= 0]
+                if not drop_all:
+                    used = np.r_[used, _delaying(edges, verdict, settled)]
+                used = kernels.distinct(used)
                 unjudged = used[~judged[used]]
                 if len(unjudged):
                     with clock.stage("figures"):
@@ -527,6 +531,21 @@ def decide(
         _check_drops(found, check, source, group, config, drop_all)
     found.candidate_pairs, found.verified_pairs = len(pairs), len(edges)
     return found
+
+
+def _delaying(
+    edges: npt.NDArray[np.int64], verdict: lsh.Verdict, settled: cluster.Settled
+) -> npt.NDArray[np.int64]:
+    """`int64`: the pairs (indices into `edges`) whose containment made a dropped record wait.
+
+    A record inside another is taken only after it (`cluster.settle`), so such a pair decides
+    which records were taken before the inner one, and with that which record it was dropped for,
+    even when the drop names another pair. The figures rule judges these pairs as well as the ones
+    drops name: a containment it splits must not decide the order.
+    """
+    inner = np.where(verdict.inside == lsh.FIRST_INSIDE, edges[:, 0], edges[:, 1])
+    waits = (verdict.inside != lsh.MUTUAL) & (settled.duplicate_of[inner] >= 0)
+    return np.flatnonzero(waits).astype(np.int64)
 
 
 def _settle_again(

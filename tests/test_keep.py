@@ -743,3 +743,32 @@ def test_a_notice_stating_other_figures_stays_under_every_rule(tmp_path: Path, k
     else:
         assert set(unique) == {"a", "c"}
         assert {k: d["duplicate_of"] for k, d in dups.items()} == {"b": "a"}
+
+
+def test_a_containment_the_figures_rule_splits_does_not_decide_which_record_is_taken_first(
+    tmp_path: Path,
+) -> None:
+    # "first" and "second" are near-duplicates both ways (Jaccard only) stating the same rate;
+    # "third" holds all of "first" but states another rate (the figures rule splits them). Under
+    # keep: first, "first" is kept and "second" dropped for it, as without "third": a record is
+    # taken after one it is inside only while that containment stands.
+    body = article(77, paragraphs=4, words=40)
+    rate = "Federal funds were trading at {} pct when the Fed began its supply of reserves."
+    first = _text([*body, rate.format("6-1/4")])
+    words = first.split(" ")
+    second = _text(
+        [
+            " ".join(w if k % 10 != 5 else "edited" for k, w in enumerate(p.split(" ")))
+            for p in first.split("\n\n")
+        ]
+    )
+    third = _text([*body, rate.format("6-1/2"), *article(78, paragraphs=6, words=40)])
+    assert _jaccard(first, second) >= 0.5 and max(_inside(first, second), _inside(second, first)) < 0.8
+    assert _inside(first, third) >= 0.8 and _inside(second, third) < 0.8 and len(words) > 100
+    rows = [{"id": "first", "text": first}, {"id": "second", "text": second}, {"id": "third", "text": third}]
+    unique, dups = _run(tmp_path, rows)
+    assert set(unique) == {"first", "third"} and dups["second"]["duplicate_of"] == "first"
+    (tmp_path / "without-third").mkdir()
+    alone, alone_dups = _run(tmp_path / "without-third", rows[:2])
+    assert set(alone) == {"first"} and alone_dups["second"]["duplicate_of"] == "first"
+    _assert_every_drop_verifies(rows, dups, set(unique))
