@@ -10,15 +10,6 @@ import numpy.typing as npt
 
 HASH_CONSTANTS: tuple[int, int, int, int]
 
-def sign_records(
-    data: npt.NDArray[np.uint8],
-    offsets: npt.NDArray[np.int64],
-    ngram: int,
-    a: npt.NDArray[np.uint32],
-    b: npt.NDArray[np.uint32],
-    out: npt.NDArray[np.uint32],
-    workers: int,
-) -> None: ...
 def shingle_records(
     data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], ngram: int
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...

@@ -158,59 +158,6 @@ cdef int grow(uint32_t** buffer, int64_t* capacity, int64_t need) noexcept nogil
     return 0
 
 
-def sign_records(
-    const uint8_t[::1] data,
-    const int64_t[::1] offsets,
-    int64_t ngram,
-    const uint32_t[::1] a,
-    const uint32_t[::1] b,
-    uint32_t[:, ::1] out,
-    int workers,
-):
-    cdef int64_t n = offsets.shape[0] - 1
-    cdef int64_t num_perm = a.shape[0]
-    cdef const uint8_t* bytes_ = &data[0] if data.shape[0] else NULL
-    cdef const int64_t* starts = &offsets[0]
-    cdef const uint32_t* a_ = &a[0] if num_perm else NULL
-    cdef const uint32_t* b_ = &b[0] if num_perm else NULL
-    cdef uint32_t* out_ = &out[0, 0] if n and num_perm else NULL
-    # Per-thread scratch, indexed by OpenMP thread number: each thread grows its own buffer.
-    cdef uint32_t** buffers = <uint32_t**>calloc(workers, sizeof(uint32_t*))
-    cdef int64_t* capacities = <int64_t*>calloc(workers, sizeof(int64_t))
-    # Threads' rings at least a cache line apart: every token writes to its thread's ring.
-    cdef int64_t stride = ngram + 8
-    cdef uint64_t* rings = <uint64_t*>malloc(workers * stride * sizeof(uint64_t))
-    cdef int failed = 0
-    cdef int* failed_ = &failed  # written through a pointer: shared, not private to a thread
-    cdef int64_t i, s, count
-    cdef int t
-    cdef uint32_t* mixed
-    if buffers == NULL or capacities == NULL or rings == NULL:
-        free(buffers)
-        free(capacities)
-        free(rings)
-        raise MemoryError()
-    try:
-        for i in prange(n, nogil=True, num_threads=workers, schedule="guided"):
-            t = threadid()
-            if grow(&buffers[t], &capacities[t], starts[i + 1] - starts[i] + 1) != 0:
-                failed_[0] = 1
-                continue
-            mixed = buffers[t]
-            count = record_shingles(bytes_, starts[i], starts[i + 1], ngram, rings + t * stride, mixed)
-            for s in range(count):
-                mixed[s] = fmix32(mixed[s])
-            minima(mixed, count, a_, b_, num_perm, out_ + i * num_perm)
-    finally:
-        for t in range(workers):
-            free(buffers[t])
-        free(buffers)
-        free(capacities)
-        free(rings)
-    if failed:
-        raise MemoryError()
-
-
 def shingle_records(const uint8_t[::1] data, const int64_t[::1] offsets, int64_t ngram):
     cdef int64_t n = offsets.shape[0] - 1
     hashes = np.empty(offsets[n] - offsets[0] + n, dtype=np.uint32)

@@ -2,14 +2,15 @@
 
 The loops are Cython compiled at install time (`dedup/_kernels.pyx`, OpenMP threads); this module
 holds their public signatures, the argument checks and the split of records into threads' shares.
-The signature kernel walks each record's UTF-8 hashing form once: it hashes tokens byte by byte
-(FNV-1a, then fmix64), keeps the last `ngram` token hashes of the current paragraph in a ring,
-hashes each full window (or a short paragraph) into a 32-bit shingle hash, and folds it into the
-record's `num_perm` minima with the `affine32` permutations. No Python object is made per token or
-shingle. It computes exactly what `shingle.shingle_batch` followed by `minhash.sign` compute (the
-numpy reference path), which the tests check. The loops run without the GIL; a threaded one spreads
-its work over `workers` threads (capped at the cores this process may use), and the result never
-depends on how many.
+The shingle kernel walks each record's UTF-8 hashing form once: it hashes tokens byte by byte
+(FNV-1a, then fmix64), keeps the last `ngram` token hashes of the current paragraph in a ring and
+hashes each full window (or a short paragraph) into a 32-bit shingle hash; the record's distinct
+hashes, sorted, are its set, and the signature kernel folds a set into `num_perm` minima with the
+`affine32` permutations. No Python object is made per token or shingle. Together they compute
+exactly what `shingle.shingle_batch` followed by `minhash.sign` compute (the numpy reference path),
+which the tests check. The loops run without the GIL; a threaded one spreads its work over
+`workers` threads (capped at the cores this process may use), and the result never depends on how
+many.
 """
 
 from __future__ import annotations
@@ -166,6 +167,9 @@ def sign_bytes(
 ) -> npt.NDArray[np.uint32]:
     """Signatures of records given as UTF-8 hashing forms.
 
+    The records' shingle sets (`shingle_set_bytes`), each signed (`sign_sets`): the minima over
+    a record's distinct shingles are the minima over all of them.
+
     Args:
         data: `uint8` bytes of all records' hashing forms.
         offsets: `int64`, length `n + 1`; record `i` is `data[offsets[i]:offsets[i + 1]]`.
@@ -176,23 +180,16 @@ def sign_bytes(
 
     Returns:
         `uint32`, shape `(n, num_perm)`; a record with no tokens gets `0xFFFFFFFF` everywhere.
+
+    Raises:
+        ValueError: `ngram` is out of range, `a` and `b` differ in length, or `offsets` do not rise
+            within `data`.
     """
     _check_ngram(ngram)
     if len(a) != len(b):
         raise ValueError(f"a and b differ in length: {len(a)} and {len(b)}")
-    offsets = _c(offsets, np.int64)
-    _check_offsets(offsets, len(data), "offsets")
-    out = np.empty((len(offsets) - 1, len(a)), dtype=np.uint32)
-    _kernels.sign_records(
-        _c(data, np.uint8),
-        offsets,
-        ngram,
-        _c(a, np.uint32),
-        _c(b, np.uint32),
-        out,
-        _threads(workers),
-    )
-    return out
+    sets, set_offsets = shingle_set_bytes(data, offsets, ngram, workers)
+    return sign_sets(sets, set_offsets, np.arange(len(set_offsets) - 1, dtype=np.int64), a, b, workers)
 
 
 def shingle_bytes(
