@@ -1018,6 +1018,83 @@ def figure_tokens(str text, frozenset words, bint every_word):
             out.append(text[start:pos])
 
 
+cdef inline bint _listed_folded(const uint8_t* p, Py_ssize_t length, frozenset words):
+    # Whether the ASCII run of letters `p[:length]`, lowercased, is one of the learnt `words`.
+    cdef uint8_t c0, c1, c
+    cdef int k, last
+    cdef Py_ssize_t j
+    cdef bint same
+    if not (_shortest <= length <= _longest):
+        return False
+    if not _exact:
+        return bytes(p[:length]).lower().decode("ascii") in words
+    c0 = p[0] | 0x20  # an ASCII letter, lowercased
+    c1 = (p[1] | 0x20) if length > 1 else 0
+    if c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]:
+        return False
+    k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
+    last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
+    while k < last:
+        if _lengths[k] == length:
+            same = True
+            for j in range(2, length):
+                c = p[j] | 0x20
+                if c != _chars[k][j]:
+                    same = False
+                    break
+            if same:
+                return True
+        k += 1
+    return False
+
+
+def figure_sequences(const uint8_t[::1] data, const int64_t[::1] offsets, frozenset words):
+    # Per ASCII record: `figure_tokens(text.lower(), words, False)` joined by 0x1F, packed; a record
+    # with a byte >= 0x80 gets nothing here and is flagged for the caller.
+    cdef Py_ssize_t n = offsets.shape[0] - 1
+    cdef Py_ssize_t i, j, length, pos, start = 0, at = 0
+    cdef const uint8_t* p
+    cdef bint figure = False, first
+    cdef uint8_t c
+    if words is not _learnt:
+        _learn(words)
+    total = offsets[n] - offsets[0] if n > 0 else 0
+    out_array = np.empty(max(total, 1), dtype=np.uint8)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    other_array = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] out = out_array
+    cdef int64_t[::1] bounds = out_offsets
+    cdef uint8_t[::1] other = other_array
+    for i in range(n):
+        p = &data[offsets[i]] if offsets[i + 1] > offsets[i] else NULL
+        length = offsets[i + 1] - offsets[i]
+        for j in range(length):
+            if p[j] >= 128:
+                other[i] = 1
+                break
+        if other[i] or length == 0:
+            bounds[i + 1] = at
+            continue
+        pos = 0
+        first = True
+        while True:
+            pos = _next_token(1, p, pos, length, &start, &figure)
+            if pos < 0:
+                break
+            if not figure and not _listed_folded(&p[start], pos - start, words):
+                continue
+            if not first:  # tokens stand at least one character apart: the output never outgrows the text
+                out[at] = 0x1F
+                at += 1
+            first = False
+            for j in range(start, pos):
+                c = p[j]
+                out[at] = (c | 0x20) if (c >= 65 and c <= 90) else c
+                at += 1
+        bounds[i + 1] = at
+    return out_array, out_offsets, other_array.view(np.bool_)
+
+
 def figure_context(str text, frozenset words):
     # The tokens of `figure_tokens(text, _, True)` that are figures or `words`, or stand next to
     # one; and how many tokens there are in all. Other words are counted, not made.

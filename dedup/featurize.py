@@ -135,8 +135,7 @@ def featurize(
     )
     if config.lsh.figures and figure_digests:
         with clock.stage("figures"):  # what the figures rule compares first, per record
-            texts = normalize.join_paragraphs(paragraphs, "\n").to_pylist()
-            features.figure_digests = figures.digests(texts)
+            features.figure_digests = figures.digests(normalize.join_paragraphs(paragraphs, "\n"))
     if config.granularity == "paragraph":
         from dedup.paragraphs import paragraph_features  # noqa: PLC0415 - it imports this module
 

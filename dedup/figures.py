@@ -52,12 +52,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 import xxhash
 
 from dedup import kernels
+from dedup.records import arrow_bytes
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
 _TEENS = "sixteen seventeen eighteen nineteen twenty"
@@ -428,16 +431,27 @@ def sequence(text: str) -> tuple[str, ...]:
     return tuple(kernels.figure_tokens(text.lower(), _FIGURE_WORDS, False))
 
 
-def digests(texts: Sequence[str]) -> npt.NDArray[np.uint64]:
+def digests(texts: Sequence[str] | pa.Array[Any]) -> npt.NDArray[np.uint64]:
     """`uint64 (len(texts), 2)`: xxh3-128 of each text's `sequence` (its figures joined by U+001F).
 
     Two records with equal digests state the same figures in the same order (rule 5), up to a
     collision of a 128-bit hash. `dedup.featurize` keeps one per record, so the keep step compares
     digests instead of reading texts.
+
+    Args:
+        texts: the texts, as Python strings or an Arrow string array (no nulls); an ASCII text is
+            read from its bytes (`kernels.figure_sequences`), any other through `sequence`.
     """
-    made = [
-        xxhash.xxh3_128_digest("\x1f".join(sequence(text)).encode("utf-8", "surrogatepass")) for text in texts
-    ]
+    array = texts if isinstance(texts, pa.Array) else pa.array(list(texts), pa.large_string())
+    data, offsets = arrow_bytes(array)
+    joined, bounds, other = kernels.figure_sequences(data, offsets, _FIGURE_WORDS)
+    view, at, hash128 = joined.data, bounds.tolist(), xxhash.xxh3_128_digest
+    made = [hash128(view[at[i] : at[i + 1]]) for i in range(len(at) - 1)]
+    for i in np.flatnonzero(other).tolist():
+        text = str(array[i].as_py())
+        made[i] = hash128("\x1f".join(sequence(text)).encode("utf-8", "surrogatepass"))
+    if not made:
+        return np.empty((0, 2), dtype=np.uint64)
     return np.frombuffer(b"".join(made), dtype=">u8").astype(np.uint64).reshape(-1, 2)
 
 

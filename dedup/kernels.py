@@ -451,6 +451,33 @@ def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[st
     return _kernels.figure_tokens(text, words, every_word)
 
 
+def figure_sequences(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], words: frozenset[str]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    r"""Each ASCII record's figures, lowercased and joined by U+001F, from its UTF-8 bytes.
+
+    For a record of ASCII text, what `"\x1f".join(figure_tokens(text.lower(), words, False))`
+    gives, without making the text, its lowered copy or its tokens as strings (`figures.digests`
+    reads a record once this way). A record holding any other character is left to the caller:
+    `str.lower` and Unicode's letter classes apply there.
+
+    Args:
+        data: `uint8`, the records' UTF-8 bytes.
+        offsets: `int64 (n + 1,)`, record `i` is `data[offsets[i]:offsets[i + 1]]`, non-decreasing.
+        words: lowercase words that count as figures (number words, month names).
+
+    Returns:
+        `(sequences uint8, offsets int64 (n + 1,), other bool (n,))`: record `i`'s joined figures
+        are `sequences[offsets[i]:offsets[i + 1]]` (empty where `other[i]`, a record not all ASCII).
+
+    Raises:
+        ValueError: `offsets` do not fit `data` (`_check_offsets`).
+    """
+    data, offsets = _c(data, np.uint8), _c(offsets, np.int64)
+    _check_offsets(offsets, len(data), "offsets")
+    return _kernels.figure_sequences(data, offsets, words)
+
+
 def figure_context(text: str, words: frozenset[str]) -> tuple[list[str], int]:
     """The tokens `figure_statements` reads of `text`, and how many tokens `text` has in all.
 

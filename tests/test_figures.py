@@ -519,6 +519,43 @@ def test_the_figure_scanner_finds_what_the_patterns_find(text: str) -> None:
     assert kernels.figure_tokens(text, frozenset(_WORDS), False) == _SEQUENCE_ORACLE.findall(text)
 
 
+_CASED = st.sampled_from(["NINE", "Nine", "MARCH", "Sept", "MaY", "DEC", "Seventeen", "X", "İ", "ΣΑ", "ǅ"])
+
+
+@settings(max_examples=examples(1500))
+@given(st.lists(st.lists(st.one_of(_PIECES, _CASED), max_size=16).map("".join), max_size=6))
+def test_figure_digests_hash_what_the_pattern_finds_in_the_lowered_text(texts: list[str]) -> None:
+    import pyarrow as pa
+    import xxhash
+
+    from dedup.figures import digests
+
+    expected = [
+        xxhash.xxh3_128_intdigest("\x1f".join(_SEQUENCE_ORACLE.findall(t.lower())).encode("utf-8"))
+        for t in texts
+    ]
+    for given_as in (texts, pa.array(texts, pa.string())):  # Python strings or an Arrow array
+        made = digests(given_as)
+        assert made.dtype == np.uint64 and made.shape == (len(texts), 2)
+        assert [(int(h) << 64) | int(low) for h, low in made] == expected
+
+
+def test_figure_sequences_read_ascii_records_and_leave_the_others() -> None:
+    import pyarrow as pa
+
+    from dedup import kernels
+    from dedup.records import arrow_bytes
+
+    texts = ["Rose NINE pct to 1,250.50 in March", "", "5th of May, 12a", "Prix: 5 € en MARS", "x1.2 DEC 3"]
+    data, offsets = arrow_bytes(pa.array(texts, pa.large_string()))
+    joined, bounds, other = kernels.figure_sequences(data, offsets, frozenset(_WORDS))
+    found = [bytes(joined[bounds[i] : bounds[i + 1]]).decode() for i in range(len(texts))]
+    assert other.tolist() == [False, False, False, True, False]
+    assert found == ["nine\x1f1,250.50\x1fmarch", "", "may\x1f1", "", "2\x1fdec\x1f3"]
+    with pytest.raises(ValueError, match="offsets"):
+        kernels.figure_sequences(data, np.array([0, len(data) + 1], dtype=np.int64), frozenset(_WORDS))
+
+
 @pytest.mark.parametrize(
     ("text", "tokens"),
     [
