@@ -593,3 +593,19 @@ def test_the_workers_stop_before_the_keep_step_when_the_figures_rule_is_off(
     _run(tmp_path, "off", workers=2, lsh={"figures": False})
     assert isinstance(farms[0][0], shards.Featurizers) and farms[0][1]  # up through the keep step
     assert farms[1] == (None, False)
+
+
+def test_the_fork_server_s_warm_up_gets_through_and_a_failure_costs_only_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dedup import figures
+    from dedup.engines import warmup
+
+    assert warmup.warm_up() is True
+    assert not figures._MADE  # what the figures rule kept is let go before the workers fork
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a broken featurize step")
+
+    monkeypatch.setattr(warmup, "featurize", broken)
+    assert warmup.warm_up() is False

@@ -385,9 +385,13 @@ class Featurizers:
 
     @staticmethod
     def warm() -> multiprocessing.context.ForkServerContext:
-        """Start the fork server (it imports this module) without waiting for it; its context."""
+        """Start the fork server without waiting for it; its context.
+
+        The server imports this module and `dedup.engines.warmup` (which pays the first calls of
+        the featurize step once, for every worker forked after).
+        """
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        context.set_forkserver_preload([__name__, "dedup.engines.warmup"])
         forkserver.ensure_running()
         return context
 
