@@ -609,3 +609,54 @@ def test_the_fork_server_s_warm_up_gets_through_and_a_failure_costs_only_time(
 
     monkeypatch.setattr(warmup, "featurize", broken)
     assert warmup.warm_up() is False
+
+
+_FORK_SERVER_CTRL_C = """
+import os, signal, time
+from multiprocessing import forkserver
+from dedup.engines.shards import Featurizers
+
+Featurizers.warm()
+server = forkserver._forkserver._forkserver_pid
+time.sleep(0.3)
+os.kill(server, signal.SIGINT)  # Ctrl-C while the server still imports (it takes about a second)
+time.sleep(3)
+with open(f"/proc/{server}/status") as status:
+    print(dict(line.split(":", 1) for line in status)["State"].split()[0])
+print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+"""
+
+
+@pytest.mark.processes
+def test_ctrl_c_while_the_fork_server_starts_prints_no_traceback_and_leaves_it_running() -> None:
+    """Ctrl-C reaches the fork server too: while it imports it must not die with a traceback."""
+    import subprocess
+    import sys
+
+    found = subprocess.run(
+        [sys.executable, "-c", _FORK_SERVER_CTRL_C], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert found.stderr == "", "no traceback from the fork server"
+    assert found.stdout.split() == ["S", "True"], "the server lives on; the run takes Ctrl-C again"
+
+
+@pytest.mark.processes
+def test_abandoned_workers_leave_no_thread_for_the_exit_hook_to_race(tmp_path: Path) -> None:
+    """After `abandon` (a failing run, Ctrl-C) the pool's manager thread has ended.
+
+    CPython 3.11's exit hook writes to that thread's wake-up pipe while the thread closes it;
+    racing, it printed "Exception ignored ... Bad file descriptor" after a run's "Aborted!".
+    """
+    import threading
+    from concurrent.futures import process
+
+    from dedup.io import readers, work
+
+    store = work.WorkDir.open(tmp_path, "key")
+    featurizers = shards.Featurizers(2, config_from_dict({}), store)
+    table = record_table([" ".join(article(900 + i, paragraphs=2, words=30)) for i in range(20)])
+    featurizers.submit(readers.ReadBatch(table, [], 0), "in", "00000-00000")
+    managers = [t for t in threading.enumerate() if isinstance(t, process._ExecutorManagerThread)]
+    assert managers, "the pool runs a manager thread"
+    featurizers.abandon()
+    assert not [t for t in managers if t.is_alive()]

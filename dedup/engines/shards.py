@@ -47,6 +47,8 @@ PARALLEL_SHARDS = 4
 #: What compressed input other than gzip is taken to hold, per byte of file (a common ratio for
 #: text); gzip files say their own size.
 COMPRESSION_RATIO = 4
+#: Seconds a failing run waits, at most, for the thread managing its worker processes to end.
+ABANDON_WAIT = 10.0
 #: Corpora of at most this many records keep their shards' arrays mapped between calls...
 KEEP_OPEN_ROWS = 500_000
 #: ... the first this many of them (a mapping holds no file descriptor, but counts against the
@@ -392,7 +394,18 @@ class Featurizers:
         """
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__, "dedup.engines.warmup"])
-        forkserver.ensure_running()
+        # Ctrl-C reaches the whole process group, the fork server too, which ignores it only once
+        # its imports are done: started with SIGINT ignored (an ignored signal stays ignored across
+        # exec), it never takes one, and prints no traceback of its imports. The run's own process
+        # ignores Ctrl-C only while the server is forked and exec'd (milliseconds), and only from
+        # the main thread (the only one that may set a signal's handler).
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        try:
+            forkserver.ensure_running()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
         return context
 
     def close(self) -> None:
@@ -420,7 +433,15 @@ class Featurizers:
             self._watched.close()
             self._lifeline = None
         if self._pool is not None:
+            # The pool's manager thread closes its wake-up pipe as it ends, while the interpreter's
+            # exit hook (`concurrent.futures.process._python_exit`) writes to that pipe: racing,
+            # the hook prints "Exception ignored ... Bad file descriptor" after Ctrl-C (CPython
+            # 3.11; later versions lock the pipe, gh-125451). The workers exit at once (their
+            # lifeline is closed), so the thread ends soon: wait for it, a bounded while.
+            manager = getattr(self._pool, "_executor_manager_thread", None)  # gone after shutdown
             self._pool.shutdown(wait=False, cancel_futures=True)
+            if isinstance(manager, threading.Thread):
+                manager.join(timeout=ABANDON_WAIT)
             self._pool = None
 
 
