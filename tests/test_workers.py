@@ -660,3 +660,26 @@ def test_abandoned_workers_leave_no_thread_for_the_exit_hook_to_race(tmp_path: P
     assert managers, "the pool runs a manager thread"
     featurizers.abandon()
     assert not [t for t in managers if t.is_alive()]
+
+
+def test_workers_start_from_a_thread_that_may_not_set_signal_handlers() -> None:
+    """A pipeline calling `dedup.run` from a thread: Ctrl-C is left alone there, nothing fails."""
+    import signal
+    import threading
+
+    from dedup.engines.shards import Featurizers
+
+    before = signal.getsignal(signal.SIGINT)
+    failed: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            Featurizers.warm()
+        except BaseException as err:  # reported by the assertion below
+            failed.append(err)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    thread.join(timeout=60)
+    assert failed == []
+    assert signal.getsignal(signal.SIGINT) is before

@@ -398,9 +398,12 @@ class Featurizers:
         # its imports are done: started with SIGINT ignored (an ignored signal stays ignored across
         # exec), it never takes one, and prints no traceback of its imports. The run's own process
         # ignores Ctrl-C only while the server is forked and exec'd (milliseconds), and only from
-        # the main thread (the only one that may set a signal's handler).
+        # the main thread (the only one that may set a signal's handler) and where the handler it
+        # would put back is Python's (`getsignal` gives None for one installed from C).
         main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        previous = signal.getsignal(signal.SIGINT) if main else None
+        if previous is not None:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             forkserver.ensure_running()
         finally:
