@@ -87,3 +87,36 @@ def test_a_row_group_that_cannot_be_written_fails_the_file_and_leaves_nothing(tm
     assert "File too large" in told, told
     assert threads == "MainThread 1", "the writer's thread is gone"
     assert list(tmp_path.iterdir()) == [], "the temporary file is gone and nothing was renamed into place"
+
+
+_CTRL_C_AT_CLOSE = """
+import sys, threading
+from pathlib import Path
+import pyarrow as pa
+from dedup.io.writers import TableWriter
+from dedup.settings import OutputConfig
+
+TableWriter.ROW_GROUP_ROWS = 10
+rows = lambda at: pa.table({"id": [f"r{k}" for k in at], "text": ["x" * (k % 7) for k in at]})
+
+def interrupted(self):
+    raise KeyboardInterrupt  # Ctrl-C while the last row group is waited for
+
+TableWriter._wait = interrupted
+try:
+    with TableWriter(Path(sys.argv[1]) / "out.parquet", rows(range(1)).schema, OutputConfig()) as writer:
+        writer.write(rows(range(5)))
+except KeyboardInterrupt:
+    print("interrupted", len(threading.enumerate()))
+"""
+
+
+def test_ctrl_c_while_a_file_closes_leaves_no_temporary_file(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    found = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_AT_CLOSE, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert (found.stdout, found.stderr) == ("interrupted 1\n", "")
+    assert list(tmp_path.iterdir()) == []

@@ -362,6 +362,8 @@ class _Run:
                 rejected.write(_sorted_rejects(shard.rejects(), by_shard.get(s, [])))
                 del table, records
                 self.progress.advance(shard.read)
+            for writer in (unique, duplicates, rejected):
+                writer.finish()  # the last row groups encode side by side while the files close
         described = {}
         for name in self.outputs:
             path = stage / name

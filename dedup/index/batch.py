@@ -200,6 +200,8 @@ def _write(folder: Path, parts: list[tuple[Path, Path]], config: Config) -> None
             )
             kinds = matched[_STATUS].take(dup).cast(pa.string())
             duplicates.write(table.set_column(table.schema.get_field_index("match"), "match", kinds))
+        for writer in (unique, duplicates, rejected):
+            writer.finish()  # the last row groups encode side by side while the files close
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
         writers.publish(staged / name, folder)
 

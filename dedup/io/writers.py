@@ -190,8 +190,9 @@ class TableWriter:
     Each row group is encoded and compressed on a thread of the writer's own, which Arrow runs
     without the GIL: the caller builds the next rows meanwhile, and the writers of one run encode
     side by side (a run's `unique` and `duplicates` files: 0.41 s one after the other, 0.18 s
-    side by side, on 2 cores). One row group is in the making at a time, so a writer holds at most
-    two groups' rows; the file is the same bytes (the groups go in order, through one thread).
+    side by side, on 2 cores: a caller `finish`es all its writers before closing one). One row
+    group is in the making at a time, so a writer holds at most two groups' rows; the file is the
+    same bytes (the groups go in order, through one thread).
     """
 
     ROW_GROUP_ROWS = 65_536
@@ -262,25 +263,43 @@ class TableWriter:
             self._encoder.shutdown(wait=True)
             self._encoder = None
 
+    def finish(self) -> None:
+        """Hand the rows still held to the writer's thread as the last row group; `close` waits.
+
+        Returns once the row group before it is written, without waiting for this one: a caller
+        finishing all its writers before closing any has their last row groups encoded side by side.
+
+        Raises:
+            OSError: writing an earlier row group failed.
+        """
+        if self.held:
+            self._emit(pa.concat_tables(self.held))
+            self.held, self.sizes = [], []
+
     def close(self) -> None:
         """Write the last row group, fsync and rename the file into place.
 
+        On any failure (Ctrl-C included) the temporary file is removed.
+
         Raises:
-            OutputError: the file cannot be written (its temporary file is removed).
+            OutputError: the file cannot be written.
         """
         try:
-            if self.held:
-                self._emit(pa.concat_tables(self.held))
+            self.finish()
             self._wait()
             self._stop()
             self.writer.close()
             with open(self.temp, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(self.temp, self.path)
-        except OSError as err:
+        except BaseException as err:
             self._stop()
+            with contextlib.suppress(Exception):  # already closed, or failing to flush again
+                self.writer.close()
             self.temp.unlink(missing_ok=True)
-            raise OutputError(f"{self.path}: cannot write: {err.strerror or err}") from None
+            if isinstance(err, OSError):
+                raise OutputError(f"{self.path}: cannot write: {err.strerror or err}") from None
+            raise
 
 
 def _row_bytes(table: pa.Table) -> npt.NDArray[np.int64]:
