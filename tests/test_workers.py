@@ -599,16 +599,16 @@ def test_the_fork_server_s_warm_up_gets_through_and_a_failure_costs_only_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from dedup import figures
-    from dedup.engines import warmup
+    from dedup.engines import preload
 
-    assert warmup.warm_up() is True
+    assert preload.warm_up() is True
     assert not figures._MADE  # what the figures rule kept is let go before the workers fork
 
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("a broken featurize step")
 
-    monkeypatch.setattr(warmup, "featurize", broken)
-    assert warmup.warm_up() is False
+    monkeypatch.setattr(preload, "featurize", broken)
+    assert preload.warm_up() is False
 
 
 _FORK_SERVER_CTRL_C = """
@@ -683,3 +683,51 @@ def test_workers_start_from_a_thread_that_may_not_set_signal_handlers() -> None:
     thread.join(timeout=60)
     assert failed == []
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def _raised_through(*places: tuple[str, str], error: BaseException) -> BaseException:
+    """`error` raised through functions named and filed as `places` (outermost first)."""
+    calls = []
+    for at, (file, name) in enumerate(places):
+        body = "raise error" if at == len(places) - 1 else "return rest[0](error, rest[1:])"
+        namespace: dict[str, Any] = {}
+        exec(compile(f"def {name}(error, rest):\n    {body}\n", file, "exec"), namespace)
+        calls.append(namespace[name])
+    try:
+        calls[0](error, calls[1:])
+    except BaseException as raised:
+        return raised
+    raise AssertionError("nothing raised")
+
+
+@pytest.mark.parametrize(
+    ("places", "error", "quiet"),
+    [
+        # the pool's semaphore was gone when a worker forked after its run ended
+        (
+            [("/py/multiprocessing/spawn.py", "_main")],
+            FileNotFoundError(2, "No such file or directory"),
+            True,
+        ),
+        ([("/py/multiprocessing/spawn.py", "_main")], EOFError(), True),  # its pipe closed
+        ([("/py/multiprocessing/spawn.py", "_main")], ValueError("a bug"), False),
+        # a worker that started and then failed is reported, whatever the error
+        (
+            [("/py/multiprocessing/spawn.py", "_main"), ("/py/multiprocessing/process.py", "_bootstrap")],
+            FileNotFoundError(2, "No such file or directory"),
+            False,
+        ),
+        ([("/x/elsewhere.py", "_main")], FileNotFoundError(2, "gone"), False),
+    ],
+)
+def test_a_worker_that_fails_to_start_for_want_of_its_run_is_quiet(
+    places: list[tuple[str, str]], error: BaseException, quiet: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dedup.engines import preload
+
+    raised = _raised_through(*places, error=error)
+    preload._quiet(type(raised), raised, raised.__traceback__)
+    told = capsys.readouterr().err
+    assert (told == "") is quiet, told
+    if not quiet:
+        assert type(error).__name__ in told

@@ -389,11 +389,12 @@ class Featurizers:
     def warm() -> multiprocessing.context.ForkServerContext:
         """Start the fork server without waiting for it; its context.
 
-        The server imports this module and `dedup.engines.warmup` (which pays the first calls of
-        the featurize step once, for every worker forked after).
+        The server imports this module and `dedup.engines.preload` (which pays the first calls of
+        the featurize step once, for every worker forked after, and quiets a worker whose run
+        ended before it started).
         """
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, "dedup.engines.warmup"])
+        context.set_forkserver_preload([__name__, "dedup.engines.preload"])
         # Ctrl-C reaches the whole process group, the fork server too, which ignores it only once
         # its imports are done: started with SIGINT ignored (an ignored signal stays ignored across
         # exec), it never takes one, and prints no traceback of its imports. The run's own process
