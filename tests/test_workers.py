@@ -731,3 +731,29 @@ def test_a_worker_that_fails_to_start_for_want_of_its_run_is_quiet(
     assert (told == "") is quiet, told
     if not quiet:
         assert type(error).__name__ in told
+
+
+@pytest.mark.parametrize(
+    ("met", "told"),
+    [
+        (OSError(28, "No space left on device"), "No space left on device"),
+        # Arrow's I/O errors carry no code of their own: their text is what says why
+        (
+            OSError("Error writing bytes to file. Detail: [errno 28] No space left on device"),
+            "No space left on device",
+        ),
+        (OSError("247520 requested and 198640 written"), "a write stopped short, the disk is probably full"),
+    ],
+)
+def test_a_worker_s_write_error_reaches_the_run_with_its_cause(
+    met: OSError, told: str, tmp_path: Path
+) -> None:
+    import pickle
+
+    from dedup.io.writers import failure
+
+    crossed = pickle.loads(pickle.dumps(shards.ShardWriteError.of(met)))  # from the worker to the run
+    assert isinstance(crossed, shards.ShardWriteError)
+    message = str(failure(tmp_path / "out", crossed))
+    assert message.startswith(f"{tmp_path / 'out'}: cannot write the output folder: ")
+    assert told in message and "None" not in message

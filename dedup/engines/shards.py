@@ -214,7 +214,7 @@ def _process_apart(
     try:
         process(piece, file, name, config, store, clock)
     except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
-        raise ShardWriteError(err.errno, err.strerror, err.filename) from None
+        raise ShardWriteError.of(err) from None
     finally:
         _give_back_memory()
     return clock.timings
@@ -248,6 +248,18 @@ def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDAr
 
 class ShardWriteError(OSError):
     """A worker could not write its shard (the `OSError` it met, told apart from a worker's death)."""
+
+    @classmethod
+    def of(cls, err: OSError) -> ShardWriteError:
+        """The error a worker met, as this type: its code and text, or its text alone.
+
+        An error without a code (Arrow's I/O errors: "... [errno 28] No space left on device",
+        "247520 requested and 198640 written") keeps its text, which `OSError(None, None)` would
+        print as "[Errno None] None".
+        """
+        if err.errno is None:
+            return cls(str(err))
+        return cls(err.errno, err.strerror, err.filename)
 
 
 def _compact(piece: readers.ReadBatch) -> readers.ReadBatch:

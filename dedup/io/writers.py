@@ -111,7 +111,12 @@ def failure(folder: Path, err: OSError) -> OutputError:
         found = re.search(r"\[errno (\d+)\]", str(err), re.IGNORECASE)
         code = int(found.group(1)) if found else None
     cause = os.strerror(code) if code else str(err)
+    if code is None and _SHORT_WRITE.search(cause):  # Arrow's words for a write cut short
+        cause = f"a write stopped short, the disk is probably full ({cause})"
     return OutputError(f"{folder}: cannot write the output folder: {cause}")
+
+
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 
 
 def refuse_inputs_inside(folder: Path, paths: tuple[str, ...], files: list[str]) -> None:
