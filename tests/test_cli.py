@@ -197,3 +197,40 @@ def test_a_full_disk_is_still_an_output_error_and_not_out_of_memory() -> None:
     assert not out_of_memory(OSError("Memory mapping file failed: Permission denied"))
     assert not out_of_memory(ValueError("Cannot allocate memory"))  # not an error of the system
     assert out_of_memory(MemoryError())
+
+
+_PANDAS_ASIDE = """
+import sys, threading
+
+seen = []
+
+class Watch:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas":
+            seen.append(threading.current_thread().name)
+        return None
+
+sys.meta_path.insert(0, Watch())
+from dedup import cli
+
+cli._import_pandas_aside()
+for thread in threading.enumerate():
+    if thread.name == "dedup-pandas-import":
+        thread.join(60)
+print(seen, "pandas" in sys.modules)
+cli._import_pandas_aside()  # imported already: no second thread
+print(sum(t.name == "dedup-pandas-import" for t in threading.enumerate()))
+"""
+
+
+@pytest.mark.processes
+def test_a_command_line_run_imports_pandas_aside_on_a_thread_of_its_own() -> None:
+    """pyarrow imports pandas on its first list conversion; the run has it imported aside meanwhile."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("pandas")
+    found = subprocess.run([sys.executable, "-c", _PANDAS_ASIDE], capture_output=True, text=True, check=False)
+    assert found.stderr == ""
+    # Looked up once here (is it installed?), imported on the thread.
+    assert found.stdout.splitlines() == ["['MainThread', 'dedup-pandas-import'] True", "0"]

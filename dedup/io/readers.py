@@ -280,7 +280,7 @@ class _Builder:
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
     if not rows:
-        return _EMPTY
+        return _empty()
     keys = list(dict.fromkeys(key for row in rows for key in row))  # every row's fields, in order
     columns: dict[str, Any] = {}
     marked: dict[str, pa.Field] = {}
@@ -295,19 +295,20 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
     return fields.table(columns, marked)
 
 
-_EMPTY = pa.table(
-    {
-        ID: pa.array([], pa.string()),
-        TEXT: pa.array([], pa.string()),
-        SOURCE_FILE: pa.array([], pa.string()),
-        SOURCE_LINE: pa.array([], pa.int64()),
-    }
-)
+def _empty() -> pa.Table:
+    return pa.table(
+        {
+            ID: pa.array([], pa.string()),
+            TEXT: pa.array([], pa.string()),
+            SOURCE_FILE: pa.array([], pa.string()),
+            SOURCE_LINE: pa.array([], pa.int64()),
+        }
+    )
 
 
 def concat(tables: list[pa.Table]) -> pa.Table:
     """Concatenate read tables; each pass-through field gets one type (`dedup.io.fields.unify`)."""
-    return fields.concat(tables, _EMPTY)
+    return fields.concat(tables, _empty())
 
 
 def _record_id(obj: dict[str, Any], cfg: InputConfig) -> tuple[str | None, str | None]:
