@@ -999,13 +999,36 @@ cdef void _learn(frozenset words):
     _learnt = words
 
 
+cdef inline bint _in_bucket(
+    int kind, const void* data, Py_ssize_t pos, Py_ssize_t length, Py_UCS4 c0, Py_UCS4 c1, bint fold
+) noexcept:
+    # Whether the run `data[pos:pos + length]` (first two letters `c0`, `c1`, lowercase a-z) is one
+    # of the learnt words of its prefix (`_exact`); with `fold`, an ASCII run compared lowercased.
+    cdef int k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
+    cdef int last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
+    cdef Py_ssize_t j
+    cdef uint32_t c  # a code point as a number (a Py_UCS4 would be a character to Cython's `|`)
+    cdef bint same
+    while k < last:
+        if _lengths[k] == length:
+            same = True
+            for j in range(2, length):
+                c = <uint32_t>PyUnicode_READ(kind, data, pos + j)
+                if fold:
+                    c = c | 0x20  # an ASCII letter, lowercased
+                if c != <uint32_t>_chars[k][j]:
+                    same = False
+                    break
+            if same:
+                return True
+        k += 1
+    return False
+
+
 cdef inline bint _listed(int kind, const void* data, Py_ssize_t pos, Py_ssize_t run, str text, frozenset words):
     # Whether the run of letters `text[pos:run]` is one of the learnt `words`; in place when it can.
     cdef Py_ssize_t length = run - pos
     cdef Py_UCS4 c0, c1
-    cdef int k, last
-    cdef Py_ssize_t j
-    cdef bint same
     if not (_shortest <= length <= _longest):
         return False
     c0 = PyUnicode_READ(kind, data, pos)
@@ -1015,19 +1038,7 @@ cdef inline bint _listed(int kind, const void* data, Py_ssize_t pos, Py_ssize_t 
     ):
         return False  # no word of the list starts so: no string is made
     if _exact:  # compared in place with the words of this prefix
-        k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
-        last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
-        while k < last:
-            if _lengths[k] == length:
-                same = True
-                for j in range(2, length):
-                    if PyUnicode_READ(kind, data, pos + j) != _chars[k][j]:
-                        same = False
-                        break
-                if same:
-                    return True
-            k += 1
-        return False
+        return _in_bucket(kind, data, pos, length, c0, c1, False)
     return text[pos:run] in words
 
 
@@ -1075,10 +1086,7 @@ def figure_tokens(str text, frozenset words, bint every_word):
 
 cdef inline bint _listed_folded(const uint8_t* p, Py_ssize_t length, frozenset words):
     # Whether the ASCII run of letters `p[:length]`, lowercased, is one of the learnt `words`.
-    cdef uint8_t c0, c1, c
-    cdef int k, last
-    cdef Py_ssize_t j
-    cdef bint same
+    cdef Py_UCS4 c0, c1
     if not (_shortest <= length <= _longest):
         return False
     if not _exact:
@@ -1087,20 +1095,7 @@ cdef inline bint _listed_folded(const uint8_t* p, Py_ssize_t length, frozenset w
     c1 = (p[1] | 0x20) if length > 1 else 0
     if c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]:
         return False
-    k = _bucket_start[<int>c0 - 97][<int>c1 - 97]
-    last = k + _bucket_count[<int>c0 - 97][<int>c1 - 97]
-    while k < last:
-        if _lengths[k] == length:
-            same = True
-            for j in range(2, length):
-                c = p[j] | 0x20
-                if c != _chars[k][j]:
-                    same = False
-                    break
-            if same:
-                return True
-        k += 1
-    return False
+    return _in_bucket(1, p, 0, length, c0, c1, True)
 
 
 def figure_sequences(const uint8_t[::1] data, const int64_t[::1] offsets, frozenset words):
