@@ -19,7 +19,16 @@ from dedup.records import arrow_bytes
 
 def digest(forms: pa.Array[Any]) -> npt.NDArray[np.uint64]:
     """xxh3-128 of each hashing form's UTF-8 bytes, as `uint64` of shape `(n, 2)` (high, low word)."""
-    data, offsets = arrow_bytes(forms)
+    return digest_ranges(*arrow_bytes(forms))
+
+
+def digest_ranges(data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """xxh3-128 of each range `data[offsets[i]:offsets[i + 1]]`, as `uint64 (n, 2)` (high, low word).
+
+    Args:
+        data: `uint8`, C-contiguous.
+        offsets: `int64 (n + 1,)`, non-decreasing, within `data`.
+    """
     view, bounds, hash128 = data.data, offsets.tolist(), xxhash.xxh3_128_digest
     # The canonical (big-endian) digests, joined and read as pairs of words: no Python int per word.
     raw = b"".join([hash128(view[bounds[i] : bounds[i + 1]]) for i in range(len(bounds) - 1)])

@@ -59,7 +59,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import xxhash
 
-from dedup import kernels
+from dedup import exact, kernels
 from dedup.records import arrow_bytes
 
 _UNITS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
@@ -445,14 +445,11 @@ def digests(texts: Sequence[str] | pa.Array[Any]) -> npt.NDArray[np.uint64]:
     array = texts if isinstance(texts, pa.Array) else pa.array(list(texts), pa.large_string())
     data, offsets = arrow_bytes(array)
     joined, bounds, other = kernels.figure_sequences(data, offsets, _FIGURE_WORDS)
-    view, at, hash128 = joined.data, bounds.tolist(), xxhash.xxh3_128_digest
-    made = [hash128(view[at[i] : at[i + 1]]) for i in range(len(at) - 1)]
+    made = exact.digest_ranges(joined, bounds)
     for i in np.flatnonzero(other).tolist():
-        text = str(array[i].as_py())
-        made[i] = hash128("\x1f".join(sequence(text)).encode("utf-8", "surrogatepass"))
-    if not made:
-        return np.empty((0, 2), dtype=np.uint64)
-    return np.frombuffer(b"".join(made), dtype=">u8").astype(np.uint64).reshape(-1, 2)
+        key = "\x1f".join(sequence(str(array[i].as_py()))).encode("utf-8", "surrogatepass")
+        made[i] = np.frombuffer(xxhash.xxh3_128_digest(key), dtype=">u8")
+    return made
 
 
 def conflict(a: Facts, b: Facts) -> bool:
