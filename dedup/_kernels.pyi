@@ -75,6 +75,9 @@ def figure_context(text: str, words: frozenset[str]) -> tuple[list[str], int]: .
 def figure_sequences(
     data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], words: frozenset[str]
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.bool_]]: ...
+def outside_table(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], table: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.bool_]: ...
 def copy_ranges(
     source: npt.NDArray[np.uint32],
     source_starts: npt.NDArray[np.int64],

@@ -371,6 +371,36 @@ def tidy_parts(
         used[k] = tidy_records(bytes_, &offsets[lo], hi - lo, &out[bases[k]], &part_offsets[lo + k])
 
 
+def outside_table(const uint8_t[::1] data, const int64_t[::1] offsets, const uint8_t[::1] table):
+    # Per value: whether it holds a code point that is neither ASCII nor marked in `table`
+    # (`table[cp] != 0`, for `cp < len(table)`), or bytes that are no UTF-8.
+    cdef Py_ssize_t n = offsets.shape[0] - 1
+    cdef Py_ssize_t size = table.shape[0]
+    cdef Py_ssize_t i
+    cdef int64_t j, end, cp
+    cdef int width = 1
+    cdef uint8_t c
+    found_array = np.zeros(n, dtype=np.uint8)
+    cdef uint8_t[::1] found = found_array
+    with nogil:
+        for i in range(n):
+            j, end = offsets[i], offsets[i + 1]
+            while j < end:
+                c = data[j]
+                if c < 128:
+                    j += 1
+                    continue
+                if c < 0xC2 or c > 0xF4:
+                    found[i] = 1
+                    break
+                cp = decode(&data[0], j, &width)
+                if j + width > end or cp >= size or not table[cp]:
+                    found[i] = 1
+                    break
+                j += width
+    return found_array.view(np.bool_)
+
+
 # ----------------------------------------------------------------------------- bands and pairs
 
 
@@ -892,7 +922,7 @@ def settle(
 
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
 
-from cpython.unicode cimport Py_UNICODE_ISDIGIT
+from cpython.unicode cimport Py_UNICODE_ISDIGIT, Py_UNICODE_TOLOWER
 
 
 cdef extern from "Python.h":
@@ -1098,13 +1128,61 @@ cdef inline bint _listed_folded(const uint8_t* p, Py_ssize_t length, frozenset w
     return _in_bucket(1, p, 0, length, c0, c1, True)
 
 
+cdef inline bint _listed_wide(const Py_UCS4* p, Py_ssize_t length):
+    # Whether the lowercased run of letters `p[:length]` is one of the learnt words (`_exact` only).
+    cdef Py_UCS4 c0, c1
+    if not (_shortest <= length <= _longest):
+        return False
+    c0 = p[0]
+    c1 = p[1] if length > 1 else 0
+    if c0 < 97 or c0 > 122 or c1 < 97 or c1 > 122 or not _prefixes[<int>c0 - 97][<int>c1 - 97]:
+        return False
+    return _in_bucket(4, p, 0, length, c0, c1, False)
+
+
+cdef Py_ssize_t _lowered(const uint8_t* p, Py_ssize_t length, Py_UCS4* out) noexcept:
+    # The code points of the UTF-8 bytes `p[:length]`, each lowercased, into `out` (room for
+    # `length`); how many, or -1 when the text holds what is not read here as `str.lower` and `re`
+    # read it: a decimal digit other than 0-9 (a figure would hold it), a character whose simple
+    # lowercase is ASCII (the Kelvin sign's `k`: a word of the list could hold it; and U+0130, the
+    # one character `str.lower` makes two of, `i` and a dot, which `tests/test_figures.py` checks in
+    # Python's tables), or bytes that are no UTF-8. Every other character lowers to one code point
+    # that is no ASCII, so no token of the output (ASCII figures and words of the list) ever holds
+    # one: only its class, letter or not, counts.
+    cdef Py_ssize_t i = 0, k = 0
+    cdef int width = 1
+    cdef int64_t cp
+    cdef uint8_t c
+    cdef Py_UCS4 low
+    while i < length:
+        c = p[i]
+        if c < 128:
+            out[k] = (c | 0x20) if (c >= 65 and c <= 90) else c
+            i += 1
+        else:
+            if c < 0xC2 or c > 0xF4:
+                return -1
+            cp = decode(p, i, &width)
+            if i + width > length or Py_UNICODE_ISDECIMAL(<Py_UCS4>cp):
+                return -1
+            low = Py_UNICODE_TOLOWER(<Py_UCS4>cp)
+            if low < 128:
+                return -1
+            out[k] = low
+            i += width
+        k += 1
+    return k
+
+
 def figure_sequences(const uint8_t[::1] data, const int64_t[::1] offsets, frozenset words):
-    # Per ASCII record: `figure_tokens(text.lower(), words, False)` joined by 0x1F, packed; a record
-    # with a byte >= 0x80 gets nothing here and is flagged for the caller.
+    # Per record: `figure_tokens(text.lower(), words, False)` joined by 0x1F, packed. An ASCII record
+    # is read from its bytes; any other, when the words fit the table (`_exact`), from its code
+    # points lowercased (`_lowered`); a record neither can read gets nothing here and is flagged.
     cdef Py_ssize_t n = offsets.shape[0] - 1
-    cdef Py_ssize_t i, j, length, pos, start = 0, at = 0
+    cdef Py_ssize_t i, j, length, pos, start = 0, at = 0, room = 0, wide_length = 0
     cdef const uint8_t* p
-    cdef bint figure = False, first
+    cdef Py_UCS4* wide = NULL
+    cdef bint figure = False, first, ascii, listed
     cdef uint8_t c
     if words is not _learnt:
         _learn(words)
@@ -1115,33 +1193,61 @@ def figure_sequences(const uint8_t[::1] data, const int64_t[::1] offsets, frozen
     cdef uint8_t[::1] out = out_array
     cdef int64_t[::1] bounds = out_offsets
     cdef uint8_t[::1] other = other_array
-    for i in range(n):
-        p = &data[offsets[i]] if offsets[i + 1] > offsets[i] else NULL
-        length = offsets[i + 1] - offsets[i]
-        for j in range(length):
-            if p[j] >= 128:
-                other[i] = 1
-                break
-        if other[i] or length == 0:
-            bounds[i + 1] = at
-            continue
-        pos = 0
-        first = True
-        while True:
-            pos = _next_token(1, p, pos, length, &start, &figure)
-            if pos < 0:
-                break
-            if not figure and not _listed_folded(&p[start], pos - start, words):
+    try:
+        for i in range(n):
+            p = &data[offsets[i]] if offsets[i + 1] > offsets[i] else NULL
+            length = offsets[i + 1] - offsets[i]
+            ascii = True
+            for j in range(length):
+                if p[j] >= 128:
+                    ascii = False
+                    break
+            if not ascii:
+                if _exact:
+                    if length > room:
+                        free(wide)
+                        room = max(length, 2 * room)
+                        wide = <Py_UCS4*>malloc(room * sizeof(Py_UCS4))
+                        if wide == NULL:
+                            raise MemoryError()
+                    wide_length = _lowered(p, length, wide)
+                if not _exact or wide_length < 0:
+                    other[i] = 1
+                    bounds[i + 1] = at
+                    continue
+            if length == 0:
+                bounds[i + 1] = at
                 continue
-            if not first:  # tokens stand at least one character apart: the output never outgrows the text
-                out[at] = 0x1F
-                at += 1
-            first = False
-            for j in range(start, pos):
-                c = p[j]
-                out[at] = (c | 0x20) if (c >= 65 and c <= 90) else c
-                at += 1
-        bounds[i + 1] = at
+            pos = 0
+            first = True
+            while True:
+                if ascii:
+                    pos = _next_token(1, p, pos, length, &start, &figure)
+                else:
+                    pos = _next_token(4, wide, pos, wide_length, &start, &figure)
+                if pos < 0:
+                    break
+                if not figure:
+                    listed = (
+                        _listed_folded(&p[start], pos - start, words) if ascii
+                        else _listed_wide(&wide[start], pos - start)
+                    )
+                    if not listed:
+                        continue
+                if not first:  # tokens stand at least one character apart: the output never outgrows the text
+                    out[at] = 0x1F
+                    at += 1
+                first = False
+                for j in range(start, pos):
+                    if ascii:
+                        c = p[j]
+                        out[at] = (c | 0x20) if (c >= 65 and c <= 90) else c
+                    else:
+                        out[at] = <uint8_t>wide[j]  # ASCII: a figure's digits and separators, a listed word
+                    at += 1
+            bounds[i + 1] = at
+    finally:
+        free(wide)
     return out_array, out_offsets, other_array.view(np.bool_)
 
 

@@ -439,8 +439,9 @@ def digests(texts: Sequence[str] | pa.Array[Any]) -> npt.NDArray[np.uint64]:
     digests instead of reading texts.
 
     Args:
-        texts: the texts, as Python strings or an Arrow string array (no nulls); an ASCII text is
-            read from its bytes (`kernels.figure_sequences`), any other through `sequence`.
+        texts: the texts, as Python strings or an Arrow string array (no nulls); each is read from
+            its bytes (`kernels.figure_sequences`), and the few that kernel leaves (a decimal digit
+            other than 0-9, a letter whose lowercase is ASCII) through `sequence`.
     """
     array = texts if isinstance(texts, pa.Array) else pa.array(list(texts), pa.large_string())
     data, offsets = arrow_bytes(array)

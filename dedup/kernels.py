@@ -327,6 +327,27 @@ def tidy_bytes(
     return _join_parts(out, bases, part_offsets, cuts, used)
 
 
+def outside_table(
+    data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], table: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.bool_]:
+    """Which UTF-8 values hold a code point that is neither ASCII nor marked in `table`.
+
+    Args:
+        data: `uint8`, the values' UTF-8 bytes.
+        offsets: `int64 (n + 1,)`, value `i` is `data[offsets[i]:offsets[i + 1]]`, non-decreasing.
+        table: `uint8 (size,)`, nonzero at the code points (below `size`) that count as inside.
+
+    Returns:
+        `bool (n,)`: true where a value holds a code point outside (or bytes that are no UTF-8).
+
+    Raises:
+        ValueError: `offsets` do not fit `data`.
+    """
+    data, offsets = _c(data, np.uint8), _c(offsets, np.int64)
+    _check_offsets(offsets, len(data), "offsets")
+    return _kernels.outside_table(data, offsets, _c(table, np.uint8))
+
+
 def band_keys(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> npt.NDArray[np.uint64]:
     """One 64-bit key per record and band (see `lsh.band`): `uint64`, shape `(n, bands)`."""
     if bands < 0 or rows < 0 or bands * rows > signatures.shape[1]:
@@ -454,12 +475,16 @@ def figure_tokens(text: str, words: frozenset[str], every_word: bool) -> list[st
 def figure_sequences(
     data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], words: frozenset[str]
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    r"""Each ASCII record's figures, lowercased and joined by U+001F, from its UTF-8 bytes.
+    r"""Each record's figures, lowercased and joined by U+001F, from its UTF-8 bytes.
 
-    For a record of ASCII text, what `"\x1f".join(figure_tokens(text.lower(), words, False))`
-    gives, without making the text, its lowered copy or its tokens as strings (`figures.digests`
-    reads a record once this way). A record holding any other character is left to the caller:
-    `str.lower` and Unicode's letter classes apply there.
+    What `"\x1f".join(figure_tokens(text.lower(), words, False))` gives, without making the text,
+    its lowered copy or its tokens as strings (`figures.digests` reads a record once this way). An
+    ASCII record is read from its bytes; another from its code points, each lowercased (its simple
+    lowercase mapping) and classed as a letter or not as `re` classes it. A record is left to the
+    caller when that reading could differ from `str.lower` and `re`: it holds a decimal digit other
+    than 0-9, a character whose lowercase is ASCII (the Kelvin sign, U+0130), or bytes that are no
+    UTF-8; or when `words` are more than the kernel's table holds (128 words of up to 32 letters,
+    each starting with two letters a-z).
 
     Args:
         data: `uint8`, the records' UTF-8 bytes.
@@ -468,10 +493,11 @@ def figure_sequences(
 
     Returns:
         `(sequences uint8, offsets int64 (n + 1,), other bool (n,))`: record `i`'s joined figures
-        are `sequences[offsets[i]:offsets[i + 1]]` (empty where `other[i]`, a record not all ASCII).
+        are `sequences[offsets[i]:offsets[i + 1]]` (empty where `other[i]`, a record left to the caller).
 
     Raises:
         ValueError: `offsets` do not fit `data` (`_check_offsets`).
+        MemoryError: no room for a record's code points (4 bytes each).
     """
     data, offsets = _c(data, np.uint8), _c(offsets, np.int64)
     _check_offsets(offsets, len(data), "offsets")

@@ -25,6 +25,7 @@ import functools
 import html
 import os
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -144,13 +145,45 @@ def _innermost(nodes: list[Any]) -> list[Any]:
     return [node for node in nodes if node.mem_id not in outer]
 
 
+#: `nfkc_stable` marks characters below this code point (Latin to the symbols before CJK).
+NFKC_TABLE_SIZE = 0x3000
+
+
+@functools.cache
+def nfkc_stable() -> npt.NDArray[np.uint8]:
+    """`uint8 (NFKC_TABLE_SIZE,)`: 1 at the characters that NFKC leaves as they are in any text.
+
+    A character is marked when it was assigned by Unicode 3.2 and NFKC leaves it alone in both
+    3.2 and the running Python's Unicode, it is no mark (`M*`, which holds every character with a
+    combining class and every second character of a canonical composition but Hangul's) and no
+    Hangul jamo (U+1100-U+11FF). NFKC then leaves a text of ASCII and marked characters as it is:
+    each stands for itself under compatibility decomposition and composes back to itself, and none
+    can compose with its neighbour, since none is a second character of a composition. Unicode's
+    normalization stability policy (UAX #15) keeps that true for a characters assigned by 3.2 under
+    any later Unicode, such as pyarrow's utf8proc's. `tests/test_normalize.py` checks the table
+    against the composition pairs of Python's Unicode database. Built once, in about 5 ms.
+    """
+    old = unicodedata.ucd_3_2_0
+    table = np.zeros(NFKC_TABLE_SIZE, dtype=np.uint8)
+    for cp in range(0x80, NFKC_TABLE_SIZE):
+        char = chr(cp)
+        if 0x1100 <= cp < 0x1200 or old.category(char) == "Cn" or unicodedata.category(char).startswith("M"):
+            continue
+        if unicodedata.combining(char) == 0 and unicodedata.normalize("NFKC", char) == char == old.normalize(
+            "NFKC", char
+        ):
+            table[cp] = 1
+    return table
+
+
 def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
     """NFKC (pyarrow), then invisible characters out and whitespace collapsed (kernel), whole arrays.
 
-    NFKC leaves ASCII text as it is (no ASCII character has a compatibility or canonical
-    decomposition), so only the values that are not all ASCII are normalized.
+    NFKC leaves a text of ASCII and `nfkc_stable` characters as it is, so only the values that
+    hold another character are normalized (on 5 copies of Reuters+BBC, whose curly quotes and
+    pound signs are all stable, that spares 0.2 s of 0.46 s).
     """
-    plain = np.asarray(pc.string_is_ascii(values).fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+    plain = ~kernels.outside_table(*arrow_bytes(values), nfkc_stable())
     if plain.all():
         normalized = values
     elif not plain.any():
@@ -165,15 +198,37 @@ def _tidy(values: pa.Array[Any], workers: int = 1) -> pa.LargeStringArray:
 
 def _unescape(plain: pa.Array[Any]) -> pa.Array[Any]:
     """Decode HTML character references (`&amp;`, `&#39;`) in plain-text records that hold any."""
-    flagged = np.flatnonzero(
-        np.asarray(pc.match_substring_regex(plain, _ENTITY).to_numpy(zero_copy_only=False), dtype=bool)
+    return changed_where(
+        plain, _ENTITY, lambda held: pa.array([html.unescape(t) for t in held.to_pylist()], pa.large_string())
     )
-    if not len(flagged):
-        return plain
-    values = plain.to_pylist()
-    for i in flagged.tolist():
-        values[i] = html.unescape(values[i])
-    return pa.array(values, pa.large_string())
+
+
+def changed_where(
+    values: pa.Array[Any], pattern: str, change: Callable[[pa.Array[Any]], pa.Array[Any]]
+) -> pa.Array[Any]:
+    """`change(values)`, computed only for the values in which `pattern` finds a match.
+
+    For a `change` that leaves every value without a match of `pattern` as it is (a replacement
+    of that pattern, or of something that holds it), the result is `change(values)`. The search
+    is RE2's (`pc.match_substring_regex`), which finds a pattern that starts with a literal at
+    memchr's speed: on 109 MB of news it takes 7 ms where a replacement over every value takes
+    40 ms and a conversion of every value to Python 120 ms.
+
+    Args:
+        values: an Arrow `large_string` array (no nulls).
+        pattern: an RE2 pattern that each value `change` alters holds a match of.
+        change: a function of an array of values to an array of as many, same type.
+
+    Returns:
+        A `large_string` array aligned with `values`.
+    """
+    flagged = pc.match_substring_regex(values, pattern)
+    hits = pc.sum(flagged).as_py() or 0
+    if hits == 0:
+        return values
+    if hits == len(values):
+        return change(values)
+    return pc.replace_with_mask(values, flagged, change(values.filter(flagged)).cast(values.type))
 
 
 def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) -> pa.LargeListArray:
@@ -201,9 +256,12 @@ def clean_batch(texts: pa.Array[Any], cfg: NormalizeConfig, workers: int = 1) ->
     parts: list[pa.Array[Any]] = []
     if len(text_rows):
         plain = texts if len(text_rows) == n else texts.take(pa.array(text_rows))
-        plain = pc.replace_substring(plain, "\r\n", "\n")
+        plain = changed_where(plain, "\r\n", lambda held: pc.replace_substring(held, "\r\n", "\n"))
         if cfg.mail_headers != "keep":
-            plain = pc.replace_substring_regex(plain, _MAIL_HEADERS[cfg.mail_headers], "", max_replacements=1)
+            headers = _MAIL_HEADERS[cfg.mail_headers]
+            plain = changed_where(
+                plain, headers, lambda held: pc.replace_substring_regex(held, headers, "", max_replacements=1)
+            )
         plain = _unescape(plain)
         parts.append(pc.split_pattern_regex(plain, _BLANK_LINE).cast(pa.large_list(pa.large_string())))
     if len(html_rows):

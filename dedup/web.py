@@ -26,6 +26,7 @@ from resiliparse.parse.html import HTMLTree
 #: How far into a record `is_page` looks for the tags of a whole page.
 PAGE_HEAD_CHARS = 8192
 _PAGE = r"(?i)<(?:!doctype\s+html|html|head|body)\b"
+_PAGE_ANYWHERE = r"(?i)<(?:!doctype\s+html|html|head|body)"
 
 
 def is_page(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
@@ -37,9 +38,17 @@ def is_page(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:
     Returns:
         `bool (n,)`.
     """
-    head = pc.utf8_slice_codeunits(texts, 0, PAGE_HEAD_CHARS)
-    found = pc.match_substring_regex(head, _PAGE).fill_null(False)
-    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    # The page's tags anywhere first (found at memchr's speed by RE2, and no head is copied): a
+    # record that holds none has none in its head. The pattern there ends before `\b`, which a
+    # cut head can meet where the whole record goes on with a letter.
+    anywhere = pc.match_substring_regex(texts, _PAGE_ANYWHERE).fill_null(False)
+    rows = np.flatnonzero(np.asarray(anywhere.to_numpy(zero_copy_only=False), dtype=bool))
+    out = np.zeros(len(texts), dtype=bool)
+    if len(rows):
+        head = pc.utf8_slice_codeunits(texts.take(pa.array(rows)), 0, PAGE_HEAD_CHARS)
+        found = pc.match_substring_regex(head, _PAGE).fill_null(False)
+        out[rows] = np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+    return out
 
 
 def main_content(html: str) -> list[str]:

@@ -519,7 +519,26 @@ def test_the_figure_scanner_finds_what_the_patterns_find(text: str) -> None:
     assert kernels.figure_tokens(text, frozenset(_WORDS), False) == _SEQUENCE_ORACLE.findall(text)
 
 
-_CASED = st.sampled_from(["NINE", "Nine", "MARCH", "Sept", "MaY", "DEC", "Seventeen", "X", "İ", "ΣΑ", "ǅ"])
+_CASED = st.sampled_from(
+    [
+        "NINE",
+        "Nine",
+        "MARCH",
+        "Sept",
+        "MaY",
+        "DEC",
+        "Seventeen",
+        "X",
+        "İ",
+        "ΣΑ",
+        "ǅ",
+        "’",
+        "“",
+        "£",
+        "Â",
+        "\u212a",
+    ]
+)
 
 
 @settings(max_examples=examples(1500))
@@ -540,20 +559,62 @@ def test_figure_digests_hash_what_the_pattern_finds_in_the_lowered_text(texts: l
         assert [(int(h) << 64) | int(low) for h, low in made] == expected
 
 
-def test_figure_sequences_read_ascii_records_and_leave_the_others() -> None:
+def test_figure_sequences_read_records_and_leave_what_they_cannot() -> None:
     import pyarrow as pa
 
     from dedup import kernels
     from dedup.records import arrow_bytes
 
-    texts = ["Rose NINE pct to 1,250.50 in March", "", "5th of May, 12a", "Prix: 5 € en MARS", "x1.2 DEC 3"]
+    texts = [
+        "Rose NINE pct to 1,250.50 in March",
+        "",
+        "5th of May, 12a",
+        "Prix: 5 € en MAR 3, “£12” ÉTÉ",  # other characters: read from their code points
+        "x1.2 DEC 3",
+        "١٢ March",  # a decimal digit other than 0-9: left
+        "İ 5",  # a letter that lowers to two code points: left
+        "\u212a 5",  # the Kelvin sign lowers to ASCII `k`: left
+    ]
     data, offsets = arrow_bytes(pa.array(texts, pa.large_string()))
     joined, bounds, other = kernels.figure_sequences(data, offsets, frozenset(_WORDS))
     found = [bytes(joined[bounds[i] : bounds[i + 1]]).decode() for i in range(len(texts))]
-    assert other.tolist() == [False, False, False, True, False]
-    assert found == ["nine\x1f1,250.50\x1fmarch", "", "may\x1f1", "", "2\x1fdec\x1f3"]
+    assert other.tolist() == [False, False, False, False, False, True, True, True]
+    assert found == [
+        "nine\x1f1,250.50\x1fmarch",
+        "",
+        "may\x1f1",
+        "5\x1fmar\x1f3\x1f12",
+        "2\x1fdec\x1f3",
+        "",
+        "",
+        "",
+    ]
     with pytest.raises(ValueError, match="offsets"):
         kernels.figure_sequences(data, np.array([0, len(data) + 1], dtype=np.int64), frozenset(_WORDS))
+
+
+def test_figure_digests_read_every_character_as_the_pattern_reads_the_lowered_text() -> None:
+    # Every assigned code point, beside figures and words of the list, before and after them and
+    # inside a word: its class (letter or not) and its lowercase decide what the pattern finds.
+    import unicodedata
+
+    import pyarrow as pa
+    import xxhash
+
+    from dedup.figures import digests
+
+    assert [c for c in range(0x110000) if not 0xD800 <= c < 0xE000 and len(chr(c).lower()) != 1] == [0x130]
+    texts = [
+        "{0}1 2{0} {0} nine{0} {0}march 3{0}4 ma{0}y 5,{0}6 -{0}7 {0}".format(chr(c))
+        for c in range(0x80, 0x110000)
+        if unicodedata.category(chr(c)) not in ("Cn", "Co", "Cs")
+    ]
+    expected = [
+        xxhash.xxh3_128_intdigest("\x1f".join(_SEQUENCE_ORACLE.findall(t.lower())).encode("utf-8"))
+        for t in texts
+    ]
+    made = digests(pa.array(texts, pa.large_string()))
+    assert [(int(h) << 64) | int(low) for h, low in made.tolist()] == expected
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,22 @@
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dedup.normalize import (
     NormalizeConfig,
+    changed_where,
     clean,
     clean_batch,
     fold_char,
     hashing_form,
     hashing_forms,
     is_html,
+    nfkc_stable,
     tokens,
 )
 from tests.conftest import examples
@@ -235,6 +239,78 @@ def test_mail_headers_are_dropped_when_they_are_headers() -> None:
     assert clean(prose, TEXT) == ["Note: this is prose. Warning: still prose.", "Body."]  # unknown names stay
     assert clean(prose, NormalizeConfig(content="text", mail_headers="strip")) == ["Body."]
     assert clean("Subject: only one line\n\nBody.", TEXT)[0] == "Subject: only one line"
+
+
+def test_nfkc_leaves_the_stable_characters_alone_in_any_text() -> None:
+    import unicodedata
+
+    table = nfkc_stable()
+    marked = [chr(c) for c in np.flatnonzero(table).tolist()]
+    assert "’" in marked and "£" in marked and "é" in marked and "\u00a0" not in marked  # NBSP -> space
+    # No marked character composes with the character before it: none is the second of a
+    # canonical decomposition into two (Python's Unicode database), or a Hangul vowel or final.
+    seconds = set()
+    for c in range(0x110000):
+        parts = unicodedata.decomposition(chr(c)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    seconds |= set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))
+    assert not seconds & set(np.flatnonzero(table).tolist())
+    # Each alone, and texts of them side by side, as Python's NFKC and pyarrow's (utf8proc) read them.
+    rng = np.random.default_rng(7)
+    texts = ["".join(rng.choice(marked + list("aZ 1.e"), size=12).tolist()) for _ in range(3000)] + marked
+    assert all(unicodedata.normalize("NFKC", t) == t for t in texts)
+    assert pc.utf8_normalize(pa.array(texts, pa.large_string()), form="NFKC").to_pylist() == texts
+
+
+@settings(max_examples=examples(200))
+@given(
+    st.lists(st.text(alphabet="a é’£\u00a0\ufb01\u0301e\u1100\u1161½²", max_size=10), min_size=1, max_size=8)
+)
+def test_tidy_normalizes_what_nfkc_changes(values: list[str]) -> None:
+    import unicodedata
+
+    from dedup.normalize import _tidy
+
+    expected = [" ".join(unicodedata.normalize("NFKC", v).split()) for v in values]
+    assert _tidy(pa.array(values, pa.large_string())).to_pylist() == expected
+
+
+# Pieces of plain-text records that each step of plain-text cleaning acts on: line ends, character
+# references, mail headers (a record begins with them or not).
+_PIECES = ["word", " ", "\n", "\r\n", "\n\n", "&amp;", "&#8364;", "&bogus", "Subject: x\n", "Note: y\n", "é"]
+_PLAIN_RECORDS = st.lists(
+    st.tuples(
+        st.sampled_from(["", USENET, "From: a\nSubject: b\n\n"]),
+        st.lists(st.sampled_from(_PIECES), max_size=12),
+    ).map(lambda r: r[0] + "".join(r[1])),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=examples(150))
+@given(_PLAIN_RECORDS, st.sampled_from(["auto", "strip", "keep"]))
+def test_a_batch_cleans_each_record_as_it_cleans_alone(records: list[str], headers: str) -> None:
+    # The steps of plain-text cleaning change only the records that hold what they change: a
+    # batch mixing such records with others must clean each as that record alone.
+    cfg = NormalizeConfig(content="text", mail_headers=headers)
+    batch = clean_batch(pa.array(records, pa.large_string()), cfg).to_pylist()
+    assert batch == [clean_batch(pa.array([r], pa.large_string()), cfg).to_pylist()[0] for r in records]
+    assert batch == [clean(r, cfg) for r in records]
+
+
+@settings(max_examples=examples(150))
+@given(st.lists(st.text(alphabet="ab&;#1x\r\n", max_size=10), min_size=1, max_size=10))
+def test_a_change_made_where_its_pattern_matches_is_the_change_made_everywhere(values: list[str]) -> None:
+    array = pa.array(values, pa.large_string())
+    for pattern, change in [
+        ("\r\n", lambda v: pc.replace_substring(v, "\r\n", "\n")),
+        ("&#1;", lambda v: pc.replace_substring(v, "&#1;", "<one>")),
+        ("a+", lambda v: pc.replace_substring_regex(v, "a+", "A", max_replacements=1)),
+        ("b", lambda v: pa.array([x[::-1] if "b" in x else x for x in v.to_pylist()], pa.large_string())),
+    ]:
+        assert changed_where(array, pattern, change).to_pylist() == change(array).to_pylist()
 
 
 @settings(max_examples=examples(200))

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from dedup import config_from_dict, run
 from dedup.normalize import NormalizeConfig, clean, clean_batch
-from dedup.web import is_page, main_content
-from tests.conftest import write_jsonl
+from dedup.web import PAGE_HEAD_CHARS, is_page, main_content
+from tests.conftest import examples, write_jsonl
 from tests.webdata import (
     MENU,
     boilerplate_of_the_site,
@@ -95,6 +98,40 @@ def test_the_paragraph_rule_alone_keeps_the_menu() -> None:
 )
 def test_a_whole_page_is_told_from_a_fragment(text: str, page: bool) -> None:
     assert is_page(pa.array([text])).tolist() == [page]
+
+
+_HEAD_PIECES = [
+    "<html",
+    "<HTML>",
+    "<body ",
+    "<head>",
+    "<!DOCTYPE\thtml",
+    "<!doctype html",
+    "<p>",
+    "x",
+    " ",
+    "é",
+    "html",
+]
+
+
+@settings(max_examples=examples(200))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 8200), st.lists(st.sampled_from(_HEAD_PIECES), max_size=6)).map(
+            lambda r: "y" * r[0] + "".join(r[1])
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+@example(["y" * (PAGE_HEAD_CHARS - 5) + "<htmlx"])  # a cut head ends at `\b`; the record goes on
+@example(["y" * (PAGE_HEAD_CHARS - 5) + "<html>", "y" * (PAGE_HEAD_CHARS - 4) + "<html>", "<p>x"])
+def test_a_page_is_told_by_its_head_alone(texts: list[str]) -> None:
+    # The oracle: Python's re on the first `PAGE_HEAD_CHARS` characters of each record.
+    pattern = re.compile(r"<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.ASCII)
+    expected = [pattern.search(t[:PAGE_HEAD_CHARS]) is not None for t in texts]
+    assert is_page(pa.array(texts, pa.large_string())).tolist() == expected
 
 
 def test_the_seed_keeps_the_paragraph_rule(seed_lines: list[str]) -> None:
