@@ -634,6 +634,22 @@ cdef void sort_set_u32(uint32_t* v, int64_t n) noexcept nogil:
     sort_u32(v, n)
 
 
+def are_sets(const uint32_t[::1] hashes, const int64_t[::1] offsets):
+    # Whether every record's hashes rise strictly (sorted, no repeats): already what `sorted_sets` makes.
+    cdef int64_t n = offsets.shape[0] - 1
+    cdef int64_t i, j
+    cdef bint rising = True
+    with nogil:
+        for i in range(n):
+            for j in range(offsets[i] + 1, offsets[i + 1]):
+                if hashes[j] <= hashes[j - 1]:
+                    rising = False
+                    break
+            if not rising:
+                break
+    return rising
+
+
 def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
     cdef int64_t n = offsets.shape[0] - 1
     sizes = np.empty(n, dtype=np.int64)

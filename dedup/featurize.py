@@ -181,7 +181,7 @@ def clean_table(
     cfg = config.normalize
     workers = threads(config)
     texts = records[TEXT].combine_chunks() if records.num_rows else pa.array([], pa.large_string())
-    too_long = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False)) > cfg.max_chars
+    too_long = _too_long(texts, cfg.max_chars)
     binary = _holds_nul(texts)
     fits = np.flatnonzero(~too_long & ~binary)
     fitting = texts if len(fits) == len(texts) else texts.take(pa.array(fits, pa.int64()))
@@ -216,6 +216,20 @@ def clean_table(
     good = pa.array(np.flatnonzero(~no_words), pa.int64())
     kept = records.take(pa.array(fits[~no_words], pa.int64()))
     return kept, paragraphs.take(good), forms.take(good), rejects
+
+
+def _too_long(texts: pa.Array[Any], max_chars: int) -> npt.NDArray[np.bool_]:
+    """`bool (n,)`: which texts hold more than `max_chars` characters.
+
+    A text holds no more characters than UTF-8 bytes, so only those of more bytes are counted.
+    """
+    sizes = np.asarray(pc.binary_length(texts).to_numpy(zero_copy_only=False), dtype=np.int64)
+    over = np.flatnonzero(sizes > max_chars)
+    out = np.zeros(len(texts), dtype=bool)
+    if len(over):
+        counted = pc.utf8_length(texts.take(pa.array(over, pa.int64())))
+        out[over] = np.asarray(counted.to_numpy(zero_copy_only=False), dtype=np.int64) > max_chars
+    return out
 
 
 def _holds_nul(texts: pa.Array[Any]) -> npt.NDArray[np.bool_]:

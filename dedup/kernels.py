@@ -370,9 +370,17 @@ def bucket_pairs(keys: npt.NDArray[np.uint64], max_bucket: int) -> npt.NDArray[n
 def shingle_sets(
     hashes: npt.NDArray[np.uint32], offsets: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
-    """Per-record sorted, repeat-free shingle sets: `(hashes, sizes)`, laid out at the same offsets."""
+    """Per-record sorted, repeat-free shingle sets: `(hashes, sizes)`, laid out at the same offsets.
+
+    Hashes that are sets already (each record's rise strictly, as `Source.sets` gives them) come
+    back as they are, with each record's length as its size; others are copied and sorted.
+    """
+    hashes, offsets = _c(hashes, np.uint32), _c(offsets, np.int64)
+    _check_offsets(offsets, len(hashes), "offsets")
+    if _kernels.are_sets(hashes, offsets):
+        return hashes, np.diff(offsets)
     sets = np.array(hashes, dtype=np.uint32, order="C")  # a copy, sorted in place
-    return sets, _kernels.sorted_sets(sets, _c(offsets, np.int64))
+    return sets, _kernels.sorted_sets(sets, offsets)
 
 
 def pair_overlaps(

@@ -404,3 +404,24 @@ def test_on_error_fail_stops_at_the_bad_record_and_writes_nothing(
     assert result.stderr.startswith(f"Error: {expect.file}:{expect.line}: ")
     assert expect.reason in result.stderr and result.stderr.endswith(" (on_error: fail)\n")
     assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_max_chars_counts_characters_not_bytes() -> None:
+    import pyarrow as pa
+
+    from dedup import config_from_dict
+    from dedup.featurize import clean_table
+
+    texts = ["abcde", "abcdef", "ééééé", "éééééé", "日本語の文", "日本語の文章", "€" * 5 + "a", "a b"]
+    table = pa.table(
+        {
+            "id": [str(i) for i in range(len(texts))],
+            "text": texts,
+            "source_file": ["f"] * len(texts),
+            "source_line": list(range(1, len(texts) + 1)),
+        }
+    )
+    config = config_from_dict({"input": {"paths": ["x"]}, "normalize": {"max_chars": 5}, "on_error": "skip"})
+    kept, _, _, rejects = clean_table(table, config)
+    assert kept["id"].to_pylist() == [str(i) for i, t in enumerate(texts) if len(t) <= 5]
+    assert sorted(int(str(r.id)) for r in rejects) == [i for i, t in enumerate(texts) if len(t) > 5]

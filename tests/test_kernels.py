@@ -171,6 +171,25 @@ def test_shingle_sets_sort_and_drop_repeats_per_record() -> None:
         assert np.array_equal(sets[offsets[i] : offsets[i] + sizes[i]], expected)
 
 
+@pytest.mark.parametrize(
+    "records",
+    [
+        [[1, 2, 9], [2, 3], [], [0, 2**32 - 1]],  # sets already, equal values across a boundary
+        [[1, 2, 9], [3, 3], [4]],  # one repeat
+        [[1, 2, 9], [2, 3], [7, 5]],  # the last record falls
+        [[5]] * 3 + [[8, 8, 8]],
+    ],
+)
+def test_shingle_sets_take_sets_as_they_are_and_sort_the_rest(records: list[list[int]]) -> None:
+    hashes = np.array([h for r in records for h in r], dtype=np.uint32)
+    offsets = np.r_[0, np.cumsum([len(r) for r in records])].astype(np.int64)
+    sets, sizes = kernels.shingle_sets(hashes, offsets)
+    for i, record in enumerate(records):
+        expected = sorted(set(record))
+        assert int(sizes[i]) == len(expected)
+        assert sets[offsets[i] : offsets[i] + sizes[i]].tolist() == expected
+
+
 def _band_reference(signatures: npt.NDArray[np.uint32], bands: int, rows: int) -> list[list[int]]:
     mask = (1 << 64) - 1
     keys = []
