@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -57,15 +57,24 @@ def _check_offsets(offsets: npt.NDArray[np.int64], size: int, name: str) -> None
         raise ValueError(f"{name} must rise from 0 or more to at most {size:,}")
 
 
+#: `distinct` sorts `int64` arrays of at least this many values by radix (shorter ones by `np.sort`).
+RADIX_FROM = 4096
+
+
 def distinct(values: npt.NDArray[_T]) -> npt.NDArray[_T]:
     """The distinct values of a 1-d integer array, sorted: `np.unique(values)`, by sorting.
 
     NumPy 2.4's `np.unique` finds the distinct values with a hash table before sorting them,
     which on a few million `int64` pair codes is about 20x slower than one sort and a comparison
     of neighbours (3.64 s against 0.18 s on 3,000,000 random codes, CPU time, this project's
-    2-core machine). Returns a new array; `values` is left as it is.
+    2-core machine). An `int64` array of `RADIX_FROM` values or more is sorted by a radix sort
+    (`_kernels.sort_i64`: 0.05 s against `np.sort`'s 0.17 s on those codes). Returns a new array;
+    `values` is left as it is.
     """
-    ordered = np.sort(values)
+    if values.dtype == np.int64 and values.ndim == 1 and len(values) >= RADIX_FROM:
+        ordered = cast("npt.NDArray[_T]", _kernels.sort_i64(np.ascontiguousarray(values)))
+    else:
+        ordered = np.sort(values)
     if len(ordered) < 2:
         return ordered
     keep = np.empty(len(ordered), dtype=bool)

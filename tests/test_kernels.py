@@ -261,6 +261,35 @@ def test_distinct_is_the_sorted_set(values: list[int]) -> None:
 
 
 @settings(max_examples=examples(300))
+@given(
+    st.lists(
+        st.integers(-(2**63), 2**63 - 1) | st.integers(-3, 3) | st.integers(2**40, 2**40 + 5), max_size=80
+    )
+)
+def test_distinct_by_radix_is_the_sorted_set(values: list[int]) -> None:
+    from dedup import kernels
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "RADIX_FROM", 1)  # every array by radix
+        assert kernels.distinct(np.array(values, dtype=np.int64)).tolist() == sorted(set(values))
+
+
+@pytest.mark.parametrize("n", [4095, 4096, 50_000])
+def test_distinct_of_long_arrays_is_the_sorted_set(n: int) -> None:
+    from dedup import kernels
+
+    rng = np.random.default_rng(n)
+    for array in (
+        rng.integers(-(2**63), 2**63 - 1, size=n, dtype=np.int64),
+        rng.integers(0, 106_000**2, size=n),  # pair codes
+        rng.integers(0, 7, size=n),
+        np.full(n, -5, dtype=np.int64),
+        np.arange(n, dtype=np.int64)[::-1],
+    ):
+        assert kernels.distinct(array).tolist() == sorted(set(array.tolist()))
+
+
+@settings(max_examples=examples(300))
 @given(st.lists(st.integers(-50, 50), max_size=40), st.lists(st.integers(-50, 50), max_size=40))
 def test_among_is_set_membership(values: list[int], members: list[int]) -> None:
     from dedup import kernels
