@@ -117,12 +117,16 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     """Deduplicate the corpus CONFIG describes and write the results to its output folder."""
-    from dedup.engines.local import run as run_pipeline  # noqa: PLC0415 - see the note on imports
-    from dedup.progress import NullProgress, Progress, RichDisplay, wants_display  # noqa: PLC0415
+    from dedup.engines import workers  # noqa: PLC0415 - see the note on imports
 
     cfg = None
     try:
         cfg = config_module.load(config_path, overrides)
+        # The workers' fork server imports `dedup` while this process imports the engine.
+        workers.start_early(cfg)
+        from dedup.engines.local import run as run_pipeline  # noqa: PLC0415 - see the note on imports
+        from dedup.progress import NullProgress, Progress, RichDisplay, wants_display  # noqa: PLC0415
+
         _import_pandas_aside()
         with _terminable(resumes=True):
             if not quiet and wants_display(cfg.progress):

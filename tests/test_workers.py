@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from dedup import config_from_dict, run
-from dedup.engines import local, shards
+from dedup.engines import shards
+from dedup.engines import workers as engine_workers
 from dedup.errors import InputError
 from dedup.report import Report
 from tests.conftest import SEED, article, record_table, write_jsonl
@@ -173,6 +174,32 @@ def test_the_input_estimate_takes_gzip_s_own_size_and_a_ratio_for_zstd(tmp_path:
     assert shards.estimated_bytes(paths, sizes) == 1_000_000 + 1000 + 100 * shards.COMPRESSION_RATIO + 4
 
 
+def test_the_fork_server_starts_early_only_for_a_run_that_will_use_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[bool] = []
+    monkeypatch.setattr(engine_workers, "start_fork_server", lambda: started.append(True))
+    (tmp_path / "big.jsonl").write_bytes(b"x" * 300_000)  # over 4 shards of 64 KiB
+    (tmp_path / "small.jsonl").write_bytes(b"x" * 100_000)
+
+    def early(**settings: object) -> bool:
+        config = config_from_dict(
+            {"input": {"paths": [str(tmp_path / "big.jsonl")]}, "memory_budget": "2MB", **settings}
+        )
+        before = len(started)
+        answer = engine_workers.start_early(config)
+        assert answer == (len(started) > before)
+        return answer
+
+    assert early(workers=2)
+    assert not early(workers=1)
+    assert not early(workers=2, input={"paths": [str(tmp_path / "small.jsonl")]})
+    assert not early(workers=2, input={"paths": [str(tmp_path / "missing.jsonl")]})  # the run says it
+    assert not early(workers=2, input={"paths": [str(tmp_path / "*.none")]})
+    assert not early(workers=2, engine="spark")
+    assert early(workers=2, input={"paths": [str(tmp_path)]})  # a folder: both files
+
+
 @pytest.mark.processes
 def test_a_script_without_a_main_guard_runs_once_however_many_workers_start(tmp_path: Path) -> None:
     import subprocess
@@ -230,7 +257,7 @@ def test_the_figures_rule_decides_the_same_from_kept_digests_as_from_the_texts(
         raise AssertionError("the shards keep the digests: the texts are not read for them")
 
     monkeypatch.setattr(resolve, "_figure_digests", unused)
-    monkeypatch.setattr(local, "PARALLEL_SHARDS", 0)  # workers even for this small corpus
+    monkeypatch.setattr(engine_workers, "PARALLEL_SHARDS", 0)  # workers even for this small corpus
     kept = _run(tmp_path, "kept", workers=2)
     assert kept.shards["workers"] == 2
     monkeypatch.setattr(resolve, "_figure_digests", real)
@@ -267,7 +294,7 @@ def test_shards_made_here_leave_the_digests_to_the_keep_step_which_reads_only_pa
     # The digests were made for the four records of the two verified pairs, each once.
     paired = {rows[k]["text"].split(" ")[0] for k in (3, 17)}
     assert len(read) == 4 and {text.split(" ")[0] for text in read} == paired
-    monkeypatch.setattr(local, "PARALLEL_SHARDS", 0)  # no longer a small corpus: digests kept
+    monkeypatch.setattr(engine_workers, "PARALLEL_SHARDS", 0)  # no longer a small corpus: digests kept
     read.clear()
     kept_here = _run(tmp_path, "kept-here", workers=1)
     made_apart = _run(tmp_path, "workers", workers=2)

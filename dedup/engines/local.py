@@ -58,9 +58,9 @@ import dedup
 from dedup import exact, outputs
 from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
 from dedup.engines import paragraphs as paragraph_step
+from dedup.engines import workers
 from dedup.engines.position import read_position
 from dedup.engines.shards import (
-    PARALLEL_SHARDS,
     Featurizers,
     Limits,
     Shard,
@@ -68,7 +68,6 @@ from dedup.engines.shards import (
     ShardWriteError,
     add_counts,
     conform,
-    estimated_bytes,
     passthrough_schema,
     pieces,
     process,
@@ -166,8 +165,8 @@ class _Run:
     def shards(self) -> list[Shard]:
         """Process every shard not yet done; return all shards in source order.
 
-        With more than one worker (`workers`) and input of at least `PARALLEL_SHARDS` shards' worth
-        of text (`shards.estimated_bytes`: a small corpus never pays for starting them), shards are
+        With more than one worker (`workers`) and input that is not small (`workers.small_input`:
+        a small corpus never pays for starting them), shards are
         featurized in worker processes (`Featurizers`) while this process reads on. Each shard's
         stage seconds are added up over the processes that spent them. The workers stay up until
         the keep step is done (`resolve` hands them part of the figures rule's pairs).
@@ -184,7 +183,7 @@ class _Run:
         sizes = [int(f["bytes"]) for f in self.report.inputs]
         self.progress.stage("shards", input_bytes=sum(sizes))
         count = threads(self.config)
-        small = estimated_bytes(self.files, sizes) < PARALLEL_SHARDS * self.limits.text_bytes
+        small = workers.small_input(self.files, sizes, self.limits)
         if small:
             count = 1
         featurizers = self.featurizers

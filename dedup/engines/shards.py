@@ -20,7 +20,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,21 +31,18 @@ import pyarrow.compute as pc
 
 from dedup import figures, kernels, normalize
 from dedup.config import Config
+from dedup.engines import workers
+from dedup.engines.workers import COMPRESSION_RATIO as COMPRESSION_RATIO
+from dedup.engines.workers import PARALLEL_SHARDS as PARALLEL_SHARDS
+from dedup.engines.workers import SHARD_TEXT_BYTES as SHARD_TEXT_BYTES
+from dedup.engines.workers import Limits as Limits
+from dedup.engines.workers import estimated_bytes as estimated_bytes
 from dedup.featurize import featurize
 from dedup.io import fields, readers, work
 from dedup.outputs import rejects_table
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, fail_fast
 from dedup.resolve import Clock, collector_paused
 
-#: The most text (bytes) one shard holds, whatever the memory budget (`Limits.from_budget`).
-SHARD_TEXT_BYTES = 8 << 20
-#: Worker processes make the shards of input holding at least this many shards' worth of text;
-#: below that, starting them (a fork server importing `dedup`, about 0.7 s of CPU) costs more
-#: than they save (measured on 2 cores: Reuters+BBC, 2.6 shards, ran 0.3 s slower with them).
-PARALLEL_SHARDS = 4
-#: What compressed input other than gzip is taken to hold, per byte of file (a common ratio for
-#: text); gzip files say their own size.
-COMPRESSION_RATIO = 4
 #: Seconds a failing run waits, at most, for the thread managing its worker processes to end.
 ABANDON_WAIT = 10.0
 #: Corpora of at most this many records keep their shards' arrays mapped between calls...
@@ -54,50 +50,6 @@ KEEP_OPEN_ROWS = 500_000
 #: ... the first this many of them (a mapping holds no file descriptor, but counts against the
 #: process's limit on mappings, 65,530 by default; a crawl comes as tens of thousands of files).
 KEEP_OPEN_ARRAYS = 8192
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How big a shard may grow: records (rejects included) and bytes of text."""
-
-    records: int
-    text_bytes: int
-
-    @classmethod
-    def from_budget(cls, budget: int) -> Limits:
-        """Shard limits for a memory budget in bytes.
-
-        A shard holds its text several times over while it is cleaned (raw, paragraphs, hashing
-        form, Python strings for HTML) and about 1 KB per record besides (signature, band keys).
-        Its text is capped at `SHARD_TEXT_BYTES` whatever the budget: shards are the unit of work
-        of the worker processes, and smaller ones clean and shingle faster per byte (measured on
-        the 5-copies news corpus, one worker: 128 MB shards 3.2 s clean + 1.5 s shingle, 8 MiB
-        shards 1.2 s + 0.7 s).
-        """
-        text_bytes = max(16 << 10, min(SHARD_TEXT_BYTES, budget // 32))
-        return cls(records=max(64, min(1_000_000, budget // 8192)), text_bytes=text_bytes)
-
-
-def estimated_bytes(paths: list[str], sizes: list[int]) -> int:
-    """Roughly how many bytes the input files hold once decompressed.
-
-    A gzip file's last four bytes hold its decompressed size modulo 2**32 (RFC 1952, ISIZE;
-    the last member's, for a file of several); other compressed files (`.zst`, `.zstd`) count
-    `COMPRESSION_RATIO` times their size, plain files their size.
-    """
-    total = 0
-    for path, size in zip(paths, sizes, strict=True):
-        ext = Path(path.lower()).suffix
-        if ext == ".gz" and size >= 18:  # a gzip member is at least 18 bytes
-            try:
-                with open(path, "rb") as handle:
-                    handle.seek(-4, 2)
-                    total += max(size, int.from_bytes(handle.read(4), "little"))
-                continue
-            except OSError:
-                pass
-        total += size * (COMPRESSION_RATIO if ext in (".zst", ".zstd") else 1)
-    return total
 
 
 def split(batch: readers.ReadBatch, cut: int) -> tuple[readers.ReadBatch, readers.ReadBatch]:
@@ -399,30 +351,8 @@ class Featurizers:
 
     @staticmethod
     def warm() -> multiprocessing.context.ForkServerContext:
-        """Start the fork server without waiting for it; its context.
-
-        The server imports this module and `dedup.engines.preload` (which pays the first calls of
-        the featurize step once, for every worker forked after, and quiets a worker whose run
-        ended before it started).
-        """
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__, "dedup.engines.preload"])
-        # Ctrl-C reaches the whole process group, the fork server too, which ignores it only once
-        # its imports are done: started with SIGINT ignored (an ignored signal stays ignored across
-        # exec), it never takes one, and prints no traceback of its imports. The run's own process
-        # ignores Ctrl-C only while the server is forked and exec'd (milliseconds), and only from
-        # the main thread (the only one that may set a signal's handler) and where the handler it
-        # would put back is Python's (`getsignal` gives None for one installed from C).
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.getsignal(signal.SIGINT) if main else None
-        if previous is not None:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            forkserver.ensure_running()
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-        return context
+        """Start the fork server without waiting for it (`workers.start_fork_server`); its context."""
+        return workers.start_fork_server()
 
     def close(self) -> None:
         """Stop the worker processes (waiting for the shards they are making)."""

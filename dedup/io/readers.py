@@ -12,7 +12,6 @@ JSONL; records of a WARC file that hold no document are skipped and counted by k
 from __future__ import annotations
 
 import csv
-import glob
 import gzip
 import io
 import json
@@ -21,15 +20,14 @@ import typing
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from isal import igzip, isal_zlib
 
-from dedup.errors import InputError
 from dedup.io import fastjson, fields, warc
+from dedup.io.inputs import discover as discover
 from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
 from dedup.settings import Format as Format
 from dedup.settings import InputConfig as InputConfig
@@ -62,36 +60,6 @@ class ReadBatch:
     rejects: list[Reject]
     skipped_blank: int = 0
     skipped_records: dict[str, int] = field(default_factory=dict)
-
-
-def discover(paths: tuple[str, ...]) -> list[str]:
-    """The input files named by `paths`, in a stable order, as display paths.
-
-    Raises:
-        InputError: an entry names nothing, or a glob matches no file.
-    """
-    found: list[str] = []
-    for entry in paths:
-        if any(ch in entry for ch in "*?["):
-            matches = sorted(m for m in glob.glob(entry, recursive=True) if os.path.isfile(m))
-            if not matches:
-                raise InputError("the glob matched no files", path=entry)
-            found.extend(matches)
-        elif os.path.isdir(entry):
-            root = Path(entry)
-            files = sorted(
-                p.relative_to(root).as_posix()
-                for p in root.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-            )
-            if not files:
-                raise InputError("the folder holds no files", path=entry)
-            found.extend(os.path.join(entry, f) for f in files)
-        elif os.path.isfile(entry):
-            found.append(entry)
-        else:
-            raise InputError("no such file or folder", path=entry)
-    return found
 
 
 def file_format(path: str, configured: Format) -> Format:
