@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,27 @@ def test_the_input_estimate_takes_gzip_s_own_size_and_a_ratio_for_zstd(tmp_path:
     paths = [str(tmp_path / name) for name in files]
     sizes = [len(data) for data in files.values()]
     assert shards.estimated_bytes(paths, sizes) == 1_000_000 + 1000 + 100 * shards.COMPRESSION_RATIO + 4
+
+
+def test_a_fork_server_that_cannot_start_leaves_the_run_to_its_own_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from multiprocessing import forkserver
+
+    _corpus(tmp_path)
+    assert _run(tmp_path, "one", workers=1).warnings == []
+
+    def denied() -> None:
+        raise PermissionError(13, "Permission denied", sys.executable)
+
+    monkeypatch.setattr(forkserver, "ensure_running", denied)
+    monkeypatch.setattr(engine_workers, "PARALLEL_SHARDS", 0)  # workers wanted for this small corpus
+    config = config_from_dict({"input": {"paths": [str(tmp_path / "in.jsonl")]}, "workers": 2})
+    assert engine_workers.start_early(config) is False
+    two = _run(tmp_path, "two", workers=2)
+    assert len(two.warnings) == 1 and "worker processes did not start (PermissionError" in two.warnings[0]
+    for name in OUTPUTS:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
 
 
 def test_the_fork_server_starts_early_only_for_a_run_that_will_use_workers(

@@ -35,6 +35,7 @@ making that shard (`dedup.engines.shards.Featurizers`).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import resource
@@ -189,7 +190,10 @@ class _Run:
         featurizers = self.featurizers
         steps = _Steps(featurizers, count, self.config, self.work, self.shard_clock, figure_digests=not small)
         if count > 1:
-            featurizers.warm()  # the fork server imports while the first shard is read
+            # The fork server imports while the first shard is read. One that cannot start fails
+            # again at the first shard, which then leaves the run to this process and says so.
+            with contextlib.suppress(OSError, EOFError, AssertionError):
+                featurizers.warm()
         for index, display in enumerate(self.files):
             names = self.work.file_shards(index)
             if names is not None:

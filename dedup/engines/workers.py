@@ -92,7 +92,9 @@ def start_early(config: Config) -> bool:
 
     Called by `dedup run` before it imports the engine: the server's imports (about 0.45 s on
     this machine) then overlap the run's own instead of following them. Input that cannot be
-    found or sized is left to the run, which says what is wrong with it.
+    found or sized, and a server that cannot start (no permission to run the interpreter, a
+    daemonic caller), are left to the run, which says what is wrong (the workers' failure to start
+    is a warning: the run goes on in one process).
     """
     if config.engine != "local":
         return False
@@ -103,7 +105,10 @@ def start_early(config: Config) -> bool:
         return False
     if threads(config) < 2 or small_input(files, sizes, Limits.from_budget(size_bytes(config.memory_budget))):
         return False
-    start_fork_server()
+    try:
+        start_fork_server()
+    except (OSError, EOFError, AssertionError):  # the run's own start says what is wrong, and goes on
+        return False
     return True
 
 
