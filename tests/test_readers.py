@@ -541,6 +541,49 @@ def test_blocks_cut_whole_lines_at_the_size(data: bytes, size: int) -> None:
     assert list(fastjson.blocks(_Trickle(data), size)) == _expected_blocks(data, size)
 
 
+class _Chunks:
+    """A stream handing out `data` in pieces of the given sizes, one `read1` at a time."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self.data, self.sizes, self.pos = data, list(sizes), 0
+
+    def read1(self, size: int = -1) -> bytes:
+        step = self.sizes.pop(0) if self.sizes else len(self.data)
+        piece = self.data[self.pos : self.pos + step]
+        self.pos += len(piece)
+        return piece
+
+    read = read1
+
+
+@settings(max_examples=examples(300))
+@given(
+    st.binary(max_size=60).map(lambda b: bytes(b"ab\n"[x % 3] for x in b)),
+    st.lists(st.integers(1, 9), max_size=30),
+    st.integers(1, 12),
+)
+def test_blocks_cut_after_the_last_newline_held_whatever_the_pieces(
+    data: bytes, sizes: list[int], size: int
+) -> None:
+    # The rule, restated over the pieces as they arrive: once `size` bytes are held and a newline
+    # is among them, the block ends after the last one held; the end of the stream ends the last.
+    expected, held, line, pos = [], b"", 1, 0
+    for step in [*sizes, len(data)]:
+        piece = data[pos : pos + step]
+        pos += len(piece)
+        held += piece
+        if not piece:
+            break
+        if len(held) >= size and b"\n" in held:
+            cut = held.rfind(b"\n") + 1
+            expected.append((line, held[:cut]))
+            line += held[:cut].count(b"\n")
+            held = held[cut:]
+    if held:
+        expected.append((line, held))
+    assert list(fastjson.blocks(_Chunks(data, sizes), size)) == expected  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("before", [0, 1, 2])
 def test_the_fast_path_reads_a_line_longer_than_arrows_own_block(before: int) -> None:
     big = "x" * (5 << 19)  # 2.5 MiB: across two boundaries of Arrow's default block of 1 MiB

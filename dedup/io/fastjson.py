@@ -53,6 +53,14 @@ def blocks(stream: IO[bytes], size: int = BLOCK_BYTES) -> Iterator[tuple[int, by
                 held += len(chunk)
                 if held < size:
                     continue
+                at = chunk.rfind(b"\n")
+                if at >= 0:  # the last newline held is in this piece: one copy makes the block
+                    block = b"".join([*pieces[:-1], chunk[: at + 1]])
+                    rest = chunk[at + 1 :]
+                    pieces, held = ([rest], len(rest)) if rest else ([], 0)
+                    yield line, block
+                    line += block.count(b"\n")
+                    continue
             data = b"".join(pieces)
             if not data:
                 return  # the stream ended right after a block
@@ -112,9 +120,9 @@ def parse_block(
     block: bytes, first_line: int, display: str, id_field: str, text_field: str
 ) -> pa.Table | None:
     """Parse a block of JSON lines into a read table, or None if it needs the line-by-line reader."""
-    body = block[:-1] if block.endswith(b"\n") else block
-    if not body:
-        return None
+    ends = block.endswith(b"\n")
+    if len(block) == int(ends):
+        return None  # an empty line, or nothing
     options = pa_json.ReadOptions(block_size=max(1 << 20, len(block) + 1))
     try:
         table = pa_json.read_json(pa.BufferReader(block), read_options=options)
@@ -126,7 +134,7 @@ def parse_block(
         return None
     if any(_holds_float(f.type) for f in table.schema) and _WIDE_INTEGER.search(block) is not None:
         return None  # Arrow reads an integer beyond 64 bits as an inexact float (only floats hide one)
-    if table.num_rows != body.count(b"\n") + 1 or text_field not in table.column_names:
+    if table.num_rows != block.count(b"\n") + (not ends) or text_field not in table.column_names:
         return None  # Arrow skips blank lines: the line-by-line reader counts them
     if any(_line_reader_needed(f.type) for f in table.schema):
         return None  # a guessed time inside a list or object, or nesting the line reader rejects
