@@ -200,6 +200,28 @@ cdef inline int64_t decode(const uint8_t* data, int64_t p, int* width) noexcept 
     )
 
 
+cdef inline int64_t checked_decode(const uint8_t* data, int64_t p, int64_t end, int* width) noexcept nogil:
+    """The code point of the UTF-8 sequence starting at `data[p]` (a byte >= 0x80) and ending by `end`,
+    its length into `width`; -1 when the bytes there are no UTF-8 (a stray or bad lead byte, a
+    continuation byte missing or a sequence cut by `end`, an overlong form, a surrogate, a code
+    point past U+10FFFF). Nothing at or past `end` is read."""
+    cdef uint8_t c0 = data[p]
+    cdef int w, k
+    cdef int64_t cp
+    if c0 < 0xC2 or c0 > 0xF4:
+        return -1
+    w = 2 if c0 < 0xE0 else (3 if c0 < 0xF0 else 4)
+    if p + w > end:
+        return -1
+    for k in range(1, w):
+        if (data[p + k] & 0xC0) != 0x80:
+            return -1
+    cp = decode(data, p, width)
+    if (w == 3 and (cp < 0x800 or (cp >= 0xD800 and cp <= 0xDFFF))) or (w == 4 and (cp < 0x10000 or cp > 0x10FFFF)):
+        return -1
+    return cp
+
+
 cdef inline int64_t emit(uint8_t* out, int64_t pos, int* pending, bint* wrote, uint8_t byte) noexcept nogil:
     """Feed one folded byte to a hashing form; return the new `pos`.
 
@@ -390,11 +412,8 @@ def outside_table(const uint8_t[::1] data, const int64_t[::1] offsets, const uin
                 if c < 128:
                     j += 1
                     continue
-                if c < 0xC2 or c > 0xF4:
-                    found[i] = 1
-                    break
-                cp = decode(&data[0], j, &width)
-                if j + width > end or cp >= size or not table[cp]:
+                cp = checked_decode(&data[0], j, end, &width)
+                if cp < 0 or cp >= size or not table[cp]:
                     found[i] = 1
                     break
                 j += width
@@ -1233,10 +1252,8 @@ cdef Py_ssize_t _lowered(const uint8_t* p, Py_ssize_t length, Py_UCS4* out) noex
             out[k] = (c | 0x20) if (c >= 65 and c <= 90) else c
             i += 1
         else:
-            if c < 0xC2 or c > 0xF4:
-                return -1
-            cp = decode(p, i, &width)
-            if i + width > length or Py_UNICODE_ISDECIMAL(<Py_UCS4>cp):
+            cp = checked_decode(p, i, length, &width)
+            if cp < 0 or Py_UNICODE_ISDECIMAL(<Py_UCS4>cp):
                 return -1
             low = Py_UNICODE_TOLOWER(<Py_UCS4>cp)
             if low < 128:

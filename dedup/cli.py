@@ -120,6 +120,7 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
     from dedup.engines import workers  # noqa: PLC0415 - see the note on imports
 
     cfg = None
+    finished = False
     try:
         cfg = config_module.load(config_path, overrides)
         # The workers' fork server imports `dedup` while this process imports the engine.
@@ -137,10 +138,14 @@ def run(config_path: str, overrides: tuple[str, ...], quiet: bool) -> None:
             else:
                 quiet_progress: Progress = NullProgress()
                 report = run_pipeline(cfg, progress=quiet_progress)
+        finished = True
     except DedupError as err:
         raise _fail(err) from None
     except MemoryError:
         raise _fail(_out_of_memory(cfg, resumes=True)) from None
+    finally:
+        if not finished:  # an error, Ctrl-C or SIGTERM: the fork server goes with the run
+            workers.stop_fork_server()
     for warning in report.warnings:  # the run did something otherwise than configured
         click.echo(f"warning: {_show(warning)}", err=True)
     if not quiet:

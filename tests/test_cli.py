@@ -31,6 +31,40 @@ def test_run_on_the_seed_exits_0_and_summarizes(cli: Callable[..., Result], seed
     assert pq.read_table(seeded / "out" / "news" / "unique.parquet").num_rows == 1
 
 
+def test_a_run_that_fails_early_stops_the_fork_server_it_started(
+    cli: Callable[..., Result], seeded: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = seeded
+    # Input of over four shards' worth at this budget: the fork server starts before the run
+    # finds that its output folder may not be replaced, and must not outlive it (it held the
+    # terminal's output open while it imported).
+    from multiprocessing import forkserver
+
+    from dedup.engines import workers
+
+    lines = [json.dumps({"id": str(i), "text": f"record {i} " + "words " * 40}) for i in range(800)]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "unique.parquet").write_bytes(b"an earlier run's")
+    started: list[int] = []
+    start = workers.start_fork_server
+
+    def spied() -> object:
+        context = start()
+        started.append(forkserver._forkserver._forkserver_pid or 0)  # type: ignore[attr-defined]
+        return context
+
+    monkeypatch.setattr(workers, "start_fork_server", spied)
+    settings = ["--set", "memory_budget=1MB", "--set", "workers=2", "--set", "output.overwrite=false"]
+    result = cli("run", "configs/news.yaml", "--set", f"input.paths=[{tmp_path / 'in.jsonl'}]",
+                 "--set", f"output.dir={tmp_path / 'out'}", *settings)  # fmt: skip
+    assert result.exit_code == 1 and "overwrite" in result.stderr
+    assert started and started[0] > 0  # it did start early
+    assert forkserver._forkserver._forkserver_pid is None  # type: ignore[attr-defined]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # reaped: no child of this process by that id
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

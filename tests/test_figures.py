@@ -593,6 +593,31 @@ def test_figure_sequences_read_records_and_leave_what_they_cannot() -> None:
         kernels.figure_sequences(data, np.array([0, len(data) + 1], dtype=np.int64), frozenset(_WORDS))
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xc3A 5",
+        b"\xc2A 5 nine",
+        b"\xed\xa0\x80 5",
+        b"\xc0\xaf 5",
+        b"\xf4\x90\x80\x80 5",
+        b"\x80 5",
+        b"5 \xf0\x9f",
+    ],
+)
+def test_figure_sequences_leave_bytes_that_are_no_utf8(raw: bytes) -> None:
+    # Bad continuation bytes, a surrogate, an overlong form, a code point past U+10FFFF, a stray
+    # continuation byte, a sequence cut by the end: left to the caller, nothing read past the end.
+    from dedup import kernels
+
+    for data in (raw, raw + b" 7"):
+        offsets = np.array([0, len(raw)], dtype=np.int64)
+        _joined, bounds, other = kernels.figure_sequences(
+            np.frombuffer(data, np.uint8), offsets, frozenset(_WORDS)
+        )
+        assert other.tolist() == [True] and bounds.tolist() == [0, 0]
+
+
 def test_figure_digests_read_every_character_as_the_pattern_reads_the_lowered_text() -> None:
     # Every assigned code point, beside figures and words of the list, before and after them and
     # inside a word: its class (letter or not) and its lowercase decide what the pattern finds.

@@ -263,6 +263,25 @@ def test_nfkc_leaves_the_stable_characters_alone_in_any_text() -> None:
     assert pc.utf8_normalize(pa.array(texts, pa.large_string()), form="NFKC").to_pylist() == texts
 
 
+def test_outside_table_flags_bytes_that_are_no_utf8() -> None:
+    from dedup import kernels
+
+    cases = [
+        b"\xc3A",
+        b"\xed\xa0\x80",
+        b"\xc0\xaf",
+        b"\xf4\x90\x80\x80",
+        b"\x80",
+        b"a\xf0\x9f",
+        b"\xc3\xa9",
+        b"ab",
+    ]
+    data = b"".join(cases)
+    offsets = np.r_[0, np.cumsum([len(c) for c in cases])].astype(np.int64)
+    found = kernels.outside_table(np.frombuffer(data, np.uint8), offsets, nfkc_stable())
+    assert found.tolist() == [True] * 6 + [False, False]  # `é` is stable, `ab` ASCII
+
+
 @settings(max_examples=examples(200))
 @given(
     st.lists(st.text(alphabet="a é’£\u00a0\ufb01\u0301e\u1100\u1161½²", max_size=10), min_size=1, max_size=8)

@@ -8,6 +8,7 @@ Light on purpose (no NumPy, no Arrow, no `dedup` module that imports them): `ded
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import os
@@ -137,3 +138,22 @@ def start_fork_server() -> multiprocessing.context.ForkServerContext:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     return context
+
+
+def stop_fork_server() -> None:
+    """Stop the fork server this process started, at once; nothing when none runs.
+
+    For a run that ends early (a config or output error, Ctrl-C, SIGTERM): the server would
+    otherwise outlive it by the rest of its imports, holding the terminal's or a pipe's output open
+    (`dedup run ... | cat` waited for it). Uses `multiprocessing.forkserver`'s own stop, which
+    CPython keeps for its tests; without it the server is left to end by itself, as before.
+    """
+    server = forkserver._forkserver  # the module's one server
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGTERM)  # it may be importing still: it would see its pipe close only after
+    with contextlib.suppress(OSError, AttributeError):
+        stop = getattr(server, "_stop")  # noqa: B009 - not in typeshed: closes its pipe, reaps it, removes its socket
+        stop()
