@@ -637,11 +637,6 @@ _each("dedup.resolve.xǁ_Verifierǁ_read", "np.array(chunk, )", _DTYPE)
 _ONE_EACH = "equivalent: `zip`'s strictness only tells unequal lengths, and there is one item for each"
 for _snippet in ("strict=None)", "strict=False)", "(read(t) for t in texts), )"):
     _each("dedup.resolve.xǁ_Verifierǁ_read", _snippet, _ONE_EACH)
-_each(
-    "dedup.resolve.xǁ_Verifierǁ_clashes",
-    "len(self.facts) >= FACTS_HELD",
-    "equivalent: when the held facts are let go changes memory, not what they say",
-)
 _NO_CLASH = "equivalent: no pair clashes either way (the caller only asks `clash.any()`, false for zeros)"
 _each("dedup.resolve.xǁ_Verifierǁclashes", "np.zeros(len(pairs), dtype=None)", _NO_CLASH)
 _each("dedup.resolve.xǁ_Verifierǁclashes", "np.zeros(len(pairs), )", _NO_CLASH)
@@ -829,10 +824,6 @@ _each(
     "records; the run stops either way, and a test would need a planted keep step that leaves in "
     "only a later pair",
 )
-_NO_REUSE = "equivalent: without the paragraphs kept for reuse every paragraph is read afresh, with the same facts (slower)"
-_each("dedup.resolve.xǁ_Verifierǁ__init__", "self.paragraphs = None", _NO_REUSE)
-_each("dedup.resolve.xǁ_Verifierǁ_facts", "figures.facts(text, None)", _NO_REUSE)
-_each("dedup.resolve.xǁ_Verifierǁ_facts", "figures.facts(text, )", _NO_REUSE)
 _each(
     "dedup.resolve.x__expand",
     "~leads & np.r_[True, leads[:-1]]",
@@ -840,8 +831,6 @@ _each(
 )
 _each("dedup.figures.x__read_paragraph", '":" in paragraph or _CLOCK', _NO_CLOCK)
 _each("dedup.figures.x__read_paragraph", "if (stamped) or True else", _NO_CLOCK)
-_HELD = "equivalent: when the facts held are let go only changes memory; a fact let go is read again, alike"
-_each("dedup.resolve.xǁ_Verifierǁ_clashes", "len(self.facts) >= FACTS_HELD", _HELD)
 _each("dedup.resolve.xǁ_Verifierǁ_clashes", "np.array(differ, dtype=None)", _DTYPE)
 _each("dedup.resolve.xǁ_Verifierǁ_conflicts", "for a, b in pairs.tolist()], dtype=None)", _DTYPE)
 _each("dedup.resolve.xǁ_Verifierǁ_conflicts", "for a, b in pairs.tolist()], )", _DTYPE)
@@ -867,7 +856,6 @@ _RENUMBER_ZERO = (
 )
 _each("dedup.resolve.x__settle_again", "named = pair > 0", _RENUMBER_ZERO)
 _each("dedup.resolve.x__settle_again", "named = pair >= 1", _RENUMBER_ZERO)
-_each("dedup.resolve.xǁ_Verifierǁforget", "self.paragraphs = None", _NO_REUSE)
 _each(
     "dedup.resolve.x_decide",
     "labels[edges[:, 1]]",

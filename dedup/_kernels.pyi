@@ -87,7 +87,43 @@ def copy_ranges(
     target_starts: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
 ) -> None: ...
-def figure_conflicts(facts: list[Any], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]: ...
+
+class FactsPacker:
+    def __init__(
+        self, vocabulary: dict[str, tuple[int, float]], date: str, volatile_words: int, scale_digits: int
+    ) -> None: ...
+    def add_text(self, lowered: str) -> bool: ...
+    def add_facts(self, body: dict[Any, Any]) -> None: ...
+    def finish(
+        self,
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint32],
+    ]: ...
+
+def figure_clashes(
+    records: npt.NDArray[np.int64],
+    entries: npt.NDArray[np.uint64],
+    spans: npt.NDArray[np.float64],
+    values_at: npt.NDArray[np.int64],
+    written_at: npt.NDArray[np.int64],
+    numbers: npt.NDArray[np.float64],
+    strings_of: npt.NDArray[np.int64],
+    written: npt.NDArray[np.int64],
+    string_at: npt.NDArray[np.int64],
+    chars: npt.NDArray[np.uint32],
+    correction: npt.NDArray[np.uint8],
+    pairs: npt.NDArray[np.int64],
+    workers: int,
+) -> npt.NDArray[np.bool_]: ...
 def figure_body(found: list[Any]) -> dict[Any, tuple[Any, ...]]: ...
 def figure_statements(
     tokens: list[str],

@@ -11,7 +11,7 @@ ones take `workers` (at least 1) OpenMP threads.
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy, memmove, memset
+from libc.string cimport memcmp, memcpy, memmove, memset
 
 import numpy as np
 
@@ -1014,7 +1014,7 @@ def settle(
 
 from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL
 
-from cpython.unicode cimport Py_UNICODE_ISDIGIT, Py_UNICODE_TOLOWER
+from cpython.unicode cimport Py_UNICODE_ISDIGIT, Py_UNICODE_ISSPACE, Py_UNICODE_TOLOWER
 
 
 cdef extern from "Python.h":
@@ -1549,15 +1549,942 @@ def figure_body(list found):
     return table
 
 
-cdef bint _mistyped(str x, str y):
-    # `figures._mistyped`: two figures as written are one mistyped (two neighbours swapped, a
-    # decimal point left out, a character doubled or undoubled).
-    cdef Py_ssize_t lx = len(x), ly = len(y), i, first = -1, second = -1, diffs = 0
-    cdef str short, long_
-    cdef Py_UCS4 c
-    if lx == ly:
-        for i in range(lx):
-            if x[i] != y[i]:
+# ----------------------------------------------------------------------------- figures, packed
+
+# `figures.Packer`: the figures rule's facts of many records as flat arrays, made from the
+# lowercased texts without a Python object per token or statement, and compared many pairs at a
+# time without the GIL. The rule and its words are `dedup.figures`'; the word classes arrive as a
+# vocabulary (word -> (class bits, value)) so that this section holds only the scan.
+
+DEF W_NUMBER = 1
+DEF W_MONTH = 2
+DEF W_HEDGE = 4
+DEF W_RANGE = 8
+DEF W_LIST = 16
+DEF W_STAMP = 32
+DEF W_OPENS = 64  # `between`, `from`: a statement they open is a range
+DEF T_FIGURE = 128  # a token class bit: a figure (digits), not a word
+DEF _VOCAB_SLOTS = 512
+DEF _VOCAB_CHARS = 16
+DEF _FRAME_GAP = 0x110000  # no code point: between the two words of a frame
+DEF _SORT_FEW = 16
+
+
+ctypedef struct Entry:
+    uint64_t key0  # the frame `(word before, word after)`, hashed (two 64-bit lanes)
+    uint64_t key1
+    int64_t statement
+    int64_t volatile  # 1 when stated in a volatile line
+
+
+ctypedef struct Buffer:
+    char* data
+    Py_ssize_t size  # items held
+    Py_ssize_t cap  # items there is room for
+    Py_ssize_t width  # bytes per item
+
+
+cdef int _reserve(Buffer* b, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t need = b.size + extra
+    cdef Py_ssize_t cap = 2 * b.cap
+    cdef char* grown
+    if need <= b.cap:
+        return 0
+    if cap < need:
+        cap = need
+    if cap < 64:
+        cap = 64
+    grown = <char*>realloc(b.data, cap * b.width)
+    if grown == NULL:
+        raise MemoryError("no room for the figures rule's facts")
+    b.data, b.cap = grown, cap
+    return 0
+
+
+cdef inline uint64_t _lane(uint64_t h, uint32_t c, uint64_t multiplier) noexcept nogil:
+    return (h ^ c) * multiplier
+
+
+cdef void _frame_key(
+    const uint32_t* before, Py_ssize_t nb, const uint32_t* after, Py_ssize_t na, uint64_t* out
+) noexcept nogil:
+    # Two 64-bit lanes over the code points of `before`, a gap that is no code point, and `after`.
+    cdef uint64_t h0 = 0xCBF29CE484222325ULL, h1 = 0x84222325CBF29CE4ULL
+    cdef Py_ssize_t k
+    for k in range(nb):
+        h0 = _lane(h0, before[k], 0x100000001B3ULL)
+        h1 = _lane(h1, before[k], 0x9FB21C651E98DF25ULL)
+    h0 = _lane(h0, _FRAME_GAP, 0x100000001B3ULL)
+    h1 = _lane(h1, _FRAME_GAP, 0x9FB21C651E98DF25ULL)
+    for k in range(na):
+        h0 = _lane(h0, after[k], 0x100000001B3ULL)
+        h1 = _lane(h1, after[k], 0x9FB21C651E98DF25ULL)
+    out[0] = fmix64(h0 ^ (<uint64_t>nb << 32) ^ <uint64_t>na)
+    out[1] = fmix64(h1 + (<uint64_t>na << 32) + <uint64_t>nb)
+
+
+cdef int _entry_order(const void* x, const void* y) noexcept nogil:
+    cdef const Entry* a = <const Entry*>x
+    cdef const Entry* b = <const Entry*>y
+    if a.key0 != b.key0:
+        return -1 if a.key0 < b.key0 else 1
+    if a.key1 != b.key1:
+        return -1 if a.key1 < b.key1 else 1
+    return -1 if a.statement < b.statement else (1 if a.statement > b.statement else 0)
+
+
+cdef extern from "stdlib.h":
+    void qsort(void* base, size_t count, size_t size, int (*compare)(const void*, const void*) noexcept nogil) nogil
+    double strtod(const char* text, char** end) nogil
+
+cdef extern from "math.h":
+    double fmod(double x, double y) nogil
+    double pow(double x, double y) nogil
+    bint isfinite(double x) nogil
+    const double NAN
+
+
+cdef inline bint _is_decimal32(uint32_t c) noexcept:
+    if c < 128:
+        return c >= 48 and c <= 57
+    return Py_UNICODE_ISDECIMAL(<Py_UCS4>c)
+
+
+cdef inline bint _is_letter32(uint32_t c) noexcept:
+    if c < 128:
+        return (c >= 97 and c <= 122) or (c >= 65 and c <= 90)
+    return Py_UNICODE_ISALNUM(<Py_UCS4>c) and not Py_UNICODE_ISDECIMAL(<Py_UCS4>c)
+
+
+cdef inline bint _is_separator32(uint32_t c) noexcept:
+    return c == 46 or c == 44 or c == 47 or c == 45  # . , / -
+
+
+cdef Py_ssize_t _number_end32(const uint32_t* t, Py_ssize_t pos, Py_ssize_t n) noexcept:
+    # `number_end` on code points.
+    cdef Py_ssize_t end = pos
+    while end < n and _is_decimal32(t[end]):
+        end += 1
+    while end + 1 < n and _is_separator32(t[end]) and _is_decimal32(t[end + 1]):
+        end += 2
+        while end < n and _is_decimal32(t[end]):
+            end += 1
+    while end > pos:
+        if _is_decimal32(t[end - 1]) and (end == n or not _is_letter32(t[end])):
+            return end
+        end -= 1
+    return -1
+
+
+cdef Py_ssize_t _next_token32(
+    const uint32_t* t, Py_ssize_t pos, Py_ssize_t n, Py_ssize_t* start, bint* figure
+) noexcept:
+    # `_next_token` on code points; `t[pos - 1]` is read for the first token, so a paragraph
+    # starts after a newline (no letter) or at 0.
+    cdef uint32_t c
+    cdef Py_ssize_t end
+    while pos < n:
+        c = t[pos]
+        if _is_decimal32(c) and (pos == 0 or not _is_letter32(t[pos - 1])):
+            end = _number_end32(t, pos, n)
+            if end > 0:
+                start[0], figure[0] = pos, True
+                return end
+        if _is_letter32(c):
+            end = pos + 1
+            while end < n and _is_letter32(t[end]):
+                end += 1
+            start[0], figure[0] = pos, False
+            return end
+        pos += 1
+    return -1
+
+
+cdef Py_ssize_t _clock_at(const uint32_t* t, Py_ssize_t x, Py_ssize_t q) noexcept:
+    # Where `figures._CLOCK` (`(?<!\d)\d{1,2}:\d{2}(?::\d{2})?(?!\d)`) matching at `x` ends in
+    # `t[:q]`, or -1 when it does not match there. `t[x - 1]` is read, as the look-behind does.
+    cdef Py_ssize_t d, r
+    if not _is_decimal32(t[x]) or (x > 0 and _is_decimal32(t[x - 1])):
+        return -1
+    d = x + 2 if x + 1 < q and _is_decimal32(t[x + 1]) else x + 1  # greedy; one digit less cannot
+    if not (d + 2 < q and t[d] == 58 and _is_decimal32(t[d + 1]) and _is_decimal32(t[d + 2])):
+        return -1  # reach a colon after two digits
+    r = d + 3
+    if (
+        r + 2 < q and t[r] == 58 and _is_decimal32(t[r + 1]) and _is_decimal32(t[r + 2])
+        and (r + 3 >= q or not _is_decimal32(t[r + 3]))
+    ):
+        return r + 3
+    if r >= q or not _is_decimal32(t[r]):
+        return r
+    return -1
+
+
+cdef class FactsPacker:
+    """Packs records' figure facts into flat arrays; see `dedup.figures.Packer`."""
+
+    cdef Buffer records  # int64 (n + 1,): record i owns entries[records[i]:records[i + 1]]
+    cdef Buffer entries  # Entry
+    cdef Buffer spans  # float64 (2 per statement); NaN, NaN for no range
+    cdef Buffer values_at  # int64 (statements + 1,)
+    cdef Buffer written_at  # int64 (statements + 1,)
+    cdef Buffer numbers  # float64 per value
+    cdef Buffer strings_of  # int64 per value: -1 for a number, else a string
+    cdef Buffer written  # int64 per written figure: a string
+    cdef Buffer string_at  # int64 (strings + 1,)
+    cdef Buffer chars  # uint32 code points of the strings
+    cdef Buffer text  # uint32 scratch: one record's code points
+    cdef Buffer tokens  # int64 scratch: start, end per token
+    cdef Buffer classes  # uint8 scratch per token: word class bits, or T_FIGURE
+    cdef Buffer word_values  # float64 scratch per token: a number word's value, a month's number
+    cdef Buffer scratch  # char scratch: a figure as ASCII, commas out, NUL-ended
+    cdef uint32_t vchars[_VOCAB_SLOTS][_VOCAB_CHARS]
+    cdef int vlength[_VOCAB_SLOTS]
+    cdef int vclass[_VOCAB_SLOTS]
+    cdef double vvalue[_VOCAB_SLOTS]
+    cdef uint8_t starts[26][26]  # first two letters (a-z) of the vocabulary's longer words
+    cdef Py_ssize_t shortest, longest
+    cdef uint32_t date[_VOCAB_CHARS]
+    cdef Py_ssize_t date_length
+    cdef Py_ssize_t volatile_words
+    cdef Py_ssize_t scale_digits
+
+    def __cinit__(self):
+        self.records.width = 8
+        self.entries.width = sizeof(Entry)
+        self.spans.width = 8
+        self.values_at.width = 8
+        self.written_at.width = 8
+        self.numbers.width = 8
+        self.strings_of.width = 8
+        self.written.width = 8
+        self.string_at.width = 8
+        self.chars.width = 4
+        self.text.width = 4
+        self.tokens.width = 8
+        self.classes.width = 1
+        self.word_values.width = 8
+        self.scratch.width = 1
+
+    def __init__(self, dict vocabulary, str date, Py_ssize_t volatile_words, Py_ssize_t scale_digits):
+        cdef Py_ssize_t slot, k
+        cdef str word
+        memset(self.vlength, 0, sizeof(self.vlength))
+        memset(self.starts, 0, sizeof(self.starts))
+        self.shortest, self.longest = _VOCAB_CHARS + 1, 0
+        for word, (kind, value) in vocabulary.items():
+            if not (1 <= len(word) <= _VOCAB_CHARS) or not word.isascii():
+                raise ValueError(f"vocabulary words are ASCII of 1 to {_VOCAB_CHARS} letters: {word!r}")
+            if kind & W_NUMBER and (value != <double>(<int64_t>value) or value < 0):
+                raise ValueError(f"a number word's value must be a whole number: {word!r}")
+            slot = self._slot_of(word)
+            if self.vlength[slot]:
+                raise ValueError(f"a word given twice: {word!r}")
+            self.vlength[slot] = len(word)
+            self.vclass[slot] = kind
+            self.vvalue[slot] = value
+            for k in range(len(word)):
+                self.vchars[slot][k] = ord(word[k])
+            self.shortest, self.longest = min(self.shortest, len(word)), max(self.longest, len(word))
+            if len(word) >= 2 and "a" <= word[0] <= "z" and "a" <= word[1] <= "z":
+                self.starts[ord(word[0]) - 97][ord(word[1]) - 97] = 1
+            elif len(word) >= 2:
+                raise ValueError(f"vocabulary words of two letters or more start with two of a-z: {word!r}")
+        if not (1 <= len(date) <= _VOCAB_CHARS):
+            raise ValueError("the date word has 1 to 16 characters")
+        self.date_length = len(date)
+        for k in range(len(date)):
+            self.date[k] = ord(date[k])
+        self.volatile_words, self.scale_digits = volatile_words, scale_digits
+        _reserve(&self.records, 1)
+        (<int64_t*>self.records.data)[0] = 0
+        self.records.size = 1
+        self._begin_statements()
+
+    def __dealloc__(self):
+        free(self.records.data)
+        free(self.entries.data)
+        free(self.spans.data)
+        free(self.values_at.data)
+        free(self.written_at.data)
+        free(self.numbers.data)
+        free(self.strings_of.data)
+        free(self.written.data)
+        free(self.string_at.data)
+        free(self.chars.data)
+        free(self.text.data)
+        free(self.tokens.data)
+        free(self.classes.data)
+        free(self.word_values.data)
+        free(self.scratch.data)
+
+    cdef void _begin_statements(self):
+        if self.values_at.size == 0:
+            _reserve(&self.values_at, 1)
+            _reserve(&self.written_at, 1)
+            _reserve(&self.string_at, 1)
+            (<int64_t*>self.values_at.data)[0] = 0
+            (<int64_t*>self.written_at.data)[0] = 0
+            (<int64_t*>self.string_at.data)[0] = 0
+            self.values_at.size = self.written_at.size = self.string_at.size = 1
+
+    cdef Py_ssize_t _slot_of(self, str word):
+        # The slot a vocabulary word goes to (linear probing from its hash).
+        cdef uint64_t h = 0xCBF29CE484222325ULL
+        cdef Py_ssize_t slot, k
+        for k in range(len(word)):
+            h = (h ^ <uint32_t>ord(word[k])) * 0x100000001B3ULL
+        slot = <Py_ssize_t>(fmix64(h) % _VOCAB_SLOTS)
+        while self.vlength[slot] and not self._is_word(slot, word):
+            slot = (slot + 1) % _VOCAB_SLOTS
+        return slot
+
+    cdef bint _is_word(self, Py_ssize_t slot, str word):
+        cdef Py_ssize_t k
+        if self.vlength[slot] != len(word):
+            return False
+        for k in range(len(word)):
+            if self.vchars[slot][k] != <uint32_t>ord(word[k]):
+                return False
+        return True
+
+    cdef int _word_class(self, const uint32_t* p, Py_ssize_t n, double* value) noexcept:
+        # The vocabulary class bits of the word `p[:n]` (0 when it is no vocabulary word).
+        cdef uint64_t h = 0xCBF29CE484222325ULL
+        cdef Py_ssize_t slot, k
+        cdef bint same
+        if n < self.shortest or n > self.longest:
+            return 0
+        if n >= 2 and not (
+            97 <= p[0] <= 122 and 97 <= p[1] <= 122 and self.starts[p[0] - 97][p[1] - 97]
+        ):
+            return 0  # no word of the vocabulary starts so
+        for k in range(n):
+            if p[k] >= 128:
+                return 0
+            h = (h ^ p[k]) * 0x100000001B3ULL
+        slot = <Py_ssize_t>(fmix64(h) % _VOCAB_SLOTS)
+        while self.vlength[slot]:
+            if self.vlength[slot] == n:
+                same = True
+                for k in range(n):
+                    if self.vchars[slot][k] != p[k]:
+                        same = False
+                        break
+                if same:
+                    value[0] = self.vvalue[slot]
+                    return self.vclass[slot]
+            slot = (slot + 1) % _VOCAB_SLOTS
+        return 0
+
+    # --- strings, values, statements ---------------------------------------------------------
+
+    cdef int64_t _add_string(self, const uint32_t* p, Py_ssize_t n) except -1:
+        _reserve(&self.chars, n)
+        _reserve(&self.string_at, 1)
+        memcpy(<uint32_t*>self.chars.data + self.chars.size, p, n * 4)
+        self.chars.size += n
+        (<int64_t*>self.string_at.data)[self.string_at.size] = self.chars.size
+        self.string_at.size += 1
+        return self.string_at.size - 2
+
+    cdef int64_t _add_ascii(self, const char* p, Py_ssize_t n) except -1:
+        cdef Py_ssize_t k
+        _reserve(&self.chars, n)
+        for k in range(n):
+            (<uint32_t*>self.chars.data)[self.chars.size + k] = <uint8_t>p[k]
+        self.chars.size += n
+        _reserve(&self.string_at, 1)
+        (<int64_t*>self.string_at.data)[self.string_at.size] = self.chars.size
+        self.string_at.size += 1
+        return self.string_at.size - 2
+
+    cdef int _add_value(self, double number, int64_t string) except -1:
+        _reserve(&self.numbers, 1)
+        _reserve(&self.strings_of, 1)
+        (<double*>self.numbers.data)[self.numbers.size] = number
+        (<int64_t*>self.strings_of.data)[self.strings_of.size] = string
+        self.numbers.size += 1
+        self.strings_of.size += 1
+        return 0
+
+    cdef int _add_written(self, int64_t string) except -1:
+        _reserve(&self.written, 1)
+        (<int64_t*>self.written.data)[self.written.size] = string
+        self.written.size += 1
+        return 0
+
+    cdef int64_t _month(self, double k) except -1:
+        # The string `month k` (`figures._MONTHS`' tag), added as a value and as written.
+        cdef char tag[16]
+        cdef int length = 6, m = <int>k
+        memcpy(tag, b"month ", 6)
+        if m >= 10:
+            tag[length] = 48 + m // 10
+            length += 1
+        tag[length] = 48 + m % 10
+        length += 1
+        cdef int64_t s = self._add_ascii(tag, length)
+        self._add_value(0.0, s)
+        self._add_written(s)
+        return s
+
+    cdef int _end_statement(self, bint ranged, Py_ssize_t first_value) except -1:
+        # Close the statement whose values start at `first_value`: its span, its offsets.
+        cdef double low = 0.0, high = 0.0, v
+        cdef bint any_number = False
+        cdef Py_ssize_t k
+        for k in range(first_value, self.numbers.size):
+            if (<int64_t*>self.strings_of.data)[k] < 0:
+                v = (<double*>self.numbers.data)[k]
+                if not any_number or v < low:
+                    low = v
+                if not any_number or v > high:
+                    high = v
+                any_number = True
+        _reserve(&self.spans, 2)
+        if ranged and any_number:
+            (<double*>self.spans.data)[self.spans.size] = low
+            (<double*>self.spans.data)[self.spans.size + 1] = high
+        else:
+            (<double*>self.spans.data)[self.spans.size] = NAN
+            (<double*>self.spans.data)[self.spans.size + 1] = NAN
+        self.spans.size += 2
+        _reserve(&self.values_at, 1)
+        _reserve(&self.written_at, 1)
+        (<int64_t*>self.values_at.data)[self.values_at.size] = self.numbers.size
+        (<int64_t*>self.written_at.data)[self.written_at.size] = self.written.size
+        self.values_at.size += 1
+        self.written_at.size += 1
+        return 0
+
+    cdef int _figure(self, Py_ssize_t token, bint* hyphen) except -1:
+        # `figures._value` and `_written` of a figure token, added; 1 when the record is left to
+        # the caller (a digit other than 0-9, a value that is no finite number).
+        cdef const uint32_t* t = <const uint32_t*>self.text.data
+        cdef Py_ssize_t s = (<int64_t*>self.tokens.data)[2 * token]
+        cdef Py_ssize_t e = (<int64_t*>self.tokens.data)[2 * token + 1]
+        cdef Py_ssize_t n = 0, k, hyphens = 0, cut = -1, slash = -1
+        cdef char* a
+        cdef double low, high, scale, mod
+        cdef int64_t string
+        _reserve(&self.scratch, e - s + 1)
+        a = self.scratch.data
+        for k in range(s, e):
+            if t[k] >= 128:
+                return 1
+            if t[k] != 44:  # commas out
+                a[n] = <char>t[k]
+                if t[k] == 45:
+                    hyphens += 1
+                    cut = n
+                n += 1
+        a[n] = 0
+        string = self._add_ascii(a, n)  # the figure as written; a value when it is no number
+        self._add_written(string)
+        hyphen[0] = False
+        if hyphens == 0:
+            return self._number_value(a, n, string)
+        if hyphens == 1:
+            for k in range(cut + 1, n):
+                if a[k] == 47:
+                    slash = k
+                    break
+            if slash >= 0 and _as_number(a, cut, &low):  # "6-3/8": a whole number and a fraction
+                if _as_number(a + cut + 1, n - cut - 1, &high):
+                    return self._checked(low + high, -1)
+                return self._checked(0.0, string)
+            for k in range(cut):
+                if a[k] == 47:
+                    slash = k
+            if slash < 0 and _as_number(a, cut, &low) and _as_number(a + cut + 1, n - cut - 1, &high):
+                if high < low and n - cut - 1 < cut:  # "1985-86": the second abbreviates the first
+                    if n - cut - 1 > self.scale_digits:
+                        return 1
+                    scale = pow(10.0, <double>(n - cut - 1))
+                    mod = fmod(low, scale)
+                    high = low - mod + high
+                hyphen[0] = True
+                return self._checked(low, -1) or self._checked(high, -1)
+        return self._checked(0.0, string)
+
+    cdef int _number_value(self, const char* a, Py_ssize_t n, int64_t string) except -1:
+        # `figures._number` of a figure without hyphens, added.
+        cdef double value
+        if _as_number(a, n, &value):
+            return self._checked(value, -1)
+        return self._checked(0.0, string)
+
+    cdef int _checked(self, double value, int64_t string) except -1:
+        if string < 0 and not isfinite(value):
+            return 1  # Python's arithmetic on an infinity is the caller's to repeat
+        self._add_value(value, string)
+        return 0
+
+    cdef int _add_entry(self, Py_ssize_t before, Py_ssize_t after, bint dated_frame, bint volatile) except -1:
+        # A `(frame, statement)` for the statement just closed; `before`/`after` are token
+        # indices (-1: no word), `dated_frame` puts `figures.DATE` before.
+        cdef const uint32_t* t = <const uint32_t*>self.text.data
+        cdef const int64_t* tok = <const int64_t*>self.tokens.data
+        cdef const uint32_t* bp = self.date
+        cdef Py_ssize_t nb = self.date_length, na = 0
+        cdef const uint32_t* ap = t
+        cdef uint64_t key[2]
+        cdef Entry* entry
+        if not dated_frame:
+            nb = 0
+            if before >= 0:
+                bp, nb = t + tok[2 * before], tok[2 * before + 1] - tok[2 * before]
+        if after >= 0:
+            ap, na = t + tok[2 * after], tok[2 * after + 1] - tok[2 * after]
+        _frame_key(bp, nb, ap, na, key)
+        _reserve(&self.entries, 1)
+        entry = <Entry*>self.entries.data + self.entries.size
+        entry.key0, entry.key1 = key[0], key[1]
+        entry.statement = self.values_at.size - 2
+        entry.volatile = volatile
+        self.entries.size += 1
+        return 0
+
+    # --- one record ----------------------------------------------------------------------------
+
+    def add_text(self, str lowered):
+        """Add one record from its lowercased text; False (nothing added) when left to `add_facts`."""
+        cdef Py_ssize_t n = len(lowered), k, p, q
+        cdef int kind = PyUnicode_KIND(lowered)
+        cdef const void* data = PyUnicode_DATA(lowered)
+        cdef uint32_t* t
+        cdef Py_ssize_t marks[10]
+        cdef Py_ssize_t first_entry = self.entries.size
+        cdef bint plain = False
+        cdef int volatile
+        marks[0], marks[1], marks[2] = self.spans.size, self.values_at.size, self.written_at.size
+        marks[3], marks[4], marks[5] = self.numbers.size, self.strings_of.size, self.written.size
+        marks[6], marks[7] = self.string_at.size, self.chars.size
+        _reserve(&self.text, n + 1)
+        t = <uint32_t*>self.text.data
+        if kind == 1:
+            for k in range(n):
+                t[k] = (<const uint8_t*>data)[k]
+        else:
+            for k in range(n):
+                t[k] = PyUnicode_READ(kind, data, k)
+        t[n] = 10
+        p = 0
+        while p <= n:
+            q = p
+            while q < n and t[q] != 10:
+                q += 1
+            for k in range(p, q):
+                if not Py_UNICODE_ISSPACE(<Py_UCS4>t[k]):
+                    volatile = self._paragraph(p, q)
+                    if volatile < 0:
+                        self.entries.size = first_entry
+                        self.spans.size, self.values_at.size, self.written_at.size = marks[0], marks[1], marks[2]
+                        self.numbers.size, self.strings_of.size, self.written.size = marks[3], marks[4], marks[5]
+                        self.string_at.size, self.chars.size = marks[6], marks[7]
+                        return False
+                    plain = plain or not volatile
+                    break
+            p = q + 1
+        self._end_record(first_entry, plain)
+        return True
+
+    cdef void _end_record(self, Py_ssize_t first_entry, bint plain) noexcept:
+        # The body (statements of non-volatile lines, or of all when every line is volatile),
+        # its entries sorted by frame; the record's end offset.
+        cdef Entry* e = <Entry*>self.entries.data
+        cdef Py_ssize_t k, kept = first_entry, count, i, j
+        cdef Entry swap
+        if plain:
+            for k in range(first_entry, self.entries.size):
+                if not e[k].volatile:
+                    e[kept] = e[k]
+                    kept += 1
+            self.entries.size = kept
+        count = self.entries.size - first_entry
+        if count > _SORT_FEW:
+            qsort(e + first_entry, count, sizeof(Entry), _entry_order)
+        else:
+            for i in range(first_entry + 1, self.entries.size):
+                swap = e[i]
+                j = i
+                while j > first_entry and _entry_order(&e[j - 1], &swap) > 0:
+                    e[j] = e[j - 1]
+                    j -= 1
+                e[j] = swap
+        _reserve(&self.records, 1)
+        (<int64_t*>self.records.data)[self.records.size] = self.entries.size
+        self.records.size += 1
+
+    cdef int _paragraph(self, Py_ssize_t p, Py_ssize_t q) except -2:
+        # One paragraph `text[p:q]`: its statements added; 1 when volatile, 0 when not, -1 when
+        # the record is left to the caller.
+        cdef uint32_t* t = <uint32_t*>self.text.data
+        cdef Py_ssize_t x, end, count, first_token, last_token
+        cdef bint clock = False, stamped = False
+        self.tokens.size = self.classes.size = self.word_values.size = 0
+        for x in range(p, q):
+            if t[x] == 58:
+                clock = True
+                break
+        if clock:  # a clock time is a stamp: its characters are read as spaces (`_CLOCK.sub`)
+            clock = False
+            count = self._tokenize(p, q, &stamped)
+            x = p
+            while x < q:
+                end = _clock_at(t, x, q)
+                if end < 0:
+                    x += 1
+                    continue
+                clock = True
+                while x < end:
+                    t[x] = 32
+                    x += 1
+        first_token = self.tokens.size // 2
+        last_token = self._tokenize_classes(p, q, &stamped)
+        if last_token < 0:
+            return -1
+        if not clock:
+            count = last_token - first_token
+        for x in range(p, q):
+            if t[x] == 0xA9:  # ©
+                stamped = True
+                break
+        cdef bint volatile = count <= self.volatile_words and (clock or stamped)
+        if self._statements(first_token, last_token, volatile) < 0:
+            return -1
+        return volatile
+
+    cdef Py_ssize_t _tokenize(self, Py_ssize_t p, Py_ssize_t q, bint* stamped) except -1:
+        # How many tokens `text[p:q]` has (`figures._tokens`), and whether one is a stamp word.
+        cdef const uint32_t* t = <const uint32_t*>self.text.data
+        cdef Py_ssize_t pos = p, start = 0, count = 0
+        cdef bint figure = False
+        cdef double value
+        while True:
+            pos = _next_token32(t, pos, q, &start, &figure)
+            if pos < 0:
+                return count
+            count += 1
+            if not figure and self._word_class(t + start, pos - start, &value) & W_STAMP:
+                stamped[0] = True
+
+    cdef Py_ssize_t _tokenize_classes(self, Py_ssize_t p, Py_ssize_t q, bint* stamped) except -2:
+        # The tokens of `text[p:q]` into the token scratch with their classes; the index after
+        # the last; -1 when the record is left to the caller (a figure with a digit other than
+        # 0-9, a word starting with a digit to `str.isdigit`, such as `²`).
+        cdef const uint32_t* t = <const uint32_t*>self.text.data
+        cdef Py_ssize_t pos = p, start = 0, k
+        cdef bint figure = False
+        cdef double value = 0.0
+        cdef int kind
+        cdef int64_t* tokens
+        _reserve(&self.tokens, 2 * (q - p + 1))  # a token has a character at least
+        _reserve(&self.classes, q - p + 1)
+        _reserve(&self.word_values, q - p + 1)
+        while True:
+            pos = _next_token32(t, pos, q, &start, &figure)
+            if pos < 0:
+                return self.tokens.size // 2
+            if figure:
+                kind = T_FIGURE
+                for k in range(start, pos):
+                    if t[k] >= 128:
+                        return -1
+            else:
+                if t[start] >= 128 and Py_UNICODE_ISDIGIT(<Py_UCS4>t[start]):
+                    return -1
+                value = 0.0
+                kind = self._word_class(t + start, pos - start, &value)
+                if kind & W_STAMP:
+                    stamped[0] = True
+            tokens = <int64_t*>self.tokens.data
+            tokens[self.tokens.size] = start
+            tokens[self.tokens.size + 1] = pos
+            (<uint8_t*>self.classes.data)[self.classes.size] = <uint8_t>kind
+            (<double*>self.word_values.data)[self.word_values.size] = value
+            self.tokens.size += 2
+            self.classes.size += 1
+            self.word_values.size += 1
+
+    cdef int _statements(self, Py_ssize_t first, Py_ssize_t last, bint volatile) except -2:
+        # `kernels.figure_statements` over the tokens `first..last-1` (one paragraph).
+        cdef const uint8_t* c = <const uint8_t*>self.classes.data
+        cdef Py_ssize_t i, b, j, read = first, before = -1, opened, after, first_value
+        cdef bint ranged, hyphen, dated
+        for i in range(first, last):
+            if i < read:
+                continue
+            if not (c[i] & (T_FIGURE | W_NUMBER)):
+                continue
+            for b in range(i - 1, read - 1, -1):
+                if not (c[b] & W_HEDGE) and not (c[b] & W_MONTH and c[b + 1] & T_FIGURE):
+                    before = b
+                    break
+            opened = i - 1 if i > first else -1
+            j = i + 1
+            while j < last:
+                if c[j] & (T_FIGURE | W_NUMBER):
+                    j += 1
+                    continue
+                if c[j] & W_MONTH and j + 1 < last and c[j + 1] & T_FIGURE:
+                    j += 1
+                    continue
+                if c[j] & (W_RANGE | W_LIST) and j + 1 < last and c[j + 1] & (T_FIGURE | W_NUMBER):
+                    j += 2
+                    continue
+                break
+            if j < last and c[j] & W_MONTH:
+                j += 1
+            # `_make_statement` of the run `i..j-1`.
+            first_value = self.numbers.size
+            dated = False
+            if self._run_value(i, &hyphen):
+                return -1
+            ranged = hyphen
+            if opened >= 0 and c[opened] & W_MONTH:
+                self._month((<double*>self.word_values.data)[opened])
+                dated = True
+            b = i + 1
+            while b < j:
+                if c[b] & (T_FIGURE | W_NUMBER):
+                    if self._run_value(b, &hyphen):
+                        return -1
+                    ranged = ranged or hyphen
+                    b += 1
+                elif c[b] & W_MONTH:
+                    self._month((<double*>self.word_values.data)[b])
+                    dated = True
+                    b += 1
+                else:  # a range or list word, and the figure after it
+                    if self._run_value(b + 1, &hyphen):
+                        return -1
+                    ranged = ranged or (c[b] & W_RANGE) or hyphen or (opened >= 0 and c[opened] & W_OPENS)
+                    b += 2
+            self._end_statement(ranged, first_value)
+            after = j if j < last else -1
+            self._add_entry(before, after, False, volatile)
+            if dated:
+                self._add_entry(-1, after, True, volatile)
+            read = j
+        return 0
+
+    cdef int _run_value(self, Py_ssize_t token, bint* hyphen) except -1:
+        # A figure's or a number word's values and written form, added; 1: left to the caller.
+        cdef double value
+        cdef char digits[24]
+        cdef int n = 0, k
+        cdef int64_t whole
+        if (<const uint8_t*>self.classes.data)[token] & T_FIGURE:
+            return self._figure(token, hyphen)
+        hyphen[0] = False
+        value = (<double*>self.word_values.data)[token]
+        whole = <int64_t>value
+        while True:  # f"{value:.0f}" of a whole number
+            digits[n] = 48 + whole % 10
+            n += 1
+            whole //= 10
+            if whole == 0:
+                break
+        for k in range(n // 2):
+            digits[k], digits[n - 1 - k] = digits[n - 1 - k], digits[k]
+        self._add_value(value, -1)
+        self._add_written(self._add_ascii(digits, n))
+        return 0
+
+    # --- a record the caller read ----------------------------------------------------------------
+
+    def add_facts(self, dict body):
+        """Add one record from `figures.Facts.body` (`{(before, after): (Statement, ...)}`)."""
+        cdef Py_ssize_t first_entry = self.entries.size, nb
+        cdef uint64_t key[2]
+        cdef Entry* entry
+        cdef Py_ssize_t first_value
+        cdef str before, after
+        for (before, after), statements in body.items():
+            nb = self._points(before, 0)
+            _frame_key(
+                <const uint32_t*>self.text.data, nb,
+                <const uint32_t*>self.text.data + nb, self._points(after, nb), key,
+            )
+            for s in statements:
+                first_value = self.numbers.size
+                for v in s.values:
+                    if isinstance(v, float):  # a NumPy float too
+                        self._add_value(v, -1)
+                    else:
+                        self._add_value(0.0, self._add_string(<const uint32_t*>self.text.data, self._points(v, 0)))
+                for w in s.written:
+                    self._add_written(self._add_string(<const uint32_t*>self.text.data, self._points(w, 0)))
+                self._end_statement(s.span is not None, first_value)
+                if s.span is not None:  # as made
+                    (<double*>self.spans.data)[self.spans.size - 2] = s.span[0]
+                    (<double*>self.spans.data)[self.spans.size - 1] = s.span[1]
+                _reserve(&self.entries, 1)
+                entry = <Entry*>self.entries.data + self.entries.size
+                entry.key0, entry.key1 = key[0], key[1]
+                entry.statement = self.values_at.size - 2
+                entry.volatile = 0
+                self.entries.size += 1
+        self._end_record(first_entry, False)
+
+    cdef Py_ssize_t _points(self, str text, Py_ssize_t at) except -1:
+        # The code points of `text` into the text scratch from `at`; how many.
+        cdef Py_ssize_t k, n = len(text)
+        _reserve(&self.text, at + n + 1)  # the scratch buffers hold no items: `size` stays 0
+        for k in range(n):
+            (<uint32_t*>self.text.data)[at + k] = ord(text[k])
+        return n
+
+    def finish(self):
+        """The arrays (see `figures.Packer.finish`)."""
+        cdef Py_ssize_t k
+        cdef Entry* e = <Entry*>self.entries.data
+        entries = np.empty((self.entries.size, 3), dtype=np.uint64)
+        cdef uint64_t[:, ::1] out = entries
+        for k in range(self.entries.size):
+            out[k, 0], out[k, 1], out[k, 2] = e[k].key0, e[k].key1, <uint64_t>e[k].statement
+        return (
+            _as_array(&self.records, np.int64),
+            entries,
+            _as_array(&self.spans, np.float64).reshape(-1, 2),
+            _as_array(&self.values_at, np.int64),
+            _as_array(&self.written_at, np.int64),
+            _as_array(&self.numbers, np.float64),
+            _as_array(&self.strings_of, np.int64),
+            _as_array(&self.written, np.int64),
+            _as_array(&self.string_at, np.int64),
+            _as_array(&self.chars, np.uint32),
+        )
+
+
+cdef object _as_array(Buffer* b, object dtype):
+    out = np.empty(b.size, dtype=dtype)
+    cdef uint8_t[::1] bytes_ = out.view(np.uint8)
+    if b.size:
+        memcpy(&bytes_[0], b.data, b.size * b.width)
+    return out
+
+
+cdef bint _as_number(const char* a, Py_ssize_t n, double* value) noexcept:
+    # `figures._number` when it gives a number: `a[:n]` is digits with `.` and `/` (no commas,
+    # no hyphens). A float when there is at most one `.` and no `/`; a fraction of two such when
+    # there is one `/` and the bottom is not zero.
+    cdef Py_ssize_t k, slash = -1, dots = 0, top_dots = 0
+    cdef double top, bottom
+    if n <= 0:
+        return False
+    for k in range(n):
+        if a[k] == 47:
+            if slash >= 0:
+                return False
+            slash = k
+            top_dots = dots
+            dots = 0
+        elif a[k] == 46:
+            dots += 1
+    if slash < 0:
+        if dots > 1:
+            return False
+        value[0] = _parse(a, n)
+        return True
+    if top_dots > 1 or dots > 1 or slash == 0 or slash == n - 1:
+        return False
+    top = _parse(a, slash)
+    bottom = _parse(a + slash + 1, n - slash - 1)
+    if bottom == 0.0:
+        return False
+    value[0] = top / bottom
+    return True
+
+
+cdef double _parse(const char* a, Py_ssize_t n) noexcept:
+    # `float(a[:n])` for digits with at most one inner `.` (C's `strtod`, correctly rounded as Python's).
+    cdef char buffer[64]
+    cdef char* copy = buffer
+    cdef double value
+    if n >= 64:
+        copy = <char*>malloc(n + 1)
+        if copy == NULL:
+            return NAN
+    memcpy(copy, a, n)
+    copy[n] = 0
+    value = strtod(copy, NULL)
+    if copy != buffer:
+        free(copy)
+    return value
+
+
+# The packed facts, read without the GIL.
+ctypedef struct Packed:
+    const int64_t* records
+    const uint64_t* entries  # (E, 3): key0, key1, statement
+    const double* spans  # (S, 2)
+    const int64_t* values_at
+    const int64_t* written_at
+    const double* numbers
+    const int64_t* strings_of
+    const int64_t* written
+    const int64_t* string_at
+    const uint32_t* chars
+    const uint8_t* correction
+
+
+cdef inline bint _same_string(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    cdef int64_t n = P.string_at[x + 1] - P.string_at[x]
+    if P.string_at[y + 1] - P.string_at[y] != n:
+        return False
+    return memcmp(P.chars + P.string_at[x], P.chars + P.string_at[y], n * 4) == 0
+
+
+cdef inline bint _same_value(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    cdef int64_t sx = P.strings_of[x], sy = P.strings_of[y]
+    if sx < 0 and sy < 0:
+        return P.numbers[x] == P.numbers[y]
+    if sx >= 0 and sy >= 0:
+        return _same_string(P, sx, sy)
+    return False
+
+
+cdef bint _value_among(const Packed* P, int64_t v, int64_t s) noexcept nogil:
+    cdef int64_t k
+    for k in range(P.values_at[s], P.values_at[s + 1]):
+        if _same_value(P, v, k):
+            return True
+    return False
+
+
+cdef bint _values_within(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    # Every value of statement x is a value of statement y.
+    cdef int64_t k
+    for k in range(P.values_at[x], P.values_at[x + 1]):
+        if not _value_among(P, k, y):
+            return False
+    return True
+
+
+cdef bint _values_meet(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    cdef int64_t k
+    for k in range(P.values_at[x], P.values_at[x + 1]):
+        if _value_among(P, k, y):
+            return True
+    return False
+
+
+cdef bint _mistyped_at(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    # `figures._mistyped` of two strings: two neighbours swapped, a decimal point left out, a
+    # character doubled or undoubled.
+    cdef const uint32_t* a = P.chars + P.string_at[x]
+    cdef const uint32_t* b = P.chars + P.string_at[y]
+    cdef int64_t la = P.string_at[x + 1] - P.string_at[x], lb = P.string_at[y + 1] - P.string_at[y]
+    cdef int64_t i, first = -1, second = -1, diffs = 0, n, same
+    cdef const uint32_t* short_
+    cdef const uint32_t* long_
+    cdef uint32_t c
+    if la == lb:
+        for i in range(la):
+            if a[i] != b[i]:
                 diffs += 1
                 if diffs == 1:
                     first = i
@@ -1567,34 +2494,36 @@ cdef bint _mistyped(str x, str y):
                     return False
         if diffs != 2 or second != first + 1:
             return False
-        return x[first] == y[second] and x[second] == y[first]
-    if lx - ly != 1 and ly - lx != 1:
+        return a[first] == b[second] and a[second] == b[first]
+    if la - lb != 1 and lb - la != 1:
         return False
-    short, long_ = (x, y) if lx < ly else (y, x)
-    cdef Py_ssize_t n = len(long_), same = 0
-    while same < n - 1 and long_[same] == short[same]:
-        same += 1  # `long_[:i] == short[:i]` holds for every i <= same
+    if la < lb:
+        short_, long_, n = a, b, lb
+    else:
+        short_, long_, n = b, a, la
+    same = 0
+    while same < n - 1 and long_[same] == short_[same]:
+        same += 1
     for i in range(same + 1):
-        if long_[i + 1 :] == short[i:]:  # `long_` without its character i is `short`
+        if memcmp(long_ + i + 1, short_ + i, (n - 1 - i) * 4) == 0:  # `long_` without its character i
             c = long_[i]
-            if c == u'.':
+            if c == 46:
                 return True
             if (i > 0 and long_[i - 1] == c) or (i + 1 < n and long_[i + 1] == c):
                 return True
     return False
 
 
-cdef bint _within(object mine, object theirs):
-    # `figures._within`: every figure written in `mine` is written in `theirs`, or mistyped from one.
+cdef bint _written_within(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    # `figures._within`: every figure written in x is written in y, or mistyped from one of them.
+    cdef int64_t k, m
     cdef bint found
-    if not mine:
+    if P.written_at[x + 1] == P.written_at[x]:
         return False
-    for v in mine:
-        if v in theirs:
-            continue
+    for k in range(P.written_at[x], P.written_at[x + 1]):
         found = False
-        for w in theirs:
-            if _mistyped(v, w):
+        for m in range(P.written_at[y], P.written_at[y + 1]):
+            if _same_string(P, P.written[k], P.written[m]) or _mistyped_at(P, P.written[k], P.written[m]):
                 found = True
                 break
         if not found:
@@ -1602,32 +2531,36 @@ cdef bint _within(object mine, object theirs):
     return True
 
 
-cdef bint _agrees(object x, object y):
-    # `figures.Statement.agrees`: two statements in one frame can both be true (the module's rule 2).
-    cdef object xs = x.span, ys = y.span
-    cdef object xv = x.values, yv = y.values
-    cdef double low, high
-    if xs is not None and ys is not None:
-        return not xv.isdisjoint(yv) or xs == ys
-    if xs is not None or ys is not None:
-        ranged, plain = (x, y) if xs is not None else (y, x)
-        low, high = ranged.span
-        for v in plain.values:
-            if not (isinstance(v, float) and low <= v <= high):
-                return not xv.isdisjoint(yv)
+cdef bint _packed_agrees(const Packed* P, int64_t x, int64_t y) noexcept nogil:
+    # `figures.Statement.agrees`.
+    cdef bint xs = P.spans[2 * x] == P.spans[2 * x], ys = P.spans[2 * y] == P.spans[2 * y]  # not NaN
+    cdef int64_t ranged, plain, k
+    cdef double low, high, v
+    if xs and ys:
+        return _values_meet(P, x, y) or (
+            P.spans[2 * x] == P.spans[2 * y] and P.spans[2 * x + 1] == P.spans[2 * y + 1]
+        )
+    if xs or ys:
+        ranged, plain = (x, y) if xs else (y, x)
+        low, high = P.spans[2 * ranged], P.spans[2 * ranged + 1]
+        for k in range(P.values_at[plain], P.values_at[plain + 1]):
+            v = P.numbers[k]
+            if P.strings_of[k] >= 0 or not (low <= v <= high):
+                return _values_meet(P, x, y)
         return True
-    if xv <= yv or yv <= xv:
+    if _values_within(P, x, y) or _values_within(P, y, x):
         return True
-    return _within(x.written, y.written) or _within(y.written, x.written)
+    return _written_within(P, x, y) or _written_within(P, y, x)
 
 
-cdef bint _covered(object mine, object theirs):
-    # Every statement of `mine` agrees with some statement of `theirs`.
+cdef bint _packed_covered(const Packed* P, int64_t a0, int64_t a1, int64_t b0, int64_t b1) noexcept nogil:
+    # Every statement of the entries `a0..a1-1` agrees with one of `b0..b1-1`.
+    cdef int64_t i, j
     cdef bint found
-    for x in mine:
+    for i in range(a0, a1):
         found = False
-        for y in theirs:
-            if x is y or _agrees(x, y):
+        for j in range(b0, b1):
+            if _packed_agrees(P, <int64_t>P.entries[3 * i + 2], <int64_t>P.entries[3 * j + 2]):
                 found = True
                 break
         if not found:
@@ -1635,29 +2568,82 @@ cdef bint _covered(object mine, object theirs):
     return True
 
 
-cdef bint _conflict(object a, object b):
-    # `figures.conflict`: some frame of both records where neither's statements cover the other's.
-    if a.correction or b.correction:
+cdef inline int _frame_order(const Packed* P, int64_t i, int64_t j) noexcept nogil:
+    if P.entries[3 * i] != P.entries[3 * j]:
+        return -1 if P.entries[3 * i] < P.entries[3 * j] else 1
+    if P.entries[3 * i + 1] != P.entries[3 * j + 1]:
+        return -1 if P.entries[3 * i + 1] < P.entries[3 * j + 1] else 1
+    return 0
+
+
+cdef bint _packed_conflict(const Packed* P, int64_t a, int64_t b) noexcept nogil:
+    # `figures.conflict`: a frame of both records where neither's statements cover the other's.
+    cdef int64_t i = P.records[a], i_end = P.records[a + 1], j = P.records[b], j_end = P.records[b + 1]
+    cdef int64_t i_next, j_next
+    cdef int order
+    if P.correction[a] or P.correction[b]:
         return False
-    small, large = a.body, b.body
-    if len(small) > len(large):
-        small, large = large, small
-    for frame, mine in small.items():
-        theirs = large.get(frame)
-        if theirs is None or theirs == mine:  # the same statements cover each other
-            continue
-        if not _covered(mine, theirs) and not _covered(theirs, mine):
-            return True
+    while i < i_end and j < j_end:
+        order = _frame_order(P, i, j)
+        if order < 0:
+            i += 1
+        elif order > 0:
+            j += 1
+        else:
+            i_next = i + 1
+            while i_next < i_end and _frame_order(P, i_next, i) == 0:
+                i_next += 1
+            j_next = j + 1
+            while j_next < j_end and _frame_order(P, j_next, j) == 0:
+                j_next += 1
+            if not _packed_covered(P, i, i_next, j, j_next) and not _packed_covered(P, j, j_next, i, i_next):
+                return True
+            i, j = i_next, j_next
     return False
 
 
-def figure_conflicts(list facts, const int64_t[:, ::1] pairs):
+def figure_clashes(
+    const int64_t[::1] records,
+    const uint64_t[:, ::1] entries,
+    const double[:, ::1] spans,
+    const int64_t[::1] values_at,
+    const int64_t[::1] written_at,
+    const double[::1] numbers,
+    const int64_t[::1] strings_of,
+    const int64_t[::1] written,
+    const int64_t[::1] string_at,
+    const uint32_t[::1] chars,
+    const uint8_t[::1] correction,
+    const int64_t[:, ::1] pairs,
+    int workers,
+):
     cdef Py_ssize_t m = pairs.shape[0], k
-    out = np.zeros(m, dtype=np.bool_)
-    cdef uint8_t[::1] out_ = out.view(np.uint8)
-    for k in range(m):
-        out_[k] = _conflict(facts[pairs[k, 0]], facts[pairs[k, 1]])
-    return out
+    out = np.zeros(m, dtype=np.uint8)
+    cdef uint8_t[::1] out_ = out
+    cdef Packed P
+    cdef const Packed* PP = &P
+    cdef uint64_t no_entry[3]
+    cdef double no_span[2]
+    cdef int64_t no_index[1]
+    cdef double no_number[1]
+    cdef uint32_t no_char[1]
+    if m == 0:
+        return out.view(np.bool_)
+    P.records = &records[0]
+    P.entries = &entries[0, 0] if entries.shape[0] else no_entry
+    P.spans = &spans[0, 0] if spans.shape[0] else no_span
+    P.values_at = &values_at[0]
+    P.written_at = &written_at[0]
+    P.numbers = &numbers[0] if numbers.shape[0] else no_number
+    P.strings_of = &strings_of[0] if strings_of.shape[0] else no_index
+    P.written = &written[0] if written.shape[0] else no_index
+    P.string_at = &string_at[0]
+    P.chars = &chars[0] if chars.shape[0] else no_char
+    P.correction = &correction[0]
+    with nogil:
+        for k in prange(m, num_threads=workers, schedule="dynamic", chunksize=64):
+            out_[k] = _packed_conflict(PP, pairs[k, 0], pairs[k, 1])
+    return out.view(np.bool_)
 
 
 def copy_ranges(

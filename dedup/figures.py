@@ -43,8 +43,9 @@ The rule, for one pair of records and nothing else:
    words) do not conflict, whatever words surround them: another notice of a template states
    other figures, a re-issue with its words edited states the same ones.
 
-Figures are extracted once per record (`facts`) and compared per pair (`conflict`); `sequence`
-spares both for the pairs whose figures are the same.
+Figures are extracted once per record (`facts` for one record, `Packer` for many, compiled) and
+compared per pair (`conflict`, `clashes`: compiled); `sequence` spares both for the pairs whose
+figures are the same.
 """
 
 from __future__ import annotations
@@ -128,10 +129,6 @@ _SCANNED = frozenset([*_NUMBER_WORDS, *_MONTHS, *_HEDGES, *_RANGE_WORDS, *_LIST_
 
 #: The word standing for "a date" in the extra frame every date gets (`(DATE, word after)`).
 DATE = "<date>"
-#: Bytes of the paragraphs whose statements a run keeps for reuse (`Held`).
-PARAGRAPHS_HELD = 32 << 20
-#: What one statement and its frame take in memory, about (a slotted object, two frozensets, a tuple).
-STATEMENT_BYTES = 640
 #: Statements kept for reuse by their run of tokens, at most: about 800 bytes each (key and
 #: statement, measured on news), so about 26 MiB. The 20,636 records the rule reads on 5 edited
 #: copies of Reuters+BBC make 26,927 distinct runs out of 285,000 statements.
@@ -336,52 +333,21 @@ def _volatile(paragraph: str, words: list[str]) -> bool:
     return stamped or not _STAMP_WORDS.isdisjoint(words)
 
 
-def facts(text: str, held: Held | None = None) -> Facts:
+def facts(text: str) -> Facts:
     """The figures rule's view of one record: its body's statements by frame, and its correction flag.
+
+    Written with Python objects, for reading one record (`dedup.explain`) and the records the
+    compiled `Packer` leaves; `Packer` reads the same of many records at a time.
 
     Args:
         text: the record's cleaned paragraphs joined by newlines.
-        held: paragraphs already read, to reuse (and to add to); None reads every paragraph afresh.
     """
-    paragraphs = [_paragraph(p, held) for p in text.split("\n") if p.strip()]
+    paragraphs = [_read_paragraph(p) for p in text.split("\n") if p.strip()]
     body = [statements for volatile, statements in paragraphs if not volatile] or [s for _, s in paragraphs]
     return Facts(kernels.figure_body(body), is_correction(text))
 
 
 Read = tuple[bool, tuple[tuple[Frame, Statement], ...]]
-
-
-class Held:
-    """Paragraphs `facts` has read, kept for reuse within `room` bytes.
-
-    A paragraph costs its characters and `STATEMENT_BYTES` a statement, roughly; all are let go
-    when one more would not fit. Near-duplicates share most of their paragraphs, and the pairs
-    the rule reads are near-duplicates, so a paragraph read for one record is often read again
-    for another. One run holds one (`resolve`), so what is kept never outlives the run.
-    """
-
-    def __init__(self, room: int = PARAGRAPHS_HELD) -> None:
-        self.room = room
-        self.found: dict[str, Read] = {}
-        self.cost = 0
-
-
-def _paragraph(paragraph: str, held: Held | None) -> Read:
-    """`(volatile, statements)` of one paragraph: what `facts` reads of it, from `held` when there."""
-    if held is None:
-        return _read_paragraph(paragraph)
-    found = held.found.get(paragraph)
-    if found is None:
-        found = _read_paragraph(paragraph)
-        cost = len(paragraph) + STATEMENT_BYTES * len(found[1])
-        if cost > held.room:
-            return found
-        if held.cost + cost > held.room:
-            held.found.clear()
-            held.cost = 0
-        held.found[paragraph] = found
-        held.cost += cost
-    return found
 
 
 def _read_paragraph(paragraph: str) -> Read:
@@ -456,10 +422,12 @@ def digests(texts: Sequence[str] | pa.Array[Any]) -> npt.NDArray[np.uint64]:
 def conflict(a: Facts, b: Facts) -> bool:
     """Whether two records state different figures (the module's rule), corrections exempt.
 
-    `bool(clashing_frames(a, b))`, stopping at the first clashing frame; compiled
-    (`kernels.figure_conflicts`, which reads many pairs at once).
+    `bool(clashing_frames(a, b))`, compiled (`kernels.figure_clashes` on the two packed).
     """
-    return bool(kernels.figure_conflicts([a, b], _ONE_PAIR)[0])
+    packer = Packer()
+    packer.add_facts(a)
+    packer.add_facts(b)
+    return bool(clashes(packer.finish(), _ONE_PAIR)[0])
 
 
 _ONE_PAIR = np.array([[0, 1]], dtype=np.int64)
@@ -468,10 +436,120 @@ _ONE_PAIR = np.array([[0, 1]], dtype=np.int64)
 def conflicts(texts: Sequence[str], pairs: Sequence[tuple[int, int]]) -> list[bool]:
     """For each pair of `texts` indices, whether the two conflict.
 
-    Each text a pair holds is read once (`facts`); the pairs are compared compiled.
+    Each text a pair holds is read once (`Packer`); the pairs are compared compiled.
     """
     at = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     units, local = np.unique(at, return_inverse=True)
-    read = [facts(texts[u]) for u in units.tolist()]
-    clash: list[bool] = kernels.figure_conflicts(read, local.reshape(-1, 2).astype(np.int64)).tolist()
+    packer = Packer()
+    for u in units.tolist():
+        packer.add(texts[u])
+    clash: list[bool] = clashes(packer.finish(), local.reshape(-1, 2).astype(np.int64)).tolist()
     return clash
+
+
+def _vocabulary() -> dict[str, tuple[int, float]]:
+    """Each word the rule gives a meaning to: `(classes, value)`, what `kernels.figure_packer` reads.
+
+    Classes are `kernels.WORD_*` bits; the value is a number word's number or a month's number.
+    """
+    out = {word: (kernels.WORD_NUMBER, value) for word, value in _NUMBER_WORDS.items()}
+    out |= {word: (kernels.WORD_MONTH, float(tag.split()[1])) for word, tag in _MONTHS.items()}
+    for words, bits in (
+        (_HEDGES, kernels.WORD_HEDGE),
+        (_RANGE_WORDS, kernels.WORD_RANGE),
+        (_LIST_WORDS, kernels.WORD_LIST),
+        (_STAMP_WORDS, kernels.WORD_STAMP),
+        (frozenset({"between", "from"}), kernels.WORD_OPENS),
+    ):
+        for word in words:
+            held, value = out.get(word, (0, 0.0))
+            out[word] = (held | bits, value)
+    return out
+
+
+_VOCABULARY = _vocabulary()
+#: Digits of the abbreviated end of a hyphen range (`1985-86`) read compiled; a longer one (its
+#: scale past what a float holds exactly) leaves the record to `facts`.
+SCALE_DIGITS = 22
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """Many records' facts (`Facts`) as flat arrays, for `clashes`.
+
+    Attributes:
+        records: `int64 (n + 1,)`, record `i` owns `entries[records[i]:records[i + 1]]`.
+        entries: `uint64 (e, 3)`, one per statement of a frame: the frame `(word before, word
+            after)` as two 64-bit hash lanes, then the statement's index; sorted by frame within
+            a record.
+        spans: `float64 (s, 2)`, a range's `(low, high)`; NaN for a statement that is no range.
+        values_at: `int64 (s + 1,)`, statement `k`'s values are `values_at[k]:values_at[k + 1]`.
+        written_at: `int64 (s + 1,)`, the same for its figures as written.
+        numbers: `float64 (v,)`, each value that is a number.
+        strings_of: `int64 (v,)`, -1 for a number, else the index of the value's string.
+        written: `int64 (w,)`, the string of each figure as written.
+        string_at: `int64 (k + 1,)`, string `i` is `chars[string_at[i]:string_at[i + 1]]`.
+        chars: `uint32 (c,)`, code points.
+        correction: `bool (n,)`, the record announces a correction.
+    """
+
+    records: npt.NDArray[np.int64]
+    entries: npt.NDArray[np.uint64]
+    spans: npt.NDArray[np.float64]
+    values_at: npt.NDArray[np.int64]
+    written_at: npt.NDArray[np.int64]
+    numbers: npt.NDArray[np.float64]
+    strings_of: npt.NDArray[np.int64]
+    written: npt.NDArray[np.int64]
+    string_at: npt.NDArray[np.int64]
+    chars: npt.NDArray[np.uint32]
+    correction: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.records) - 1
+
+
+class Packer:
+    """Reads records' facts into a `Packed`, compiled (`kernels.figure_packer`).
+
+    What is packed is what `facts` reads (rules 1 and 4 of the module): the body's statements by
+    frame, and the correction flag. A frame is kept as a 128-bit hash of its two words, so two
+    frames are one up to a collision of that hash. A record the compiled scan does not read as
+    Python would (a figure with a digit other than 0-9, a word starting with a digit to
+    `str.isdigit` such as `²`, a value that is no finite number) is read by `facts` and packed
+    from its `Facts`.
+    """
+
+    def __init__(self) -> None:
+        self._packer = kernels.figure_packer(_VOCABULARY, DATE, VOLATILE_WORDS, SCALE_DIGITS)
+        self._correction: list[bool] = []
+        #: Records read by `facts` instead of the compiled scan.
+        self.others = 0
+
+    def add(self, text: str) -> None:
+        """Add one record: its cleaned paragraphs joined by newlines."""
+        lowered = text.lower()
+        if not self._packer.add_text(lowered):
+            self._packer.add_facts(facts(text).body)
+            self.others += 1
+        self._correction.append("correct" in lowered and _CORRECTION.search(text) is not None)
+
+    def add_facts(self, read: Facts) -> None:
+        """Add one record from its `Facts`."""
+        self._packer.add_facts(read.body)
+        self._correction.append(read.correction)
+
+    def finish(self) -> Packed:
+        """The records added, in order."""
+        return Packed(*self._packer.finish(), np.array(self._correction, dtype=bool))
+
+
+def clashes(packed: Packed, pairs: npt.NDArray[np.int64], workers: int = 1) -> npt.NDArray[np.bool_]:
+    """`bool (m,)`: for each pair of `packed` records (`int64 (m, 2)`), whether the two conflict.
+
+    `conflict` of the two records' `Facts`, compiled (`kernels.figure_clashes`) on `workers` threads.
+
+    Raises:
+        IndexError: a pair names no record of `packed`.
+    """
+    return kernels.figure_clashes(packed, pairs, workers)

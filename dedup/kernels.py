@@ -541,28 +541,75 @@ def figure_context(text: str, words: frozenset[str]) -> tuple[list[str], int]:
     return _kernels.figure_context(text, words)
 
 
-def figure_conflicts(facts: list[Any], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """The figures rule on each pair of records (`figures.conflict`), compiled.
+#: Word classes of `figure_packer`'s vocabulary (bits; a word may have several).
+WORD_NUMBER = 1
+WORD_MONTH = 2
+WORD_HEDGE = 4
+WORD_RANGE = 8
+WORD_LIST = 16
+WORD_STAMP = 32
+#: Words that make the statement they open a range (`between`, `from`).
+WORD_OPENS = 64
 
-    The rule and its wording are `dedup.figures`' (rules 2 and 3 of its module docstring); this
-    kernel holds the loop over the pairs, their frames and their statements, with
-    `Statement.agrees` and its mistyping test written again here. `tests/test_figures.py` holds it
-    equal to the module's `clashing_frames` and `Statement.agrees`.
+
+def figure_packer(
+    vocabulary: dict[str, tuple[int, float]], date: str, volatile_words: int, scale_digits: int
+) -> _kernels.FactsPacker:
+    """A packer of records' figure facts (`figures.Packer`), compiled.
+
+    The rule and its words are `dedup.figures`' (rules 1 and 4 of its module docstring: tokens,
+    statements and their frames, clock times blanked, volatile lines left out unless a record has
+    nothing else); this kernel holds the scan. `add_text(lowered) -> bool` reads one record from
+    its lowercased text, or adds nothing and gives False when it would not read it as the module
+    does (a figure with a digit other than 0-9, a word starting with a digit to `str.isdigit`,
+    a value that is no finite number, an abbreviated range end of more than `scale_digits`
+    digits); `add_facts(body)` adds one record from `figures.Facts.body`; `finish()` gives the
+    arrays of `figures.Packed`, in its order, without `correction`. `tests/test_figures.py` holds
+    the two ways of adding equal.
 
     Args:
-        facts: each record's `figures.Facts`.
-        pairs: `int64 (m, 2)`, indices into `facts`.
+        vocabulary: each word the rule gives a meaning to: `(classes, value)`, classes the
+            `WORD_*` bits, value a number word's whole number or a month's number (1-12);
+            ASCII words of 1 to 16 letters.
+        date: the word standing for "a date" in the frame every date gets besides its own.
+        volatile_words: a volatile line has at most this many tokens.
+        scale_digits: the longest abbreviated range end read compiled.
+
+    Raises:
+        ValueError: a vocabulary word is not ASCII of 1 to 16 letters, or a number word's value
+            is no whole number.
+    """
+    return _kernels.FactsPacker(vocabulary, date, volatile_words, scale_digits)
+
+
+def figure_clashes(packed: Any, pairs: npt.NDArray[np.int64], workers: int = 1) -> npt.NDArray[np.bool_]:
+    """The figures rule on each pair of packed records (`figures.conflict`), compiled.
+
+    The rule and its wording are `dedup.figures`' (rules 2 and 3 of its module docstring); this
+    kernel holds the loop over the pairs, their frames (a merge of the two records' sorted
+    frames) and their statements, with `Statement.agrees` and its mistyping test written again
+    here. `tests/test_figures.py` holds it equal to the module's `clashing_frames`.
+
+    Args:
+        packed: a `figures.Packed`.
+        pairs: `int64 (m, 2)`, indices of records of `packed`.
+        workers: OpenMP threads (at least 1).
 
     Returns:
         `bool (m,)`: whether the two records of each pair conflict.
 
     Raises:
-        IndexError: a pair names no record of `facts`.
+        IndexError: a pair names no record of `packed`.
     """
     pairs = _c(pairs, np.int64).reshape(-1, 2)
-    if len(pairs) and (int(pairs.min()) < 0 or int(pairs.max()) >= len(facts)):
-        raise IndexError(f"a pair names no record: indices must be in [0, {len(facts)})")
-    return _kernels.figure_conflicts(facts, pairs)
+    n = len(packed.records) - 1
+    if len(pairs) and (int(pairs.min()) < 0 or int(pairs.max()) >= n):
+        raise IndexError(f"a pair names no record: indices must be in [0, {n})")
+    return _kernels.figure_clashes(
+        packed.records, packed.entries, packed.spans, packed.values_at, packed.written_at,
+        packed.numbers, packed.strings_of, packed.written, packed.string_at, packed.chars,
+        _c(packed.correction, np.bool_).view(np.uint8), pairs, max(1, int(workers)),
+    )  # fmt: skip
 
 
 def figure_body(found: list[Any]) -> dict[Any, tuple[Any, ...]]:

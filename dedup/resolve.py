@@ -29,8 +29,6 @@ from dedup.settings import parse_keep
 PAIRS_HELD = 1 << 22
 #: Candidate pairs verified at once; bounds the texts and shingle sets held during verification.
 VERIFY_CHUNK = 1 << 18
-#: The figures rule's reading of at most this many records is held at once (it is read again after).
-FACTS_HELD = 200_000
 #: A group of verified pairs that keeps at most this many records side by side has them verified
 #: against each other (pairs LSH did not propose); rounds of that, at most `GROUP_ROUNDS`.
 GROUP_CHECK = 64
@@ -219,8 +217,6 @@ class _Verifier:
         farm: Farm | None = None,
     ) -> None:
         self.source, self.rep, self.config, self.workers, self.farm = source, rep, config, workers, farm
-        self.facts: dict[int, figures.Facts] = {}
-        self.paragraphs = figures.Held()  # paragraphs the figures rule read, for this run only
         self.sequences: dict[int, tuple[int, int]] = {}  # digests made from texts, when the source has none
 
     def __call__(self, pairs: npt.NDArray[np.int64]) -> lsh.Verdict:
@@ -247,8 +243,8 @@ class _Verifier:
 
         A pair whose records state the same figures in the same order (`figures.sequence`, as a
         128-bit digest per record: `Source.figure_digests`, or made here from the texts) does not
-        clash; only the others have their sentence frames read (`figures.facts`, kept for at most
-        `FACTS_HELD` records at a time).
+        clash; only the others have their sentence frames read (`figures.Packer`, compiled) and
+        compared (`figures.clashes`, on the run's threads).
         """
         if not self.config.lsh.figures or not len(pairs):
             return np.zeros(len(pairs), dtype=bool)
@@ -263,8 +259,6 @@ class _Verifier:
         out = np.zeros(len(pairs), dtype=bool)
         if not differ:
             return out
-        if len(self.facts) > FACTS_HELD:
-            self.facts.clear()
         parts, count = [np.array(differ, dtype=np.int64)], 1
         if self.farm is not None and self.farm.count > 1 and len(differ) >= FARM_PAIRS:
             # Waves of `count` parts, one read here: each part holds about `VERIFY_CHUNK` records
@@ -283,11 +277,16 @@ class _Verifier:
         return out
 
     def _conflicts(self, pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """`bool (m,)`: the figures rule on each pair, read in this process (facts kept for reuse)."""
+        """`bool (m,)`: the figures rule on each pair, read in this process.
+
+        The texts come `VERIFY_CHUNK` records at a time; only their packed facts are held.
+        """
         units = kernels.distinct(pairs.ravel())
-        self._read(units, self.facts, lambda texts: [self._facts(t) for t in texts])
-        read = [self.facts[u] for u in units.tolist()]
-        return kernels.figure_conflicts(read, np.searchsorted(units, pairs))
+        packer = figures.Packer()
+        for start in range(0, len(units), VERIFY_CHUNK):
+            for text in self.source.texts(self.rep[units[start : start + VERIFY_CHUNK]]):
+                packer.add(text)
+        return figures.clashes(packer.finish(), np.searchsorted(units, pairs), self.workers)
 
     def _hand_over(self, pairs: npt.NDArray[np.int64]) -> Future[npt.NDArray[np.bool_]] | None:
         """The figures rule on `pairs` handed to another process with the texts it reads."""
@@ -313,18 +312,13 @@ class _Verifier:
         self._read(units, self.sequences, _figure_digests)  # made a chunk of texts at a time
         return np.array([self.sequences[u] for u in units.tolist()], dtype=np.uint64).reshape(-1, 2)
 
-    def _facts(self, text: str) -> figures.Facts:
-        return figures.facts(text, self.paragraphs)
-
     def forget(self) -> None:
-        """Let go of what the figures rule read (facts, paragraphs, digests made from texts).
+        """Let go of what the figures rule read (digests made from texts, statements kept for reuse).
 
         Called before the garbage collector runs again: the first collection after a pause walks
         every object made during it, and the rule's reads are most of them (0.5 s of a run of
         106,340 records when they were still held).
         """
-        self.facts.clear()
-        self.paragraphs = figures.Held()
         self.sequences.clear()
         figures.forget()
 

@@ -8,7 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup.figures import (
+    Packed,
+    Packer,
     Statement,
+    clashes,
     clashing_frames,
     conflicts,
     figures,
@@ -808,7 +811,10 @@ def test_the_compiled_rule_agrees_with_the_rule_as_written(
     assert figure_conflict(a, b) == figure_conflict(b, a) == expected
     assert bool(clashing_frames(a, b)) == (not covered)
     pairs = np.array([[0, 1], [1, 0], [0, 0]], dtype=np.int64)
-    assert kernels.figure_conflicts([a, b], pairs).tolist() == [expected, expected, False]
+    packer = Packer()
+    packer.add_facts(a)
+    packer.add_facts(b)
+    assert kernels.figure_clashes(packer.finish(), pairs).tolist() == [expected, expected, False]
 
 
 def test_a_frame_holds_each_statement_once_in_the_order_first_stated() -> None:
@@ -824,7 +830,8 @@ def test_a_run_lets_go_of_the_statements_it_kept_for_reuse() -> None:
 
     said = (
         "The company said on Monday that its sales rose {} pct to {} mln dlrs in the first quarter of the"
-        " year, and that its profit rose in line with the forecast it gave in January for the whole year."
+        " year, and that its profit rose in line with the forecast it gave in January for the whole year"
+        " (٣)."  # an Arabic-Indic digit: read by `facts`, which keeps statements for reuse
     )
     texts = [said.format(5, 100), said.format(6, 120), said.format(5, 100) + " It gave no other details."]
     f._MADE.clear()
@@ -841,6 +848,7 @@ def test_a_worker_lets_go_of_the_statements_it_kept_after_its_part() -> None:
     from dedup.engines import shards
 
     texts = ["Sales rose 5 pct to 8,000 tonnes.", "Sales rose 6 pct to 9,000 tonnes.", "Sales rose 5 pct."]
+    texts = [f"{text} (٣)" for text in texts]  # an Arabic-Indic digit: read by `facts`
     f._MADE.clear()
     clash = shards._conflicts_apart(texts, np.array([[0, 1], [0, 2]], dtype=np.int64))
     assert clash.tolist() == [True, False]
@@ -894,7 +902,8 @@ def test_a_failed_keep_step_still_lets_go_of_the_statements(monkeypatch: pytest.
 
     said = (
         "The company said on Monday that its sales rose {} pct to {} mln dlrs in the first quarter of the"
-        " year, and that its profit rose in line with the forecast it gave in January for the whole year."
+        " year, and that its profit rose in line with the forecast it gave in January for the whole year"
+        " (٣)."  # an Arabic-Indic digit: read by `facts`, which keeps statements for reuse
     )
     monkeypatch.setattr(resolve, "_expand", broken)
     f._MADE.clear()
@@ -907,10 +916,12 @@ def test_a_failed_keep_step_still_lets_go_of_the_statements(monkeypatch: pytest.
 def test_the_compiled_rule_refuses_a_pair_that_names_no_record() -> None:
     from dedup import kernels
 
-    one = [figure_facts("Sales rose 5 pct.")]
+    packer = Packer()
+    packer.add("Sales rose 5 pct.")
+    one = packer.finish()
     for pair in ([0, 1], [0, -1], [3, 0]):
         with pytest.raises(IndexError, match="names no record"):
-            kernels.figure_conflicts(one, np.array([pair], dtype=np.int64))
+            kernels.figure_clashes(one, np.array([pair], dtype=np.int64))
 
 
 def test_the_compiled_rule_reads_statements_built_by_hand_as_the_rule_as_written() -> None:
@@ -973,41 +984,118 @@ def test_the_figure_scanner_finds_any_word_list_as_the_pattern_does(words: list[
     assert kernels.figure_tokens(text, frozenset(words), False) == pattern.findall(text)
 
 
-_REUSED = [
-    "Sales rose 5 pct to 8,000 tonnes in March.\nUpdated 10:15, 4 comments",
-    "Sales rose 5 pct to 8,000 tonnes in March.\nProfit was 1.5 billion dlrs.",
-    "Profit was 1.5 billion dlrs.\n" + "x 1 " * 400,
-    "Sales rose 6 pct to 9,000 tonnes in March.",
-] * 3
+def _unpacked(packed: Packed, record: int) -> set[tuple[object, ...]]:
+    """A packed record read back: `(frame key, values, span, written)` per statement (test-side decoding)."""
+
+    def string(k: int) -> str:
+        return "".join(chr(c) for c in packed.chars[packed.string_at[k] : packed.string_at[k + 1]].tolist())
+
+    out = set()
+    for key0, key1, k in packed.entries[packed.records[record] : packed.records[record + 1]].tolist():
+        values = frozenset(
+            float(packed.numbers[v]) if packed.strings_of[v] < 0 else string(int(packed.strings_of[v]))
+            for v in range(packed.values_at[k], packed.values_at[k + 1])
+        )
+        written = frozenset(
+            string(int(w)) for w in packed.written[packed.written_at[k] : packed.written_at[k + 1]]
+        )
+        low, high = packed.spans[k].tolist()
+        out.add(((key0, key1), values, None if np.isnan(low) else (low, high), written))
+    return out
 
 
-def _cost(paragraph: str) -> int:
+_PACKED_PIECES = st.sampled_from(
+    [
+        " ", " ", " ", "\n", "\n \n", ", ", ". ", "-", ":", "(",
+        "12", "7", "1,250.50", "6-3/8", "4-5", "1985-86", "3/8-5", "1.2.3", "6/14/82", "3/0", "1-2-3",
+        "1/2/3", "9" * 30 + "-1", "12.5-1.5", "2004", "10:15", "1:05:33", "123:45", "12:345", "9:30pm",
+        "nine", "Ninety", "twenty", "zero", "March", "may", "dec", "sept", "about", "between", "from",
+        "estimated", "to", "thru", "and", "or", "rose", "pct", "tonnes", "vs", "the", "mayday",
+        "updated", "Comments", "likes", "©", "corrected", "éa", "İ", "ΣΑΣ", "ß", "\u00a0",
+    ]
+)  # fmt: skip
+_PACKED_TEXT = st.lists(_PACKED_PIECES, max_size=40).map("".join)
+
+
+@settings(max_examples=examples(3000))
+@given(_PACKED_TEXT)
+def test_the_compiled_packer_reads_a_text_as_facts_reads_it(text: str) -> None:
+    compiled, read = Packer(), Packer()
+    compiled.add(text)
+    read.add_facts(figure_facts(text))
+    a, b = compiled.finish(), read.finish()
+    assert compiled.others == 0
+    assert _unpacked(a, 0) == _unpacked(b, 0)
+    assert a.correction.tolist() == b.correction.tolist() == [is_correction(text)]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "rose ٣ pct",  # a figure with an Arabic-Indic digit (Python's float reads it)
+        "rose ²5 pct",  # a word that starts with a digit to `str.isdigit`
+        "sales " + "9" * 400 + " dlrs",  # a figure past what a float holds
+        "years " + "1" * 30 + "-" + "1" * 23,  # an abbreviated range end too long to scale exactly
+    ],
+)
+def test_a_text_the_compiled_scan_would_misread_is_read_by_facts(odd: str) -> None:
+    texts = [
+        "Sales rose 5 pct to 8,000 tonnes.",
+        f"Sales rose 5 pct to 8,000 tonnes.\nIt said {odd} on March 3.",
+        "Sales rose 6 pct to 9,000 tonnes.",
+    ]
+    packer, expected = Packer(), Packer()
+    for text in texts:
+        packer.add(text)
+        expected.add_facts(figure_facts(text))
+    packed = packer.finish()
+    assert packer.others == 1
+    assert _unpacked(packed, 1) == _unpacked(expected.finish(), 1)
+    read = [figure_facts(text) for text in texts]
+    pairs = [(0, 1), (1, 2)]
+    assert (
+        clashes(packed, np.array(pairs, dtype=np.int64)).tolist()
+        == [bool(clashing_frames(read[i], read[j])) for i, j in pairs]
+        == [False, True]
+    )
+
+
+@settings(max_examples=examples(1500))
+@given(_PACKED_TEXT, _PACKED_TEXT, st.integers(1, 3))
+def test_compiled_clashes_of_texts_are_clashing_frames(a: str, b: str, workers: int) -> None:
+    packer = Packer()
+    for text in (a, b, a):
+        packer.add(text)
+    fa, fb = figure_facts(a), figure_facts(b)
+    expected = bool(clashing_frames(fa, fb)) and not (fa.correction or fb.correction)
+    pairs = np.array([[0, 1], [1, 0], [0, 2], [1, 1]], dtype=np.int64)
+    assert clashes(packer.finish(), pairs, workers).tolist() == [expected, expected, False, False]
+
+
+def test_a_vocabulary_the_compiled_scan_cannot_hold_is_refused() -> None:
+    from dedup import kernels
+
+    for vocabulary in (
+        {"éa": (kernels.WORD_NUMBER, 1.0)},
+        {"nine": (kernels.WORD_NUMBER, 9.5)},
+        {"x" * 17: (1, 1.0)},
+    ):
+        with pytest.raises(ValueError, match=r"vocabulary|whole number"):
+            kernels.figure_packer(vocabulary, "<date>", 16, 22)
+
+
+@pytest.mark.parametrize("words", [15, 16, 17])
+@pytest.mark.parametrize("stamp", ["Updated 10:15", "4 comments", "© 2024"])
+def test_the_compiled_packer_leaves_out_volatile_lines_up_to_their_length(words: int, stamp: str) -> None:
     from dedup import figures as f
 
-    return len(paragraph) + f.STATEMENT_BYTES * len(f._read_paragraph(paragraph)[1])
-
-
-@pytest.mark.parametrize("room", [0, 40, 700, 5000, 1 << 20])
-def test_paragraphs_kept_for_reuse_stay_within_their_room_and_change_nothing(room: int) -> None:
-    from dedup import figures as f
-
-    cold = [figure_facts(text) for text in _REUSED]  # nothing kept: each text read afresh
-    held = f.Held(room)
-    for text, expected in zip(_REUSED, cold, strict=True):
-        assert figure_facts(text, held) == expected
-        assert held.cost <= room
-        assert held.cost == sum(_cost(p) for p in held.found)
-
-
-def test_paragraphs_that_fill_the_room_exactly_are_kept() -> None:
-    from dedup import figures as f
-
-    first, second = "Sales rose 5 pct to 8,000 tonnes.", "Profit was 1.5 billion dlrs."
-    held = f.Held(_cost(first))
-    figure_facts(first, held)
-    assert list(held.found) == [first]  # one paragraph the room holds exactly
-    held = f.Held(_cost(first) + _cost(second))
-    figure_facts(f"{first}\n{second}", held)
-    assert list(held.found) == [first, second]  # two that fill it together
-    figure_facts("Another line of 1 figure.", held)
-    assert list(held.found) == ["Another line of 1 figure."]  # one more: the others are let go
+    line = " ".join([stamp, *["word"] * (words - len(f._tokens(stamp.lower())) - 1), "7"])
+    assert len(f._tokens(line.lower())) == words
+    text = f"Sales rose 5 pct.\n{line}"
+    compiled, read = Packer(), Packer()
+    compiled.add(text)
+    read.add_facts(figure_facts(text))
+    unpacked = _unpacked(compiled.finish(), 0)
+    assert unpacked == _unpacked(read.finish(), 0)
+    extra = ":" not in stamp  # the stamp's own figure, unless a clock time (no figure)
+    assert len(unpacked) == (1 if words <= f.VOLATILE_WORDS else 2 + extra)

@@ -187,13 +187,16 @@ def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDAr
     """The figures rule in a worker process: `bool (len(pairs),)` (the collector paused).
 
     Every text is held by some pair (`resolve._Verifier._hand_over` sends only those), so each is
-    read once and the pairs go to the compiled comparison as they came. The statements kept for
-    reuse are let go after, while the collector still waits: the worker then idles through the
-    rest of the keep step.
+    read once (`figures.Packer`) and the pairs go to the compiled comparison as they came. The
+    statements kept for reuse (by the few records `figures.facts` reads) are let go after, while
+    the collector still waits: the worker then idles through the rest of the keep step.
     """
     with collector_paused():
         try:
-            return kernels.figure_conflicts([figures.facts(text) for text in texts], pairs)
+            packer = figures.Packer()
+            for text in texts:
+                packer.add(text)
+            return figures.clashes(packer.finish(), pairs)
         finally:
             figures.forget()
 
