@@ -11,7 +11,7 @@ ones take `workers` (at least 1) OpenMP threads.
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcmp, memcpy, memmove, memset
+from libc.string cimport memchr, memcmp, memcpy, memmove, memset
 
 import numpy as np
 
@@ -1742,12 +1742,13 @@ cdef class FactsPacker:
     cdef int vlength[_VOCAB_SLOTS]
     cdef int vclass[_VOCAB_SLOTS]
     cdef double vvalue[_VOCAB_SLOTS]
-    cdef uint8_t starts[26][26]  # first two letters (a-z) of the vocabulary's longer words
+    cdef uint32_t starts[26][26]  # by first two letters (a-z): bit k set for a word of k letters
     cdef Py_ssize_t shortest, longest
     cdef uint32_t date[_VOCAB_CHARS]
     cdef Py_ssize_t date_length
     cdef Py_ssize_t volatile_words
     cdef Py_ssize_t scale_digits
+    cdef bint colons, copyrights  # the record holds a `:`, a `©`
 
     def __cinit__(self):
         self.records.width = 8
@@ -1787,7 +1788,7 @@ cdef class FactsPacker:
                 self.vchars[slot][k] = ord(word[k])
             self.shortest, self.longest = min(self.shortest, len(word)), max(self.longest, len(word))
             if len(word) >= 2 and "a" <= word[0] <= "z" and "a" <= word[1] <= "z":
-                self.starts[ord(word[0]) - 97][ord(word[1]) - 97] = 1
+                self.starts[ord(word[0]) - 97][ord(word[1]) - 97] |= 1u << len(word)
             elif len(word) >= 2:
                 raise ValueError(f"vocabulary words of two letters or more start with two of a-z: {word!r}")
         if not (1 <= len(date) <= _VOCAB_CHARS):
@@ -1856,9 +1857,9 @@ cdef class FactsPacker:
         if n < self.shortest or n > self.longest:
             return 0
         if n >= 2 and not (
-            97 <= p[0] <= 122 and 97 <= p[1] <= 122 and self.starts[p[0] - 97][p[1] - 97]
+            97 <= p[0] <= 122 and 97 <= p[1] <= 122 and (self.starts[p[0] - 97][p[1] - 97] >> n) & 1
         ):
-            return 0  # no word of the vocabulary starts so
+            return 0  # no word of the vocabulary starts so and is this long
         for k in range(n):
             if p[k] >= 128:
                 return 0
@@ -2066,9 +2067,16 @@ cdef class FactsPacker:
         if kind == 1:
             for k in range(n):
                 t[k] = (<const uint8_t*>data)[k]
+            self.colons = memchr(data, 58, n) != NULL
+            self.copyrights = memchr(data, 0xA9, n) != NULL
         else:
+            self.colons = self.copyrights = False
             for k in range(n):
                 t[k] = PyUnicode_READ(kind, data, k)
+                if t[k] == 58:
+                    self.colons = True
+                elif t[k] == 0xA9:
+                    self.copyrights = True
         t[n] = 10
         p = 0
         while p <= n:
@@ -2124,10 +2132,11 @@ cdef class FactsPacker:
         cdef Py_ssize_t x, end, count, first_token, last_token
         cdef bint clock = False, stamped = False
         self.tokens.size = self.classes.size = self.word_values.size = 0
-        for x in range(p, q):
-            if t[x] == 58:
-                clock = True
-                break
+        if self.colons:
+            for x in range(p, q):
+                if t[x] == 58:
+                    clock = True
+                    break
         if clock:  # a clock time is a stamp: its characters are read as spaces (`_CLOCK.sub`)
             clock = False
             count = self._tokenize(p, q, &stamped)
@@ -2147,10 +2156,11 @@ cdef class FactsPacker:
             return -1
         if not clock:
             count = last_token - first_token
-        for x in range(p, q):
-            if t[x] == 0xA9:  # ©
-                stamped = True
-                break
+        if self.copyrights and not stamped:
+            for x in range(p, q):
+                if t[x] == 0xA9:  # ©
+                    stamped = True
+                    break
         cdef bint volatile = count <= self.volatile_words and (clock or stamped)
         if self._statements(first_token, last_token, volatile) < 0:
             return -1
