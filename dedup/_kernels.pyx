@@ -751,7 +751,13 @@ def sorted_sets(uint32_t[::1] hashes, const int64_t[::1] offsets):
 def shingle_set_records(const uint8_t[::1] data, const int64_t[::1] offsets, int64_t ngram, int workers):
     cdef int64_t n = offsets.shape[0] - 1
     cdef int64_t base = offsets[0] if n >= 0 else 0
-    hashes = np.empty(max(offsets[n] - base + n, 1), dtype=np.uint32)
+    # A record of b bytes has at most (b + 1) // 2 tokens (one byte each, a separator between) and
+    # no more shingles than tokens: its region holds that many, plus one.
+    regions = np.zeros(n + 1, dtype=np.int64)
+    if n > 0:
+        np.cumsum((np.diff(np.asarray(offsets)) + 1) // 2 + 1, out=regions[1:])
+    cdef int64_t[::1] regions_ = regions
+    hashes = np.empty(max(int(regions[n]), 1), dtype=np.uint32)
     packed = np.zeros(n + 1, dtype=np.int64)
     cdef uint32_t[::1] hashes_ = hashes
     cdef int64_t[::1] packed_ = packed
@@ -764,10 +770,28 @@ def shingle_set_records(const uint8_t[::1] data, const int64_t[::1] offsets, int
     if rings == NULL:
         raise MemoryError()
     try:
-        # Record i shingles into its own region (at most one hash per byte, plus the closing one),
-        # then sorts it and drops repeats in place; regions never overlap, so threads share nothing.
+        if workers == 1:
+            # One thread: each set is made where the one before it ended, so only the memory the
+            # sets fill is touched (a fresh page costs its zeroing, 2 MiB at a time in a huge page).
+            with nogil:
+                for i in range(n):
+                    part = out_ + total
+                    count = record_shingles(bytes_, offsets[i], offsets[i + 1], ngram, rings, part)
+                    k = 0
+                    if count:
+                        sort_set_u32(part, count)
+                        k = 1
+                        for j in range(1, count):
+                            if part[j] != part[j - 1]:
+                                part[k] = part[j]
+                                k = k + 1
+                    total += k
+                    packed_[i + 1] = total
+            return hashes[:total].copy(), packed  # the copy lets the oversized buffer go
+        # Record i shingles into its own region, sorts it and drops repeats in place; regions
+        # never overlap, so threads share nothing.
         for i in prange(n, nogil=True, num_threads=workers, schedule="guided"):
-            at = offsets[i] - base + i
+            at = regions_[i]
             part = out_ + at
             count = record_shingles(bytes_, offsets[i], offsets[i + 1], ngram, rings + threadid() * stride, part)
             k = 0
@@ -783,7 +807,7 @@ def shingle_set_records(const uint8_t[::1] data, const int64_t[::1] offsets, int
             for i in range(n):
                 count = packed_[i + 1]
                 if count:
-                    memmove(out_ + total, out_ + offsets[i] - base + i, count * sizeof(uint32_t))
+                    memmove(out_ + total, out_ + regions_[i], count * sizeof(uint32_t))
                 packed_[i] = total
                 total += count
             packed_[n] = total

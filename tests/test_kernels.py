@@ -87,6 +87,20 @@ def test_shingle_sets_in_one_pass_are_the_reference_shingles_and_sign_as_the_tex
     assert np.array_equal(kernels.sign_sets(sets, set_offsets, rows, a, b, workers), reference[rows])
 
 
+@pytest.mark.parametrize("workers", [1, *WORKERS])
+@pytest.mark.parametrize("ngram", [1, 2, 3])
+def test_shingle_sets_fit_the_densest_records(workers: int, ngram: int) -> None:
+    # One-letter words and one-word paragraphs: a shingle for almost every other byte, the most a
+    # record's region holds; a region overrun would corrupt the record after it.
+    dense = ["a b c d e f g", "a\nb\nc\nd", "a", "", "x y", "\n\n", "p q\nr s\nt", "a b " * 50, "z"]
+    data = _forms(dense * 40)
+    sets, set_offsets = kernels.shingle_set_bytes(*arrow_bytes(data), ngram, workers)
+    hashes, offsets = shingle_batch(data, ShingleConfig(ngram=ngram))
+    for i in range(len(offsets) - 1):
+        expected = sorted(set(hashes[offsets[i] : offsets[i + 1]].tolist()))
+        assert sets[set_offsets[i] : set_offsets[i + 1]].tolist() == expected
+
+
 def test_sign_sets_of_nothing_and_of_rows_that_name_no_set() -> None:
     a, b = permutations(8, 1)
     sets, set_offsets = kernels.shingle_set_bytes(np.empty(0, np.uint8), np.zeros(4, np.int64), 3)
