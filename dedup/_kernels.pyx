@@ -2079,7 +2079,7 @@ cdef class FactsPacker:
         cdef int kind = PyUnicode_KIND(lowered)
         cdef const void* data = PyUnicode_DATA(lowered)
         cdef uint32_t* t
-        cdef Py_ssize_t marks[10]
+        cdef Py_ssize_t marks[8]
         cdef Py_ssize_t first_entry = self.entries.size
         cdef bint plain = False
         cdef int volatile
@@ -2489,21 +2489,14 @@ cdef bint _value_among(const Packed* P, int64_t v, int64_t s) noexcept nogil:
     return False
 
 
-cdef bint _values_within(const Packed* P, int64_t x, int64_t y) noexcept nogil:
-    # Every value of statement x is a value of statement y.
+cdef bint _values_found(const Packed* P, int64_t x, int64_t y, bint every) noexcept nogil:
+    # With `every`, whether every value of statement x is a value of statement y (x's values within
+    # y's); else whether any is (the two meet).
     cdef int64_t k
     for k in range(P.values_at[x], P.values_at[x + 1]):
-        if not _value_among(P, k, y):
-            return False
-    return True
-
-
-cdef bint _values_meet(const Packed* P, int64_t x, int64_t y) noexcept nogil:
-    cdef int64_t k
-    for k in range(P.values_at[x], P.values_at[x + 1]):
-        if _value_among(P, k, y):
-            return True
-    return False
+        if _value_among(P, k, y) != every:
+            return not every
+    return every
 
 
 cdef bint _mistyped_at(const Packed* P, int64_t x, int64_t y) noexcept nogil:
@@ -2571,7 +2564,7 @@ cdef bint _packed_agrees(const Packed* P, int64_t x, int64_t y) noexcept nogil:
     cdef int64_t ranged, plain, k
     cdef double low, high, v
     if xs and ys:
-        return _values_meet(P, x, y) or (
+        return _values_found(P, x, y, False) or (
             P.spans[2 * x] == P.spans[2 * y] and P.spans[2 * x + 1] == P.spans[2 * y + 1]
         )
     if xs or ys:
@@ -2580,9 +2573,9 @@ cdef bint _packed_agrees(const Packed* P, int64_t x, int64_t y) noexcept nogil:
         for k in range(P.values_at[plain], P.values_at[plain + 1]):
             v = P.numbers[k]
             if P.strings_of[k] >= 0 or not (low <= v <= high):
-                return _values_meet(P, x, y)
+                return _values_found(P, x, y, False)
         return True
-    if _values_within(P, x, y) or _values_within(P, y, x):
+    if _values_found(P, x, y, True) or _values_found(P, y, x, True):
         return True
     return _written_within(P, x, y) or _written_within(P, y, x)
 
