@@ -26,8 +26,21 @@ CLUSTER_ID = "cluster_id"
 CLUSTER_SIZE = "cluster_size"
 
 #: Columns the pipeline writes itself; an input field with one of these names is passed through
-#: as ``input_<name>`` instead.
+#: as ``input_<name>`` instead (`passthrough_name`).
 RESERVED = frozenset({ID, TEXT, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, CLUSTER_ID, CLUSTER_SIZE})
+_RENAMED = "input_"
+
+
+def passthrough_name(name: str) -> str:
+    """The output column of an input field named `name`.
+
+    ``input_<name>`` for a reserved name and for a name that starts with ``input_`` (so
+    `input_cluster_id` beside `cluster_id` keeps its values, as `input_input_cluster_id`); the
+    name itself otherwise. No two input names give one column, whatever fields a record holds,
+    so every batch of a run names a field alike.
+    """
+    return _RENAMED + name if name in RESERVED or name.startswith(_RENAMED) else name
+
 
 #: The most raw content a reject keeps, in characters; its position points at the rest.
 RAW_LIMIT = 65_536

@@ -8,26 +8,29 @@ null or non-string text is a reject; a repeated id is a reject) and then the sam
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from dedup.config import Config, from_dict, to_dict
+from dedup.config import Config, from_dict, load, to_dict
 from dedup.config import fingerprint as config_fingerprint
 from dedup.engines import memory
 from dedup.errors import ConfigError, InputError
 from dedup.featurize import featurize
+from dedup.io import fields
 from dedup.records import (
     ID,
-    RESERVED,
     SOURCE_FILE,
     SOURCE_LINE,
     TEXT,
     Reject,
     every_record_rejected,
     fail_fast,
+    passthrough_name,
 )
 from dedup.report import Report
 from dedup.resolve import Clock
@@ -58,15 +61,18 @@ class Result:
     paragraphs: pa.Table | None = None
 
 
-def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> Result:
+def dedup_table(
+    table: Any, config: Config | str | os.PathLike[str] | Mapping[str, Any] | None = None, **overrides: Any
+) -> Result:
     """Deduplicate records held in memory.
 
     Args:
         table: a `pyarrow.Table` or a pandas `DataFrame` with an id and a text column (named by
             `input.id_field` and `input.text_field`, `id` and `text` by default) and any
             pass-through columns. Without an id column each record is `<table>:<row>` (1-based).
-        config: the run's settings (`dedup.Config()` when None); `input` and `output` are not
-            read, as no file is.
+        config: the run's settings: a `dedup.Config`, the path of a YAML config file, or a
+            mapping as that file would hold (`dedup.Config()` when None); `input` and `output`
+            are not read, as no file is.
         overrides: dotted keys, e.g. `dedup_table(df, lsh__threshold=0.7)` or
             `**{"cluster.keep": "longest"}`: applied over `config`.
 
@@ -74,12 +80,14 @@ def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> R
         `Result(unique, duplicates, rejects, report)`.
 
     Raises:
-        TypeError: `table` is neither a pyarrow Table nor a pandas DataFrame.
-        ConfigError: an override names an unknown key or a bad value; `engine` is not `local`.
-        InputError: every record was rejected, or a reject under `on_error: fail`, or the keep
-            rule's field cannot rank the records.
+        TypeError: `table` is neither a pyarrow Table nor a pandas DataFrame, or `config` is
+            none of the kinds above.
+        ConfigError: the config file cannot be read, or it, the mapping or an override names an
+            unknown key or a bad value; `engine` is not `local`.
+        InputError: the table names a column twice; every record was rejected, or a reject under
+            `on_error: fail`, or the keep rule's field cannot rank the records.
     """
-    config = config or Config()
+    config = _config(config)
     if overrides:
         sets = [f"{key.replace('__', '.')}={_yaml(value)}" for key, value in overrides.items()]
         config = from_dict(to_dict(config), "dedup_table(config=...)", sets, via="dedup_table")
@@ -88,7 +96,7 @@ def dedup_table(table: Any, config: Config | None = None, **overrides: Any) -> R
             f"dedup_table: engine: {config.engine} is for dedup run and dedup.run; dedup_table runs in "
             "memory on this machine (set engine: local, or write the table to Parquet and run it)"
         )
-    records, rejects = _records(_arrow(table), config)
+    records, rejects = _records(*_arrow(table, config), config)
     report = Report(config=to_dict(config), fingerprint=config_fingerprint(config), output_dir="")
     report.read = records.num_rows + len(rejects)
     clock = Clock(report.timings)
@@ -113,16 +121,76 @@ def _yaml(value: Any) -> str:
     return json.dumps(value)
 
 
-def _arrow(table: Any) -> pa.Table:
+def _config(config: Config | str | os.PathLike[str] | Mapping[str, Any] | None) -> Config:
+    """The run's settings from any of the kinds `dedup_table` takes."""
+    if config is None:
+        return Config()
+    if isinstance(config, Config):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        return load(config)
+    if isinstance(config, Mapping):
+        return from_dict(config, "dedup_table(config=...)")
+    raise TypeError(
+        "dedup_table: config must be a dedup.Config, a path to a YAML file or a mapping; "
+        f"got {type(config).__name__}"
+    )
+
+
+def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
+    """The records as an Arrow table, and the Python values of the id and text columns Arrow could not type.
+
+    A pandas object column whose values share no Arrow type (a number beside strings) is read
+    as a file's field would be: its values as they are for the id and text columns (each row then
+    judged alone), JSON text for a pass-through column (`fields.column`).
+    """
     if isinstance(table, pa.Table):
-        return table
-    if type(table).__module__.startswith("pandas") and hasattr(table, "columns"):
-        return pa.Table.from_pandas(table, preserve_index=False)
-    raise TypeError(f"dedup_table takes a pyarrow Table or a pandas DataFrame; got {type(table).__name__}")
+        _refuse_repeated(table.column_names)
+        return table, {}
+    if not (type(table).__module__.startswith("pandas") and hasattr(table, "columns")):
+        kind = type(table).__name__
+        raise TypeError(f"dedup_table takes a pyarrow Table or a pandas DataFrame; got {kind}")
+    names = [str(name) for name in table.columns]
+    _refuse_repeated(names)
+    try:
+        return pa.Table.from_pandas(table, preserve_index=False), {}
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        pass  # some column holds values of more than one type: column by column
+    arrays: dict[str, pa.Array[Any]] = {}
+    kinds: dict[str, pa.Field] = {}
+    loose: dict[str, list[Any]] = {}
+    own = (config.input.id_field, config.input.text_field)
+    for name, position in zip(names, range(len(names)), strict=True):
+        series = table.iloc[:, position]
+        try:
+            arrays[name] = pa.Array.from_pandas(series)
+            continue
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            values = series.astype(object).where(series.notna(), None).tolist()
+        if name in own:
+            loose[name] = values
+            arrays[name] = pa.nulls(len(values), pa.string())
+        else:
+            arrays[name], kinds[name] = fields.column(name, values)
+    return fields.table(arrays, kinds), loose
 
 
-def _records(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
-    """The table as the readers would give it: `id`, `text`, position and pass-through columns."""
+def _refuse_repeated(names: list[str]) -> None:
+    """Raises InputError: a column name appears more than once (which column is meant is unknown)."""
+    for name in dict.fromkeys(names):
+        if names.count(name) > 1:
+            raise InputError(
+                f"column '{name}' appears {names.count(name)} times; give each column its own name",
+                path=TABLE,
+                field=name,
+            )
+
+
+def _records(table: pa.Table, loose: dict[str, list[Any]], config: Config) -> tuple[pa.Table, list[Reject]]:
+    """The table as the readers would give it: `id`, `text`, position and pass-through columns.
+
+    `loose` holds the Python values of an id or text column that Arrow could not type (`_arrow`).
+    """
     cfg = config.input
     n = table.num_rows
     if cfg.text_field not in table.column_names:
@@ -133,10 +201,17 @@ def _records(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
             field=cfg.text_field,
         )
     lines = pa.array(np.arange(1, n + 1), pa.int64())
-    raw_ids = table[cfg.id_field].to_pylist() if cfg.id_field in table.column_names else [None] * n
+    if cfg.id_field in loose:
+        raw_ids = loose[cfg.id_field]
+    else:
+        raw_ids = table[cfg.id_field].to_pylist() if cfg.id_field in table.column_names else [None] * n
     texts = table[cfg.text_field]
-    plain = (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)) and not texts.null_count
-    text_values: list[Any] = [] if plain else texts.to_pylist()
+    plain = (
+        (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type))
+        and not texts.null_count
+        and cfg.text_field not in loose
+    )
+    text_values: list[Any] = [] if plain else loose.get(cfg.text_field) or texts.to_pylist()
     ids: list[str] = []
     bad: dict[int, Reject] = {}
     for i, rid in enumerate(raw_ids):
@@ -164,11 +239,14 @@ def _records(table: pa.Table, config: Config) -> tuple[pa.Table, list[Reject]]:
         SOURCE_FILE: pa.array([TABLE] * n, pa.string()),
         SOURCE_LINE: lines,
     }
-    for name in table.column_names:
-        if name in (cfg.id_field, cfg.text_field):
+    kinds: dict[str, pa.Field] = {}  # pass-through fields keep their metadata (JSON text)
+    for field in table.schema:
+        if field.name in (cfg.id_field, cfg.text_field):
             continue
-        columns[f"input_{name}" if name in RESERVED else name] = table[name]
-    records = pa.table(columns)
+        name = passthrough_name(field.name)
+        columns[name] = table[field.name]
+        kinds[name] = field.with_name(name)
+    records = fields.table(columns, kinds)
     if bad:
         keep = np.ones(n, dtype=bool)
         keep[list(bad)] = False

@@ -310,3 +310,61 @@ def test_the_readme_example_runs_and_prints_what_it_says(
     ]
     assert printed[:2] == comments[:2] == ["a1 new None None", "a2 exact a1 1.0"]
     assert printed[2:] == ["exact", "0"]
+
+
+def test_cli_index_names_an_indexed_id_with_another_text_present_by_id(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    # The id `r0` comes again with another text, beside a record the index has never seen: both
+    # jobs report `r0` present (matched_by `id`) and `fresh` new, and `add` indexes `fresh`.
+    (tmp_path / "day1.jsonl").write_text(json.dumps({"id": "r0", "text": TEXTS[0]}) + "\n")
+    later = [{"id": "r0", "text": TEXTS[0] + " And one more sentence."}, {"id": "fresh", "text": TEXTS[3]}]
+    (tmp_path / "day2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in later))
+    base = "index: {path: idx.sqlite}\noutput: {dir: out, overwrite: true}\n"
+    (tmp_path / "c1.yaml").write_text(base + "input: {paths: [day1.jsonl]}\n")
+    (tmp_path / "c2.yaml").write_text(base + "input: {paths: [day2.jsonl]}\n")
+    assert cli("index", "add", "c1.yaml").exit_code == 0
+    for job in ("check", "add"):
+        result = cli("index", job, "c2.yaml")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("read 2: new 1, duplicates 1 (0 exact, 0 near, 1 present)")
+        assert pq.read_table(tmp_path / "out" / "unique.parquet")["id"].to_pylist() == ["fresh"]
+        (dup,) = pq.read_table(tmp_path / "out" / "duplicates.parquet").to_pylist()
+        assert (dup["id"], dup["duplicate_of"], dup["match"], dup["matched_by"]) == (
+            "r0",
+            "r0",
+            "present",
+            "id",
+        )
+        words = _word_trigrams(TEXTS[0])
+        more = _word_trigrams(TEXTS[0] + " And one more sentence.")
+        assert dup["similarity"] == pytest.approx(len(words & more) / len(words | more))
+    with Index.open(str(tmp_path / "idx.sqlite")) as index:
+        assert [m.status for m in index.check([("fresh", TEXTS[3])])] == ["present"]
+
+
+def test_cli_index_check_refuses_a_path_that_holds_no_index(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n")
+    (tmp_path / "empty.sqlite").write_bytes(b"")
+    for path in ("typo/idx.sqlite", "empty.sqlite"):
+        (tmp_path / "c.yaml").write_text(
+            f"index: {{path: {path}}}\noutput: {{dir: out}}\ninput: {{paths: [in.jsonl]}}\n"
+        )
+        result = cli("index", "check", "c.yaml")
+        assert result.exit_code == IndexMismatchError.exit_code
+        assert f"{path}: no index there" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "typo").exists(), "a check creates nothing"
+    assert (tmp_path / "empty.sqlite").read_bytes() == b""
+    assert not (tmp_path / "out" / "unique.parquet").exists()
+
+
+def test_opening_with_create_false_refuses_a_missing_index(target: tuple[str, dict[str, Any]]) -> None:
+    where, data = target
+    with pytest.raises(IndexMismatchError, match="no index there"):
+        Index.open(where, config_from_dict(data), create=False)
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+    with Index.open(where, config_from_dict(data), create=False) as index:
+        assert [m.status for m in index.check([("b", TEXTS[0])])] == ["exact"]

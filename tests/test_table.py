@@ -107,3 +107,88 @@ def test_an_empty_table_gives_empty_tables_of_the_same_schemas(keep: str) -> Non
         assert got.schema.remove_metadata() == expected.schema.remove_metadata(), name
     report = empty.report
     assert (report.read, report.kept, report.duplicates, report.rejected) == (0, 0, 0, 0)
+
+
+def test_a_dataframe_whose_columns_mix_types_is_read_as_a_file_would_be() -> None:
+    # pandas object columns holding strings beside numbers have no Arrow type: a text or id that
+    # is no string (or integer id) is a reject of its row, a pass-through column is JSON text.
+    rows = news_rows()
+    frame = pd.DataFrame(
+        {
+            "id": ["a", 7, "c", 2.5],
+            "text": [rows[0]["text"], 5, rows[5]["text"], rows[1]["text"]],
+            "x": [1, "one", None, [1, 2]],
+        }
+    )
+    result = dedup.dedup_table(frame)
+    rejects = [(r["source_line"], r["field"], r["reason"]) for r in result.rejects.to_pylist()]
+    assert rejects == [
+        (2, "text", "text must be a string; got int"),
+        (4, "id", "id must be a string or an integer; got float"),
+    ]
+    assert result.unique.column("id").to_pylist() == ["a", "c"]
+    assert result.unique.column("x").to_pylist() == ["1", None]  # JSON text: the column holds "one" too
+    assert result.unique.schema.field("x").metadata == {b"dedup": b"json"}
+    assert result.report.read == 4 == result.report.kept + result.report.duplicates + result.report.rejected
+
+
+@pytest.mark.parametrize("kind", ["arrow", "pandas"])
+def test_repeated_column_names_are_one_clear_error(kind: str) -> None:
+    columns = [["a", "b"], ["one two three four", "five six seven eight"], [1, 2]]
+    table: object
+    if kind == "arrow":
+        table = pa.Table.from_arrays([pa.array(c) for c in columns], names=["id", "text", "id"])
+    else:
+        table = pd.DataFrame(dict(enumerate(columns)))
+        table.columns = ["id", "text", "id"]  # type: ignore[attr-defined]
+    with pytest.raises(dedup.InputError, match=r"^<table>: column 'id' appears 2 times"):
+        dedup.dedup_table(table)
+
+
+def test_a_config_may_be_a_file_or_a_mapping(tmp_path: Path) -> None:
+    rows = [{"id": r["id"], "text": r["text"]} for r in news_rows()]
+    (tmp_path / "strict.yaml").write_text("lsh: {threshold: 0.99, containment: null}\n")
+    table = pa.Table.from_pylist(rows)
+    by_object = dedup.dedup_table(
+        table, dedup.config_from_dict({"lsh": {"threshold": 0.99, "containment": None}})
+    )
+    by_file = dedup.dedup_table(table, str(tmp_path / "strict.yaml"))
+    by_path = dedup.dedup_table(table, tmp_path / "strict.yaml", cluster__keep="longest")
+    by_mapping = dedup.dedup_table(table, {"lsh": {"threshold": 0.99, "containment": None}})
+    for result in (by_file, by_path, by_mapping):
+        assert result.report.config["lsh"]["threshold"] == 0.99
+        assert result.report.near_duplicates == by_object.report.near_duplicates
+    assert by_path.report.config["cluster"]["keep"] == "longest"
+    with pytest.raises(
+        TypeError, match=r"config must be a dedup\.Config, a path to a YAML file or a mapping; got int"
+    ):
+        dedup.dedup_table(table, 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("block", [True, False])
+def test_a_field_named_like_a_renamed_one_keeps_its_values(
+    block: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cluster_id` is the pipeline's own column, so the input's goes out as `input_cluster_id`; an
+    # input field already named `input_cluster_id` must not be overwritten by it (nor it by that).
+    monkeypatch.chdir(tmp_path)
+    texts = [news_rows()[0]["text"], news_rows()[5]["text"]]  # unrelated articles: both kept
+    rows = [
+        {"id": "a", "text": texts[0], "cluster_id": "Q1", "input_cluster_id": "S1", "input_x": 1},
+        {"id": "b", "text": texts[1], "cluster_id": "Q2", "input_cluster_id": "S2", "input_x": 2},
+    ]
+    expected = {
+        "input_cluster_id": ["Q1", "Q2"],
+        "input_input_cluster_id": ["S1", "S2"],
+        "input_input_x": [1, 2],
+    }
+    from_table = dedup.dedup_table(pa.Table.from_pylist(rows)).unique
+    # The line-by-line reader takes a file the block reader declines (here: a blank line in it).
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    if not block:
+        (tmp_path / "in.jsonl").write_text((tmp_path / "in.jsonl").read_text() + "\n")
+    dedup.run(dedup.config_from_dict({"input": {"paths": ["in.jsonl"]}, "output": {"dir": "out"}}))
+    from_file = pq.read_table(tmp_path / "out" / "unique.parquet")
+    for unique in (from_table, from_file):
+        assert {name: unique.column(name).to_pylist() for name in expected} == expected
+        assert unique.column("cluster_id").to_pylist() == ["a", "b"]

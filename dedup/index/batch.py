@@ -87,7 +87,7 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
     parts: list[tuple[Path, Path]] = []
     skipped_records: dict[str, int] = {}
     progress.stage("index add" if add else "index check")
-    with Index.open(config.index.path, config) as index:
+    with Index.open(config.index.path, config, create=add) as index:
         for k, piece in enumerate(pieces(readers.read(config.input), limits)):
             fail_fast(piece.rejects, config.on_error)
             part, rejects = piece.records, list(piece.rejects)
@@ -188,7 +188,10 @@ def _write(folder: Path, parts: list[tuple[Path, Path]], config: Config) -> None
                 )
             )
             named = matched[_NAMED].take(dup)
-            by = [MATCHED_BY.index(b or "exact") for b in matched[_BY].take(dup).to_pylist()]
+            # The evidence as the index named it: `present` records add `id` (another text
+            # under an indexed id) to what `dedup run` names, so the names are written as given.
+            names = [b or "exact" for b in matched[_BY].take(dup).to_pylist()]
+            by = [MATCHED_BY.index(b) if b in MATCHED_BY else 0 for b in names]
             table = duplicates_table(
                 records.take(dup),
                 matched[PARAGRAPHS].take(dup),
@@ -199,7 +202,10 @@ def _write(folder: Path, parts: list[tuple[Path, Path]], config: Config) -> None
                 np.array(by, dtype=np.int8),
             )
             kinds = matched[_STATUS].take(dup).cast(pa.string())
-            duplicates.write(table.set_column(table.schema.get_field_index("match"), "match", kinds))
+            table = table.set_column(table.schema.get_field_index("match"), "match", kinds)
+            evidence = pa.array(names, pa.string())
+            at = table.schema.get_field_index("matched_by")
+            duplicates.write(table.set_column(at, "matched_by", evidence))
         for writer in (unique, duplicates, rejected):
             writer.finish()  # the last row groups encode side by side while the files close
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):

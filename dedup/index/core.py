@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -196,11 +197,21 @@ class Index:
         self.verify_cfg = dataclasses.replace(config.lsh, verify="exact", figures=False)
 
     @classmethod
-    def open(cls, path_or_url: str | None = None, config: Config | None = None) -> Index:
-        """Open (or create) the index at a SQLite path or a Redis URL.
+    def open(
+        cls, path_or_url: str | None = None, config: Config | None = None, *, create: bool = True
+    ) -> Index:
+        """Open (or, with `create`, create) the index at a SQLite path or a Redis URL.
+
+        Args:
+            path_or_url: a SQLite file or a Redis URL; `config.index.path` when None.
+            config: the settings records are signed with; the defaults when None.
+            create: make a new index where there is none. Without it, a path or namespace that
+                holds no index is refused and nothing is created (`dedup index check`, which adds
+                nothing: a mistyped path would otherwise report every record new).
 
         Raises:
-            IndexMismatchError: the index was built with settings that sign records differently.
+            IndexMismatchError: the index was built with settings that sign records differently,
+                the file is not an index, or (without `create`) there is no index there.
             EngineError: Redis cannot be reached.
         """
         config = config or Config()
@@ -211,9 +222,15 @@ class Index:
 
             store = RedisStore(target, config.index.name, config.index.lock_timeout)
         else:
+            file = Path(target)
+            if not create and not (file.is_file() and file.stat().st_size):
+                raise _no_index(target)
             store = SQLiteStore(target, config.index.lock_timeout)
         expected = signature_settings(config)
         stored = store.read_meta()
+        if not stored and not create:
+            store.close()
+            raise _no_index(target)
         if not stored:  # a new index: the first writer records its settings
             with store.locked():
                 stored = store.read_meta()
@@ -558,3 +575,10 @@ class Index:
             "bytes_per_record": size / records if records else 0.0,
             "settings": self.store.read_meta(),
         }
+
+
+def _no_index(target: str) -> IndexMismatchError:
+    return IndexMismatchError(
+        f"{mask_credentials(target)}: no index there; build one with `dedup index add` "
+        "(or `Index.open` with `create=True`), or correct the path"
+    )

@@ -23,7 +23,7 @@ import pyarrow.json as pa_json
 import zstandard
 
 from dedup.io import fields
-from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, passthrough_name
 
 BLOCK_BYTES = 32 << 20
 _READ_BYTES = 1 << 20
@@ -164,5 +164,5 @@ def parse_block(
     }
     for name in table.column_names:
         if name not in (id_field, text_field):
-            columns[f"input_{name}" if name in RESERVED else name] = table[name]
+            columns[passthrough_name(name)] = table[name]
     return pa.table(columns)

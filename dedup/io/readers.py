@@ -28,7 +28,7 @@ from isal import igzip, isal_zlib
 
 from dedup.io import fastjson, fields, warc
 from dedup.io.inputs import discover as discover
-from dedup.records import ID, RESERVED, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw
+from dedup.records import ID, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, clip_raw, passthrough_name
 from dedup.settings import Format as Format
 from dedup.settings import InputConfig as InputConfig
 
@@ -226,7 +226,7 @@ class _Builder:
             SOURCE_FILE: self.display,
             SOURCE_LINE: line,
         }
-        row.update({f"input_{k}" if k in RESERVED else k: v for k, v in extra.items()})
+        row.update({passthrough_name(k): v for k, v in extra.items()})
         self.rows.append(row)
 
     def reject(
