@@ -159,10 +159,12 @@ def number_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int
 def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:
     """Rank of each value as a point in time, latest first (rank 0); missing values rank last.
 
-    Numbers compare as numbers (a Unix time, a version); text is read as a date or time: ISO 8601
-    first, then the formats python-dateutil's parser knows (`26-FEB-1987 15:01:01.79`,
-    `Tue, 3 Mar 2026 10:00:00 +0100`, `2024-1-9`; `03/04/2024` is month first). A time with a zone
-    is compared in UTC; one without is taken as UTC.
+    Numbers compare as numbers (a Unix time, a version); dates and times as Arrow or pandas hold
+    them (`datetime.datetime`, `datetime.date`: a Parquet or table column) as they are; text is
+    read as a date or time: ISO 8601 first, then the formats python-dateutil's parser knows
+    (`26-FEB-1987 15:01:01.79`, `Tue, 3 Mar 2026 10:00:00 +0100`, `2024-1-9`; `03/04/2024` is
+    month first). A time with a zone is compared in UTC; one without (and a date, at midnight)
+    is taken as UTC.
 
     Raises:
         ValueError: a value that is neither a number nor a date or time, or numbers mixed with dates.
@@ -178,6 +180,9 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
     for i, v in enumerate(values):
         if v is None:
             points.append(None)
+            continue
+        if isinstance(v, datetime.date):  # a datetime is a date too
+            points.append(_utc(v))
             continue
         if not isinstance(v, str):
             raise RankError(
@@ -197,11 +202,18 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
                         "ISO 8601 and common date formats)",
                         i,
                     ) from None
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.UTC)
-            seen[v] = moment.timestamp()
+            seen[v] = _utc(moment)
         points.append(seen[v])
     return value_rank(points, field_name)
+
+
+def _utc(moment: datetime.date) -> float:
+    """Seconds since the Unix epoch; a time without a zone, and a date (at midnight), in UTC."""
+    if not isinstance(moment, datetime.datetime):
+        moment = datetime.datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
 
 
 def rank(*priorities: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

@@ -340,6 +340,8 @@ def test_a_run_where_every_record_is_rejected_fails(
 ) -> None:
     (tmp_path / "in.jsonl").write_text(f"{_good(0)}\n{_good(1)}\n", encoding="utf-8")
     _write_config(tmp_path, {"input": {"paths": ["in.jsonl"], "text_field": "body"}})
+    if command == ("index", "check"):  # a check reads an index that exists (it refuses a path without one)
+        dedup.Index.open(str(tmp_path / "index.sqlite")).close()
     result = cli(*command, "config.yaml")
     assert (result.exit_code, result.stderr) == (
         1,

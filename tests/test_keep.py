@@ -6,12 +6,14 @@ Expected values come from an oracle written here (plain Python sets of lowercase
 
 from __future__ import annotations
 
+import datetime
 import random
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -772,3 +774,28 @@ def test_a_containment_the_figures_rule_splits_does_not_decide_which_record_is_t
     alone, alone_dups = _run(tmp_path / "without-third", rows[:2])
     assert set(alone) == {"first"} and alone_dups["second"]["duplicate_of"] == "first"
     _assert_every_drop_verifies(rows, dups, set(unique))
+
+
+@pytest.mark.parametrize("kind", ["timestamp", "timestamp-utc", "date", "pandas", "parquet"])
+def test_newest_reads_native_dates_and_times(kind: str, tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    days = [datetime.datetime(2025, 3, d, 12, 30) for d in (1, 3, 2, 4)]  # s2 is the newest of the three
+    column: Any = {
+        "timestamp": pa.array(days, pa.timestamp("us")),
+        "timestamp-utc": pa.array(days, pa.timestamp("ms", tz="UTC")),
+        "date": pa.array([d.date() for d in days], pa.date32()),
+        "pandas": None,
+        "parquet": pa.array(days, pa.timestamp("us")),
+    }[kind]
+    texts = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}
+    config = config_from_dict({"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}})
+    if kind == "pandas":
+        unique = dedup.dedup_table(pd.DataFrame({**texts, "when": pd.to_datetime(days)}), config).unique
+    elif kind == "parquet":
+        pq.write_table(pa.table({**texts, "when": column}), tmp_path / "in.parquet")
+        data = {"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}}
+        dedup.run(config_from_dict({**data, "input": {"paths": [str(tmp_path / "in.parquet")]}}))
+        unique = pq.read_table(tmp_path / "out" / "unique.parquet")
+    else:
+        unique = dedup.dedup_table(pa.table({**texts, "when": column}), config).unique
+    assert set(unique["id"].to_pylist()) == {"s2", "other"}
