@@ -50,6 +50,7 @@ figures are the same.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -260,8 +261,11 @@ def _value(token: str) -> tuple[list[Value], bool] | None:
             return [numbers[0] + fraction if isinstance(fraction, float) else token], False
         if len(parts) == 2 and all(isinstance(x, float) for x in numbers) and "/" not in token:
             low, high = float(numbers[0]), float(numbers[1])
-            if high < low and len(parts[1]) < len(parts[0]):
-                scale = 10 ** len(parts[1])  # "1985-86": the second abbreviates the first
+            scale = 10 ** len(parts[1])  # "1985-86": the second abbreviates the first
+            # A scale past the start leaves the end as written (the start modulo it is the start),
+            # and a start past a float's range (inf) has nothing to abbreviate: neither is scaled,
+            # which would overflow or give NaN.
+            if high < low and len(parts[1]) < len(parts[0]) and math.isfinite(low) and scale <= low:
                 high = low - low % scale + high
             return [low, high], True
         return [token], False
@@ -276,7 +280,11 @@ def _written(token: str, values: list[Value]) -> str:
 
 
 def _number(text: str) -> Value:
-    """`"1250.50"` -> 1250.5, `"3/8"` -> 0.375; `6/14/82` or `1.2.3` stays the text it is."""
+    """`"1250.50"` -> 1250.5, `"3/8"` -> 0.375; `6/14/82`, `1.2.3` or `1/0` stays the text it is.
+
+    A number past a float's range is `inf`; a fraction of two such (inf/inf) stays its text, so no
+    value is NaN (which no comparison holds, and the compiled rule marks "no range" with).
+    """
     try:
         return float(text)
     except ValueError:
@@ -287,7 +295,10 @@ def _number(text: str) -> Value:
             numerator, denominator = float(top), float(bottom)
         except ValueError:
             return text
-        return numerator / denominator if denominator else text
+        if not denominator:
+            return text
+        value = numerator / denominator
+        return text if math.isnan(value) else value  # inf/inf is no number: kept as written
     return text
 
 

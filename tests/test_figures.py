@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -1099,3 +1100,51 @@ def test_the_compiled_packer_leaves_out_volatile_lines_up_to_their_length(words:
     assert unpacked == _unpacked(read.finish(), 0)
     extra = ":" not in stamp  # the stamp's own figure, unless a clock time (no figure)
     assert len(unpacked) == (1 if words <= f.VOLATILE_WORDS else 2 + extra)
+
+
+_HUGE = "9" * 309  # past the largest float (1.8e308): reads as inf
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        # Exact arithmetic says: an abbreviated end scales by 10**len(end); where that scale is
+        # past the start, the start modulo it is the start, and the end stays as written.
+        ("9" * 310 + "-" + "1" * 309, ([math.inf, float("1" * 309)], True)),
+        ("5." + "0" * 400 + "-" + "0" * 308 + "1", ([5.0, 1.0], True)),
+        ("1985-86", ([1985.0, 1986.0], True)),  # an abbreviation within range still scales
+        (_HUGE + "-5", ([math.inf, 5.0], True)),  # no finite start to abbreviate from
+        (_HUGE + "/" + _HUGE, ([_HUGE + "/" + _HUGE], False)),  # inf/inf is no number: as written
+        ("2-" + _HUGE + "/" + _HUGE, (["2-" + _HUGE + "/" + _HUGE], False)),
+    ],
+)
+def test_figures_past_a_floats_range_give_values_and_never_nan(
+    token: str, expected: tuple[list[float | str], bool]
+) -> None:
+    from dedup.figures import _value
+
+    assert _value(token) == expected
+    facts = figure_facts(f"Output was {token} tonnes in March.")  # raised OverflowError before
+    values = [v for statements in facts.body.values() for s in statements for v in s.values]
+    assert values and not any(isinstance(v, float) and math.isnan(v) for v in values)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (f"rose {_HUGE}/{_HUGE} to 5 pct", "rose 5 or 6 pct"),
+        (f"rose {_HUGE}/{_HUGE} to 5 pct", "rose 55 pct"),
+        ("0 5", f"{_HUGE}/{_HUGE}9to 5"),
+        ("ranged99 29ounces", f"ranged{_HUGE}9/{_HUGE}9to 9 ounces"),
+        (f"x {_HUGE}9-{'1' * 309} y", "x 5 y"),
+    ],
+)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_compiled_clashes_of_figures_past_a_float_are_clashing_frames(a: str, b: str, workers: int) -> None:
+    packer = Packer()
+    for text in (a, b):
+        packer.add(text)
+    fa, fb = figure_facts(a), figure_facts(b)
+    expected = bool(clashing_frames(fa, fb)) and not (fa.correction or fb.correction)
+    pairs = np.array([[0, 1], [1, 0]], dtype=np.int64)
+    assert clashes(packer.finish(), pairs, workers).tolist() == [expected, expected]
