@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import Result
@@ -368,3 +369,28 @@ def test_opening_with_create_false_refuses_a_missing_index(target: tuple[str, di
         index.add([("a", TEXTS[0])])
     with Index.open(where, config_from_dict(data), create=False) as index:
         assert [m.status for m in index.check([("b", TEXTS[0])])] == ["exact"]
+
+
+def test_odd_records_are_rejects_or_one_clear_error(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+        # A text that is no string is a reject of its record, as a null id is; the rest are read.
+        found = index.check([("x", None), ("y", TEXTS[0]), ("z", 5), {"id": "w", "text": TEXTS[2]}])
+        assert [(m.id, m.status, m.reason) for m in found] == [
+            ("x", "rejected", "text must be a string; got null"),
+            ("y", "exact", None),
+            ("z", "rejected", "text must be a string; got int"),
+            ("w", "new", None),
+        ]
+        table = pa.table({"id": ["t1", "t2"], "text": pa.array([TEXTS[0], None], pa.string())})
+        assert [m.status for m in index.check(table)] == ["exact", "rejected"]
+        # What is no batch of records at all is a TypeError or InputError that says so.
+        with pytest.raises(TypeError, match=r"records: an Arrow table or an iterable of .*; got str"):
+            index.check("hello")
+        with pytest.raises(
+            TypeError, match=r"record 2: an \(id, text\) pair or a mapping with 'id' and 'text'"
+        ):
+            index.check([("p", TEXTS[1]), ("q",)])
+        with pytest.raises(dedup.InputError, match=r"no column 'id'; columns present: text"):
+            index.check(pa.table({"text": [TEXTS[0]]}))
+        assert index.stats()["records"] == 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ import pyarrow as pa
 from dedup import lsh
 from dedup.config import Config, fingerprint
 from dedup.display import mask_credentials
-from dedup.errors import IndexMismatchError
+from dedup.errors import IndexMismatchError, InputError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
 from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
@@ -115,11 +115,21 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
 
     Returns:
         `(table, ids, unstorable)`: the table, each record's id as given (as text; `<record N>`,
-        1-based, for a null id), and the records whose id is null or whose id or text holds a lone
-        surrogate (no UTF-8 form: Arrow cannot hold it) with the reason; in the table those have an
-        empty text, so nothing of them is indexed.
+        1-based, for a null id), and the records whose id is null, whose text is no string, or
+        whose id or text holds a lone surrogate (no UTF-8 form: Arrow cannot hold it) with the
+        reason; in the table those have an empty text, so nothing of them is indexed.
+
+    Raises:
+        InputError: a table without an `id` or `text` column.
+        TypeError: `records` is no table or iterable of records, or a record no pair or mapping.
     """
     if isinstance(records, pa.Table):
+        for name in (ID, TEXT):
+            if name not in records.column_names:
+                present = ", ".join(records.column_names) or "none"
+                raise InputError(
+                    f"no column '{name}'; columns present: {present}", path="<batch>", field=name
+                )
         text = records[TEXT]
         ids_array = records[ID].cast(pa.string())
         string = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
@@ -128,19 +138,17 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
             return table, ids_array.to_pylist(), {}
         given, texts = ids_array.to_pylist(), text.to_pylist()
     else:
-        items = list(records)
-        pairs = [(r[ID], r[TEXT]) if isinstance(r, dict) else (r[0], r[1]) for r in items]
-        given, texts = [p[0] for p in pairs], [p[1] for p in pairs]
-    # The index keeps records by id: a record without one is a reject, shown by its position.
+        given, texts = _pairs(records)
+    # The index keeps records by id: a record without one is a reject, shown by its position; so
+    # is a record whose text is no string.
     unstorable: dict[int, str] = {
         i: "no id (null): the index keeps records by id" for i, x in enumerate(given) if x is None
     }
     ids = [f"<record {i + 1}>" if x is None else str(x) for i, x in enumerate(given)]
-    if any(not isinstance(t, str) for t in texts):
-        bad = next(i for i, t in enumerate(texts) if not isinstance(t, str))
-        raise TypeError(
-            f"record {bad} ('{ids[bad]}'): text must be a string, got {type(texts[bad]).__name__}"
-        )
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            kind = "null" if t is None else type(t).__name__
+            unstorable.setdefault(i, f"text must be a string; got {kind}")
     if unstorable:
         texts = ["" if i in unstorable else t for i, t in enumerate(texts)]
     try:
@@ -160,6 +168,39 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
                 stored_texts[i] = ""
     table = _positioned(pa.array(stored_ids, pa.string()), pa.array(stored_texts, pa.string()))
     return table, ids, unstorable
+
+
+def _pairs(records: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """The ids and texts of `(id, text)` pairs or mappings with both.
+
+    Raises:
+        TypeError: `records` is text or bytes, or not iterable; a record is neither a pair nor
+            such a mapping (named by its 1-based place).
+    """
+    if isinstance(records, (str, bytes)) or not isinstance(records, Iterable):
+        raise TypeError(
+            "records: an Arrow table or an iterable of (id, text) pairs or mappings with 'id' and "
+            f"'text'; got {type(records).__name__}"
+        )
+    given: list[Any] = []
+    texts: list[Any] = []
+    for place, record in enumerate(records, start=1):
+        if isinstance(record, Mapping) and ID in record and TEXT in record:
+            given.append(record[ID])
+            texts.append(record[TEXT])
+        elif isinstance(record, Sequence) and not isinstance(record, (str, bytes)) and len(record) == 2:
+            given.append(record[0])
+            texts.append(record[1])
+        else:
+            raise TypeError(
+                f"record {place}: an (id, text) pair or a mapping with 'id' and 'text'; "
+                f"got {type(record).__name__} {_clip(repr(record))}"
+            )
+    return given, texts
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _positioned(ids: Any, texts: Any) -> pa.Table:
@@ -444,7 +485,14 @@ class Index:
         return matches, batch.rows, passthrough, batch.features.records[PARAGRAPHS]
 
     def check(self, records: pa.Table | Iterable[Any]) -> list[Match]:
-        """Say for each record whether the index already holds it or a near-duplicate (reads only)."""
+        """Say for each record whether the index already holds it or a near-duplicate (reads only).
+
+        Raises:
+            InputError: a table without an `id` or `text` column.
+            TypeError: `records` is no Arrow table or iterable of `(id, text)` pairs or mappings
+                with `id` and `text` (as `add` and `check_and_add`); a record whose text is no
+                string is a `rejected` match instead.
+        """
         batch = self._prepare(records)
         return self._results(batch, self._against_index(batch))
 
