@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -163,8 +164,8 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
     them (`datetime.datetime`, `datetime.date`: a Parquet or table column) as they are; text is
     read as a date or time: ISO 8601 first, then the formats python-dateutil's parser knows
     (`26-FEB-1987 15:01:01.79`, `Tue, 3 Mar 2026 10:00:00 +0100`, `2024-1-9`; `03/04/2024` is
-    month first). A time with a zone is compared in UTC; one without (and a date, at midnight)
-    is taken as UTC.
+    month first). A time with a zone is compared in UTC; one without (and a date, at midnight,
+    and one whose zone name the parser does not know, such as Reuters' `RM`) is taken as UTC.
 
     Raises:
         ValueError: a value that is neither a number nor a date or time, or numbers mixed with dates.
@@ -195,7 +196,9 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
                 moment = datetime.datetime.fromisoformat(v.strip())
             except ValueError:
                 try:
-                    moment = dateparser.parse(v)
+                    with warnings.catch_warnings():  # a zone name it cannot read: the time, in UTC
+                        warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+                        moment = dateparser.parse(v)
                 except (ValueError, OverflowError):
                     raise RankError(
                         f"field '{field_name}': {v!r} is not a date or time (keep: newest reads numbers, "

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -599,3 +600,10 @@ def test_deciding_again_renumbers_the_pairs_of_the_groups_left_alone() -> None:
     more = _verdict([M, M, M, M], [0.8, 0.9, 0.8, 0.95])
     again = _settle_again(after, np.ones(3, dtype=bool), rank, grown, more, labels, labels[[3]], False)
     assert again.pair.tolist() == settle(rank, grown, more).pair.tolist()
+
+
+def test_time_rank_takes_a_zone_it_does_not_know_as_utc_without_a_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # dateutil warns of a zone name it cannot read: not on the terminal
+        ranks = time_rank(["27-MAR-1987 02:17:09.88", "27-MAR-1987 02:17:10 RM", "2024-01-01"], "d")
+    assert ranks.tolist() == [2, 1, 0]  # 'RM' left out: the time itself, in UTC
