@@ -101,3 +101,15 @@ def test_an_index_keeps_the_granularity_it_was_built_with(target: tuple[str, dic
         IndexMismatchError, match="granularity None \\(this config: 'paragraph min_words=4'\\)"
     ):
         _open(target)
+
+
+def test_a_paragraph_index_opened_for_documents_names_the_granularity(
+    target: tuple[str, dict[str, Any]],
+) -> None:
+    where, data = target
+    with _open(target) as index:
+        index.add([("a", "\n\n".join(A))])
+    with pytest.raises(
+        IndexMismatchError, match="granularity 'paragraph min_words=4' \\(this config: None\\)"
+    ):
+        Index.open(where, config_from_dict(data))

@@ -280,10 +280,11 @@ class Index:
                     stored = expected
         if stored.get("fingerprint") != expected["fingerprint"]:
             store.close()
+            keys = [*expected, *(k for k in stored if k not in expected)]  # a setting either side lacks too
             differ = [
-                f"{k} {stored.get(k)!r} (this config: {v!r})"
-                for k, v in expected.items()
-                if k != "fingerprint" and stored.get(k) != v
+                f"{k} {stored.get(k)!r} (this config: {expected.get(k)!r})"
+                for k in keys
+                if k != "fingerprint" and stored.get(k) != expected.get(k)
             ]
             raise IndexMismatchError(
                 f"{mask_credentials(target)}: the index was built with other signature settings: "
