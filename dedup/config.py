@@ -100,7 +100,8 @@ class Config:
         on_error: `skip` rejects a bad record and goes on; `fail` stops the run at the first one.
         progress: `auto` shows progress on a terminal only; `always` / `never` force it.
         workers: worker processes that make the shards of a local run, and threads for the
-            compiled kernels (signatures, verification); 0 uses every core.
+            compiled kernels (signatures, verification); 0 uses every core, and more than the
+            cores this process may run on uses those (the run warns).
         memory_budget: the memory a run aims to stay within (`2GB`, `512MiB`, or bytes). Records are
             processed in shards sized from it, and each shard's signatures and band keys go to disk
             (they are also the checkpoints a killed run resumes from); the global steps then hold
@@ -376,9 +377,30 @@ def load(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Config:
     return from_dict(data, source, overrides)
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container's limit narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def threads(config: Config) -> int:
-    """Workers of a run (processes for shards, threads for kernels): `workers`, or every core when 0."""
-    return config.workers or os.cpu_count() or 1
+    """Workers of a run (processes for shards, threads for kernels).
+
+    `workers`, or every core when 0, and never more than the cores (`cores`): more would only
+    wait on one another, each holding a shard's memory.
+    """
+    return min(config.workers, cores()) if config.workers else cores()
+
+
+def too_many_workers(config: Config) -> str | None:
+    """The run's warning when `workers` asks for more than the cores; None when it does not."""
+    if config.workers <= cores():
+        return None
+    return (
+        f"workers: {config.workers} is more than the {cores()} cores this process may run on; "
+        f"{cores()} at most are used"
+    )
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -806,3 +806,20 @@ def test_a_worker_s_write_error_reaches_the_run_with_its_cause(
     message = str(failure(tmp_path / "out", crossed))
     assert message.startswith(f"{tmp_path / 'out'}: cannot write the output folder: ")
     assert told in message and "None" not in message
+
+
+def test_workers_past_the_cores_are_the_cores_and_the_run_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.config import Config, threads
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)  # the machine's cores, not this process's
+    assert [threads(Config(workers=w)) for w in (0, 1, 2, 3, 1000)] == [3, 1, 2, 3, 3]
+    config = {"input": {"paths": [str(SEED)]}, "output": {"dir": str(tmp_path / "out")}}
+    report = run(config_from_dict({**config, "workers": 1000}))
+    assert report.warnings == [
+        "workers: 1000 is more than the 3 cores this process may run on; 3 at most are used"
+    ]
+    again = {**config, "output": {"dir": str(tmp_path / "out"), "overwrite": True}}
+    assert run(config_from_dict({**again, "workers": 3})).warnings == []

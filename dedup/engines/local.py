@@ -57,7 +57,7 @@ import pyarrow.compute as pc
 
 import dedup
 from dedup import exact, outputs
-from dedup.config import Config, fingerprint, size_bytes, threads, to_dict
+from dedup.config import Config, fingerprint, size_bytes, threads, to_dict, too_many_workers
 from dedup.engines import paragraphs as paragraph_step
 from dedup.engines import workers
 from dedup.engines.position import read_position
@@ -141,6 +141,7 @@ class _Run:
         self.limits = Limits.from_budget(self.budget)
         self.outputs = OUTPUTS + (("paragraphs.parquet",) if config.granularity == "paragraph" else ())
         self.derived: paragraph_step.Derived | None = None
+        self.report.warnings.extend(filter(None, [too_many_workers(config)]))
 
     def find_inputs(self) -> None:
         """Find the input files; refuse input inside the output folder (nothing is written yet)."""
