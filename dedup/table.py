@@ -28,7 +28,6 @@ from dedup.records import (
     SOURCE_LINE,
     TEXT,
     Reject,
-    every_record_rejected,
     fail_fast,
     passthrough_name,
 )
@@ -84,8 +83,9 @@ def dedup_table(
             none of the kinds above.
         ConfigError: the config file cannot be read, or it, the mapping or an override names an
             unknown key or a bad value; `engine` is not `local`.
-        InputError: the table names a column twice; every record was rejected, or a reject under
-            `on_error: fail`, or the keep rule's field cannot rank the records.
+        InputError: the table names a column twice, has no text column, holds a reject under
+            `on_error: fail`, or the keep rule's field cannot rank the records. A table whose every
+            record is rejected is no error: `Result.rejects` holds them all.
     """
     config = _config(config)
     if overrides:
@@ -102,10 +102,9 @@ def dedup_table(
     clock = Clock(report.timings)
     features = featurize(records, config, clock)
     features, paragraph_index = memory.strip_boilerplate(features, config, clock)
-    rejects += features.rejects
-    if report.read and len(rejects) == report.read:
-        first = rejects[0]
-        raise every_record_rejected(report.read, f"{first.where}: {first.reason}")
+    rejects = sorted(rejects + features.rejects, key=lambda r: r.source_line or 0)  # row order
+    # Unlike a file run, a batch whose every record is rejected is no error: its rejects are the
+    # answer (a misspelled text field, what a file run's refusal is mostly for, is refused above).
     found = memory.find_duplicates(features, config, clock)
     unique, duplicates, rejected = memory.tables(features, found, rejects, report)
     if paragraph_index is None:

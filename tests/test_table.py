@@ -192,3 +192,20 @@ def test_a_field_named_like_a_renamed_one_keeps_its_values(
     for unique in (from_table, from_file):
         assert {name: unique.column(name).to_pylist() for name in expected} == expected
         assert unique.column("cluster_id").to_pylist() == ["a", "b"]
+
+
+def test_a_table_whose_every_record_is_rejected_gives_its_rejects() -> None:
+    # A pipeline's batch of bad records gets them back as rejects (a file run stops instead: there
+    # it is most often a misspelled text field, which a table refuses up front).
+    table = pa.table({"id": ["a", "b", "c"], "text": ["   ", "<p></p>", None], "n": [1, 2, 3]})
+    result = dedup.dedup_table(table)
+    assert [(r["id"], r["source_line"], r["field"]) for r in result.rejects.to_pylist()] == [
+        ("a", 1, "text"),
+        ("b", 2, "text"),
+        ("c", 3, "text"),
+    ]
+    assert result.unique.num_rows == 0 and result.duplicates.num_rows == 0
+    full = dedup.dedup_table(pa.table({"id": ["d"], "text": ["one two three four five"], "n": [4]}))
+    assert result.unique.schema.remove_metadata() == full.unique.schema.remove_metadata()
+    report = result.report
+    assert (report.read, report.kept, report.duplicates, report.rejected) == (3, 0, 0, 3)
