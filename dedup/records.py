@@ -7,6 +7,7 @@ position, its reason and (a bounded prefix of) its raw content, so nothing is dr
 
 from __future__ import annotations
 
+import numbers
 import typing
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -87,6 +88,20 @@ def clip_raw(raw: str | bytes | None) -> str | None:
     if isinstance(raw, bytes):
         raw = raw[: RAW_LIMIT * 4].decode("utf-8", errors="replace")
     return raw[:RAW_LIMIT]
+
+
+def id_problem(value: object) -> str | None:
+    """Why `value` cannot be a record's id (None when it can): an id is a string or an integer.
+
+    An integer is any `numbers.Integral` but a boolean (Python's or numpy's), so a numpy `int64`
+    from a DataFrame is one; a float (`2.5`, and `3.0` too), bytes or a list are not. The rule of
+    the file readers (`field 'id' is a number, expected a string or an integer`), for the table
+    API and the index alike.
+    """
+    integer = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if isinstance(value, str) or integer:
+        return None
+    return f"id must be a string or an integer; got {type(value).__name__}"
 
 
 def strings(table: pa.Table, column: str) -> list[str]:

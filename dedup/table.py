@@ -29,6 +29,7 @@ from dedup.records import (
     TEXT,
     Reject,
     fail_fast,
+    id_problem,
     passthrough_name,
 )
 from dedup.report import Report
@@ -141,7 +142,9 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
 
     A pandas object column whose values share no Arrow type (a number beside strings) is read
     as a file's field would be: its values as they are for the id and text columns (each row then
-    judged alone), JSON text for a pass-through column (`fields.column`).
+    judged alone), JSON text for a pass-through column (`fields.column`). An id or text column
+    Arrow types as binary (strings beside bytes) is judged row by row too, so only its rows that
+    hold bytes are rejected.
     """
     if isinstance(table, pa.Table):
         _refuse_repeated(table.column_names)
@@ -151,27 +154,47 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
         raise TypeError(f"dedup_table takes a pyarrow Table or a pandas DataFrame; got {kind}")
     names = [str(name) for name in table.columns]
     _refuse_repeated(names)
+    own = (config.input.id_field, config.input.text_field)
     try:
-        return pa.Table.from_pandas(table, preserve_index=False), {}
+        whole = pa.Table.from_pandas(table, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         pass  # some column holds values of more than one type: column by column
+    else:
+        # Arrow types strings beside bytes as binary: such an id or text column is judged row by row.
+        binary = [n for n in own if n in whole.column_names and _binary(whole[n].type)]
+        if not binary:
+            return whole, {}
+        held = {n: _values(table.iloc[:, names.index(n)]) for n in binary}
+        for n in binary:  # the values are held aside; the column keeps its place
+            whole = whole.set_column(whole.column_names.index(n), n, pa.nulls(len(table), pa.string()))
+        return whole, held
     arrays: dict[str, pa.Array[Any]] = {}
     kinds: dict[str, pa.Field] = {}
     loose: dict[str, list[Any]] = {}
-    own = (config.input.id_field, config.input.text_field)
     for name, position in zip(names, range(len(names)), strict=True):
         series = table.iloc[:, position]
         try:
             arrays[name] = pa.Array.from_pandas(series)
-            continue
+            if not (name in own and _binary(arrays[name].type)):
+                continue
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            values = series.astype(object).where(series.notna(), None).tolist()
+            pass
+        values = _values(series)
         if name in own:
             loose[name] = values
             arrays[name] = pa.nulls(len(values), pa.string())
         else:
             arrays[name], kinds[name] = fields.column(name, values)
     return fields.table(arrays, kinds), loose
+
+
+def _binary(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
+
+
+def _values(series: Any) -> list[Any]:
+    """A pandas column's values as Python objects, a missing value (NaN, NaT, None) as None."""
+    return list(series.astype(object).where(series.notna(), None).tolist())
 
 
 def _refuse_repeated(names: list[str]) -> None:
@@ -216,11 +239,10 @@ def _records(table: pa.Table, loose: dict[str, list[Any]], config: Config) -> tu
     for i, rid in enumerate(raw_ids):
         if rid is None:
             ids.append(f"{TABLE}:{i + 1}")
-        elif isinstance(rid, (str, int)) and not isinstance(rid, bool):
+        elif (reason := id_problem(rid)) is None:
             ids.append(str(rid))
         else:
             ids.append(f"{TABLE}:{i + 1}")
-            reason = f"id must be a string or an integer; got {type(rid).__name__}"
             bad[i] = Reject(TABLE, i + 1, reason, "read", None, cfg.id_field)
         if not plain and i not in bad and not isinstance(text_values[i], str):
             kind = "null" if text_values[i] is None else type(text_values[i]).__name__

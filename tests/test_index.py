@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -358,7 +359,12 @@ def test_cli_index_check_refuses_a_path_that_holds_no_index(
         assert f"{path}: no index there" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "typo").exists(), "a check creates nothing"
     assert (tmp_path / "empty.sqlite").read_bytes() == b""
-    assert not (tmp_path / "out" / "unique.parquet").exists()
+    assert not (tmp_path / "out").exists(), "not even the output folder"
+    # An earlier run's outputs stay as they were.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "unique.parquet").write_bytes(b"earlier")
+    assert cli("index", "check", "c.yaml").exit_code == IndexMismatchError.exit_code
+    assert (tmp_path / "out" / "unique.parquet").read_bytes() == b"earlier"
 
 
 def test_opening_with_create_false_refuses_a_missing_index(target: tuple[str, dict[str, Any]]) -> None:
@@ -394,3 +400,33 @@ def test_odd_records_are_rejects_or_one_clear_error(target: tuple[str, dict[str,
         with pytest.raises(dedup.InputError, match=r"no column 'id'; columns present: text"):
             index.check(pa.table({"text": [TEXTS[0]]}))
         assert index.stats()["records"] == 1
+
+
+def test_remove_refuses_a_bare_string(target: tuple[str, dict[str, Any]]) -> None:
+    # A string is an iterable of its characters: "abc" would forget records a, b and c.
+    with _open(target) as index:
+        index.add([("a", TEXTS[0]), ("b", TEXTS[1]), ("c", TEXTS[2]), ("abc", TEXTS[3])])
+        for wrong in ("abc", b"abc"):
+            with pytest.raises(TypeError, match=r"ids: an iterable of ids, not one id; got "):
+                index.remove(wrong)  # type: ignore[arg-type]
+        assert index.stats()["records"] == 4
+        assert index.remove(["abc"]) == 1 and index.stats()["records"] == 3
+
+
+def test_an_id_must_be_a_string_or_an_integer_as_in_a_file(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        found = index.add(
+            [(1.5, TEXTS[0]), (7, TEXTS[1]), (np.int64(8), TEXTS[2]), (True, TEXTS[3]), ("s", TEXTS[4])]
+        )
+        assert [(m.id, m.status, m.reason) for m in found] == [
+            ("1.5", "rejected", "id must be a string or an integer; got float"),
+            ("7", "new", None),
+            ("8", "new", None),
+            ("True", "rejected", "id must be a string or an integer; got bool"),
+            ("s", "new", None),
+        ]
+        table = pa.table({"id": pa.array([2.5, 3.0]), "text": [TEXTS[5], TEXTS[0]]})
+        assert [(m.status, m.reason) for m in index.check(table)] == [
+            ("rejected", "id must be a string or an integer; got float"),
+        ] * 2
+        assert index.stats()["records"] == 3

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dedup import Index, IndexMismatchError, config_from_dict
 from dedup.index.paragraphs import KnownParagraph
+from dedup.index.redis_store import RedisStore
 from tests.conftest import article
 
 A = article(41, paragraphs=4, words=40)
@@ -113,3 +115,25 @@ def test_a_paragraph_index_opened_for_documents_names_the_granularity(
         IndexMismatchError, match="granularity 'paragraph min_words=4' \\(this config: None\\)"
     ):
         Index.open(where, config_from_dict(data))
+
+
+def test_a_paragraph_index_whose_paragraph_store_is_gone_is_refused(
+    target: tuple[str, dict[str, Any]],
+) -> None:
+    # Without its paragraph store an index would call every known paragraph new: refuse it, create
+    # nothing, whatever `create` says.
+    where, data = target
+    with _open(target) as index:
+        index.add([("a", "\n\n".join(A))])
+        assert index.paragraphs is not None
+        store = index.paragraphs.store
+        if isinstance(store, RedisStore):
+            store.clear()
+    if not isinstance(store, RedisStore):
+        for file in Path(where).parent.glob("*.paragraphs.*"):
+            file.unlink()
+    config = config_from_dict({**data, "granularity": "paragraph"})
+    for create in (False, True):
+        with pytest.raises(IndexMismatchError, match=r"its paragraph store \(.+\) is missing"):
+            Index.open(where, config, create=create)
+    assert not list(Path(where).parent.glob("*.paragraphs.*")), "nothing is created"

@@ -799,3 +799,20 @@ def test_newest_reads_native_dates_and_times(kind: str, tmp_path: Path) -> None:
     else:
         unique = dedup.dedup_table(pa.table({**texts, "when": column}), config).unique
     assert set(unique["id"].to_pylist()) == {"s2", "other"}
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow"])
+def test_newest_tells_apart_times_a_nanosecond_apart(kind: str, tmp_path: Path) -> None:
+    # A float of seconds since 1970 holds about a quarter of a microsecond: nanosecond stamps (a
+    # pandas or Arrow timestamp[ns] column) must still rank by every digit they have.
+    rows = _rule_corpus()
+    base = 1_740_000_000_123_456_000  # ns since the epoch, 2025-02-19
+    stamps = [base, base + 1, base - 1, base + 2]  # s2 (base + 1) is the newest of the three
+    texts = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}
+    config = config_from_dict({"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}})
+    if kind == "pandas":
+        table: Any = pd.DataFrame({**texts, "when": pd.to_datetime(stamps, unit="ns")})
+    else:
+        table = pa.table({**texts, "when": pa.array(stamps, pa.timestamp("ns"))})
+    unique = dedup.dedup_table(table, config).unique
+    assert set(unique.column("id").to_pylist()) == {"s2", "other"}

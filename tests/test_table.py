@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -209,3 +211,28 @@ def test_a_table_whose_every_record_is_rejected_gives_its_rejects() -> None:
     assert result.unique.schema.remove_metadata() == full.unique.schema.remove_metadata()
     report = result.report
     assert (report.read, report.kept, report.duplicates, report.rejected) == (3, 0, 0, 3)
+
+
+@pytest.mark.parametrize("column", ["text", "id"])
+def test_one_bytes_value_rejects_its_own_row_only(column: str) -> None:
+    # Arrow types a column of strings and bytes as binary; each string is still a string.
+    rows = news_rows()
+    values: dict[str, list[Any]] = {
+        "id": ["a", "b", "c"],
+        "text": [rows[0]["text"], rows[5]["text"], rows[6]["text"]],
+    }
+    values[column][1] = values[column][1].encode("utf-8")
+    result = dedup.dedup_table(pd.DataFrame(values))
+    rejects = [(r["source_line"], r["field"], r["reason"]) for r in result.rejects.to_pylist()]
+    kind = "id must be a string or an integer" if column == "id" else "text must be a string"
+    assert rejects == [(2, column, f"{kind}; got bytes")]
+    assert result.unique.column("id").to_pylist() == ["a", "c"]
+
+
+def test_numpy_integer_ids_are_integers() -> None:
+    rows = news_rows()
+    frame = pd.DataFrame({"id": pd.Series([np.int64(7), "b", np.int32(9)], dtype=object)})
+    frame["text"] = [rows[0]["text"], rows[5]["text"], rows[6]["text"]]
+    result = dedup.dedup_table(frame)
+    assert result.rejects.num_rows == 0
+    assert result.unique.column("id").to_pylist() == ["7", "b", "9"]

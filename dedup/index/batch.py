@@ -59,10 +59,12 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     files = sorted(set(readers.discover(config.input.paths)))
     writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
     _refuse_index_in_input(config, files)
-    with writers.claim(config.output) as folder:
+    # The index first: a check of a path that holds none (or an index built otherwise) is refused
+    # before the output folder is created or an earlier run's outputs are touched.
+    with Index.open(config.index.path, config, create=add) as index, writers.claim(config.output) as folder:
         spool = folder / _SPOOL
         try:
-            return _run(config, add, progress or NullProgress(), spool)
+            return _run(config, index, add, progress or NullProgress(), spool)
         except (OSError, pa.ArrowException) as err:
             if out_of_memory(err):
                 raise MemoryError(str(err)) from None
@@ -73,7 +75,7 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
             shutil.rmtree(spool, ignore_errors=True)
 
 
-def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
+def _run(config: Config, index: Index, add: bool, progress: Progress, spool: Path) -> Report:
     started = time.perf_counter()
     report = Report(config=to_dict(config), fingerprint=fingerprint(config), output_dir=config.output.dir)
     folder = writers.prepare(config.output)
@@ -87,36 +89,35 @@ def _run(config: Config, add: bool, progress: Progress, spool: Path) -> Report:
     parts: list[tuple[Path, Path]] = []
     skipped_records: dict[str, int] = {}
     progress.stage("index add" if add else "index check")
-    with Index.open(config.index.path, config, create=add) as index:
-        for k, piece in enumerate(pieces(readers.read(config.input), limits)):
-            fail_fast(piece.rejects, config.on_error)
-            part, rejects = piece.records, list(piece.rejects)
-            report.read += part.num_rows + len(piece.rejects)
-            report.skipped_blank_lines += piece.skipped_blank
-            skipped_records = add_counts([skipped_records, piece.skipped_records])
-            matches, rows, readable, paragraphs = (
-                index.ingest(part, add) if part.num_rows else ([], None, None, None)
-            )
-            files, lines = part[SOURCE_FILE].to_pylist(), part[SOURCE_LINE].to_pylist()
-            texts, ids = part[TEXT], part[ID].to_pylist()
-            for r, m in enumerate(matches):
-                counts[m.status] += 1
-                if m.status in ("exact", "near"):
-                    matched_by[m.matched_by or "exact"] += 1
-                if m.status == "rejected":
-                    raw = clip_raw(texts[r].as_py())
-                    field = config.input.text_field
-                    rejects.append(Reject(files[r], lines[r], m.reason or "", "clean", ids[r], field, raw))
-            fail_fast(rejects, config.on_error)
-            if rejects and not first_reject:
-                first_reject = describe_reject(rejects[0])
-            counts["rejected"] += len(piece.rejects)
-            matched = _matched(matches, rows, readable, paragraphs)
-            parts.append((spool / f"{k:06d}.arrow", spool / f"{k:06d}.rejects.arrow"))
-            work.save_table(parts[-1][0], matched)
-            work.save_table(parts[-1][1], rejects_table(rejects))
-            progress.advance(part.num_rows + len(piece.rejects))
-        report.outputs = {"index": index.stats()}
+    for k, piece in enumerate(pieces(readers.read(config.input), limits)):
+        fail_fast(piece.rejects, config.on_error)
+        part, rejects = piece.records, list(piece.rejects)
+        report.read += part.num_rows + len(piece.rejects)
+        report.skipped_blank_lines += piece.skipped_blank
+        skipped_records = add_counts([skipped_records, piece.skipped_records])
+        matches, rows, readable, paragraphs = (
+            index.ingest(part, add) if part.num_rows else ([], None, None, None)
+        )
+        files, lines = part[SOURCE_FILE].to_pylist(), part[SOURCE_LINE].to_pylist()
+        texts, ids = part[TEXT], part[ID].to_pylist()
+        for r, m in enumerate(matches):
+            counts[m.status] += 1
+            if m.status in ("exact", "near"):
+                matched_by[m.matched_by or "exact"] += 1
+            if m.status == "rejected":
+                raw = clip_raw(texts[r].as_py())
+                field = config.input.text_field
+                rejects.append(Reject(files[r], lines[r], m.reason or "", "clean", ids[r], field, raw))
+        fail_fast(rejects, config.on_error)
+        if rejects and not first_reject:
+            first_reject = describe_reject(rejects[0])
+        counts["rejected"] += len(piece.rejects)
+        matched = _matched(matches, rows, readable, paragraphs)
+        parts.append((spool / f"{k:06d}.arrow", spool / f"{k:06d}.rejects.arrow"))
+        work.save_table(parts[-1][0], matched)
+        work.save_table(parts[-1][1], rejects_table(rejects))
+        progress.advance(part.num_rows + len(piece.rejects))
+    report.outputs = {"index": index.stats()}
     report.shards = {"total": len(parts), "reused": 0}  # batches, each one transaction
     report.skipped_records = skipped_records
     report.kept = counts["new"]

@@ -32,7 +32,7 @@ from dedup.errors import IndexMismatchError, InputError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
 from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
-from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, id_problem
 from dedup.settings import NORMALIZE_VERSION
 
 FORMAT = "1"  # the stored layout; part of the fingerprint
@@ -115,7 +115,8 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
 
     Returns:
         `(table, ids, unstorable)`: the table, each record's id as given (as text; `<record N>`,
-        1-based, for a null id), and the records whose id is null, whose text is no string, or
+        1-based, for a null id), and the records whose id is null or neither a string nor an
+        integer (`records.id_problem`), whose text is no string, or
         whose id or text holds a lone surrogate (no UTF-8 form: Arrow cannot hold it) with the
         reason; in the table those have an empty text, so nothing of them is indexed.
 
@@ -130,20 +131,24 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
                 raise InputError(
                     f"no column '{name}'; columns present: {present}", path="<batch>", field=name
                 )
-        text = records[TEXT]
-        ids_array = records[ID].cast(pa.string())
+        text, id_column = records[TEXT], records[ID]
         string = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
-        if string and not text.null_count and not ids_array.null_count:
+        kind = id_column.type
+        id_ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+        if string and id_ok and not text.null_count and not id_column.null_count:
+            ids_array = id_column.cast(pa.string())
             table = _positioned(ids_array, text.cast(pa.string()))  # no Python copy
             return table, ids_array.to_pylist(), {}
-        given, texts = ids_array.to_pylist(), text.to_pylist()
+        given, texts = id_column.to_pylist(), text.to_pylist()
     else:
         given, texts = _pairs(records)
     # The index keeps records by id: a record without one is a reject, shown by its position; so
-    # is a record whose text is no string.
-    unstorable: dict[int, str] = {
-        i: "no id (null): the index keeps records by id" for i, x in enumerate(given) if x is None
-    }
+    # is a record whose id is no string or integer (as in a file), or whose text is no string.
+    unstorable: dict[int, str] = {}
+    for i, x in enumerate(given):
+        problem = "no id (null): the index keeps records by id" if x is None else id_problem(x)
+        if problem is not None:
+            unstorable[i] = problem
     ids = [f"<record {i + 1}>" if x is None else str(x) for i, x in enumerate(given)]
     for i, t in enumerate(texts):
         if not isinstance(t, str):
@@ -294,7 +299,8 @@ class Index:
         if config.granularity != "paragraph":
             return cls(store, config)
         try:
-            return cls(store, config, Paragraphs.open(target, config, expected))
+            indexed = store.count() if create else None  # a paragraph store is made only for an empty index
+            return cls(store, config, Paragraphs.open(target, config, expected, indexed))
         except BaseException:
             store.close()
             raise
@@ -599,8 +605,15 @@ class Index:
             batch.keys[pick],
         )
 
-    def remove(self, ids: Iterable[str]) -> int:
-        """Forget records by id; returns how many were indexed."""
+    def remove(self, ids: Iterable[str | int]) -> int:
+        """Forget records by id; returns how many of them were indexed.
+
+        Raises:
+            TypeError: `ids` is one string or bytes (whose characters would be taken as ids).
+        """
+        if isinstance(ids, (str, bytes)):
+            kind = type(ids).__name__
+            raise TypeError(f"ids: an iterable of ids, not one id; got {kind} {_clip(repr(ids))}")
         wanted = [str(i) for i in ids]
         with self._writing():
             if self.paragraphs is not None:

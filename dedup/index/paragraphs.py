@@ -29,6 +29,8 @@ import xxhash
 
 from dedup import lsh
 from dedup.config import Config
+from dedup.display import mask_credentials
+from dedup.errors import IndexMismatchError
 from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
 from dedup.paragraphs import ParagraphFeatures
 
@@ -63,6 +65,14 @@ def target(path_or_url: str, name: str) -> tuple[str, str]:
     return str(path.with_name(f"{path.stem}.paragraphs{path.suffix}")), name
 
 
+def _missing(path_or_url: str, where: str, indexed: int | None) -> IndexMismatchError:
+    held = f"; the index holds {indexed} records whose paragraphs it would not know" if indexed else ""
+    return IndexMismatchError(
+        f"{mask_credentials(path_or_url)}: its paragraph store ({mask_credentials(where)}) is missing{held}. "
+        "Restore it beside the index, or build the index anew"
+    )
+
+
 def _directory_key(rid: str) -> np.uint64:
     """The exact key of a record's directory entry (never a paragraph digest's, but for 2**-64)."""
     return np.uint64(xxhash.xxh3_64_intdigest(b"\x1fdirectory\x1f" + rid.encode("utf-8")))
@@ -88,20 +98,36 @@ class Paragraphs:
         self.verify_cfg = dataclasses.replace(config.lsh, verify="exact", figures=False)
 
     @classmethod
-    def open(cls, path_or_url: str, config: Config, meta: dict[str, str]) -> Paragraphs:
-        """Open (or create) the paragraph store of the index at `path_or_url`, with the index's settings.
+    def open(cls, path_or_url: str, config: Config, meta: dict[str, str], indexed: int | None) -> Paragraphs:
+        """Open the paragraph store of the index at `path_or_url`, with the index's settings.
+
+        Args:
+            path_or_url: the index's SQLite path or Redis URL.
+            config: the index's config.
+            meta: the index's signature settings, written into a new store.
+            indexed: how many records the index holds, or None where no store may be created. A
+                new store is made only for an index that holds no records: an index whose records
+                outlive their paragraph store (a file deleted, a namespace flushed) would call
+                every paragraph new, so it is refused, and nothing is created.
 
         Raises:
-            IndexMismatchError: the store holds other settings, or is not a dedup index.
+            IndexMismatchError: the store holds other settings, is not a dedup index, or is missing
+                where it may not be created.
         """
         where, name = target(path_or_url, config.index.name)
+        redis = where.startswith(("redis://", "rediss://", "unix://"))
+        if not redis and indexed != 0 and not (Path(where).is_file() and Path(where).stat().st_size):
+            raise _missing(path_or_url, where, indexed)
         store: Store
-        if where.startswith(("redis://", "rediss://", "unix://")):
+        if redis:
             from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
 
             store = RedisStore(where, name, config.index.lock_timeout)
         else:
             store = SQLiteStore(where, config.index.lock_timeout)
+        if not store.read_meta() and indexed != 0:
+            store.close()
+            raise _missing(path_or_url, f"{where} namespace {name}" if redis else where, indexed)
         if not store.read_meta():
             with store.locked():
                 if not store.read_meta():
