@@ -7,6 +7,7 @@ position, its reason and (a bounded prefix of) its raw content, so nothing is dr
 
 from __future__ import annotations
 
+import math
 import numbers
 import typing
 from dataclasses import dataclass
@@ -88,6 +89,15 @@ def clip_raw(raw: str | bytes | None) -> str | None:
     if isinstance(raw, bytes):
         raw = raw[: RAW_LIMIT * 4].decode("utf-8", errors="replace")
     return raw[:RAW_LIMIT]
+
+
+def missing(value: object) -> bool:
+    """Whether `value` stands for no value: None, a float NaN (numpy's too), pandas' `NA` or `NaT`."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def id_problem(value: object) -> str | None:

@@ -360,9 +360,12 @@ def test_cli_index_check_refuses_a_path_that_holds_no_index(
     assert not (tmp_path / "typo").exists(), "a check creates nothing"
     assert (tmp_path / "empty.sqlite").read_bytes() == b""
     assert not (tmp_path / "out").exists(), "not even the output folder"
-    # An earlier run's outputs stay as they were.
+    # An earlier run's outputs stay as they were, even where the job may overwrite them.
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "unique.parquet").write_bytes(b"earlier")
+    (tmp_path / "c.yaml").write_text(
+        "index: {path: typo/idx.sqlite}\noutput: {dir: out, overwrite: true}\ninput: {paths: [in.jsonl]}\n"
+    )
     assert cli("index", "check", "c.yaml").exit_code == IndexMismatchError.exit_code
     assert (tmp_path / "out" / "unique.parquet").read_bytes() == b"earlier"
 
@@ -430,3 +433,54 @@ def test_an_id_must_be_a_string_or_an_integer_as_in_a_file(target: tuple[str, di
             ("rejected", "id must be a string or an integer; got float"),
         ] * 2
         assert index.stats()["records"] == 3
+
+
+def test_remove_takes_ids_by_the_rule_add_takes_them(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        index.add(
+            [("97", TEXTS[0]), ("None", TEXTS[1]), ("1.0", TEXTS[2]), ("True", TEXTS[3]), (5, TEXTS[4])]
+        )
+        for wrong in (bytearray(b"ab"), memoryview(b"ab"), [None], [1.0], [True], [b"97"]):
+            with pytest.raises(TypeError, match=r"ids: "):
+                index.remove(wrong)  # type: ignore[arg-type]
+        assert index.stats()["records"] == 5
+        assert index.remove(iter([5, np.int64(97)])) == 2 and index.stats()["records"] == 3
+
+
+def test_a_missing_or_not_a_number_id_is_a_missing_id(target: tuple[str, dict[str, Any]]) -> None:
+    import pandas as pd
+
+    with _open(target) as index:
+        found = index.check([(float("nan"), TEXTS[0]), (pd.NA, TEXTS[1]), (None, TEXTS[2])])
+        assert [(m.id, m.reason) for m in found] == [
+            (f"<record {k}>", "no id (null): the index keeps records by id") for k in (1, 2, 3)
+        ]
+
+
+def test_a_dataframe_is_a_batch_of_records(target: tuple[str, dict[str, Any]]) -> None:
+    import pandas as pd
+
+    with _open(target) as index:
+        index.add([("a", TEXTS[0])])
+        frame = pd.DataFrame({"id": ["x", 7, 2.5], "text": [TEXTS[0], TEXTS[1], TEXTS[2]]})
+        assert [(m.id, m.status) for m in index.check(frame)] == [
+            ("x", "exact"),
+            ("7", "new"),
+            ("2.5", "rejected"),
+        ]
+        with pytest.raises(dedup.InputError, match=r"no column 'id'; columns present: text"):
+            index.check(pd.DataFrame({"text": [TEXTS[0]]}))
+
+
+def test_cli_index_add_refused_for_its_output_folder_creates_no_index(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "unique.parquet").write_bytes(b"earlier")
+    (tmp_path / "c.yaml").write_text(
+        "index: {path: store/fresh.sqlite}\noutput: {dir: out}\ninput: {paths: [in.jsonl]}\n"
+    )
+    result = cli("index", "add", "c.yaml")
+    assert result.exit_code != 0 and "holds an earlier run" in result.output
+    assert not (tmp_path / "store").exists(), "no index is created for a job that cannot write"

@@ -137,3 +137,30 @@ def test_a_paragraph_index_whose_paragraph_store_is_gone_is_refused(
         with pytest.raises(IndexMismatchError, match=r"its paragraph store \(.+\) is missing"):
             Index.open(where, config, create=create)
     assert not list(Path(where).parent.glob("*.paragraphs.*")), "nothing is created"
+
+
+def test_a_paragraph_store_left_from_an_index_that_is_gone_is_not_adopted(
+    target: tuple[str, dict[str, Any]],
+) -> None:
+    # The records' store is gone but the paragraph store stayed: a new index there would report
+    # paragraphs of records it does not hold. It is refused before anything is written.
+    where, data = target
+    with _open(target) as index:
+        index.add([("z", "\n\n".join(A))])
+        records = index.store
+        if isinstance(records, RedisStore):  # the records' keys only, not the paragraph store's
+            for key in list(records.client.scan_iter(match=f"{records.ns}:*")):
+                if not key.decode().startswith(f"{records.ns}:paragraphs:"):
+                    records.client.delete(key)
+    if not isinstance(records, RedisStore):
+        Path(where).unlink()
+    with pytest.raises(IndexMismatchError, match=r"paragraph store \(.+\) holds \d+ entries, left from"):
+        _open(target)
+    config = config_from_dict({**data, "granularity": "paragraph"})
+    with pytest.raises(IndexMismatchError, match="no index there"):
+        Index.open(where, config, create=False)
+    if not isinstance(records, RedisStore):
+        assert not Path(where).exists(), "nothing is created"
+    else:
+        with pytest.raises(IndexMismatchError, match="no index there"):
+            Index.open(where, config_from_dict(data), create=False)

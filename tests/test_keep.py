@@ -801,7 +801,7 @@ def test_newest_reads_native_dates_and_times(kind: str, tmp_path: Path) -> None:
     assert set(unique["id"].to_pylist()) == {"s2", "other"}
 
 
-@pytest.mark.parametrize("kind", ["pandas", "arrow"])
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "parquet"])
 def test_newest_tells_apart_times_a_nanosecond_apart(kind: str, tmp_path: Path) -> None:
     # A float of seconds since 1970 holds about a quarter of a microsecond: nanosecond stamps (a
     # pandas or Arrow timestamp[ns] column) must still rank by every digit they have.
@@ -814,5 +814,13 @@ def test_newest_tells_apart_times_a_nanosecond_apart(kind: str, tmp_path: Path) 
         table: Any = pd.DataFrame({**texts, "when": pd.to_datetime(stamps, unit="ns")})
     else:
         table = pa.table({**texts, "when": pa.array(stamps, pa.timestamp("ns"))})
-    unique = dedup.dedup_table(table, config).unique
+    if kind == "parquet":  # through `dedup run`, which writes the stamps back as they were
+        pq.write_table(table, tmp_path / "in.parquet")
+        data = {"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}}
+        dedup.run(config_from_dict({**data, "input": {"paths": [str(tmp_path / "in.parquet")]}}))
+        unique = pq.read_table(tmp_path / "out" / "unique.parquet")
+        assert unique.schema.field("when").type == pa.timestamp("ns")
+        assert sorted(unique["when"].cast(pa.int64()).to_pylist()) == [base + 1, base + 2]
+    else:
+        unique = dedup.dedup_table(table, config).unique
     assert set(unique.column("id").to_pylist()) == {"s2", "other"}

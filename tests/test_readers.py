@@ -5,6 +5,7 @@ import io
 import json
 import os
 import zlib
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -934,3 +935,22 @@ def _decoded_before_damage(data: bytes) -> bytes:
             return bytes(out)
         rest = decoder.unused_data + rest[fed:]
     return bytes(out)
+
+
+def test_a_parquet_files_pass_through_columns_keep_their_types(tmp_path: Path) -> None:
+    # Rows are read one by one (each judged alone), but a column's Arrow type is the file's: a
+    # nanosecond timestamp keeps its nanoseconds, a 32-bit integer stays one, and so on.
+    ns = pa.timestamp("ns", tz="UTC")
+    columns = {
+        "when": pa.array([1_704_067_200_000_000_001, None], ns),
+        "small": pa.array([7, -3], pa.int32()),
+        "label": pa.array(["x", "y"]).dictionary_encode(),
+        "price": pa.array([Decimal("1.25"), None], pa.decimal128(9, 2)),
+        "day": pa.array([19_000, 19_001], pa.date32()),
+    }
+    pq.write_table(pa.table({"id": ["p1", "p2"], "text": ["a", "b"], **columns}), tmp_path / "a.parquet")
+    batches = list(read(InputConfig(paths=(str(tmp_path),))))
+    table = concat([b.records for b in batches])
+    for name, expected in columns.items():
+        assert table.schema.field(name).type == expected.type, name
+        assert table[name].to_pylist() == expected.to_pylist(), name

@@ -94,7 +94,7 @@ from dedup.settings import NORMALIZE_VERSION
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
 #: The layout of the checkpoints; a change makes older ones stale.
-CHECKPOINT_LAYOUT = 5
+CHECKPOINT_LAYOUT = 6
 
 
 def crash_point(name: str) -> None:

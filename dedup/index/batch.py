@@ -59,8 +59,10 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     files = sorted(set(readers.discover(config.input.paths)))
     writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
     _refuse_index_in_input(config, files)
-    # The index first: a check of a path that holds none (or an index built otherwise) is refused
-    # before the output folder is created or an earlier run's outputs are touched.
+    # The output folder's refusal first, then the index: a job refused creates no index, and a
+    # check of a path that holds none (or an index built otherwise) is refused before the output
+    # folder is created or an earlier run's outputs are touched.
+    writers.refuse_earlier(config.output)
     with Index.open(config.index.path, config, create=add) as index, writers.claim(config.output) as folder:
         spool = folder / _SPOOL
         try:

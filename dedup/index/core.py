@@ -32,7 +32,7 @@ from dedup.errors import IndexMismatchError, InputError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
 from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
-from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, id_problem
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, id_problem, missing
 from dedup.settings import NORMALIZE_VERSION
 
 FORMAT = "1"  # the stored layout; part of the fingerprint
@@ -140,10 +140,13 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
             table = _positioned(ids_array, text.cast(pa.string()))  # no Python copy
             return table, ids_array.to_pylist(), {}
         given, texts = id_column.to_pylist(), text.to_pylist()
+    elif type(records).__module__.startswith("pandas") and hasattr(records, "columns"):
+        given, texts = _frame(records)
     else:
         given, texts = _pairs(records)
     # The index keeps records by id: a record without one is a reject, shown by its position; so
     # is a record whose id is no string or integer (as in a file), or whose text is no string.
+    given = [None if missing(x) else x for x in given]  # NaN and pandas' NA are no id either
     unstorable: dict[int, str] = {}
     for i, x in enumerate(given):
         problem = "no id (null): the index keeps records by id" if x is None else id_problem(x)
@@ -173,6 +176,29 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
                 stored_texts[i] = ""
     table = _positioned(pa.array(stored_ids, pa.string()), pa.array(stored_texts, pa.string()))
     return table, ids, unstorable
+
+
+def _frame(frame: Any) -> tuple[list[Any], list[Any]]:
+    """The ids and texts of a pandas DataFrame's `id` and `text` columns, as Python values.
+
+    Each value is judged alone, as a file's are (a column mixing types has no Arrow type).
+
+    Raises:
+        InputError: a column is missing, or its name appears more than once.
+    """
+    names = [str(name) for name in frame.columns]
+    columns = []
+    for name in (ID, TEXT):
+        if names.count(name) != 1:
+            problem = (
+                f"column '{name}' appears {names.count(name)} times; give each column its own name"
+                if names.count(name)
+                else f"no column '{name}'; columns present: {', '.join(names) or 'none'}"
+            )
+            raise InputError(problem, path="<batch>", field=name)
+        series = frame.iloc[:, names.index(name)]
+        columns.append(list(series.astype(object).where(series.notna(), None)))
+    return columns[0], columns[1]
 
 
 def _pairs(records: Iterable[Any]) -> tuple[list[Any], list[Any]]:
@@ -267,16 +293,18 @@ class Index:
             from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
 
             store = RedisStore(target, config.index.name, config.index.lock_timeout)
+            if not store.read_meta():
+                _refuse_new(target, config, create, store)
         else:
             file = Path(target)
-            if not create and not (file.is_file() and file.stat().st_size):
-                raise _no_index(target)
+            if not (file.is_file() and file.stat().st_size):
+                _refuse_new(target, config, create, None)
             store = SQLiteStore(target, config.index.lock_timeout)
         expected = signature_settings(config)
         stored = store.read_meta()
         if not stored and not create:
             store.close()
-            raise _no_index(target)
+            raise _no_index(target, config)
         if not stored:  # a new index: the first writer records its settings
             with store.locked():
                 stored = store.read_meta()
@@ -609,12 +637,18 @@ class Index:
         """Forget records by id; returns how many of them were indexed.
 
         Raises:
-            TypeError: `ids` is one string or bytes (whose characters would be taken as ids).
+            TypeError: `ids` is one string or bytes (whose characters would be taken as ids), or
+                holds a value that is no id (`records.id_problem`: neither a string nor an integer).
         """
-        if isinstance(ids, (str, bytes)):
+        if isinstance(ids, (str, bytes, bytearray, memoryview)):
             kind = type(ids).__name__
             raise TypeError(f"ids: an iterable of ids, not one id; got {kind} {_clip(repr(ids))}")
-        wanted = [str(i) for i in ids]
+        wanted: list[str] = []
+        for rid in ids:  # the ids `add` takes, and no other: str(None) would name the id "None"
+            if id_problem(rid) is not None:
+                kind = type(rid).__name__
+                raise TypeError(f"ids: each a string or an integer, as `add` takes them; got {kind} {rid!r}")
+            wanted.append(str(rid))
         with self._writing():
             if self.paragraphs is not None:
                 self.paragraphs.remove(wanted)
@@ -639,8 +673,38 @@ class Index:
         }
 
 
-def _no_index(target: str) -> IndexMismatchError:
+def _refuse_new(target: str, config: Config, create: bool, store: Store | None) -> None:
+    """Refuse a new index where none may be made (closing `store`, when given).
+
+    Without `create`, none is made. At paragraph granularity, none is made beside a paragraph
+    store that holds entries (left from an index that is gone): the new index would report
+    paragraphs of records it does not hold.
+
+    Raises:
+        IndexMismatchError: saying which.
+    """
+    problem: IndexMismatchError | None = None
+    if not create:
+        problem = _no_index(target, config)
+    elif config.granularity == "paragraph":
+        where, entries = Paragraphs.left(target, config)
+        if entries:
+            problem = IndexMismatchError(
+                f"{mask_credentials(target)}: no index there, but its paragraph store "
+                f"({mask_credentials(where)}) holds {entries} entries, left from an index that is gone: "
+                "a new index would report paragraphs of records it does not hold. Restore the "
+                "index, or remove the paragraph store"
+            )
+    if problem is not None:
+        if store is not None:
+            store.close()
+        raise problem
+
+
+def _no_index(target: str, config: Config) -> IndexMismatchError:
+    redis = target.startswith(("redis://", "rediss://", "unix://"))
+    namespace = f" (namespace '{config.index.name}')" if redis else ""
     return IndexMismatchError(
-        f"{mask_credentials(target)}: no index there; build one with `dedup index add` "
+        f"{mask_credentials(target)}{namespace}: no index there; build one with `dedup index add` "
         "(or `Index.open` with `create=True`), or correct the path"
     )

@@ -65,8 +65,12 @@ def target(path_or_url: str, name: str) -> tuple[str, str]:
     return str(path.with_name(f"{path.stem}.paragraphs{path.suffix}")), name
 
 
+def _records(count: int) -> str:
+    return f"{count} record" if count == 1 else f"{count} records"
+
+
 def _missing(path_or_url: str, where: str, indexed: int | None) -> IndexMismatchError:
-    held = f"; the index holds {indexed} records whose paragraphs it would not know" if indexed else ""
+    held = f"; the index holds {_records(indexed)} whose paragraphs it would not know" if indexed else ""
     return IndexMismatchError(
         f"{mask_credentials(path_or_url)}: its paragraph store ({mask_credentials(where)}) is missing{held}. "
         "Restore it beside the index, or build the index anew"
@@ -133,6 +137,28 @@ class Paragraphs:
                 if not store.read_meta():
                     store.write_meta(meta)
         return cls(store, config)
+
+    @staticmethod
+    def left(path_or_url: str, config: Config) -> tuple[str, int]:
+        """Where the paragraph store of the index at `path_or_url` lives, and how many entries it holds.
+
+        0 where there is no store; nothing is created. An index that is new while a store with
+        entries is there would adopt the paragraphs of records it does not hold.
+        """
+        where, name = target(path_or_url, config.index.name)
+        if where.startswith(("redis://", "rediss://", "unix://")):
+            from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
+
+            store: Store = RedisStore(where, name, config.index.lock_timeout)
+            label = f"{where} namespace {name}"
+        else:
+            if not (Path(where).is_file() and Path(where).stat().st_size):
+                return where, 0
+            store, label = SQLiteStore(where, config.index.lock_timeout), where
+        try:
+            return label, store.count() if store.read_meta() else 0
+        finally:
+            store.close()
 
     def close(self) -> None:
         """Release the store's connection."""

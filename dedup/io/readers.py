@@ -214,6 +214,8 @@ class _Builder:
 
     def __init__(self, display: str) -> None:
         self.display = display
+        #: A pass-through column's Arrow type where the file states one (Parquet), by output name.
+        self.kinds: dict[str, pa.DataType] = {}
         self.rows: list[dict[str, Any]] = []
         self.rejects: list[Reject] = []
         self.skipped = 0
@@ -238,7 +240,7 @@ class _Builder:
         return len(self.rows) + len(self.rejects) >= BATCH_SIZE
 
     def flush(self) -> ReadBatch:
-        batch = ReadBatch(_table(self.rows), self.rejects, self.skipped, self.skipped_records)
+        batch = ReadBatch(_table(self.rows, self.kinds), self.rejects, self.skipped, self.skipped_records)
         self.rows, self.rejects, self.skipped, self.skipped_records = [], [], 0, {}
         return batch
 
@@ -246,7 +248,8 @@ class _Builder:
         return bool(self.rows or self.rejects or self.skipped or self.skipped_records)
 
 
-def _table(rows: list[dict[str, Any]]) -> pa.Table:
+def _table(rows: list[dict[str, Any]], kinds: dict[str, pa.DataType]) -> pa.Table:
+    """The rows as a table; a pass-through column of a type in `kinds` keeps it (else inferred)."""
     if not rows:
         return _empty()
     keys = list(dict.fromkeys(key for row in rows for key in row))  # every row's fields, in order
@@ -259,7 +262,12 @@ def _table(rows: list[dict[str, Any]]) -> pa.Table:
         elif key in (ID, TEXT, SOURCE_FILE):
             columns[key] = pa.array(values, pa.string())
         else:
-            columns[key], marked[key] = fields.column(key, values)
+            try:  # the file's own type, where it states one: nothing lost
+                columns[key] = pa.array(values, kinds[key]) if key in kinds else None
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
+                columns[key] = None
+            if columns[key] is None:
+                columns[key], marked[key] = fields.column(key, values)
     return fields.table(columns, marked)
 
 
@@ -436,6 +444,10 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
                 cfg.text_field,
             )
             return
+        # Values go through Python row by row (each record is judged alone), but a column keeps
+        # the file's type: inferred again, a nanosecond timestamp would come out in microseconds.
+        own = (cfg.text_field, cfg.id_field)
+        b.kinds = {passthrough_name(f.name): f.type for f in pfile.schema_arrow if f.name not in own}
         for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
             for obj in batch.to_pylist():
                 row += 1

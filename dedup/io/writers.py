@@ -55,6 +55,20 @@ def prepare(cfg: OutputConfig, resuming: bool = False) -> Path:
     Raises:
         OutputError: the folder holds an earlier run and `overwrite` is off, or cannot be created.
     """
+    folder = refuse_earlier(cfg, resuming)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{folder}: cannot create the output folder: {err.strerror or err}") from None
+    return folder
+
+
+def refuse_earlier(cfg: OutputConfig, resuming: bool = False) -> Path:
+    """The output folder, refused (creating nothing) when it holds an earlier run and not `overwrite`.
+
+    Raises:
+        OutputError: the path is no folder, or the folder holds an earlier run's outputs.
+    """
     folder = Path(cfg.dir)
     if folder.exists() and not folder.is_dir():
         raise OutputError(f"{folder}: the output path exists and is not a folder")
@@ -66,10 +80,6 @@ def prepare(cfg: OutputConfig, resuming: bool = False) -> Path:
             f"{folder}: the output folder holds an earlier run ({', '.join(earlier)}); "
             "set output.overwrite: true or choose another output.dir"
         )
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OutputError(f"{folder}: cannot create the output folder: {err.strerror or err}") from None
     return folder
 
 
