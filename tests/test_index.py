@@ -484,3 +484,16 @@ def test_cli_index_add_refused_for_its_output_folder_creates_no_index(
     result = cli("index", "add", "c.yaml")
     assert result.exit_code != 0 and "holds an earlier run" in result.output
     assert not (tmp_path / "store").exists(), "no index is created for a job that cannot write"
+
+
+@pytest.mark.parametrize("granularity", ["document", "paragraph"])
+def test_an_index_in_memory_works_and_leaves_no_file(
+    granularity: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with Index.open(":memory:", config_from_dict({"granularity": granularity})) as index:
+        assert [m.status for m in index.add([("a", TEXTS[0])])] == ["new"]
+        assert [m.status for m in index.check([("b", TEXTS[0])])] == ["exact"]
+        stats = index.stats()
+        assert stats["records"] == 1 and stats["bytes"] > 0
+    assert list(tmp_path.iterdir()) == []

@@ -31,7 +31,7 @@ from dedup import lsh
 from dedup.config import Config
 from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
-from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
+from dedup.index.store import MEMORY, SQLiteStore, Store, pack_entry, unpack_entry
 from dedup.paragraphs import ParagraphFeatures
 
 SEPARATOR = "\x1f"
@@ -61,6 +61,8 @@ def target(path_or_url: str, name: str) -> tuple[str, str]:
     """Where the paragraph store of an index at `path_or_url` lives: `(path or URL, Redis namespace)`."""
     if path_or_url.startswith(("redis://", "rediss://", "unix://")):
         return path_or_url, f"{name}:paragraphs"
+    if path_or_url == MEMORY:  # an index in memory: its paragraph store is another
+        return MEMORY, name
     path = Path(path_or_url)
     return str(path.with_name(f"{path.stem}.paragraphs{path.suffix}")), name
 

@@ -114,6 +114,10 @@ class Reentrant:
                 self.depth = 0
 
 
+#: SQLite's name for a database held in memory (gone with its connection), not a file.
+MEMORY = ":memory:"
+
+
 class SQLiteStore:
     """The embedded store: one SQLite file, WAL mode, safe for several writing processes.
 
@@ -258,7 +262,10 @@ class SQLiteStore:
             return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def nbytes(self) -> int:
-        """See `Store`: the database file and its write-ahead log."""
+        """See `Store`: the database file and its write-ahead log (an in-memory database's pages)."""
+        if str(self.path) == MEMORY:
+            pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+            return int(pages) * int(self.db.execute("PRAGMA page_size").fetchone()[0])
         wal = self.path.with_name(self.path.name + "-wal")
         return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
