@@ -162,11 +162,17 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
     else:
         # Arrow types strings beside bytes as binary: such an id or text column is judged row by row.
         binary = [n for n in own if n in whole.column_names and _binary(whole[n].type)]
-        if not binary:
+        lossy = [
+            n for n in whole.column_names if n not in own and _lossy(table.iloc[:, names.index(n)], whole[n])
+        ]
+        if not binary and not lossy:
             return whole, {}
         held = {n: _values(table.iloc[:, names.index(n)]) for n in binary}
         for n in binary:  # the values are held aside; the column keeps its place
             whole = whole.set_column(whole.column_names.index(n), n, pa.nulls(len(table), pa.string()))
+        for n in lossy:  # each value as JSON text, as a file's field whose values share no type
+            values = fields.json_text(_values(table.iloc[:, names.index(n)]))
+            whole = whole.set_column(whole.column_names.index(n), fields.json_field(n), values)
         return whole, held
     arrays: dict[str, pa.Array[Any]] = {}
     kinds: dict[str, pa.Field] = {}
@@ -175,7 +181,9 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
         series = table.iloc[:, position]
         try:
             arrays[name] = pa.Array.from_pandas(series)
-            if not (name in own and _binary(arrays[name].type)):
+            if name in own and not _binary(arrays[name].type):
+                continue
+            if name not in own and not _lossy(series, pa.chunked_array([arrays[name]])):
                 continue
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
@@ -183,9 +191,26 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
         if name in own:
             loose[name] = values
             arrays[name] = pa.nulls(len(values), pa.string())
+        elif name in arrays:  # Arrow read it, but changed values: JSON text of each
+            arrays[name], kinds[name] = fields.json_text(values), fields.json_field(name)
         else:
             arrays[name], kinds[name] = fields.column(name, values)
     return fields.table(arrays, kinds), loose
+
+
+def _lossy(series: Any, converted: pa.ChunkedArray) -> bool:
+    """Whether Arrow's reading of a pandas object column changed a value (a pass-through column).
+
+    Arrow infers one type for Python objects and converts every value to it: times of several
+    zones or with nanoseconds become microseconds, a time beside a date becomes a date, a number
+    beside times a time, a string beside bytes bytes. Only a column Arrow made temporal or binary
+    is read back and compared (other inferred types hold their values).
+    """
+    kind = converted.type
+    temporal = pa.types.is_temporal(kind) or _binary(kind)
+    if str(series.dtype) != "object" or not temporal:
+        return False
+    return bool(converted.to_pylist() != _values(series))
 
 
 def _binary(kind: pa.DataType) -> bool:

@@ -824,3 +824,47 @@ def test_newest_tells_apart_times_a_nanosecond_apart(kind: str, tmp_path: Path) 
     else:
         unique = dedup.dedup_table(table, config).unique
     assert set(unique.column("id").to_pylist()) == {"s2", "other"}
+
+
+def test_newest_ranks_an_object_column_of_times_by_every_digit(tmp_path: Path) -> None:
+    # pandas keeps times of several zones (or times beside dates) as Python objects; Arrow's
+    # inference would cut them to microseconds (or to the day). Such a column is kept as it
+    # reads (JSON text of each value) and ranked by every digit it holds.
+    rows = _rule_corpus()
+    texts = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}
+    utc = pd.Timestamp("2024-01-01", tz="UTC")
+    at = [utc + pd.Timedelta(nanoseconds=k) for k in (1, 3, 2, 0)]
+    at[1] = at[1].tz_convert("Europe/Paris")  # s2, the newest of the three, in another zone
+    config = config_from_dict({"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}})
+    unique = dedup.dedup_table(pd.DataFrame({**texts, "when": pd.Series(at, dtype=object)}), config).unique
+    assert set(unique.column("id").to_pylist()) == {"s2", "other"}
+    # The same beside a column Arrow cannot read at all (read column by column).
+    odd = pd.Series([1, "one", None, [1, 2]], dtype=object)
+    frame = pd.DataFrame({**texts, "when": pd.Series(at, dtype=object), "odd": odd})
+    assert set(dedup.dedup_table(frame, config).unique.column("id").to_pylist()) == {"s2", "other"}
+    day, moment = datetime.date(2024, 1, 2), datetime.datetime(2024, 1, 2, 0, 0, 1)
+    mixed = pd.Series([day, moment, day, day], dtype=object)  # s2 a second after midnight
+    result = dedup.dedup_table(pd.DataFrame({**texts, "when": mixed}), config)
+    assert set(result.unique.column("id").to_pylist()) == {"s2", "other"}
+    kept = dict(
+        zip(result.unique.column("id").to_pylist(), result.unique.column("when").to_pylist(), strict=True)
+    )
+    assert "00:00:01" in kept["s2"], "the time of day is kept, not cut to the date"
+
+
+def test_newest_ranks_text_times_with_nanoseconds(tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    for row, frac in zip(rows, ["000000001", "000000003", "000000002", "0"], strict=True):
+        row["date"] = f"2024-01-01T00:00:00.{frac}Z"
+    unique, _ = _run(tmp_path, rows, cluster={"keep": "newest:date"})
+    assert set(unique) == {"s2", "other"}
+
+
+def test_newest_refuses_numbers_beside_times_in_an_object_column(tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    texts = {"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]}
+    stamp = pd.Timestamp("2024-01-01")
+    when = pd.Series([stamp, 5, stamp, stamp], dtype=object)
+    config = config_from_dict({"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}})
+    with pytest.raises(dedup.InputError, match="do not compare"):
+        dedup.dedup_table(pd.DataFrame({**texts, "when": when}), config)
