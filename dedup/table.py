@@ -290,8 +290,9 @@ def _records(table: pa.Table, loose: dict[str, list[Any]], config: Config) -> tu
         if field.name in (cfg.id_field, cfg.text_field):
             continue
         name = passthrough_name(field.name)
-        columns[name] = table[field.name]
-        kinds[name] = field.with_name(name)
+        kind = fields.plain_type(field.type)
+        columns[name] = table[field.name].cast(kind) if kind != field.type else table[field.name]
+        kinds[name] = field.with_name(name).with_type(kind)
     records = fields.table(columns, kinds)
     if bad:
         keep = np.ones(n, dtype=bool)

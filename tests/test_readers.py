@@ -944,7 +944,6 @@ def test_a_parquet_files_pass_through_columns_keep_their_types(tmp_path: Path) -
     columns = {
         "when": pa.array([1_704_067_200_000_000_001, None], ns),
         "small": pa.array([7, -3], pa.int32()),
-        "label": pa.array(["x", "y"]).dictionary_encode(),
         "price": pa.array([Decimal("1.25"), None], pa.decimal128(9, 2)),
         "day": pa.array([19_000, 19_001], pa.date32()),
     }
@@ -954,3 +953,46 @@ def test_a_parquet_files_pass_through_columns_keep_their_types(tmp_path: Path) -
     for name, expected in columns.items():
         assert table.schema.field(name).type == expected.type, name
         assert table[name].to_pylist() == expected.to_pylist(), name
+
+
+def test_parquet_views_and_dictionaries_are_read_as_their_plain_types(tmp_path: Path) -> None:
+    # A view or a dictionary is how a file stores a column, not what it holds: the column is read
+    # as a plain one, so files that store one column differently still share its type.
+    pq.write_table(
+        pa.table(
+            {
+                "id": ["a"],
+                "text": ["one"],
+                "sv": pa.array(["x"], pa.string_view()),
+                "label": pa.array(["x"]).dictionary_encode(),
+            }
+        ),
+        tmp_path / "a.parquet",
+    )
+    pq.write_table(
+        pa.table({"id": ["b"], "text": ["two"], "sv": ["y"], "label": ["y"]}), tmp_path / "b.parquet"
+    )
+    table = concat([b.records for b in read(InputConfig(paths=(str(tmp_path),)))])
+    assert table.schema.field("sv").type == pa.string() and table["sv"].to_pylist() == ["x", "y"]
+    assert table.schema.field("label").type == pa.string() and table["label"].to_pylist() == ["x", "y"]
+
+
+def test_parquet_times_of_day_keep_their_nanoseconds(tmp_path: Path) -> None:
+    day = 45_296_123_456_789  # 12:34:56.123456789 in nanoseconds
+    when = pa.array([day, None], pa.time64("ns"))
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"], "at": when}), tmp_path / "a.parquet")
+    table = concat([b.records for b in read(InputConfig(paths=(str(tmp_path),)))])
+    assert table.schema.field("at").type == pa.time64("ns")
+    assert table["at"].cast(pa.int64()).to_pylist() == [day, None]
+
+
+def test_a_parquet_value_past_pythons_range_rejects_its_row_naming_the_field(tmp_path: Path) -> None:
+    far = pa.array([10**12, 0, None], pa.timestamp("s"))  # the first is past the year 9999
+    pq.write_table(
+        pa.table({"id": ["a", "b", "c"], "text": ["x", "y", "z"], "when": far}), tmp_path / "a.parquet"
+    )
+    batches = list(read(InputConfig(paths=(str(tmp_path),))))
+    rejects = [r for b in batches for r in b.rejects]
+    assert [(r.source_line, r.field) for r in rejects] == [(1, "when")]
+    assert "cannot be read as a Python value" in rejects[0].reason
+    assert concat([b.records for b in batches])["id"].to_pylist() == ["b", "c"]

@@ -236,3 +236,18 @@ def test_numpy_integer_ids_are_integers() -> None:
     result = dedup.dedup_table(frame)
     assert result.rejects.num_rows == 0
     assert result.unique.column("id").to_pylist() == ["7", "b", "9"]
+
+
+def test_a_view_or_dictionary_column_passes_through_as_its_plain_type() -> None:
+    rows = news_rows()
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": [rows[0]["text"], rows[5]["text"], rows[6]["text"]],
+            "sv": pa.array(["x", "y", None], pa.string_view()),
+            "label": pa.array(["p", "q", "p"]).dictionary_encode(),
+        }
+    )
+    unique = dedup.dedup_table(table).unique
+    assert unique.schema.field("sv").type == pa.string() and unique["sv"].to_pylist() == ["x", "y", None]
+    assert unique.schema.field("label").type == pa.string() and unique["label"].to_pylist() == ["p", "q", "p"]

@@ -172,6 +172,22 @@ def column(name: str, values: list[Any]) -> tuple[pa.Array[Any], pa.Field]:
     return json_text(values), json_field(name)
 
 
+def plain_type(kind: pa.DataType) -> pa.DataType:
+    """A pass-through column's type as dedup writes it: the input's own, less storage encodings.
+
+    A dictionary is its values' type and a string or binary view a plain string or binary: how an
+    input stores a column is not what it holds. Two files that store one column differently then
+    still share its type, and Arrow can take rows of it (it has no `take` for views).
+    """
+    if pa.types.is_dictionary(kind):
+        return plain_type(kind.value_type)
+    if pa.types.is_string_view(kind):
+        return pa.string()
+    if pa.types.is_binary_view(kind):
+        return pa.binary()
+    return kind
+
+
 def table(columns: dict[str, pa.Array[Any]], fields: dict[str, pa.Field]) -> pa.Table:
     """A table of these columns, with the given fields (their metadata) where named."""
     schema = pa.schema([fields.get(name, pa.field(name, array.type)) for name, array in columns.items()])

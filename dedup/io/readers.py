@@ -447,15 +447,58 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
         # Values go through Python row by row (each record is judged alone), but a column keeps
         # the file's type: inferred again, a nanosecond timestamp would come out in microseconds.
         own = (cfg.text_field, cfg.id_field)
-        b.kinds = {passthrough_name(f.name): f.type for f in pfile.schema_arrow if f.name not in own}
+        passed = [f for f in pfile.schema_arrow if f.name not in own]
+        b.kinds = {passthrough_name(f.name): fields.plain_type(f.type) for f in passed}
         for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
-            for obj in batch.to_pylist():
+            for obj in _python_rows(b, row, _readable(batch)):
                 row += 1
-                _take_mapping(b, row, obj, cfg, obj.get(cfg.text_field))
+                if obj is not None:
+                    _take_mapping(b, row, obj, cfg, obj.get(cfg.text_field))
             if b.full():
                 yield b.flush()
     except (pa.ArrowException, OSError) as err:
         b.reject(row + 1 if row else None, f"not a readable Parquet file: {_one_line(err)}", None)
+
+
+def _readable(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with each time of day in nanoseconds as its integer.
+
+    Python's `time` holds microseconds; the integer goes back into a `time64[ns]` column whole.
+    """
+    columns = [
+        c.cast(pa.int64()) if pa.types.is_time64(c.type) and c.type.unit == "ns" else c for c in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _python_rows(b: _Builder, before: int, batch: pa.RecordBatch) -> list[dict[str, Any] | None]:
+    """The batch's rows as Python mappings.
+
+    A row holding a value Python cannot hold (a date past the year 9999) is a reject naming its
+    field, with None in its place.
+    """
+    try:
+        return list(batch.to_pylist())
+    except (OverflowError, ValueError):
+        pass
+    rows: list[dict[str, Any] | None] = []
+    for i in range(batch.num_rows):
+        row = batch.slice(i, 1)
+        try:
+            rows.append(row.to_pylist()[0])
+            continue
+        except (OverflowError, ValueError) as err:
+            problem = _one_line(err)
+        bad = None
+        for name, column in zip(row.schema.names, row.columns, strict=True):
+            try:
+                column.to_pylist()
+            except (OverflowError, ValueError):
+                bad = name
+                break
+        b.reject(before + i + 1, f"field '{bad}' cannot be read as a Python value: {problem}", bad)
+        rows.append(None)
+    return rows
 
 
 def read_file(display: str, cfg: InputConfig) -> Iterator[ReadBatch]:
