@@ -171,8 +171,6 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
     Raises:
         ValueError: a value that is neither a number nor a date or time, or numbers mixed with dates.
     """
-    from dateutil import parser as dateparser  # noqa: PLC0415 - only this keep rule reads dates
-
     values = [_scalar(v) for v in values]
     kinds = {type(v).__name__ for v in values if v is not None}
     if kinds and kinds <= {"int", "float"}:
@@ -184,7 +182,7 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
             points.append(None)
             continue
         if isinstance(v, datetime.date):  # a datetime is a date too
-            points.append(_utc(v))
+            points.append(utc_nanoseconds(v))
             continue
         if not isinstance(v, str):
             raise RankError(
@@ -193,23 +191,34 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
                 i,
             )
         if v not in seen:
-            text, nanoseconds = _sub_microsecond(v)
             try:
-                moment = datetime.datetime.fromisoformat(text.strip())
-            except ValueError:
-                try:
-                    with warnings.catch_warnings():  # a zone name it cannot read: the time, in UTC
-                        warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
-                        moment = dateparser.parse(text)
-                except (ValueError, OverflowError):
-                    raise RankError(
-                        f"field '{field_name}': {v!r} is not a date or time (keep: newest reads numbers, "
-                        "ISO 8601 and common date formats)",
-                        i,
-                    ) from None
-            seen[v] = _utc(moment) + nanoseconds
+                seen[v] = moment(v)
+            except (ValueError, OverflowError):
+                raise RankError(
+                    f"field '{field_name}': {v!r} is not a date or time (keep: newest reads numbers, "
+                    "ISO 8601 and common date formats)",
+                    i,
+                ) from None
         points.append(seen[v])
     return value_rank(points, field_name)
+
+
+def moment(text: str) -> int:
+    """A date or time written as text, as nanoseconds since the Unix epoch (read as `time_rank` says).
+
+    Raises:
+        ValueError, OverflowError: the text is no date or time the parsers read.
+    """
+    from dateutil import parser as dateparser  # noqa: PLC0415 - only this keep rule reads dates
+
+    text, nanoseconds = _sub_microsecond(text)
+    try:
+        when = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        with warnings.catch_warnings():  # a zone name it cannot read: the time, in UTC
+            warnings.simplefilter("ignore", dateparser.UnknownTimezoneWarning)
+            when = dateparser.parse(text)
+    return utc_nanoseconds(when) + nanoseconds
 
 
 #: Seconds with a fraction of 7 to 9 digits (the parsers read 6: microseconds).
@@ -229,7 +238,7 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _MICROSECOND = datetime.timedelta(microseconds=1)
 
 
-def _utc(moment: datetime.date) -> int:
+def utc_nanoseconds(moment: datetime.date) -> int:
     """Nanoseconds since the Unix epoch; a time without a zone, and a date (at midnight), in UTC.
 
     Whole integers: a float of seconds holds about a quarter of a microsecond today, and would

@@ -392,3 +392,31 @@ def test_a_start_spark_gave_up_on_names_what_spark_logged() -> None:
         "Spark did not start (local[2], Java from PATH): [JAVA_GATEWAY_EXITED] gone. "
         "(Java's last words: java: not found)"
     )
+
+
+@pytest.mark.parametrize("kind", ["text", "parquet"])
+def test_spark_ranks_newest_to_the_nanosecond_as_the_local_engine_does(
+    spark: Any, tmp_path: Path, kind: str
+) -> None:
+    # Three copies of one story stamped a nanosecond apart: the newest (b) stays on both engines,
+    # from text with nine digits of seconds and from a Parquet timestamp[ns] column alike.
+    import pyarrow as pa
+
+    text = " ".join(article(77, paragraphs=3, words=40))
+    base = 1_704_067_200_000_000_000
+    stamps = {"a": base + 1, "b": base + 3, "c": base + 2}
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    if kind == "text":
+        lines = [
+            json.dumps({"id": rid, "text": text, "when": f"2024-01-01T00:00:00.{ns - base:09d}Z"})
+            for rid, ns in stamps.items()
+        ]
+        (corpus / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        when = pa.array(list(stamps.values()), pa.timestamp("ns", tz="UTC"))
+        pq.write_table(pa.table({"id": list(stamps), "text": [text] * 3, "when": when}), corpus / "a.parquet")
+    for engine in ("local", "spark"):
+        run(_config(corpus, tmp_path / engine, engine, cluster={"keep": "newest:when"}))
+        kept = pq.read_table(tmp_path / engine / "unique.parquet").column("id").to_pylist()
+        assert kept == ["b"], engine

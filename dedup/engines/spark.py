@@ -48,7 +48,18 @@ import pyarrow as pa
 from dedup import cluster, lsh
 from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines import spark_graph, spark_pairs, spark_records, spark_session
-from dedup.engines.spark_records import ERROR, FEATURES, FILE, INFO, PARTS, RECORD, REJECT, ddl, reraise
+from dedup.engines.spark_records import (
+    ERROR,
+    FEATURES,
+    FILE,
+    INFO,
+    PARTS,
+    RECORD,
+    REJECT,
+    TIME_KIND,
+    ddl,
+    reraise,
+)
 from dedup.errors import AccountingError, InputError
 from dedup.io import fields, readers, writers
 from dedup.outputs import rejects_table, schemas
@@ -319,11 +330,12 @@ class _Job:
         present = {k: v for k, v in kinds.items() if k is not None}
         if kinds and not present:
             raise InputError(f"no record has a field '{field_name}' (cluster.keep: {keep})", field=field_name)
-        missing = F.lit(float("inf"))
         numeric = rule == "priority" or set(present) <= {"int", "float"}
+        # Times are whole nanoseconds (a long; a double holds about 0.25 µs of a time today).
+        missing = F.lit(float("inf")) if numeric else F.lit(2**63 - 1).cast("long")
         failing = F.col("keep_error").isNotNull()
         if not numeric:
-            failing = failing | (F.col("keep_type").isNotNull() & (F.col("keep_type") != "str"))
+            failing = failing | (F.col("keep_type").isNotNull() & (F.col("keep_type") != TIME_KIND))
         bad = records.where(failing).orderBy("uid").first()
         if bad is not None:
             message = bad["keep_error"]

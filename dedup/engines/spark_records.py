@@ -65,7 +65,7 @@ FEATURES = pa.schema(
         ("length", pa.int64()),
         ("keep_type", pa.string()),
         ("keep_num", pa.float64()),
-        ("keep_time", pa.float64()),
+        ("keep_time", pa.int64()),  # nanoseconds since the epoch (`cluster.moment`)
         ("keep_error", pa.string()),
         ("keep_value", pa.binary()),
         (PARAGRAPHS, pa.list_(pa.string())),
@@ -306,6 +306,9 @@ def _reject_rows(rejects: list[Reject], index: int, number: int) -> pa.RecordBat
 
 # The keep rank's ingredients -------------------------------------------------------------------------
 
+#: The `keep_type` of a value `keep: newest` reads as a point in time: text, a date or a time.
+TIME_KIND = "time"
+
 
 def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Config) -> dict[str, Any]:
     """Per record what its keep rank is made of; the driver decides the rule's reading of them.
@@ -339,10 +342,13 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
             number = float(value)
         elif rule == "newest" and isinstance(value, str):
             try:
-                moment = _moment(value)
+                moment = cluster.moment(value)
             except (ValueError, OverflowError):
                 problem = _time_problem(raw, field_name)
-        kinds.append(None if value is None else type(value).__name__)
+        elif rule == "newest" and isinstance(value, datetime.date):  # a date or time column as it is
+            moment = cluster.utc_nanoseconds(value)
+        kind = TIME_KIND if isinstance(value, (str, datetime.date)) else type(value).__name__
+        kinds.append(None if value is None else kind)
         numbers.append(number)
         moments.append(moment)
         problems.append(problem)
@@ -354,19 +360,6 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
         "keep_error": problems,
         "keep_value": raws,
     }
-
-
-def _moment(text: str) -> float:
-    """A text date or time as seconds since the epoch, read as `cluster.time_rank` reads it."""
-    from dateutil import parser as dateparser  # noqa: PLC0415 - only this keep rule reads dates
-
-    try:
-        moment = datetime.datetime.fromisoformat(text.strip())
-    except ValueError:
-        moment = dateparser.parse(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment.timestamp()
 
 
 def _time_problem(raw: object, field_name: str) -> str:
