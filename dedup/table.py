@@ -8,6 +8,7 @@ null or non-string text is a reject; a repeated id is a reject) and then the sam
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -202,15 +203,45 @@ def _lossy(series: Any, converted: pa.ChunkedArray) -> bool:
     """Whether Arrow's reading of a pandas object column changed a value (a pass-through column).
 
     Arrow infers one type for Python objects and converts every value to it: times of several
-    zones or with nanoseconds become microseconds, a time beside a date becomes a date, a number
-    beside times a time, a string beside bytes bytes. Only a column Arrow made temporal or binary
-    is read back and compared (other inferred types hold their values).
+    zones get one zone, times with nanoseconds become microseconds, a time beside a date becomes a
+    date, a number beside times a time, a string beside bytes bytes; inside lists and mappings
+    too. Only a column whose type holds a time or binary type is read back and compared (other
+    inferred types hold their values), value by value with zones and nanoseconds (`_same`).
     """
-    kind = converted.type
-    temporal = pa.types.is_temporal(kind) or _binary(kind)
-    if str(series.dtype) != "object" or not temporal:
+    if str(series.dtype) != "object" or not _holds_lossy_type(converted.type):
         return False
-    return bool(converted.to_pylist() != _values(series))
+    return not all(_same(a, b) for a, b in zip(_values(series), converted.to_pylist(), strict=True))
+
+
+def _holds_lossy_type(kind: pa.DataType) -> bool:
+    """Whether a type is, or holds, a time or binary type (where Arrow's inference can change a value)."""
+    if pa.types.is_temporal(kind) or _binary(kind):
+        return True
+    return any(_holds_lossy_type(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def _same(given: Any, read: Any) -> bool:
+    """Whether Arrow gave back the value it was given.
+
+    A time: the same instant, offset and nanoseconds. A list or mapping: the same members. Else
+    equal and of one kind (a string is not bytes, a number not a time).
+    """
+    if isinstance(given, datetime.datetime) and isinstance(read, datetime.datetime):
+        return (
+            given == read
+            and (given.tzinfo is None) == (read.tzinfo is None)
+            and given.utcoffset() == read.utcoffset()
+            and getattr(given, "nanosecond", 0) == getattr(read, "nanosecond", 0)
+        )
+    if isinstance(given, (list, tuple)) and isinstance(read, (list, tuple)):
+        return len(given) == len(read) and all(_same(a, b) for a, b in zip(given, read, strict=True))
+    if isinstance(given, dict) and isinstance(read, dict):
+        return given.keys() == read.keys() and all(_same(given[k], read[k]) for k in given)
+    if isinstance(given, (str, bytes)) or isinstance(read, (str, bytes)):
+        return type(given) is type(read) and given == read
+    if isinstance(given, datetime.date) != isinstance(read, datetime.date):
+        return False  # a number made a time
+    return bool(given == read)
 
 
 def _binary(kind: pa.DataType) -> bool:

@@ -251,3 +251,29 @@ def test_a_view_or_dictionary_column_passes_through_as_its_plain_type() -> None:
     unique = dedup.dedup_table(table).unique
     assert unique.schema.field("sv").type == pa.string() and unique["sv"].to_pylist() == ["x", "y", None]
     assert unique.schema.field("label").type == pa.string() and unique["label"].to_pylist() == ["p", "q", "p"]
+
+
+def test_an_object_column_of_times_in_several_zones_or_nested_keeps_each_value() -> None:
+    # Arrow's inference gives one zone to every time (and cuts nested times to microseconds):
+    # such a column is each value's JSON text, its own zone and every digit kept.
+    rows = news_rows()
+    base = {"id": ["a", "b", "c"], "text": [rows[0]["text"], rows[5]["text"], rows[6]["text"]]}
+    paris = pd.Timestamp("2024-01-01 10:00", tz="Europe/Paris")
+    zones = [
+        paris,
+        pd.Timestamp("2024-01-01 09:30", tz="UTC"),
+        pd.Timestamp("2024-01-01 05:00", tz="America/New_York"),
+    ]
+    fine = pd.Timestamp("2024-01-01") + pd.Timedelta(nanoseconds=2)
+    columns = {
+        "zones": pd.Series(zones, dtype=object),
+        "nested": pd.Series([[fine], [fine], None], dtype=object),
+        "inside": pd.Series([{"at": paris}, {"at": zones[2]}, None], dtype=object),
+    }
+    unique = dedup.dedup_table(pd.DataFrame({**base, **columns})).unique
+    for name in columns:
+        assert unique.schema.field(name).metadata == {b"dedup": b"json"}, name
+    values = dict(zip(unique["id"].to_pylist(), unique["zones"].to_pylist(), strict=True))
+    assert "-05:00" in values["c"] and "+01:00" in values["a"]
+    assert "00:00:00.000000002" in unique["nested"].to_pylist()[0]
+    assert "-05:00" in unique["inside"].to_pylist()[1]
