@@ -25,6 +25,7 @@ verified partner (`matched_by: contains` where the dropped record holds the one 
 from __future__ import annotations
 
 import datetime
+import decimal
 import json
 import math
 import re
@@ -107,6 +108,11 @@ def _scalar(value: object) -> object:
     return value
 
 
+def _number(value: object) -> object:
+    """A value as it is, but a NaN decimal, which is missing (it compares with nothing)."""
+    return None if isinstance(value, decimal.Decimal) and value.is_nan() else value
+
+
 class RankError(ValueError):
     """A keep-rule field value that cannot be ranked; `index` is the record holding it."""
 
@@ -142,6 +148,8 @@ def number_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int
     numbers: list[float | None] = []
     for i, raw in enumerate(values):
         v = _scalar(raw)
+        if isinstance(v, decimal.Decimal):  # a decimal column: a number (a NaN one is missing)
+            v = None if v.is_nan() else float(v)
         if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
             numbers.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v))
             continue
@@ -171,9 +179,9 @@ def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64
     Raises:
         ValueError: a value that is neither a number nor a date or time, or numbers mixed with dates.
     """
-    values = [_scalar(v) for v in values]
+    values = [_number(_scalar(v)) for v in values]
     kinds = {type(v).__name__ for v in values if v is not None}
-    if kinds and kinds <= {"int", "float"}:
+    if kinds and kinds <= {"int", "float", "Decimal"}:  # numbers compare exactly, decimals too
         return value_rank(values, field_name)
     seen: dict[str, int] = {}
     points: list[int | None] = []

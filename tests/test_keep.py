@@ -868,3 +868,30 @@ def test_newest_refuses_numbers_beside_times_in_an_object_column(tmp_path: Path)
     config = config_from_dict({"cluster": {"keep": "newest:when"}, "output": {"dir": str(tmp_path / "out")}})
     with pytest.raises(dedup.InputError, match="do not compare"):
         dedup.dedup_table(pd.DataFrame({**texts, "when": when}), config)
+
+
+@pytest.mark.parametrize("keep", ["priority:score", "newest:score"])
+def test_decimal_numbers_rank_as_numbers(keep: str, tmp_path: Path) -> None:
+    # A Parquet (or pandas) decimal column holds numbers: both rules read it; null is missing.
+    from decimal import Decimal
+
+    rows = _rule_corpus()
+    scores = [Decimal("0.20"), Decimal("0.90"), None, Decimal("0.5")]  # s2 ranks first
+    table = pa.table({"id": [r["id"] for r in rows], "text": [r["text"] for r in rows]})
+    pq.write_table(
+        table.append_column("score", pa.array(scores, pa.decimal128(9, 2))), tmp_path / "in.parquet"
+    )
+    out = tmp_path / "out"
+    run(
+        config_from_dict(
+            {
+                "input": {"paths": [str(tmp_path / "in.parquet")]},
+                "output": {"dir": str(out)},
+                "cluster": {"keep": keep},
+            }
+        )
+    )
+    assert set(pq.read_table(out / "unique.parquet").column("id").to_pylist()) == {"s2", "other"}
+    frame = pd.DataFrame({"id": table["id"].to_pylist(), "text": table["text"].to_pylist(), "score": scores})
+    unique = dedup.dedup_table(frame, cluster__keep=keep).unique
+    assert set(unique.column("id").to_pylist()) == {"s2", "other"}

@@ -420,3 +420,22 @@ def test_spark_ranks_newest_to_the_nanosecond_as_the_local_engine_does(
         run(_config(corpus, tmp_path / engine, engine, cluster={"keep": "newest:when"}))
         kept = pq.read_table(tmp_path / engine / "unique.parquet").column("id").to_pylist()
         assert kept == ["b"], engine
+
+
+def test_spark_ranks_decimal_numbers_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    text = " ".join(article(78, paragraphs=3, words=40))
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    scores = pa.array([Decimal("0.20"), Decimal("0.90"), None], pa.decimal128(9, 2))
+    pq.write_table(
+        pa.table({"id": ["a", "b", "c"], "text": [text] * 3, "score": scores}), corpus / "a.parquet"
+    )
+    for keep in ("priority:score", "newest:score"):
+        for engine in ("local", "spark"):
+            out = tmp_path / f"{engine}-{keep.replace(':', '-')}"
+            run(_config(corpus, out, engine, cluster={"keep": keep}))
+            assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["b"], (engine, keep)

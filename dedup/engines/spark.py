@@ -330,7 +330,7 @@ class _Job:
         present = {k: v for k, v in kinds.items() if k is not None}
         if kinds and not present:
             raise InputError(f"no record has a field '{field_name}' (cluster.keep: {keep})", field=field_name)
-        numeric = rule == "priority" or set(present) <= {"int", "float"}
+        numeric = rule == "priority" or set(present) <= {"int", "float", "Decimal"}
         # Times are whole nanoseconds (a long; a double holds about 0.25 µs of a time today).
         missing = F.lit(float("inf")) if numeric else F.lit(2**63 - 1).cast("long")
         failing = F.col("keep_error").isNotNull()

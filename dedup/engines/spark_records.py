@@ -20,6 +20,7 @@ position a local run ranks by.
 from __future__ import annotations
 
 import datetime
+import decimal
 import math
 import os
 import pickle
@@ -306,6 +307,8 @@ def _reject_rows(rejects: list[Reject], index: int, number: int) -> pa.RecordBat
 
 # The keep rank's ingredients -------------------------------------------------------------------------
 
+_NUMBERS = (int, float, decimal.Decimal)
+
 #: The `keep_type` of a value `keep: newest` reads as a point in time: text, a date or a time.
 TIME_KIND = "time"
 
@@ -330,6 +333,8 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
     kinds, numbers, moments, problems, raws = [], [], [], [], []
     for raw in values:
         value = cluster._scalar(raw)  # how `cluster`'s rank functions read a value
+        if isinstance(value, decimal.Decimal) and value.is_nan():
+            value = None  # a NaN decimal is missing, as `cluster` reads it
         number = moment = problem = None
         if rule == "priority" and value is not None:
             try:
@@ -338,7 +343,7 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
                     number = float(value)  # type: ignore[arg-type]
             except cluster.RankError as err:
                 problem = str(err)
-        elif rule == "newest" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        elif rule == "newest" and isinstance(value, _NUMBERS) and not isinstance(value, bool):
             number = float(value)
         elif rule == "newest" and isinstance(value, str):
             try:
