@@ -497,3 +497,28 @@ def test_an_index_in_memory_works_and_leaves_no_file(
         stats = index.stats()
         assert stats["records"] == 1 and stats["bytes"] > 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_index_add_refused_for_a_held_output_folder_or_a_mismatch_leaves_nothing(
+    cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    from dedup.config import OutputConfig
+    from dedup.io import writers
+
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n")
+    (tmp_path / "c.yaml").write_text(
+        "index: {path: store/fresh.sqlite}\noutput: {dir: out}\ninput: {paths: [in.jsonl]}\n"
+    )
+    with writers.claim(OutputConfig(dir=str(tmp_path / "out"))):  # another run writes there
+        result = cli("index", "add", "c.yaml")
+    assert result.exit_code != 0 and "another dedup run is writing" in result.output
+    assert not (tmp_path / "store").exists(), "no index is created for a job that cannot write"
+    (tmp_path / "out").rmdir()
+    # An index built otherwise refuses the add; the output folder the job made goes with it.
+    with Index.open(str(tmp_path / "other.sqlite"), config_from_dict({"minhash": {"num_perm": 64}})) as index:
+        index.add([("z", TEXTS[1])])
+    (tmp_path / "c.yaml").write_text(
+        "index: {path: other.sqlite}\noutput: {dir: out}\ninput: {paths: [in.jsonl]}\n"
+    )
+    assert cli("index", "add", "c.yaml").exit_code == IndexMismatchError.exit_code
+    assert not (tmp_path / "out").exists()

@@ -164,3 +164,11 @@ def test_a_paragraph_store_left_from_an_index_that_is_gone_is_not_adopted(
     else:
         with pytest.raises(IndexMismatchError, match="no index there"):
             Index.open(where, config_from_dict(data), create=False)
+
+
+def test_stats_count_the_paragraph_store_too(target: tuple[str, dict[str, Any]]) -> None:
+    with _open(target) as index:
+        index.add([("a", "\n\n".join(A)), ("b", "\n\n".join(B))])
+        assert index.paragraphs is not None
+        parts = index.store.nbytes() + index.paragraphs.store.nbytes()
+        assert index.paragraphs.store.nbytes() > 0 and index.stats()["bytes"] == parts

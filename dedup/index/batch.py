@@ -8,6 +8,7 @@ the accounting identity checked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -63,7 +64,20 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
     # check of a path that holds none (or an index built otherwise) is refused before the output
     # folder is created or an earlier run's outputs are touched.
     writers.refuse_earlier(config.output)
-    with Index.open(config.index.path, config, create=add) as index, writers.claim(config.output) as folder:
+    with contextlib.ExitStack() as held:
+        if add:  # the output folder held first: an add that cannot write creates no index
+            existed = Path(config.output.dir).exists()
+            folder = held.enter_context(writers.claim(config.output))
+            try:
+                index = held.enter_context(Index.open(config.index.path, config, create=True))
+            except BaseException:
+                if not existed:  # the folder this job made, still empty: gone with the job
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                raise
+        else:
+            index = held.enter_context(Index.open(config.index.path, config, create=False))
+            folder = held.enter_context(writers.claim(config.output))
         spool = folder / _SPOOL
         try:
             return _run(config, index, add, progress or NullProgress(), spool)

@@ -662,9 +662,9 @@ class Index:
         return len(nums)
 
     def stats(self) -> dict[str, Any]:
-        """Records indexed, bytes of storage, bytes per record, and the signature settings."""
+        """Records indexed, bytes of storage (the paragraph store's too), bytes per record, settings."""
         records = self.store.count()
-        size = self.store.nbytes()
+        size = self.store.nbytes() + (self.paragraphs.store.nbytes() if self.paragraphs is not None else 0)
         return {
             "records": records,
             "bytes": size,
