@@ -394,7 +394,7 @@ def test_a_start_spark_gave_up_on_names_what_spark_logged() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", ["text", "parquet"])
+@pytest.mark.parametrize("kind", ["text", "parquet", "far"])
 def test_spark_ranks_newest_to_the_nanosecond_as_the_local_engine_does(
     spark: Any, tmp_path: Path, kind: str
 ) -> None:
@@ -412,6 +412,10 @@ def test_spark_ranks_newest_to_the_nanosecond_as_the_local_engine_does(
             json.dumps({"id": rid, "text": text, "when": f"2024-01-01T00:00:00.{ns - base:09d}Z"})
             for rid, ns in stamps.items()
         ]
+        (corpus / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif kind == "far":  # past what nanoseconds in a long hold (1677-2262): a "never expires" date
+        far = {"a": "1500-06-01", "b": "9999-12-31T23:59:59.999999999Z", "c": "2300-01-01"}
+        lines = [json.dumps({"id": rid, "text": text, "when": when}) for rid, when in far.items()]
         (corpus / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         when = pa.array(list(stamps.values()), pa.timestamp("ns", tz="UTC"))
@@ -439,3 +443,19 @@ def test_spark_ranks_decimal_numbers_as_the_local_engine_does(spark: Any, tmp_pa
             out = tmp_path / f"{engine}-{keep.replace(':', '-')}"
             run(_config(corpus, out, engine, cluster={"keep": keep}))
             assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["b"], (engine, keep)
+
+
+def test_spark_refuses_times_of_day_for_newest_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    text = " ".join(article(79, paragraphs=3, words=40))
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    at = pa.array([0, 4_000_000_000, 8_000_000_000], pa.time64("ns"))
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": [text] * 3, "at": at}), corpus / "a.parquet")
+    messages = []
+    for engine in ("local", "spark"):
+        with pytest.raises(InputError) as caught:
+            run(_config(corpus, tmp_path / engine, engine, cluster={"keep": "newest:at"}))
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1] and "do not compare (time)" in messages[0]

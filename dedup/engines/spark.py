@@ -331,8 +331,9 @@ class _Job:
         if kinds and not present:
             raise InputError(f"no record has a field '{field_name}' (cluster.keep: {keep})", field=field_name)
         numeric = rule == "priority" or set(present) <= {"int", "float", "Decimal"}
-        # Times are whole nanoseconds (a long; a double holds about 0.25 µs of a time today).
-        missing = F.lit(float("inf")) if numeric else F.lit(2**63 - 1).cast("long")
+        # Times are whole nanoseconds, as decimals (a double holds about 0.25 µs of a time today,
+        # a long the years 1677 to 2262 only); a missing one ranks after every time.
+        missing = F.lit(float("inf")) if numeric else F.lit(str(10**37)).cast("decimal(38,0)")
         failing = F.col("keep_error").isNotNull()
         if not numeric:
             failing = failing | (F.col("keep_type").isNotNull() & (F.col("keep_type") != TIME_KIND))

@@ -254,8 +254,8 @@ def _decide(table: pa.Table, config: Config) -> pa.RecordBatch:
             for f in lsh.Verdict.__slots__
         )
     )
-    # The keep rule's part as it is: a double, or whole nanoseconds of a time (a long).
-    primary = np.unique(np.asarray(records["primary"].to_numpy()), return_inverse=True)[1]
+    # The keep rule's part as it is: a double, or whole nanoseconds of a time (decimals).
+    primary = np.unique(np.asarray(records["primary"].to_numpy(zero_copy_only=False)), return_inverse=True)[1]
     rank = cluster.rank(primary.astype(np.int64).reshape(-1), np.arange(len(uid), dtype=np.int64))
     source = _GroupSource(records)
     found = resolve.decide(source, group, rep, rank, pairs, verdict, config, resolve.Clock())

@@ -66,7 +66,8 @@ FEATURES = pa.schema(
         ("length", pa.int64()),
         ("keep_type", pa.string()),
         ("keep_num", pa.float64()),
-        ("keep_time", pa.int64()),  # nanoseconds since the epoch (`cluster.moment`)
+        # Nanoseconds since the epoch (`cluster.moment`), whole: a long holds 1677-2262 only.
+        ("keep_time", pa.decimal128(38, 0)),
         ("keep_error", pa.string()),
         ("keep_value", pa.binary()),
         (PARAGRAPHS, pa.list_(pa.string())),
@@ -105,6 +106,7 @@ _SPARK_TYPES = {
     pa.bool_(): "boolean",
     pa.string(): "string",
     pa.binary(): "binary",
+    pa.decimal128(38, 0): "decimal(38,0)",
 }
 
 
@@ -309,8 +311,9 @@ def _reject_rows(rejects: list[Reject], index: int, number: int) -> pa.RecordBat
 
 _NUMBERS = (int, float, decimal.Decimal)
 
-#: The `keep_type` of a value `keep: newest` reads as a point in time: text, a date or a time.
-TIME_KIND = "time"
+#: The `keep_type` of a value `keep: newest` reads as a point in time: text, or a date or date and
+#: time (no Python type has this name: a time of day, `time`, is no point in time).
+TIME_KIND = "<moment>"
 
 
 def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Config) -> dict[str, Any]:
