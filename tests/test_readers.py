@@ -996,3 +996,20 @@ def test_a_parquet_value_past_pythons_range_rejects_its_row_naming_the_field(tmp
     assert [(r.source_line, r.field) for r in rejects] == [(1, "when")]
     assert "cannot be read as a Python value" in rejects[0].reason
     assert concat([b.records for b in batches])["id"].to_pylist() == ["b", "c"]
+
+
+def test_views_and_dictionaries_nested_in_a_parquet_column_are_read_as_plain_types(tmp_path: Path) -> None:
+    nested = {
+        "tags": pa.array([["x"], ["y", "z"]], pa.list_(pa.string_view())),
+        "pair": pa.array([{"a": "p"}, {"a": "q"}], pa.struct([("a", pa.string_view())])),
+        "codes": pa.array([[("k", b"v")], []], pa.map_(pa.string(), pa.binary_view())),
+        "labels": pa.array([["p"], ["q"]], pa.list_(pa.dictionary(pa.int32(), pa.string()))),
+    }
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["one", "two"], **nested}), tmp_path / "a.parquet")
+    table = concat([b.records for b in read(InputConfig(paths=(str(tmp_path),)))])
+    assert table.schema.field("tags").type.value_type == pa.string()
+    assert table.schema.field("pair").type == pa.struct([("a", pa.string())])
+    assert table.schema.field("codes").type.item_type == pa.binary()
+    assert table.schema.field("labels").type.value_type == pa.string()
+    assert table["tags"].to_pylist() == [["x"], ["y", "z"]] and table["labels"].to_pylist() == [["p"], ["q"]]
+    assert table.take([1, 0])["pair"].to_pylist() == [{"a": "q"}, {"a": "p"}]  # Arrow can take its rows

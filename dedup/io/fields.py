@@ -175,9 +175,10 @@ def column(name: str, values: list[Any]) -> tuple[pa.Array[Any], pa.Field]:
 def plain_type(kind: pa.DataType) -> pa.DataType:
     """A pass-through column's type as dedup writes it: the input's own, less storage encodings.
 
-    A dictionary is its values' type and a string or binary view a plain string or binary: how an
-    input stores a column is not what it holds. Two files that store one column differently then
-    still share its type, and Arrow can take rows of it (it has no `take` for views).
+    A dictionary is its values' type and a string, binary or list view a plain string, binary or
+    list, inside lists, structs and maps too: how an input stores a column is not what it holds.
+    Two files that store one column differently then still share its type, and Arrow can take
+    rows of it (it has no `take` for views).
     """
     if pa.types.is_dictionary(kind):
         return plain_type(kind.value_type)
@@ -185,6 +186,18 @@ def plain_type(kind: pa.DataType) -> pa.DataType:
         return pa.string()
     if pa.types.is_binary_view(kind):
         return pa.binary()
+    if pa.types.is_list_view(kind) or pa.types.is_large_list_view(kind):
+        return plain_type(pa.large_list(kind.value_field))
+    if pa.types.is_map(kind):
+        key, item = kind.key_field, kind.item_field
+        return pa.map_(key.with_type(plain_type(key.type)), item.with_type(plain_type(item.type)))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        inner = kind.value_field.with_type(plain_type(kind.value_type))
+        if pa.types.is_fixed_size_list(kind):
+            return pa.list_(inner, kind.list_size)
+        return pa.large_list(inner) if pa.types.is_large_list(kind) else pa.list_(inner)
+    if pa.types.is_struct(kind):
+        return pa.struct([f.with_type(plain_type(f.type)) for f in kind])
     return kind
 
 
