@@ -140,30 +140,42 @@ def number_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int
     """Rank of each number, greatest first (rank 0); missing values (None, NaN) rank last.
 
     Numbers written as text (`"9"`, `"2.5"`: a field whose type varies between records arrives as
-    text) count as numbers.
+    text) count as numbers. Numbers compare exactly, as Python compares them: an integer past
+    2**53 (an epoch in nanoseconds) and a decimal keep every digit, which a float would not.
 
     Raises:
         ValueError: a value is not a number (booleans and other text are not).
     """
-    numbers: list[float | None] = []
+    numbers: list[int | float | decimal.Decimal | None] = []
     for i, raw in enumerate(values):
         v = _scalar(raw)
         if isinstance(v, decimal.Decimal):  # a decimal column: a number (a NaN one is missing)
-            v = None if v.is_nan() else float(v)
-        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
-            numbers.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v))
+            numbers.append(None if v.is_nan() else v)
             continue
-        try:
-            number = float(v) if isinstance(v, str) else math.nan
-        except ValueError:
-            number = math.nan
-        if math.isnan(number):
+        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            numbers.append(None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+            continue
+        number = _text_number(v) if isinstance(v, str) else None
+        if number is None:
             raise RankError(
                 f"field '{field_name}' must hold numbers for keep: priority; found {type(v).__name__} {v!r}",
                 i,
             )
         numbers.append(number)
     return value_rank(numbers, field_name)
+
+
+def _text_number(text: str) -> int | decimal.Decimal | None:
+    """A number written as text, exactly (an integer, else a decimal); None for other text and NaN."""
+    try:
+        float(text)  # what Python reads as a number (`1e3`, ` 2.5 `, `inf`), and nothing else
+    except ValueError:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        number = decimal.Decimal(text.strip())
+    return None if number.is_nan() else number
 
 
 def time_rank(values: Sequence[object], field_name: str) -> npt.NDArray[np.int64]:

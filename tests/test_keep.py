@@ -895,3 +895,23 @@ def test_decimal_numbers_rank_as_numbers(keep: str, tmp_path: Path) -> None:
     frame = pd.DataFrame({"id": table["id"].to_pylist(), "text": table["text"].to_pylist(), "score": scores})
     unique = dedup.dedup_table(frame, cluster__keep=keep).unique
     assert set(unique.column("id").to_pylist()) == {"s2", "other"}
+
+
+def test_priority_compares_numbers_exactly(tmp_path: Path) -> None:
+    # Past 2**53 a float ties neighbouring integers (an epoch in nanoseconds is one); a decimal's
+    # last digit, or an integer written as text, counts too.
+    from decimal import Decimal
+
+    big = 2**53
+    cases: list[list[object]] = [
+        [big, big + 1, big - 1],
+        [Decimal("0.1000000000000000000001"), Decimal("0.1000000000000000000002"), Decimal("0.1")],
+        [str(big), str(big + 1), "1e3"],
+    ]
+    for scores in cases:
+        rows = _rule_corpus()[:3]
+        for row, score in zip(rows, scores, strict=True):
+            row["score"] = score
+        frame = pd.DataFrame(rows).astype({"score": object})
+        unique = dedup.dedup_table(frame, cluster__keep="priority:score").unique
+        assert unique.column("id").to_pylist() == ["s2"], scores

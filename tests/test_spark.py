@@ -459,3 +459,20 @@ def test_spark_refuses_times_of_day_for_newest_as_the_local_engine_does(spark: A
             run(_config(corpus, tmp_path / engine, engine, cluster={"keep": "newest:at"}))
         messages.append(str(caught.value))
     assert messages[0] == messages[1] and "do not compare (time)" in messages[0]
+
+
+def test_spark_ranks_big_integers_whole_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
+    text = " ".join(article(80, paragraphs=3, words=40))
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    big = 1_700_000_000_000_000_001  # an epoch in nanoseconds: past a double's 2**53
+    lines = [
+        json.dumps({"id": rid, "text": text, "p": p})
+        for rid, p in (("a", big), ("b", big + 2), ("c", big + 1))
+    ]
+    (corpus / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for keep in ("priority:p", "newest:p"):
+        for engine in ("local", "spark"):
+            out = tmp_path / f"{engine}-{keep.replace(':', '-')}"
+            run(_config(corpus, out, engine, cluster={"keep": keep}))
+            assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["b"], (engine, keep)

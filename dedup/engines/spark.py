@@ -347,8 +347,14 @@ class _Job:
                 except cluster.RankError as err:
                     message = str(err)
             raise InputError(f"record '{bad['id']}': {message} (cluster.keep: {keep})", field=field_name)
-        value = F.col("keep_num") if numeric else F.col("keep_time")
-        return F.coalesce(-value, missing)
+        if not numeric:
+            return F.coalesce(-F.col("keep_time"), missing)
+        # Integers compare whole (an epoch in nanoseconds is past a double's 2**53), as locally;
+        # any other number makes the rank a double.
+        inexact = records.where(F.col("keep_num").isNotNull() & F.col("keep_int").isNull()).limit(1).count()
+        if inexact:
+            return F.coalesce(-F.col("keep_num"), missing)
+        return F.coalesce(-F.col("keep_int"), F.lit(str(10**37)).cast("decimal(38,0)"))
 
     def _candidates(self, exact: DataFrame) -> DataFrame:
         from pyspark.sql import functions as F  # noqa: PLC0415

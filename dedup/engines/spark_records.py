@@ -66,6 +66,7 @@ FEATURES = pa.schema(
         ("length", pa.int64()),
         ("keep_type", pa.string()),
         ("keep_num", pa.float64()),
+        ("keep_int", pa.decimal128(38, 0)),  # the number when it is an integer, whole
         # Nanoseconds since the epoch (`cluster.moment`), whole: a long holds 1677-2262 only.
         ("keep_time", pa.decimal128(38, 0)),
         ("keep_error", pa.string()),
@@ -333,21 +334,23 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
         values = fields.values(column, records.schema.field(field_name))
     else:
         values = [None] * records.num_rows
-    kinds, numbers, moments, problems, raws = [], [], [], [], []
+    kinds, numbers, integers, moments, problems, raws = [], [], [], [], [], []
     for raw in values:
         value = cluster._scalar(raw)  # how `cluster`'s rank functions read a value
         if isinstance(value, decimal.Decimal) and value.is_nan():
             value = None  # a NaN decimal is missing, as `cluster` reads it
         number = moment = problem = None
+        exact: object = None
         if rule == "priority" and value is not None:
             try:
                 cluster.number_rank([raw], field_name)
                 if not (isinstance(value, float) and math.isnan(value)):
                     number = float(value)  # type: ignore[arg-type]
+                    exact = cluster._text_number(value) if isinstance(value, str) else value
             except cluster.RankError as err:
                 problem = str(err)
         elif rule == "newest" and isinstance(value, _NUMBERS) and not isinstance(value, bool):
-            number = float(value)
+            number, exact = float(value), value
         elif rule == "newest" and isinstance(value, str):
             try:
                 moment = cluster.moment(value)
@@ -355,6 +358,9 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
                 problem = _time_problem(raw, field_name)
         elif rule == "newest" and isinstance(value, datetime.date):  # a date or time column as it is
             moment = cluster.utc_nanoseconds(value)
+        # An integer exactly (as the local engine compares it), where a decimal(38, 0) holds it.
+        whole = isinstance(exact, int) and not isinstance(exact, bool) and abs(exact) < 10**37
+        integers.append(exact if whole else None)
         kind = TIME_KIND if isinstance(value, (str, datetime.date)) else type(value).__name__
         kinds.append(None if value is None else kind)
         numbers.append(number)
@@ -364,6 +370,7 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
     return {
         "keep_type": kinds,
         "keep_num": numbers,
+        "keep_int": integers,
         "keep_time": moments,
         "keep_error": problems,
         "keep_value": raws,
