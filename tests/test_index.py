@@ -409,7 +409,7 @@ def test_remove_refuses_a_bare_string(target: tuple[str, dict[str, Any]]) -> Non
     # A string is an iterable of its characters: "abc" would forget records a, b and c.
     with _open(target) as index:
         index.add([("a", TEXTS[0]), ("b", TEXTS[1]), ("c", TEXTS[2]), ("abc", TEXTS[3])])
-        for wrong in ("abc", b"abc"):
+        for wrong in ("abc", b"abc", 2):
             with pytest.raises(TypeError, match=r"ids: an iterable of ids, not one id; got "):
                 index.remove(wrong)  # type: ignore[arg-type]
         assert index.stats()["records"] == 4

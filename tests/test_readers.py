@@ -993,7 +993,7 @@ def test_a_parquet_value_past_pythons_range_rejects_its_row_naming_the_field(tmp
     )
     batches = list(read(InputConfig(paths=(str(tmp_path),))))
     rejects = [r for b in batches for r in b.rejects]
-    assert [(r.source_line, r.field) for r in rejects] == [(1, "when")]
+    assert [(r.source_line, r.field, r.id) for r in rejects] == [(1, "when", "a")]
     assert "cannot be read as a Python value" in rejects[0].reason
     assert concat([b.records for b in batches])["id"].to_pylist() == ["b", "c"]
 

@@ -640,7 +640,7 @@ class Index:
             TypeError: `ids` is one string or bytes (whose characters would be taken as ids), or
                 holds a value that is no id (`records.id_problem`: neither a string nor an integer).
         """
-        if isinstance(ids, (str, bytes, bytearray, memoryview)):
+        if isinstance(ids, (str, bytes, bytearray, memoryview)) or not isinstance(ids, Iterable):
             kind = type(ids).__name__
             raise TypeError(f"ids: an iterable of ids, not one id; got {kind} {_clip(repr(ids))}")
         wanted: list[str] = []

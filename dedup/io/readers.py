@@ -450,7 +450,7 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
         passed = [f for f in pfile.schema_arrow if f.name not in own]
         b.kinds = {passthrough_name(f.name): fields.plain_type(f.type) for f in passed}
         for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
-            for obj in _python_rows(b, row, _readable(batch)):
+            for obj in _python_rows(b, row, _readable(batch), cfg):
                 row += 1
                 if obj is not None:
                     _take_mapping(b, row, obj, cfg, obj.get(cfg.text_field))
@@ -471,7 +471,9 @@ def _readable(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
-def _python_rows(b: _Builder, before: int, batch: pa.RecordBatch) -> list[dict[str, Any] | None]:
+def _python_rows(
+    b: _Builder, before: int, batch: pa.RecordBatch, cfg: InputConfig
+) -> list[dict[str, Any] | None]:
     """The batch's rows as Python mappings.
 
     A row holding a value Python cannot hold (a date past the year 9999) is a reject naming its
@@ -489,14 +491,14 @@ def _python_rows(b: _Builder, before: int, batch: pa.RecordBatch) -> list[dict[s
             continue
         except (OverflowError, ValueError) as err:
             problem = _one_line(err)
-        bad = None
+        bad, read = None, {}
         for name, column in zip(row.schema.names, row.columns, strict=True):
             try:
-                column.to_pylist()
+                read[name] = column.to_pylist()[0]
             except (OverflowError, ValueError):
-                bad = name
-                break
-        b.reject(before + i + 1, f"field '{bad}' cannot be read as a Python value: {problem}", bad)
+                bad = bad or name
+        rid, _ = _record_id(read, cfg)  # the record's own id, when that field reads
+        b.reject(before + i + 1, f"field '{bad}' cannot be read as a Python value: {problem}", bad, rid=rid)
         rows.append(None)
     return rows
 
