@@ -168,11 +168,11 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
         ]
         if not binary and not lossy:
             return whole, {}
-        held = {n: _values(table.iloc[:, names.index(n)]) for n in binary}
+        held = {n: fields.pandas_values(table.iloc[:, names.index(n)]) for n in binary}
         for n in binary:  # the values are held aside; the column keeps its place
             whole = whole.set_column(whole.column_names.index(n), n, pa.nulls(len(table), pa.string()))
         for n in lossy:  # each value as JSON text, as a file's field whose values share no type
-            values = fields.json_text(_values(table.iloc[:, names.index(n)]))
+            values = fields.json_text(fields.pandas_values(table.iloc[:, names.index(n)]))
             whole = whole.set_column(whole.column_names.index(n), fields.json_field(n), values)
         return whole, held
     arrays: dict[str, pa.Array[Any]] = {}
@@ -188,7 +188,7 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
                 continue
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
-        values = _values(series)
+        values = fields.pandas_values(series)
         if name in own:
             loose[name] = values
             arrays[name] = pa.nulls(len(values), pa.string())
@@ -210,7 +210,8 @@ def _lossy(series: Any, converted: pa.ChunkedArray) -> bool:
     """
     if str(series.dtype) != "object" or not _holds_lossy_type(converted.type):
         return False
-    return not all(_same(a, b) for a, b in zip(_values(series), converted.to_pylist(), strict=True))
+    given = fields.pandas_values(series)
+    return not all(_same(a, b) for a, b in zip(given, converted.to_pylist(), strict=True))
 
 
 def _holds_lossy_type(kind: pa.DataType) -> bool:
@@ -246,11 +247,6 @@ def _same(given: Any, read: Any) -> bool:
 
 def _binary(kind: pa.DataType) -> bool:
     return bool(pa.types.is_binary(kind) or pa.types.is_large_binary(kind))
-
-
-def _values(series: Any) -> list[Any]:
-    """A pandas column's values as Python objects, a missing value (NaN, NaT, None) as None."""
-    return list(series.astype(object).where(series.notna(), None).tolist())
 
 
 def _refuse_repeated(names: list[str]) -> None:

@@ -24,6 +24,7 @@ from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
 from dedup.index.paragraphs import target as paragraph_target
+from dedup.index.store import is_redis
 from dedup.io import fields, readers, work, writers
 from dedup.outputs import duplicates_table, rejects_table, schemas, unique_table
 from dedup.progress import NullProgress, Progress
@@ -235,7 +236,7 @@ def _refuse_index_in_input(config: Config, files: list[str]) -> None:
     Raises:
         ConfigError: an `input.paths` folder holds the SQLite index, or a file it names is the index.
     """
-    if config.index.path.startswith(("redis://", "rediss://", "unix://")):
+    if is_redis(config.index.path):
         return
     index = Path(config.index.path).resolve()
     own = {index, index.with_name(index.name + "-wal"), index.with_name(index.name + "-shm")}

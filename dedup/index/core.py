@@ -31,7 +31,8 @@ from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError, InputError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
-from dedup.index.store import SQLiteStore, Store, pack_entry, unpack_entry
+from dedup.index.store import SQLiteStore, Store, is_redis, pack_entry, unpack_entry
+from dedup.io import fields
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, id_problem, missing
 from dedup.settings import NORMALIZE_VERSION
 
@@ -196,8 +197,7 @@ def _frame(frame: Any) -> tuple[list[Any], list[Any]]:
                 else f"no column '{name}'; columns present: {', '.join(names) or 'none'}"
             )
             raise InputError(problem, path="<batch>", field=name)
-        series = frame.iloc[:, names.index(name)]
-        columns.append(list(series.astype(object).where(series.notna(), None)))
+        columns.append(fields.pandas_values(frame.iloc[:, names.index(name)]))
     return columns[0], columns[1]
 
 
@@ -289,7 +289,7 @@ class Index:
         config = config or Config()
         target = path_or_url or config.index.path
         store: Store
-        if target.startswith(("redis://", "rediss://", "unix://")):
+        if is_redis(target):
             from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
 
             store = RedisStore(target, config.index.name, config.index.lock_timeout)
@@ -702,8 +702,7 @@ def _refuse_new(target: str, config: Config, create: bool, store: Store | None) 
 
 
 def _no_index(target: str, config: Config) -> IndexMismatchError:
-    redis = target.startswith(("redis://", "rediss://", "unix://"))
-    namespace = f" (namespace '{config.index.name}')" if redis else ""
+    namespace = f" (namespace '{config.index.name}')" if is_redis(target) else ""
     return IndexMismatchError(
         f"{mask_credentials(target)}{namespace}: no index there; build one with `dedup index add` "
         "(or `Index.open` with `create=True`), or correct the path"

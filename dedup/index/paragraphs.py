@@ -31,7 +31,7 @@ from dedup import lsh
 from dedup.config import Config
 from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError
-from dedup.index.store import MEMORY, SQLiteStore, Store, pack_entry, unpack_entry
+from dedup.index.store import MEMORY, SQLiteStore, Store, is_redis, pack_entry, unpack_entry
 from dedup.paragraphs import ParagraphFeatures
 
 SEPARATOR = "\x1f"
@@ -59,7 +59,7 @@ class KnownParagraph:
 
 def target(path_or_url: str, name: str) -> tuple[str, str]:
     """Where the paragraph store of an index at `path_or_url` lives: `(path or URL, Redis namespace)`."""
-    if path_or_url.startswith(("redis://", "rediss://", "unix://")):
+    if is_redis(path_or_url):
         return path_or_url, f"{name}:paragraphs"
     if path_or_url == MEMORY:  # an index in memory: its paragraph store is another
         return MEMORY, name
@@ -77,6 +77,20 @@ def _missing(path_or_url: str, where: str, indexed: int | None) -> IndexMismatch
         f"{mask_credentials(path_or_url)}: its paragraph store ({mask_credentials(where)}) is missing{held}. "
         "Restore it beside the index, or build the index anew"
     )
+
+
+def _a_file(path: str) -> bool:
+    """Whether a SQLite store is there: a file that is not empty (SQLite would make one)."""
+    return Path(path).is_file() and Path(path).stat().st_size > 0
+
+
+def _store(where: str, name: str, config: Config) -> tuple[Store, str]:
+    """The paragraph store at `where` (a Redis URL and namespace `name`, or a SQLite path), and its label."""
+    if is_redis(where):
+        from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
+
+        return RedisStore(where, name, config.index.lock_timeout), f"{where} namespace {name}"
+    return SQLiteStore(where, config.index.lock_timeout), where
 
 
 def _directory_key(rid: str) -> np.uint64:
@@ -121,19 +135,12 @@ class Paragraphs:
                 where it may not be created.
         """
         where, name = target(path_or_url, config.index.name)
-        redis = where.startswith(("redis://", "rediss://", "unix://"))
-        if not redis and indexed != 0 and not (Path(where).is_file() and Path(where).stat().st_size):
+        if not is_redis(where) and indexed != 0 and not _a_file(where):
             raise _missing(path_or_url, where, indexed)
-        store: Store
-        if redis:
-            from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
-
-            store = RedisStore(where, name, config.index.lock_timeout)
-        else:
-            store = SQLiteStore(where, config.index.lock_timeout)
+        store, label = _store(where, name, config)
         if not store.read_meta() and indexed != 0:
             store.close()
-            raise _missing(path_or_url, f"{where} namespace {name}" if redis else where, indexed)
+            raise _missing(path_or_url, label, indexed)
         if not store.read_meta():
             with store.locked():
                 if not store.read_meta():
@@ -148,15 +155,9 @@ class Paragraphs:
         entries is there would adopt the paragraphs of records it does not hold.
         """
         where, name = target(path_or_url, config.index.name)
-        if where.startswith(("redis://", "rediss://", "unix://")):
-            from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
-
-            store: Store = RedisStore(where, name, config.index.lock_timeout)
-            label = f"{where} namespace {name}"
-        else:
-            if not (Path(where).is_file() and Path(where).stat().st_size):
-                return where, 0
-            store, label = SQLiteStore(where, config.index.lock_timeout), where
+        if not is_redis(where) and not _a_file(where):
+            return where, 0
+        store, label = _store(where, name, config)
         try:
             return label, store.count() if store.read_meta() else 0
         finally:

@@ -114,6 +114,11 @@ class Reentrant:
                 self.depth = 0
 
 
+def is_redis(path_or_url: str) -> bool:
+    """Whether an index's `path_or_url` names a Redis server (else a SQLite file)."""
+    return path_or_url.startswith(("redis://", "rediss://", "unix://"))
+
+
 #: SQLite's name for a database held in memory (gone with its connection), not a file.
 MEMORY = ":memory:"
 

@@ -172,6 +172,11 @@ def column(name: str, values: list[Any]) -> tuple[pa.Array[Any], pa.Field]:
     return json_text(values), json_field(name)
 
 
+def pandas_values(series: Any) -> list[Any]:
+    """A pandas column's values as Python objects, a missing value (NaN, NaT, `pd.NA`) as None."""
+    return list(series.astype(object).where(series.notna(), None).tolist())
+
+
 def plain_type(kind: pa.DataType) -> pa.DataType:
     """A pass-through column's type as dedup writes it: the input's own, less storage encodings.
 
