@@ -268,3 +268,38 @@ def test_a_command_line_run_imports_pandas_aside_on_a_thread_of_its_own() -> Non
     assert found.stderr == ""
     # Looked up once here (is it installed?), imported on the thread.
     assert found.stdout.splitlines() == ["['MainThread', 'dedup-pandas-import'] True", "0"]
+
+
+_THREAD_POOLS = """
+import os, sys
+from dedup.cli import main
+loaded = [m for m in ("numpy", "dedup._kernels") if m in sys.modules]
+try:
+    main(["run", "configs/news.yaml", "-q"])
+except SystemExit as done:
+    print(loaded, done.code, os.environ.get("OPENBLAS_NUM_THREADS"), os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "seen"),
+    [({}, "[] 0 1 PASSIVE"), ({"OPENBLAS_NUM_THREADS": "3", "OMP_WAIT_POLICY": "active"}, "[] 0 3 active")],
+)
+def test_the_command_quiets_idle_thread_pools_unless_the_caller_set_them(
+    seeded: Path, given: dict[str, str], seen: str
+) -> None:
+    """OpenBLAS gets one thread and OpenMP threads sleep when idle; a caller's own settings stay.
+
+    They are read once, when NumPy and the kernels load, which the command's module does not do.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")}
+    env.update(given, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", _THREAD_POOLS],
+        cwd=seeded,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.splitlines() == [seen], done.stderr
