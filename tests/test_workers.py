@@ -378,15 +378,29 @@ def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> No
 def test_a_shard_is_handed_over_with_its_own_bytes_not_its_read_block() -> None:
     import pickle
 
+    import numpy as np
     import pyarrow as pa
 
     from dedup.io import readers
+    from dedup.records import Reject
 
-    block = pa.table({"id": [f"r{i}" for i in range(20_000)], "text": ["word " * 50] * 20_000})
-    piece = readers.ReadBatch(block.slice(100, 10), [], 0)
-    compact = shards._compact(piece)
-    assert compact.records.equals(piece.records)
-    assert len(pickle.dumps(compact)) < 10_000 < len(pickle.dumps(piece))
+    n = 20_000
+    block = pa.table(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "text": ["word " * 50] * n,
+            "when": pa.array(np.arange(n, dtype=np.int64), pa.timestamp("ns", "UTC")),
+            "kind": pa.array(["a", "b"] * (n // 2)).dictionary_encode(),
+        }
+    )
+    rejects = [Reject("in", 105, "not JSON", "read", None, None, "{")]
+    piece = readers.ReadBatch(block.slice(100, 10), rejects, 3, {"request": 2})
+    handed = shards.Handed.of(piece)
+    back = pickle.loads(pickle.dumps(handed)).batch()
+    assert back.records.schema == piece.records.schema  # ns times and dictionaries cross unchanged
+    assert back.records.equals(piece.records)
+    assert (back.rejects, back.skipped_blank, back.skipped_records) == (rejects, 3, {"request": 2})
+    assert len(pickle.dumps(handed)) < 20_000 < len(pickle.dumps(piece))
 
 
 def _failed(error: BaseException) -> Any:
@@ -437,7 +451,11 @@ def test_a_shard_that_cannot_be_written_is_a_write_error_in_the_worker(tmp_path:
     table = record_table(["Some words here for one record.", "And another record of words."])
     with pytest.raises(shards.ShardWriteError):
         shards._process_apart(
-            readers.ReadBatch(table, [], 0), "in", "00000-00000", config_from_dict({}), store
+            shards.Handed.of(readers.ReadBatch(table, [], 0)),
+            "in",
+            "00000-00000",
+            config_from_dict({}),
+            store,
         )
 
 

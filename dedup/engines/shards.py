@@ -40,7 +40,7 @@ from dedup.engines.workers import estimated_bytes as estimated_bytes
 from dedup.featurize import featurize
 from dedup.io import fields, readers, work
 from dedup.outputs import rejects_table
-from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, fail_fast
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, fail_fast
 from dedup.resolve import Clock, collector_paused
 
 #: Seconds a failing run waits, at most, for the thread managing its worker processes to end.
@@ -153,7 +153,7 @@ def process(
 
 
 def _process_apart(
-    piece: readers.ReadBatch, file: str, name: str, config: Config, store: work.WorkDir
+    handed: Handed, file: str, name: str, config: Config, store: work.WorkDir
 ) -> dict[str, float]:
     """`process` in a worker process; returns the seconds it spent in each stage.
 
@@ -164,7 +164,7 @@ def _process_apart(
         os.kill(os.getpid(), signal.SIGKILL)
     clock = Clock({})
     try:
-        process(piece, file, name, config, store, clock)
+        process(handed.batch(), file, name, config, store, clock)
     except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
         raise ShardWriteError.of(err) from None
     finally:
@@ -217,12 +217,38 @@ class ShardWriteError(OSError):
         return cls(err.errno, err.strerror, err.filename)
 
 
-def _compact(piece: readers.ReadBatch) -> readers.ReadBatch:
-    """The piece with records that own their bytes: a slice of a read block pickles the whole block."""
-    records = piece.records
-    if records.num_rows:
-        records = records.take(pa.array(np.arange(records.num_rows, dtype=np.int64)))
-    return readers.ReadBatch(records, piece.rejects, piece.skipped_blank, piece.skipped_records)
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A shard as it crosses to a worker process: its records as one Arrow IPC stream, the rest as read.
+
+    Arrow's IPC writer writes only the rows of a sliced table, where pickling the slice would pickle
+    the whole read block it was cut from, and copying its rows out first (`take`) costs a copy more:
+    on 5 copies of Reuters+BBC at `workers: 0`, 0.22 s of the run's own process went to that copy.
+    The types of the records' columns cross unchanged (an IPC stream holds the schema).
+
+    Attributes:
+        stream: the records (`readers.ReadBatch.records`) as an Arrow IPC stream, bytes.
+        rejects, skipped_blank, skipped_records: as in `readers.ReadBatch`.
+    """
+
+    stream: bytes
+    rejects: list[Reject]
+    skipped_blank: int
+    skipped_records: dict[str, int]
+
+    @classmethod
+    def of(cls, piece: readers.ReadBatch) -> Handed:
+        """The shard `piece`, its records written to an IPC stream (only the rows of a slice)."""
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, piece.records.schema) as writer:
+            writer.write_table(piece.records)
+        stream = sink.getvalue().to_pybytes()
+        return cls(stream, piece.rejects, piece.skipped_blank, piece.skipped_records)
+
+    def batch(self) -> readers.ReadBatch:
+        """The shard as it was read (its records read back from the stream, without a copy)."""
+        records = pa.ipc.open_stream(self.stream).read_all()
+        return readers.ReadBatch(records, self.rejects, self.skipped_blank, self.skipped_records)
 
 
 @contextlib.contextmanager
@@ -305,7 +331,7 @@ class Featurizers:
             self._pool = ProcessPoolExecutor(
                 self.count, mp_context=self.warm(), initializer=_watch, initargs=(self._watched,)
             )
-        job = _compact(piece)
+        job = Handed.of(piece)
         with _main_module_hidden():  # a worker starts here, when one more is needed
             return self._pool.submit(_process_apart, job, file, name, self.config, self.store)
 
