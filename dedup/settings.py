@@ -300,6 +300,13 @@ def _check_lock_timeout(value: object) -> str | None:
     return None
 
 
+def _check_index_path(value: object) -> str | None:
+    # SQLite reads "" as a private database deleted on close: what was added would be lost.
+    if not isinstance(value, str) or not value.strip():
+        return "must name a SQLite file or a Redis URL"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
     """Where an index lives.
@@ -310,7 +317,7 @@ class IndexConfig:
         lock_timeout: seconds a writer waits for the index's write lock.
     """
 
-    path: str = "index.sqlite"
+    path: str = field(default="index.sqlite", metadata={"check": _check_index_path})
     name: str = "dedup"
     lock_timeout: float = field(default=60.0, metadata={"check": _check_lock_timeout})
 

@@ -133,6 +133,8 @@ def test_a_master_with_a_password_is_refused_without_showing_it() -> None:
         ({"lsh": 3}, "c.yaml: lsh must be a mapping of keys; got 3"),
         ({"workers": -1}, "c.yaml: workers must be 0 (every core) or a positive integer; got -1"),
         ({"on_error": "ignore"}, "c.yaml: on_error must be one of 'skip', 'fail'; got 'ignore'"),
+        ({"index": {"path": ""}}, "c.yaml: index.path must name a SQLite file or a Redis URL; got ''"),
+        ({"index": {"path": " "}}, "c.yaml: index.path must name a SQLite file or a Redis URL; got ' '"),
         (
             {"granularity": "paragraphs"},
             "c.yaml: granularity must be one of 'document', 'paragraph'; got 'paragraphs'; "

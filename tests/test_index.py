@@ -157,6 +157,23 @@ def test_a_file_that_is_not_an_index_is_refused(tmp_path: Path) -> None:
         Index.open(str(tmp_path / "junk.sqlite"))
 
 
+def test_an_empty_index_path_is_refused_and_creates_nothing(
+    cli: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite reads "" as a private database that is gone on close: records added there are lost."""
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", "  "):
+        with pytest.raises(ValueError, match="names no index: give a SQLite file or a Redis URL"):
+            Index.open(empty)
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n")
+    (tmp_path / "c.yaml").write_text("index: {path: ''}\noutput: {dir: out}\ninput: {paths: [in.jsonl]}\n")
+    for job in ("add", "check"):
+        result = cli("index", job, "c.yaml")
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "index.path must name a SQLite file or a Redis URL; got ''" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "in.jsonl"]
+
+
 def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) -> None:
     rows = [{"id": f"r{k}", "text": t, "day": k} for k, t in enumerate(TEXTS[:3])]
     (tmp_path / "day1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

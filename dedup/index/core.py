@@ -285,9 +285,13 @@ class Index:
             IndexMismatchError: the index was built with settings that sign records differently,
                 the file is not an index, or (without `create`) there is no index there.
             EngineError: Redis cannot be reached.
+            ValueError: `path_or_url` is empty or blank (SQLite would read "" as a private
+                database deleted on close).
         """
         config = config or Config()
-        target = path_or_url or config.index.path
+        target = config.index.path if path_or_url is None else path_or_url
+        if not target.strip():
+            raise ValueError(f"{target!r} names no index: give a SQLite file or a Redis URL")
         store: Store
         if is_redis(target):
             from dedup.index.redis_store import RedisStore  # noqa: PLC0415 - only Redis users need it
