@@ -374,7 +374,8 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     values = source.values(field_name)
     if values and all(v is None for v in values):
         raise InputError(
-            f"no record has a field '{field_name}' (cluster.keep: {config.cluster.keep})", field=field_name
+            f"field '{field_name}' is missing or null in every record (cluster.keep: {config.cluster.keep})",
+            field=field_name,
         )
     try:
         ranks = (cluster.time_rank if rule == "newest" else cluster.number_rank)(values, field_name)

@@ -800,7 +800,7 @@ def test_a_keep_rule_on_a_field_no_record_has_fails(cli: Callable[..., Result], 
     result = cli("run", "config.yaml")
     assert (result.exit_code, result.stderr) == (
         1,
-        "Error: no record has a field 'date' (cluster.keep: newest:date)\n",
+        "Error: field 'date' is missing or null in every record (cluster.keep: newest:date)\n",
     )
     assert list((tmp_path / "out").iterdir()) == [], "nothing written, no checkpoints left"
 

@@ -233,13 +233,19 @@ def test_newest_refuses_what_is_no_date(tmp_path: Path) -> None:
         _run(tmp_path, rows, cluster={"keep": "newest:date"})
 
 
+@pytest.mark.parametrize("nulls", [False, True])
 @pytest.mark.parametrize("keep", ["newest:published", "priority:nosuch"])
-def test_a_keep_field_no_record_has_is_an_error(tmp_path: Path, keep: str) -> None:
+def test_a_keep_field_no_record_has_is_an_error(tmp_path: Path, keep: str, nulls: bool) -> None:
+    """The message holds for a field absent everywhere and for one that is null everywhere."""
     field = keep.split(":")[1]
+    rows = _rule_corpus()
+    if nulls:
+        for row in rows:
+            row[field] = None
     with pytest.raises(
-        InputError, match=rf"^no record has a field '{field}' \(cluster.keep: {keep}\)$"
+        InputError, match=rf"^field '{field}' is missing or null in every record \(cluster.keep: {keep}\)$"
     ) as caught:
-        _run(tmp_path, _rule_corpus(), cluster={"keep": keep})
+        _run(tmp_path, rows, cluster={"keep": keep})
     assert caught.value.field == field  # the error names the field, for a caller to act on
 
 

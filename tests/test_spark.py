@@ -201,8 +201,9 @@ def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Pa
         ),
         (['{"id": "a", "text": "one story", "score": "high"}'], {"cluster": {"keep": "priority:score"}}),
         (['{"id": "a", "text": "one story"}'], {"cluster": {"keep": "newest:when"}}),
+        (['{"id": "a", "text": "one story", "when": null}'], {"cluster": {"keep": "newest:when"}}),
     ],
-    ids=["on-error-fail", "newest-mixed-kinds", "priority-not-a-number", "no-such-field"],
+    ids=["on-error-fail", "newest-mixed-kinds", "priority-not-a-number", "no-such-field", "all-null-field"],
 )
 def test_spark_stops_with_the_local_engines_error(
     spark: Any, tmp_path: Path, lines: list[str], sections: dict[str, Any]

@@ -329,7 +329,10 @@ class _Job:
         }
         present = {k: v for k, v in kinds.items() if k is not None}
         if kinds and not present:
-            raise InputError(f"no record has a field '{field_name}' (cluster.keep: {keep})", field=field_name)
+            raise InputError(
+                f"field '{field_name}' is missing or null in every record (cluster.keep: {keep})",
+                field=field_name,
+            )
         numeric = rule == "priority" or set(present) <= {"int", "float", "Decimal"}
         # Times are whole nanoseconds, as decimals (a double holds about 0.25 µs of a time today,
         # a long the years 1677 to 2262 only); a missing one ranks after every time.
