@@ -23,6 +23,7 @@ import numpy.typing as npt
 from dedup import cluster, figures, kernels, lsh
 from dedup.config import Config
 from dedup.errors import InputError, VerificationError
+from dedup.records import passthrough_name
 from dedup.settings import parse_keep
 
 #: Band-key pairs held before repeats across bands are dropped (8 bytes each).
@@ -371,7 +372,7 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     if rule == "longest":
         return cluster.rank(-source.lengths(), position)
     assert field_name is not None
-    values = source.values(field_name)
+    values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
     if values and all(v is None for v in values):
         raise InputError(
             f"field '{field_name}' is missing or null in every record (cluster.keep: {config.cluster.keep})",

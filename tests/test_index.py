@@ -174,6 +174,33 @@ def test_an_empty_index_path_is_refused_and_creates_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "in.jsonl"]
 
 
+@pytest.mark.parametrize("name", ["file::memory:", "file:x.sqlite?mode=memory", "a#b?c%20d.sqlite"])
+def test_a_sqlite_path_is_a_file_name_never_a_uri(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """SQLite reads a name starting `file:` as a URI (`file::memory:` is a database in memory)."""
+    monkeypatch.chdir(tmp_path)
+    with Index.open(name) as index:
+        index.add([("a", TEXTS[0])])
+        assert index.stats()["bytes"] > 0
+    assert (tmp_path / name).is_file()
+    with Index.open(name, create=False) as again:
+        assert [m.status for m in again.check([("a", TEXTS[0])])] == ["present"]
+
+
+def test_an_index_job_refuses_an_index_in_memory(cli: Callable[..., Result], tmp_path: Path) -> None:
+    """`:memory:` is gone when the job ends: an add there would report records new and keep none."""
+    (tmp_path / "in.jsonl").write_text(json.dumps({"id": "a", "text": TEXTS[0]}) + "\n")
+    (tmp_path / "c.yaml").write_text(
+        "index: {path: ':memory:'}\noutput: {dir: out}\ninput: {paths: [in.jsonl]}\n"
+    )
+    for job in ("add", "check"):
+        result = cli("index", job, "c.yaml")
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert "index.path ':memory:' is an index in memory, gone when the job ends" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml", "in.jsonl"]
+
+
 def test_cli_index_add_then_check(cli: Callable[..., Result], tmp_path: Path) -> None:
     rows = [{"id": f"r{k}", "text": t, "day": k} for k, t in enumerate(TEXTS[:3])]
     (tmp_path / "day1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))

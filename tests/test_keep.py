@@ -190,6 +190,17 @@ def test_keep_rules(tmp_path: Path, keep: str, kept: set[str]) -> None:
             assert d["cluster_id"] == "s1"  # the group's first record names the group
 
 
+@pytest.mark.parametrize("field", ["cluster_id", "source_line", "input_rank"])
+def test_a_keep_rule_names_the_input_field_whatever_its_output_column(tmp_path: Path, field: str) -> None:
+    """A field whose name the outputs reserve (or that starts with `input_`) keeps its input name."""
+    rows = _rule_corpus()
+    for row, value in zip(rows, [1, 9, 5, 3], strict=True):
+        row[field] = value
+    unique, _ = _run(tmp_path, rows, cluster={"keep": f"priority:{field}"})
+    assert set(unique) == {"s2", "other"}
+    assert unique["s2"][f"input_{field}"] == 9  # the column as the outputs name it
+
+
 def test_priority_wants_numbers(tmp_path: Path) -> None:
     rows = _rule_corpus()
     rows[1]["score"] = "high"

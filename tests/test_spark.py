@@ -202,8 +202,19 @@ def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Pa
         (['{"id": "a", "text": "one story", "score": "high"}'], {"cluster": {"keep": "priority:score"}}),
         (['{"id": "a", "text": "one story"}'], {"cluster": {"keep": "newest:when"}}),
         (['{"id": "a", "text": "one story", "when": null}'], {"cluster": {"keep": "newest:when"}}),
+        (
+            ['{"id": "a", "text": "one story", "cluster_id": "high"}'],
+            {"cluster": {"keep": "priority:cluster_id"}},
+        ),
     ],
-    ids=["on-error-fail", "newest-mixed-kinds", "priority-not-a-number", "no-such-field", "all-null-field"],
+    ids=[
+        "on-error-fail",
+        "newest-mixed-kinds",
+        "priority-not-a-number",
+        "no-such-field",
+        "all-null-field",
+        "reserved-name-field",
+    ],
 )
 def test_spark_stops_with_the_local_engines_error(
     spark: Any, tmp_path: Path, lines: list[str], sections: dict[str, Any]
@@ -216,6 +227,8 @@ def test_spark_stops_with_the_local_engines_error(
         run(_config(tmp_path / "in", tmp_path / "spark", "spark", **sections))
     assert str(distributed.value) == str(local.value)
     assert not (tmp_path / "spark" / "report.json").exists()
+    if "cluster_id" in lines[0]:  # the input's field is read, though the outputs call it input_cluster_id
+        assert str(local.value).startswith("record 'a': field 'cluster_id' must hold numbers")
 
 
 def test_components_are_the_connected_components(spark: Any) -> None:

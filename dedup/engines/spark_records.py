@@ -39,7 +39,7 @@ from dedup.config import Config, size_bytes
 from dedup.engines.shards import Limits, conform, pieces
 from dedup.featurize import Features, featurize
 from dedup.io import fields, readers, work, writers
-from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, fail_fast
+from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, fail_fast, passthrough_name
 from dedup.settings import parse_keep
 
 INFO, RECORD, REJECT, ERROR, FILE = 0, 1, 2, 3, 4
@@ -329,9 +329,10 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
     if rule not in ("newest", "priority"):
         return {}
     assert field_name is not None
-    if field_name in records.column_names:
-        column = records[field_name]
-        values = fields.values(column, records.schema.field(field_name))
+    column_name = passthrough_name(field_name)  # the input's field, as the outputs name it
+    if column_name in records.column_names:
+        column = records[column_name]
+        values = fields.values(column, records.schema.field(column_name))
     else:
         values = [None] * records.num_rows
     kinds, numbers, integers, moments, problems, raws = [], [], [], [], [], []

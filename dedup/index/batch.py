@@ -24,7 +24,7 @@ from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
 from dedup.index.core import Index
 from dedup.index.paragraphs import target as paragraph_target
-from dedup.index.store import is_redis
+from dedup.index.store import MEMORY, is_redis
 from dedup.io import fields, readers, work, writers
 from dedup.outputs import duplicates_table, rejects_table, schemas, unique_table
 from dedup.progress import NullProgress, Progress
@@ -58,6 +58,11 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
         DedupError: a subclass for a bad config, input or index, an output folder another run is
             writing or that cannot be written, or a run whose every record was rejected.
     """
+    if config.index.path == MEMORY:
+        raise ConfigError(
+            f"index.path {MEMORY!r} is an index in memory, gone when the job ends: what it added would "
+            "be lost and a check would find nothing; name a SQLite file or a Redis URL"
+        )
     files = sorted(set(readers.discover(config.input.paths)))
     writers.refuse_inputs_inside(Path(config.output.dir), config.input.paths, files)
     _refuse_index_in_input(config, files)

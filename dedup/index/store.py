@@ -14,6 +14,7 @@ mode readers do not wait for writers.
 from __future__ import annotations
 
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -123,6 +124,19 @@ def is_redis(path_or_url: str) -> bool:
 MEMORY = ":memory:"
 
 
+def _location(path: str) -> str:
+    """The SQLite URI of the file `path` names, as written (or `MEMORY`).
+
+    SQLite as Python ships it reads a name starting `file:` as a URI, so `file::memory:` or
+    `file:x?mode=memory` would be a database in memory, gone on close, while the index looks for
+    the file beside it. Every other path is made a `file:` URI of the absolute path, percent-encoded:
+    the name is a file's, whatever it holds.
+    """
+    if path == MEMORY:
+        return path
+    return "file:" + urllib.parse.quote(str(Path(path).absolute()))
+
+
 class SQLiteStore:
     """The embedded store: one SQLite file, WAL mode, safe for several writing processes.
 
@@ -138,7 +152,7 @@ class SQLiteStore:
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(path, timeout=lock_timeout, isolation_level=None)
+            self.db = sqlite3.connect(_location(path), timeout=lock_timeout, isolation_level=None, uri=True)
             tables = self._tables()
         except sqlite3.DatabaseError as err:
             raise IndexMismatchError(f"{path}: not a dedup index (SQLite says: {err})") from None
