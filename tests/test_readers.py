@@ -977,6 +977,31 @@ def test_parquet_views_and_dictionaries_are_read_as_their_plain_types(tmp_path: 
     assert table.schema.field("label").type == pa.string() and table["label"].to_pylist() == ["x", "y"]
 
 
+def test_a_parquet_file_arrow_cannot_read_in_batches_is_read_by_row_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrow's batch reader refuses a struct with a dictionary child ("Nested data conversions not
+    # implemented for chunked array outputs") where reading a row group works: every row is read.
+    from dedup.io import readers
+
+    monkeypatch.setattr(readers, "BATCH_SIZE", 3)
+    n = 20
+    tags = pa.StructArray.from_arrays(
+        [pa.array([f"v{k % 3}" for k in range(n)]).dictionary_encode()], names=["d"]
+    )
+    ids = [f"r{k}" for k in range(n)]
+    pq.write_table(
+        pa.table({"id": ids, "text": [f"words of record {k}" for k in range(n)], "tags": tags}),
+        tmp_path / "a.parquet",
+        row_group_size=7,
+    )
+    batches = list(read(InputConfig(paths=(str(tmp_path),))))
+    table = concat([b.records for b in batches])
+    assert [r for b in batches for r in b.rejects] == []
+    assert table["id"].to_pylist() == ids and table["source_line"].to_pylist() == list(range(1, n + 1))
+    assert table["tags"].to_pylist() == [{"d": f"v{k % 3}"} for k in range(n)]
+
+
 def test_parquet_times_of_day_keep_their_nanoseconds(tmp_path: Path) -> None:
     day = 45_296_123_456_789  # 12:34:56.123456789 in nanoseconds
     when = pa.array([day, None], pa.time64("ns"))

@@ -449,7 +449,7 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
         own = (cfg.text_field, cfg.id_field)
         passed = [f for f in pfile.schema_arrow if f.name not in own]
         b.kinds = {passthrough_name(f.name): fields.plain_type(f.type) for f in passed}
-        for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
+        for batch in _parquet_batches(pfile):
             for obj in _python_rows(b, row, _readable(batch), cfg):
                 row += 1
                 if obj is not None:
@@ -458,6 +458,33 @@ def _read_parquet(b: _Builder, path: str, cfg: InputConfig) -> Iterator[ReadBatc
                 yield b.flush()
     except (pa.ArrowException, OSError) as err:
         b.reject(row + 1 if row else None, f"not a readable Parquet file: {_one_line(err)}", None)
+
+
+def _parquet_batches(pfile: pq.ParquetFile) -> Iterator[pa.RecordBatch]:
+    """The file's rows in order, in batches of at most `BATCH_SIZE` rows.
+
+    Arrow's batch reader refuses some files it reads whole row group by row group (a struct with a
+    dictionary child: "Nested data conversions not implemented for chunked array outputs"); from
+    the row where it refuses, the rest is read one row group at a time (one group's rows in memory).
+
+    Raises:
+        pa.ArrowException, OSError: a row group cannot be read either.
+    """
+    done = 0
+    try:
+        for batch in pfile.iter_batches(batch_size=BATCH_SIZE):
+            yield batch
+            done += batch.num_rows
+        return
+    except pa.ArrowNotImplementedError:
+        pass
+    start = 0
+    for group in range(pfile.num_row_groups):
+        rows = pfile.metadata.row_group(group).num_rows
+        if start + rows > done:
+            table = pfile.read_row_group(group).slice(max(0, done - start))
+            yield from table.to_batches(max_chunksize=BATCH_SIZE)
+        start += rows
 
 
 def _readable(batch: pa.RecordBatch) -> pa.RecordBatch:
