@@ -186,6 +186,8 @@ def test_a_sqlite_path_is_a_file_name_never_a_uri(
     assert (tmp_path / name).is_file()
     with Index.open(name, create=False) as again:
         assert [m.status for m in again.check([("a", TEXTS[0])])] == ["present"]
+    with Index.open(tmp_path / name, create=False) as by_path:  # a path object names it too
+        assert by_path.stats()["records"] == 1
 
 
 def test_an_index_job_refuses_an_index_in_memory(cli: Callable[..., Result], tmp_path: Path) -> None:

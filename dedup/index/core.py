@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -270,12 +271,17 @@ class Index:
 
     @classmethod
     def open(
-        cls, path_or_url: str | None = None, config: Config | None = None, *, create: bool = True
+        cls,
+        path_or_url: str | os.PathLike[str] | None = None,
+        config: Config | None = None,
+        *,
+        create: bool = True,
     ) -> Index:
         """Open (or, with `create`, create) the index at a SQLite path or a Redis URL.
 
         Args:
-            path_or_url: a SQLite file or a Redis URL; `config.index.path` when None.
+            path_or_url: a SQLite file (a string or a path object) or a Redis URL;
+                `config.index.path` when None.
             config: the settings records are signed with; the defaults when None.
             create: make a new index where there is none. Without it, a path or namespace that
                 holds no index is refused and nothing is created (`dedup index check`, which adds
@@ -289,7 +295,7 @@ class Index:
                 database deleted on close).
         """
         config = config or Config()
-        target = config.index.path if path_or_url is None else path_or_url
+        target = config.index.path if path_or_url is None else os.fspath(path_or_url)
         if not target.strip():
             raise ValueError(f"{target!r} names no index: give a SQLite file or a Redis URL")
         store: Store
