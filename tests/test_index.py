@@ -188,6 +188,28 @@ def test_a_sqlite_path_is_a_file_name_never_a_uri(
         assert [m.status for m in again.check([("a", TEXTS[0])])] == ["present"]
     with Index.open(tmp_path / name, create=False) as by_path:  # a path object names it too
         assert by_path.stats()["records"] == 1
+    # POSIX lets an absolute path start with "//"; as a URI's "//" it would name a host.
+    with Index.open("/" + str(tmp_path / name), create=False) as doubled:
+        assert doubled.stats()["records"] == 1
+
+
+def test_an_index_opened_by_a_relative_path_stays_that_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with Index.open("rel.sqlite") as index:
+        index.add([("a", TEXTS[0])])
+        os.chdir(tmp_path / "elsewhere")  # a caller's own chdir, while the index is open
+        assert index.stats()["records"] == 1 and index.stats()["bytes"] > 0
+        index.add([("b", TEXTS[1])])
+    assert not (tmp_path / "elsewhere" / "rel.sqlite").exists()
+    with Index.open(str(tmp_path / "rel.sqlite"), create=False) as again:
+        assert again.stats()["records"] == 2
+    os.chdir(tmp_path / "elsewhere")
+    with Index.open(Path(":memory:")) as named:  # a path object names a file, even this one
+        named.add([("a", TEXTS[0])])
+    assert (tmp_path / "elsewhere" / ":memory:").is_file()
 
 
 def test_an_index_job_refuses_an_index_in_memory(cli: Callable[..., Result], tmp_path: Path) -> None:

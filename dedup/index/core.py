@@ -32,7 +32,7 @@ from dedup.display import mask_credentials
 from dedup.errors import IndexMismatchError, InputError
 from dedup.featurize import Features, featurize
 from dedup.index.paragraphs import KnownParagraph, Paragraphs
-from dedup.index.store import SQLiteStore, Store, is_redis, pack_entry, unpack_entry
+from dedup.index.store import MEMORY, SQLiteStore, Store, is_redis, pack_entry, unpack_entry
 from dedup.io import fields
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, id_problem, missing
 from dedup.settings import NORMALIZE_VERSION
@@ -296,6 +296,8 @@ class Index:
         """
         config = config or Config()
         target = config.index.path if path_or_url is None else os.fspath(path_or_url)
+        if isinstance(path_or_url, os.PathLike) and target == MEMORY:
+            target = os.path.join(os.curdir, target)  # a path object names a file, even this one
         if not target.strip():
             raise ValueError(f"{target!r} names no index: give a SQLite file or a Redis URL")
         store: Store

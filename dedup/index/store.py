@@ -134,7 +134,9 @@ def _location(path: str) -> str:
     """
     if path == MEMORY:
         return path
-    return "file:" + urllib.parse.quote(str(Path(path).absolute()))
+    # An empty authority ("file://" + "/..."): POSIX lets an absolute path start with "//", which
+    # right after "file:" would name a host.
+    return "file://" + urllib.parse.quote(str(Path(path).absolute()))
 
 
 class SQLiteStore:
@@ -147,7 +149,8 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str, lock_timeout: float = 60.0) -> None:
-        self.path = Path(path)
+        # The file itself, whatever directory the caller moves to later (`nbytes`).
+        self.path = Path(path) if path == MEMORY else Path(path).absolute()
         self.lock_timeout = lock_timeout
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
