@@ -37,6 +37,7 @@ from dedup.settings import (
     ParagraphConfig,
     ShingleConfig,
     SparkConfig,
+    parse_keep,
 )
 
 
@@ -236,6 +237,12 @@ def _check_together(source: str, config: Config) -> None:
             f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
             f"minhash.num_perm is {num_perm}; lower lsh.bands or lsh.rows, or raise minhash.num_perm"
         )
+    keep_field = parse_keep(config.cluster.keep)[1]
+    if keep_field is not None and keep_field == config.input.text_field:
+        raise ConfigError(
+            f"{source}: cluster.keep: {config.cluster.keep} ranks by the records' text "
+            f"(input.text_field: {config.input.text_field}); name a field of dates or numbers"
+        )
     if config.engine == "spark" and config.granularity == "paragraph":
         raise ConfigError(
             f"{source}: engine: spark runs at granularity: document only; run granularity: paragraph "
@@ -258,7 +265,8 @@ def from_dict(
     Raises:
         ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
             together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`; `engine: spark` with
-            `granularity: paragraph`), naming the file or the override that holds it.
+            `granularity: paragraph`; a keep rule ranking by the text field), naming the file or
+            the override that holds it.
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file

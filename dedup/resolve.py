@@ -104,7 +104,7 @@ class Source(Protocol):
         ...
 
     def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
-        """The rows' ids (for messages)."""
+        """The rows' ids (for messages, and a keep rule on the id field)."""
         ...
 
 
@@ -372,7 +372,10 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     if rule == "longest":
         return cluster.rank(-source.lengths(), position)
     assert field_name is not None
-    values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
+    if field_name == config.input.id_field:  # the records' ids, as text
+        values: list[object] = list(source.record_ids(np.arange(len(position), dtype=np.int64)))
+    else:
+        values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
     if values and all(v is None for v in values):
         raise InputError(
             f"field '{field_name}' is missing or null in every record (cluster.keep: {config.cluster.keep})",

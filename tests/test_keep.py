@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import dedup
 from dedup import config_from_dict, resolve, run
-from dedup.errors import InputError, VerificationError
+from dedup.errors import ConfigError, InputError, VerificationError
 from tests.conftest import article, examples, write_jsonl
 
 
@@ -199,6 +199,26 @@ def test_a_keep_rule_names_the_input_field_whatever_its_output_column(tmp_path: 
     unique, _ = _run(tmp_path, rows, cluster={"keep": f"priority:{field}"})
     assert set(unique) == {"s2", "other"}
     assert unique["s2"][f"input_{field}"] == 9  # the column as the outputs name it
+
+
+def test_a_keep_rule_on_the_id_field_ranks_the_ids(tmp_path: Path) -> None:
+    rows = _rule_corpus()
+    for row, rid in zip(rows, [3, 10, 7, 1], strict=True):
+        row["id"] = rid  # integer ids: the greatest is kept
+    unique, _ = _run(tmp_path, rows, cluster={"keep": "priority:id"})
+    assert set(unique) == {"10", "1"}
+    renamed = [{("doc" if k == "id" else k): v for k, v in row.items()} for row in rows]
+    write_jsonl(tmp_path / "doc.jsonl", renamed)
+    config = {"paths": [str(tmp_path / "doc.jsonl")], "id_field": "doc"}
+    out = tmp_path / "doc"
+    run(config_from_dict({"input": config, "output": {"dir": str(out)}, "cluster": {"keep": "priority:doc"}}))
+    assert set(pq.read_table(out / "unique.parquet")["id"].to_pylist()) == {"10", "1"}
+
+
+@pytest.mark.parametrize(("sections", "field"), [({}, "text"), ({"input": {"text_field": "body"}}, "body")])
+def test_a_keep_rule_on_the_text_field_is_a_config_error(sections: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"cluster.keep: priority:{field} ranks by the records' text"):
+        config_from_dict({**sections, "cluster": {"keep": f"priority:{field}"}})
 
 
 def test_priority_wants_numbers(tmp_path: Path) -> None:

@@ -459,6 +459,21 @@ def test_spark_ranks_decimal_numbers_as_the_local_engine_does(spark: Any, tmp_pa
             assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["b"], (engine, keep)
 
 
+def test_spark_ranks_ids_and_renamed_fields_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
+    """A keep rule names the input's fields: the id field, and one the outputs rename."""
+    text = " ".join(article(77, paragraphs=3, words=40))
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    rows = [{"id": 3, "text": text, "cluster_id": 9}, {"id": 10, "text": text, "cluster_id": 1}]
+    rows.append({"id": 7, "text": text, "cluster_id": 4})
+    (corpus / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    for keep, winner in (("priority:id", "10"), ("priority:cluster_id", "3")):
+        for engine in ("local", "spark"):
+            out = tmp_path / f"{engine}-{keep.replace(':', '-')}"
+            run(_config(corpus, out, engine, cluster={"keep": keep}))
+            assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == [winner], (engine, keep)
+
+
 def test_spark_refuses_times_of_day_for_newest_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
     import pyarrow as pa
 
