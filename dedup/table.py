@@ -141,7 +141,9 @@ def _config(config: Config | str | os.PathLike[str] | Mapping[str, Any] | None) 
 def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
     """The records as an Arrow table, and the Python values of the id and text columns Arrow could not type.
 
-    A pandas object column whose values share no Arrow type (a number beside strings) is read
+    A DataFrame's named index levels are columns like the others (the ids, after
+    `set_index("id")`); an unnamed index is the rows' places and is left out. A pandas object
+    column whose values share no Arrow type (a number beside strings) is read
     as a file's field would be: its values as they are for the id and text columns (each row then
     judged alone), JSON text for a pass-through column (`fields.column`). An id or text column
     Arrow types as binary (strings beside bytes) is judged row by row too, so only its rows that
@@ -153,6 +155,7 @@ def _arrow(table: Any, config: Config) -> tuple[pa.Table, dict[str, list[Any]]]:
     if not (type(table).__module__.startswith("pandas") and hasattr(table, "columns")):
         kind = type(table).__name__
         raise TypeError(f"dedup_table takes a pyarrow Table or a pandas DataFrame; got {kind}")
+    table = fields.named_index_as_columns(table, TABLE)
     names = [str(name) for name in table.columns]
     _refuse_repeated(names)
     own = (config.input.id_field, config.input.text_field)

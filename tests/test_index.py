@@ -538,6 +538,8 @@ def test_a_dataframe_is_a_batch_of_records(target: tuple[str, dict[str, Any]]) -
         ]
         with pytest.raises(dedup.InputError, match=r"no column 'id'; columns present: text"):
             index.check(pd.DataFrame({"text": [TEXTS[0]]}))
+        by_id = pd.DataFrame({"id": ["x", "y"], "text": [TEXTS[0], TEXTS[1]]}).set_index("id")
+        assert [(m.id, m.status) for m in index.check(by_id)] == [("x", "exact"), ("y", "new")]
 
 
 def test_cli_index_add_refused_for_its_output_folder_creates_no_index(

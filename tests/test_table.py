@@ -84,6 +84,26 @@ def test_a_table_without_the_text_column_is_one_clear_error() -> None:
         dedup.dedup_table([{"id": "a", "text": "x"}])
 
 
+def test_a_dataframes_named_index_is_a_column_and_an_unnamed_one_is_not() -> None:
+    words = "the port reopened after the storm and ships came back to the quay at dawn"
+    frame = pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": [words, words + " today", "a different story entirely, of markets"]}
+    )
+    frame["source"] = ["x", "y", "z"]
+    by_id = dedup.dedup_table(frame.set_index("id"))  # the ids were the index: they stay the ids
+    assert by_id.unique["id"].to_pylist() == ["a", "c"] and by_id.duplicates["id"].to_pylist() == ["b"]
+    two = dedup.dedup_table(frame.set_index(["id", "source"]))  # each named level, a column
+    assert two.unique["source"].to_pylist() == ["x", "z"]
+    filtered = frame.iloc[[0, 2]]  # an unnamed index (here 0 and 2) is the rows' places, not data
+    assert dedup.dedup_table(filtered).unique.column_names == dedup.dedup_table(frame).unique.column_names
+    clash = frame.set_index("source")
+    clash["source"] = ["p", "q", "r"]
+    with pytest.raises(
+        dedup.InputError, match="column .source. appears 2 times .as an index level and as a column"
+    ):
+        dedup.dedup_table(clash)
+
+
 def test_keyword_overrides_are_named_as_such_and_spark_is_refused() -> None:
     table = pa.table({"id": ["a"], "text": ["one two three four"]})
     with pytest.raises(dedup.ConfigError) as err:

@@ -181,13 +181,14 @@ def _table(records: pa.Table | Iterable[Any]) -> tuple[pa.Table, list[str], dict
 
 
 def _frame(frame: Any) -> tuple[list[Any], list[Any]]:
-    """The ids and texts of a pandas DataFrame's `id` and `text` columns, as Python values.
+    """The ids and texts of a pandas DataFrame's `id` and `text` columns (or named index levels).
 
     Each value is judged alone, as a file's are (a column mixing types has no Arrow type).
 
     Raises:
         InputError: a column is missing, or its name appears more than once.
     """
+    frame = fields.named_index_as_columns(frame, "<batch>")  # `set_index("id")` keeps the ids
     names = [str(name) for name in frame.columns]
     columns = []
     for name in (ID, TEXT):

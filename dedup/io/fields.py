@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dedup.errors import InputError
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT
 
 #: The field metadata marking a column of JSON text.
@@ -170,6 +171,30 @@ def column(name: str, values: list[Any]) -> tuple[pa.Array[Any], pa.Field]:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             pass
     return json_text(values), json_field(name)
+
+
+def named_index_as_columns(frame: Any, path: str) -> Any:
+    """A pandas DataFrame with its named index levels as columns, before its own.
+
+    A named level is data (the ids, after `set_index("id")`); an unnamed index is the rows'
+    places (0, 2, 5 after a filter) and is left as it is, out of what is read.
+
+    Raises:
+        InputError: a level's name is also a column's, or another level's (`path` names the table).
+    """
+    named = [str(level) for level in frame.index.names if level is not None]
+    if not named:
+        return frame
+    every = [*named, *(str(name) for name in frame.columns)]
+    for name in named:
+        if every.count(name) > 1:
+            raise InputError(
+                f"column '{name}' appears {every.count(name)} times (as an index level and as a column, "
+                "or as two levels); give each its own name",
+                path=path,
+                field=name,
+            )
+    return frame.reset_index(level=[level for level in frame.index.names if level is not None])
 
 
 def pandas_values(series: Any) -> list[Any]:
