@@ -99,7 +99,7 @@ def test_a_dataframes_named_index_is_a_column_and_an_unnamed_one_is_not() -> Non
     clash = frame.set_index("source")
     clash["source"] = ["p", "q", "r"]
     with pytest.raises(
-        dedup.InputError, match="column .source. appears 2 times .as an index level and as a column"
+        dedup.InputError, match=r"column 'source' appears 2 times \(as an index level and as a column"
     ):
         dedup.dedup_table(clash)
 
