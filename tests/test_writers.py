@@ -120,3 +120,22 @@ def test_ctrl_c_while_a_file_closes_leaves_no_temporary_file(tmp_path: Path) -> 
     )
     assert (found.stdout, found.stderr) == ("interrupted 1\n", "")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_local_run_replaces_a_spark_runs_output_folders(tmp_path: Path) -> None:
+    """`engine: spark` writes each output as a folder of part files; `overwrite` replaces them too."""
+    from dedup import config_from_dict, run
+    from tests.conftest import SEED
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+        (out / name).mkdir()
+        pq.write_table(pa.table({"id": ["old"]}), out / name / "part-00000.parquet")
+    (out / "report.json").write_text("{}")
+    config = {"input": {"paths": [str(SEED)]}, "output": {"dir": str(out), "overwrite": True}}
+    report = run(config_from_dict(config))
+    assert (report.kept, report.duplicates) == (1, 1)
+    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+        assert (out / name).is_file(), name
+    assert pq.read_table(out / "unique.parquet").num_rows == 1

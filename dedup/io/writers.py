@@ -342,7 +342,8 @@ def publish(staged: Path, folder: Path) -> None:
     """Put a staged output file into `folder` under its name, atomically; the staged copy stays.
 
     A hard link (no copy) under a temporary name, renamed over the old file; a copy where links
-    are not possible.
+    are not possible. A folder under the name (an `engine: spark` run writes each output as a
+    folder of part files) is removed first, as the Spark engine removes a file.
     """
     final = folder / staged.name
     temp = folder / f".{staged.name}.{os.getpid()}.publish"
@@ -352,6 +353,8 @@ def publish(staged: Path, folder: Path) -> None:
             os.link(staged, temp)
         except OSError:
             shutil.copyfile(staged, temp)
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final)
         os.replace(temp, final)
     except OSError as err:
         temp.unlink(missing_ok=True)
