@@ -149,8 +149,9 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str, lock_timeout: float = 60.0) -> None:
+        self.path = Path(path)  # as given, for messages
         # The file itself, whatever directory the caller moves to later (`nbytes`).
-        self.path = Path(path) if path == MEMORY else Path(path).absolute()
+        self.file = self.path if path == MEMORY else self.path.absolute()
         self.lock_timeout = lock_timeout
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,11 +286,11 @@ class SQLiteStore:
 
     def nbytes(self) -> int:
         """See `Store`: the database file and its write-ahead log (an in-memory database's pages)."""
-        if str(self.path) == MEMORY:
+        if str(self.file) == MEMORY:
             pages = self.db.execute("PRAGMA page_count").fetchone()[0]
             return int(pages) * int(self.db.execute("PRAGMA page_size").fetchone()[0])
-        wal = self.path.with_name(self.path.name + "-wal")
-        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        wal = self.file.with_name(self.file.name + "-wal")
+        return self.file.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
     def close(self) -> None:
         """See `Store`."""
