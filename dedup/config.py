@@ -226,6 +226,27 @@ def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -
     node[parts[-1]] = value
 
 
+def own_field_problem(config: Config) -> str | None:
+    """What is wrong with a config whose fields of the records' own clash; None when nothing is.
+
+    The id and text fields must be two fields, and a keep rule must rank by another field than
+    either: a record without an id is given a made-up one (`<file>:<line>`), which ranks as no id
+    does, and a text is no date or number. The engines ask again, for a `Config` built directly.
+    """
+    own = config.input.id_field, config.input.text_field
+    if own[0] == own[1]:
+        return f"input.id_field and input.text_field both name the field '{own[0]}'; name two fields"
+    keep_field = parse_keep(config.cluster.keep)[1]
+    if keep_field in own:
+        which = "id_field" if keep_field == own[0] else "text_field"
+        return (
+            f"cluster.keep: {config.cluster.keep} ranks by the records' own {which[:-6]} field "
+            f"(input.{which}: {keep_field}); a keep rule ranks by another field, of dates or numbers "
+            "(copy the values into one to rank by them)"
+        )
+    return None
+
+
 def _check_together(source: str, config: Config) -> None:
     """Checks of values that constrain each other (each alone is checked by its field)."""
     num_perm = config.minhash.num_perm
@@ -237,12 +258,9 @@ def _check_together(source: str, config: Config) -> None:
             f"{source}: lsh.bands x lsh.rows = {bands} x {rows} = {bands * rows} signature values, but "
             f"minhash.num_perm is {num_perm}; lower lsh.bands or lsh.rows, or raise minhash.num_perm"
         )
-    keep_field = parse_keep(config.cluster.keep)[1]
-    if keep_field is not None and keep_field == config.input.text_field:
-        raise ConfigError(
-            f"{source}: cluster.keep: {config.cluster.keep} ranks by the records' text "
-            f"(input.text_field: {config.input.text_field}); name a field of dates or numbers"
-        )
+    problem = own_field_problem(config)
+    if problem is not None:
+        raise ConfigError(f"{source}: {problem}")
     if config.engine == "spark" and config.granularity == "paragraph":
         raise ConfigError(
             f"{source}: engine: spark runs at granularity: document only; run granularity: paragraph "
@@ -265,8 +283,8 @@ def from_dict(
     Raises:
         ConfigError: an unknown key, a wrong type, a value out of range, or values that do not fit
             together (`lsh.bands` x `lsh.rows` beyond `minhash.num_perm`; `engine: spark` with
-            `granularity: paragraph`; a keep rule ranking by the text field), naming the file or
-            the override that holds it.
+            `granularity: paragraph`; `own_field_problem`), naming the file or the override that
+            holds it.
     """
     merged = json.loads(json.dumps(data, default=str))
     config: Config = _build(source, "", Config, merged)  # a mistake in the file names the file

@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup import cluster, figures, kernels, lsh
-from dedup.config import Config
-from dedup.errors import InputError, VerificationError
+from dedup.config import Config, own_field_problem
+from dedup.errors import ConfigError, InputError, VerificationError
 from dedup.records import passthrough_name
 from dedup.settings import parse_keep
 
@@ -104,7 +104,7 @@ class Source(Protocol):
         ...
 
     def record_ids(self, rows: npt.NDArray[np.int64]) -> list[str]:
-        """The rows' ids (for messages, and a keep rule on the id field)."""
+        """The rows' ids (for messages)."""
         ...
 
 
@@ -365,6 +365,7 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
 
     Raises:
         InputError: the keep rule's field holds values it cannot rank, or none at all.
+        ConfigError: the rule names the id or the text field (`config.own_field_problem`).
     """
     rule, field_name = parse_keep(config.cluster.keep)
     if rule in ("first", "none"):
@@ -372,10 +373,10 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     if rule == "longest":
         return cluster.rank(-source.lengths(), position)
     assert field_name is not None
-    if field_name == config.input.id_field:  # the records' ids, as text
-        values: list[object] = list(source.record_ids(np.arange(len(position), dtype=np.int64)))
-    else:
-        values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
+    problem = own_field_problem(config)  # for a `Config` built directly, not loaded
+    if problem is not None:
+        raise ConfigError(problem)
+    values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
     if values and all(v is None for v in values):
         raise InputError(
             f"field '{field_name}' is missing or null in every record (cluster.keep: {config.cluster.keep})",

@@ -6,6 +6,7 @@ Expected values come from an oracle written here (plain Python sets of lowercase
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 import re
@@ -201,24 +202,36 @@ def test_a_keep_rule_names_the_input_field_whatever_its_output_column(tmp_path: 
     assert unique["s2"][f"input_{field}"] == 9  # the column as the outputs name it
 
 
-def test_a_keep_rule_on_the_id_field_ranks_the_ids(tmp_path: Path) -> None:
-    rows = _rule_corpus()
-    for row, rid in zip(rows, [3, 10, 7, 1], strict=True):
-        row["id"] = rid  # integer ids: the greatest is kept
-    unique, _ = _run(tmp_path, rows, cluster={"keep": "priority:id"})
-    assert set(unique) == {"10", "1"}
-    renamed = [{("doc" if k == "id" else k): v for k, v in row.items()} for row in rows]
-    write_jsonl(tmp_path / "doc.jsonl", renamed)
-    config = {"paths": [str(tmp_path / "doc.jsonl")], "id_field": "doc"}
-    out = tmp_path / "doc"
-    run(config_from_dict({"input": config, "output": {"dir": str(out)}, "cluster": {"keep": "priority:doc"}}))
-    assert set(pq.read_table(out / "unique.parquet")["id"].to_pylist()) == {"10", "1"}
-
-
-@pytest.mark.parametrize(("sections", "field"), [({}, "text"), ({"input": {"text_field": "body"}}, "body")])
-def test_a_keep_rule_on_the_text_field_is_a_config_error(sections: dict[str, Any], field: str) -> None:
-    with pytest.raises(ConfigError, match=rf"cluster.keep: priority:{field} ranks by the records' text"):
+@pytest.mark.parametrize(
+    ("sections", "field", "which"),
+    [
+        ({}, "text", "text"),
+        ({"input": {"text_field": "body"}}, "body", "text"),
+        ({}, "id", "id"),
+        ({"input": {"id_field": "doc"}}, "doc", "id"),
+    ],
+)
+def test_a_keep_rule_on_the_records_own_fields_is_a_config_error(
+    tmp_path: Path, sections: dict[str, Any], field: str, which: str
+) -> None:
+    """A made-up id (`file:line`) ranks as no id would; a text is no date or number."""
+    message = rf"cluster.keep: priority:{field} ranks by the records' own {which} field"
+    with pytest.raises(ConfigError, match=message):
         config_from_dict({**sections, "cluster": {"keep": f"priority:{field}"}})
+    built = dataclasses.replace(
+        config_from_dict(
+            {**sections, "input": {**sections.get("input", {}), "paths": [str(tmp_path / "in.jsonl")]}}
+        ),
+        cluster=dedup.settings.ClusterConfig(keep=f"priority:{field}"),
+    )
+    write_jsonl(tmp_path / "in.jsonl", [{**r, "body": r["text"], "doc": r["id"]} for r in _rule_corpus()])
+    with pytest.raises(ConfigError, match=message):  # a Config built directly is asked at the run
+        run(dataclasses.replace(built, output=dedup.settings.OutputConfig(dir=str(tmp_path / "out"))))
+
+
+def test_the_id_and_text_fields_must_be_two_fields() -> None:
+    with pytest.raises(ConfigError, match=r"input\.id_field and input\.text_field both name the field .text."):
+        config_from_dict({"input": {"id_field": "text"}})
 
 
 def test_priority_wants_numbers(tmp_path: Path) -> None:

