@@ -230,7 +230,9 @@ def test_a_keep_rule_on_the_records_own_fields_is_a_config_error(
 
 
 def test_the_id_and_text_fields_must_be_two_fields() -> None:
-    with pytest.raises(ConfigError, match=r"input\.id_field and input\.text_field both name the field .text."):
+    with pytest.raises(
+        ConfigError, match=r"input\.id_field and input\.text_field both name the field .text."
+    ):
         config_from_dict({"input": {"id_field": "text"}})
 
 

@@ -174,6 +174,16 @@ def test_spark_writes_what_the_local_engine_writes(
         assert parts == {part: about["bytes"] for part, about in described["parts"].items()}
         assert described["rows"] == pq.read_table(spark_out / name).num_rows
     assert not (spark_out / ".dedup-spark").exists()  # the working folder is gone
+    # `dedup explain` and `dedup report` read a Spark run's folders as a local run's files.
+    from dedup import explain as explaining
+    from dedup.io import html
+
+    dropped = pq.read_table(tmp_path / "local" / "duplicates.parquet")["id"][0].as_py()
+    said = [
+        explaining.describe(explaining.explain(out, dropped), 8) for out in (spark_out, tmp_path / "local")
+    ]
+    assert said[0] == said[1] and said[0]
+    assert html.render(spark_out).is_file()
 
 
 def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Path) -> None:
@@ -187,6 +197,18 @@ def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Pa
     assert result.output.strip() == "read 2: kept 1, duplicates 1 (1 exact, 0 near), rejected 0 -> out"
     (dropped,) = pq.read_table(tmp_path / "out" / "duplicates.parquet").to_pylist()
     assert dropped["duplicate_of"] == f"seeds/{SEED.name}:1" and dropped["matched_by"] == "exact"
+    # Over a local paragraph run's folder: its paragraphs.parquet is no output of this run.
+    local = ("--set", "output.dir=both", "--set", "granularity=paragraph", "--set", "progress=never")
+    assert cli("run", str(config), *local).exit_code == 0
+    assert (tmp_path / "both" / "paragraphs.parquet").is_file()
+    again = ("--set", "engine=spark", "--set", "output.dir=both", "--set", "output.overwrite=true")
+    assert cli("run", str(config), *again, "--set", "progress=never").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "both").iterdir()) == [
+        "duplicates.parquet",
+        "rejects.parquet",
+        "report.json",
+        "unique.parquet",
+    ]
 
 
 @pytest.mark.parametrize(

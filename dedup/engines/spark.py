@@ -572,6 +572,14 @@ def _id_reject(row: Any, config: Config) -> Reject:
 def _publish(folder: Path, work: Path, report: Report, started: float) -> None:
     """Move the staged datasets into the output folder, then write `report.json` (as the local engine)."""
     writers.retract_report(folder)
+    for name in writers.OUTPUT_FILES:  # an earlier run's output this run does not write goes
+        stale = folder / name
+        if name == writers.REPORT or name in {f"{n}.parquet" for n in OUTPUTS}:
+            continue
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
     for name in OUTPUTS:
         final = folder / f"{name}.parquet"
         if final.is_dir():

@@ -88,10 +88,14 @@ def read_table(
 
 
 def _present(path: Path, columns: list[str] | None) -> list[str] | None:
-    """The asked columns that the file has (a missing one is reported by `_table_problem`)."""
+    """The asked columns that the file has (a missing one is reported by `_table_problem`).
+
+    An `engine: spark` run writes each output as a folder of part files: its schema is the
+    folder's (partition columns included).
+    """
     if columns is None:
         return None
-    names = set(pq.read_schema(path).names)
+    names = set((pq.ParquetDataset(path).schema if path.is_dir() else pq.read_schema(path)).names)
     return [c for c in columns if c in names]
 
 
