@@ -226,12 +226,26 @@ def _apply_override(data: dict[str, Any], assignment: str, via: str = "--set") -
     node[parts[-1]] = value
 
 
+def refuse_own_fields(config: Config) -> None:
+    """Refuse what `own_field_problem` finds, before a job creates anything.
+
+    For a `Config` built directly (`dataclasses.replace`), which no loading checked.
+
+    Raises:
+        ConfigError: the id and text fields are one, or the keep rule ranks by either.
+    """
+    problem = own_field_problem(config)
+    if problem is not None:
+        raise ConfigError(problem)
+
+
 def own_field_problem(config: Config) -> str | None:
     """What is wrong with a config whose fields of the records' own clash; None when nothing is.
 
     The id and text fields must be two fields, and a keep rule must rank by another field than
     either: a record without an id is given a made-up one (`<file>:<line>`), which ranks as no id
-    does, and a text is no date or number. The engines ask again, for a `Config` built directly.
+    does, and a text is no date or number. The jobs ask again (`refuse_own_fields`), for a
+    `Config` built directly.
     """
     own = config.input.id_field, config.input.text_field
     if own[0] == own[1]:

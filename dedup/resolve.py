@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from dedup import cluster, figures, kernels, lsh
-from dedup.config import Config, own_field_problem
-from dedup.errors import ConfigError, InputError, VerificationError
+from dedup.config import Config
+from dedup.errors import InputError, VerificationError
 from dedup.records import passthrough_name
 from dedup.settings import parse_keep
 
@@ -365,7 +365,6 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
 
     Raises:
         InputError: the keep rule's field holds values it cannot rank, or none at all.
-        ConfigError: the rule names the id or the text field (`config.own_field_problem`).
     """
     rule, field_name = parse_keep(config.cluster.keep)
     if rule in ("first", "none"):
@@ -373,9 +372,6 @@ def keep_rank(source: Source, position: npt.NDArray[np.int64], config: Config) -
     if rule == "longest":
         return cluster.rank(-source.lengths(), position)
     assert field_name is not None
-    problem = own_field_problem(config)  # for a `Config` built directly, not loaded
-    if problem is not None:
-        raise ConfigError(problem)
     values = source.values(passthrough_name(field_name))  # the input's field, as the outputs name it
     if values and all(v is None for v in values):
         raise InputError(

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dedup.config import Config, from_dict, load, to_dict
+from dedup.config import Config, from_dict, load, refuse_own_fields, to_dict
 from dedup.config import fingerprint as config_fingerprint
 from dedup.engines import memory
 from dedup.errors import ConfigError, InputError
@@ -93,6 +93,7 @@ def dedup_table(
     if overrides:
         sets = [f"{key.replace('__', '.')}={_yaml(value)}" for key, value in overrides.items()]
         config = from_dict(to_dict(config), "dedup_table(config=...)", sets, via="dedup_table")
+    refuse_own_fields(config)  # a Config built directly was never checked
     if config.engine != "local":
         raise ConfigError(
             f"dedup_table: engine: {config.engine} is for dedup run and dedup.run; dedup_table runs in "

@@ -227,6 +227,29 @@ def test_a_keep_rule_on_the_records_own_fields_is_a_config_error(
     write_jsonl(tmp_path / "in.jsonl", [{**r, "body": r["text"], "doc": r["id"]} for r in _rule_corpus()])
     with pytest.raises(ConfigError, match=message):  # a Config built directly is asked at the run
         run(dataclasses.replace(built, output=dedup.settings.OutputConfig(dir=str(tmp_path / "out"))))
+    assert not (tmp_path / "out").exists(), "refused before anything is created"
+    with pytest.raises(ConfigError, match=message):
+        dedup.dedup_table(pa.table({field: ["x"], "other": ["y"]}), built)
+
+
+def test_a_config_built_with_one_field_for_id_and_text_is_refused_by_every_job(tmp_path: Path) -> None:
+    """Every record's id would be its text: exact repeats rejected as repeated ids, not dropped."""
+    from dedup.index import batch
+
+    write_jsonl(tmp_path / "in.jsonl", _rule_corpus())
+    loaded = config_from_dict(
+        {"input": {"paths": [str(tmp_path / "in.jsonl")]}, "output": {"dir": str(tmp_path / "o")}}
+    )
+    built = dataclasses.replace(loaded, input=dataclasses.replace(loaded.input, id_field="text"))
+    message = "input.id_field and input.text_field both name the field 'text'"
+    for job in (
+        run,
+        lambda c: dedup.dedup_table(pa.table({"text": ["a b c"]}), c),
+        lambda c: batch.run(c, True),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            job(built)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
 def test_the_id_and_text_fields_must_be_two_fields() -> None:

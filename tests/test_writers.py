@@ -139,3 +139,36 @@ def test_a_local_run_replaces_a_spark_runs_output_folders(tmp_path: Path) -> Non
     for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
         assert (out / name).is_file(), name
     assert pq.read_table(out / "unique.parquet").num_rows == 1
+
+
+def test_an_overwriting_run_removes_the_earlier_runs_html_page(tmp_path: Path) -> None:
+    """`dedup report` writes report.html beside a run's outputs: it describes that run only."""
+    from dedup import config_from_dict, run
+    from dedup.io import html
+    from tests.conftest import SEED
+
+    config = config_from_dict(
+        {"input": {"paths": [str(SEED)]}, "output": {"dir": str(tmp_path), "overwrite": True}}
+    )
+    run(config)
+    assert html.render(tmp_path).is_file()
+    run(config)
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_an_index_job_removes_what_an_earlier_run_left_in_its_folder(tmp_path: Path) -> None:
+    from dedup import config_from_dict, run
+    from dedup.index import batch
+    from tests.conftest import SEED
+
+    out = tmp_path / "out"
+    sections = {"input": {"paths": [str(SEED)]}, "output": {"dir": str(out), "overwrite": True}}
+    run(config_from_dict({**sections, "granularity": "paragraph"}))
+    (out / "report.html").write_text("<p>the earlier run</p>")
+    batch.run(config_from_dict({**sections, "index": {"path": str(tmp_path / "i.sqlite")}}), True)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "duplicates.parquet",
+        "rejects.parquet",
+        "report.json",
+        "unique.parquet",
+    ]

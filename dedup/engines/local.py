@@ -57,7 +57,15 @@ import pyarrow.compute as pc
 
 import dedup
 from dedup import exact, outputs
-from dedup.config import Config, fingerprint, size_bytes, threads, to_dict, too_many_workers
+from dedup.config import (
+    Config,
+    fingerprint,
+    refuse_own_fields,
+    size_bytes,
+    threads,
+    to_dict,
+    too_many_workers,
+)
 from dedup.engines import paragraphs as paragraph_step
 from dedup.engines import workers
 from dedup.engines.position import read_position
@@ -389,9 +397,7 @@ class _Run:
         self.report.outputs = staged["outputs"]
         self.report.spilled_bytes = self.work.size()
         writers.retract_report(self.folder)
-        for name in writers.OUTPUT_FILES:  # an earlier run's file this run does not write goes
-            if name not in self.outputs and name != writers.REPORT:
-                (self.folder / name).unlink(missing_ok=True)
+        writers.remove_stale(self.folder, self.outputs)
         for name in self.outputs:
             writers.publish(self.work.stage / name, self.folder)
             crash_point(f"publish:{name}")
@@ -561,6 +567,7 @@ def run(config: Config, progress: Progress | None = None) -> Report:
         MemoryError: the process ran out of memory or threads (`out_of_memory`, Arrow's failed
             memory maps and threads included); the shards made are kept for a rerun.
     """
+    refuse_own_fields(config)  # a Config built directly was never checked
     if config.engine == "spark":
         from dedup.engines import spark  # noqa: PLC0415 - PySpark only for the runs that ask for it
 

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from dedup import cluster, lsh
-from dedup.config import Config, fingerprint, own_field_problem, size_bytes, to_dict
+from dedup.config import Config, fingerprint, size_bytes, to_dict
 from dedup.engines import spark_graph, spark_pairs, spark_records, spark_session
 from dedup.engines.spark_records import (
     ERROR,
@@ -60,7 +60,7 @@ from dedup.engines.spark_records import (
     ddl,
     reraise,
 )
-from dedup.errors import AccountingError, ConfigError, InputError
+from dedup.errors import AccountingError, InputError
 from dedup.io import fields, readers, writers
 from dedup.outputs import rejects_table, schemas
 from dedup.progress import NullProgress, Progress
@@ -321,9 +321,6 @@ class _Job:
         if rule == "longest":
             return -F.col("length").cast("double")
         assert field_name is not None
-        problem = own_field_problem(self.config)  # for a `Config` built directly, not loaded
-        if problem is not None:
-            raise ConfigError(problem)
         kinds = {
             r["keep_type"]: r["sample"]["keep_value"]
             for r in records.groupBy("keep_type")
@@ -572,14 +569,7 @@ def _id_reject(row: Any, config: Config) -> Reject:
 def _publish(folder: Path, work: Path, report: Report, started: float) -> None:
     """Move the staged datasets into the output folder, then write `report.json` (as the local engine)."""
     writers.retract_report(folder)
-    for name in writers.OUTPUT_FILES:  # an earlier run's output this run does not write goes
-        stale = folder / name
-        if name == writers.REPORT or name in {f"{n}.parquet" for n in OUTPUTS}:
-            continue
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale)
-        else:
-            stale.unlink(missing_ok=True)
+    writers.remove_stale(folder, [f"{name}.parquet" for name in OUTPUTS])
     for name in OUTPUTS:
         final = folder / f"{name}.parquet"
         if final.is_dir():

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from dedup.config import Config, fingerprint, size_bytes, to_dict
+from dedup.config import Config, fingerprint, refuse_own_fields, size_bytes, to_dict
 from dedup.engines.local import out_of_memory
 from dedup.engines.shards import Limits, add_counts, conform, pieces
 from dedup.errors import ConfigError
@@ -58,6 +58,7 @@ def run(config: Config, add: bool, progress: Progress | None = None) -> Report:
         DedupError: a subclass for a bad config, input or index, an output folder another run is
             writing or that cannot be written, or a run whose every record was rejected.
     """
+    refuse_own_fields(config)  # a Config built directly was never checked
     if config.index.path == MEMORY:
         raise ConfigError(
             f"index.path {MEMORY!r} is an index in memory, gone when the job ends: what it added would "
@@ -231,7 +232,9 @@ def _write(folder: Path, parts: list[tuple[Path, Path]], config: Config) -> None
             duplicates.write(table.set_column(at, "matched_by", evidence))
         for writer in (unique, duplicates, rejected):
             writer.finish()  # the last row groups encode side by side while the files close
-    for name in ("unique.parquet", "duplicates.parquet", "rejects.parquet"):
+    written = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
+    writers.remove_stale(folder, written)
+    for name in written:
         writers.publish(staged / name, folder)
 
 

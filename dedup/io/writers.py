@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,12 +33,15 @@ import xxhash
 from dedup.errors import ConfigError, OutputError
 from dedup.settings import OutputConfig as OutputConfig
 
+#: What a run leaves in its output folder; `report.html` is `dedup report`'s page of that run,
+#: removed with the rest when a run overwrites the folder.
 OUTPUT_FILES = (
     "unique.parquet",
     "duplicates.parquet",
     "rejects.parquet",
     "paragraphs.parquet",
     "report.json",
+    "report.html",
 )
 REPORT = "report.json"
 _NO_DICTIONARY = frozenset({"id", "text", "paragraphs", "duplicate_of", "cluster_id", "raw", "reason"})
@@ -336,6 +339,28 @@ def digest_file(path: Path) -> str:
         while block := handle.read(4 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remove_stale(folder: Path, written: Collection[str]) -> None:
+    """Remove an earlier run's outputs (`OUTPUT_FILES`) that this run does not write, files or folders.
+
+    `written` names what this run writes (it replaces those itself); `report.json` is left to
+    `retract_report`, which the caller has already called.
+
+    Raises:
+        OutputError: one cannot be removed.
+    """
+    try:
+        for name in OUTPUT_FILES:
+            stale = folder / name
+            if name == REPORT or name in written:
+                continue
+            if stale.is_dir() and not stale.is_symlink():  # an `engine: spark` run's output
+                shutil.rmtree(stale)
+            else:
+                stale.unlink(missing_ok=True)
+    except OSError as err:
+        raise failure(folder, err) from None
 
 
 def publish(staged: Path, folder: Path) -> None:
