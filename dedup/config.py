@@ -242,6 +242,8 @@ def refuse_own_fields(config: Config) -> None:
 def own_field_problem(config: Config) -> str | None:
     """What is wrong with a config whose fields of the records' own clash; None when nothing is.
 
+    (Also a keep rule that is no rule, which only a `Config` built in code can hold.)
+
     The id and text fields must be two fields, and a keep rule must rank by another field than
     either: a record without an id is given a made-up one (`<file>:<line>`), which ranks as no id
     does, and a text is no date or number. The jobs ask again (`refuse_own_fields`), for a
@@ -250,7 +252,10 @@ def own_field_problem(config: Config) -> str | None:
     own = config.input.id_field, config.input.text_field
     if own[0] == own[1]:
         return f"input.id_field and input.text_field both name the field '{own[0]}'; name two fields"
-    keep_field = parse_keep(config.cluster.keep)[1]
+    try:
+        keep_field = parse_keep(config.cluster.keep)[1]
+    except ValueError as err:  # only a Config built in code gets here: loading checks the rule
+        return f"cluster.keep {err}; got {config.cluster.keep!r}"
     if keep_field in own:
         which = "id_field" if keep_field == own[0] else "text_field"
         return (

@@ -242,6 +242,7 @@ def test_a_config_built_with_one_field_for_id_and_text_is_refused_by_every_job(t
     )
     built = dataclasses.replace(loaded, input=dataclasses.replace(loaded.input, id_field="text"))
     message = "input.id_field and input.text_field both name the field 'text'"
+    bogus = dataclasses.replace(loaded, cluster=dedup.settings.ClusterConfig(keep="bogus"))
     for job in (
         run,
         lambda c: dedup.dedup_table(pa.table({"text": ["a b c"]}), c),
@@ -249,6 +250,8 @@ def test_a_config_built_with_one_field_for_id_and_text_is_refused_by_every_job(t
     ):
         with pytest.raises(ConfigError, match=message):
             job(built)
+        with pytest.raises(ConfigError, match=r"cluster.keep must be 'first', .*; got 'bogus'"):
+            job(bogus)  # a ConfigError (a DedupError), not a bare ValueError
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 

@@ -201,8 +201,13 @@ def test_set_engine_spark_on_the_command_line(spark: Any, cli: Any, tmp_path: Pa
     local = ("--set", "output.dir=both", "--set", "granularity=paragraph", "--set", "progress=never")
     assert cli("run", str(config), *local).exit_code == 0
     assert (tmp_path / "both" / "paragraphs.parquet").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "both" / "unique.parquet").unlink()
+    (tmp_path / "both" / "unique.parquet").symlink_to(elsewhere)  # a link to a folder: replaced, not followed
     again = ("--set", "engine=spark", "--set", "output.dir=both", "--set", "output.overwrite=true")
     assert cli("run", str(config), *again, "--set", "progress=never").exit_code == 0
+    assert elsewhere.is_dir() and not (tmp_path / "both" / "unique.parquet").is_symlink()
     assert sorted(p.name for p in (tmp_path / "both").iterdir()) == [
         "duplicates.parquet",
         "rejects.parquet",

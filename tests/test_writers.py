@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -172,3 +173,20 @@ def test_an_index_job_removes_what_an_earlier_run_left_in_its_folder(tmp_path: P
         "report.json",
         "unique.parquet",
     ]
+
+
+def test_publishing_a_file_already_in_place_leaves_no_temporary_link(tmp_path: Path) -> None:
+    """A resumed run publishes a staged file that an earlier try linked into place already.
+
+    `rename` between two links of one file does nothing: the temporary link would stay behind.
+    """
+    from dedup.io import writers
+
+    staged, folder = tmp_path / "stage", tmp_path / "out"
+    staged.mkdir()
+    folder.mkdir()
+    (staged / "unique.parquet").write_bytes(b"PAR1 rows PAR1")
+    os.link(staged / "unique.parquet", folder / "unique.parquet")  # the earlier try's publish
+    writers.publish(staged / "unique.parquet", folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["unique.parquet"]
+    assert (folder / "unique.parquet").read_bytes() == b"PAR1 rows PAR1"

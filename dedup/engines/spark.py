@@ -572,9 +572,9 @@ def _publish(folder: Path, work: Path, report: Report, started: float) -> None:
     writers.remove_stale(folder, [f"{name}.parquet" for name in OUTPUTS])
     for name in OUTPUTS:
         final = folder / f"{name}.parquet"
-        if final.is_dir():
+        if final.is_dir() and not final.is_symlink():
             shutil.rmtree(final)
-        elif final.exists():
+        elif final.exists() or final.is_symlink():  # a file, or a link (to a folder too): the link goes
             final.unlink()
         os.replace(work / "stage" / name, final)
     writers.sync_folder(folder)

@@ -381,6 +381,9 @@ def publish(staged: Path, folder: Path) -> None:
         if final.is_dir() and not final.is_symlink():
             shutil.rmtree(final)
         os.replace(temp, final)
+        # `rename` between two links of one file (an earlier try published this very file) does
+        # nothing and leaves `temp`: the link it left goes.
+        temp.unlink(missing_ok=True)
     except OSError as err:
         temp.unlink(missing_ok=True)
         raise OutputError(f"{final}: cannot write: {err.strerror or err}") from None
