@@ -572,10 +572,7 @@ def _publish(folder: Path, work: Path, report: Report, started: float) -> None:
     writers.remove_stale(folder, [f"{name}.parquet" for name in OUTPUTS])
     for name in OUTPUTS:
         final = folder / f"{name}.parquet"
-        if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
-        elif final.exists() or final.is_symlink():  # a file, or a link (to a folder too): the link goes
-            final.unlink()
+        writers.remove_output(final)  # a folder cannot replace a file, nor a link be followed
         os.replace(work / "stage" / name, final)
     writers.sync_folder(folder)
     report.timings["total"] = round(time.perf_counter() - started, 6)

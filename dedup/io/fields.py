@@ -182,9 +182,10 @@ def named_index_as_columns(frame: Any, path: str) -> Any:
     Raises:
         InputError: a level's name is also a column's, or another level's (`path` names the table).
     """
-    named = [str(level) for level in frame.index.names if level is not None]
-    if not named:
+    levels = [level for level in frame.index.names if level is not None]
+    if not levels:
         return frame
+    named = [str(level) for level in levels]
     every = [*named, *(str(name) for name in frame.columns)]
     for name in named:
         if every.count(name) > 1:
@@ -194,7 +195,7 @@ def named_index_as_columns(frame: Any, path: str) -> Any:
                 path=path,
                 field=name,
             )
-    return frame.reset_index(level=[level for level in frame.index.names if level is not None])
+    return frame.reset_index(level=levels)
 
 
 def pandas_values(series: Any) -> list[Any]:

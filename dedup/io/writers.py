@@ -341,6 +341,21 @@ def digest_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def remove_output(path: Path) -> None:
+    """Remove one output, whatever it is; nothing when none is there.
+
+    A file, a link (never followed), or a folder of part files (an `engine: spark` run writes
+    each output as one).
+
+    Raises:
+        OSError: it cannot be removed.
+    """
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def remove_stale(folder: Path, written: Collection[str]) -> None:
     """Remove an earlier run's outputs (`OUTPUT_FILES`) that this run does not write, files or folders.
 
@@ -352,13 +367,8 @@ def remove_stale(folder: Path, written: Collection[str]) -> None:
     """
     try:
         for name in OUTPUT_FILES:
-            stale = folder / name
-            if name == REPORT or name in written:
-                continue
-            if stale.is_dir() and not stale.is_symlink():  # an `engine: spark` run's output
-                shutil.rmtree(stale)
-            else:
-                stale.unlink(missing_ok=True)
+            if name != REPORT and name not in written:
+                remove_output(folder / name)
     except OSError as err:
         raise failure(folder, err) from None
 
@@ -379,7 +389,7 @@ def publish(staged: Path, folder: Path) -> None:
         except OSError:
             shutil.copyfile(staged, temp)
         if final.is_dir() and not final.is_symlink():
-            shutil.rmtree(final)
+            remove_output(final)  # a folder cannot be renamed over
         os.replace(temp, final)
         # `rename` between two links of one file (an earlier try published this very file) does
         # nothing and leaves `temp`: the link it left goes.
