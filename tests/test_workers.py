@@ -642,6 +642,186 @@ def test_a_worker_that_dies_in_the_keep_step_leaves_its_part_to_the_run_which_sa
     assert "read by the run's own process: a worker process stopped" in two.warnings[0]
 
 
+def _shared_corpus(count: int, seed: int) -> list[str]:
+    """Notices (figures that split copies), exact repeats of some, truncated copies and blends of others."""
+    rng = random.Random(seed)
+    texts = _notices(count, seed=seed)
+    repeats = [texts[rng.randrange(len(texts))] for _ in range(count // 10)]
+    truncated = []
+    for _ in range(count // 10):
+        paragraphs = texts[rng.randrange(len(texts))].split(". ")
+        truncated.append(". ".join(paragraphs[: max(1, len(paragraphs) * 3 // 4)]))
+    blends = []  # half of one notice, half of another: candidate pairs that do not verify
+    for _ in range(count // 10):
+        a, b = (texts[rng.randrange(len(texts))].split(". ") for _ in range(2))
+        blends.append(". ".join(a[: len(a) // 2] + b[len(b) // 2 :]))
+    every = texts + repeats + truncated + blends
+    rng.shuffle(every)
+    return every
+
+
+class _Sharing:
+    """A `resolve.Farm` in this process that decides the parts of the keep step it is handed."""
+
+    count = 2
+
+    def __init__(self, refuse: bool = False, error: BaseException | None = None) -> None:
+        self.refuse, self.error = refuse, error
+        self.parts: list[Any] = []
+
+    def conflicts(self, texts: list[str], pairs: Any) -> None:
+        return None  # the figures rule is read by the caller
+
+    def decide(self, part: Any) -> Any:
+        from concurrent.futures import Future
+
+        if self.refuse:
+            return None
+        self.parts.append(part)
+        future: Future[Any] = Future()
+        if self.error is not None:
+            future.set_exception(self.error)
+        else:
+            future.set_result(part.decide())
+        return future
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"cluster": {"keep": "none"}}, {"cluster": {"keep": "longest"}}, {"lsh": {"containment": None}}],
+    ids=["first", "none", "longest", "no-containment"],
+)
+def test_a_keep_step_shared_with_another_process_decides_as_one_process(
+    settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
+
+    import numpy as np
+
+    from dedup import exact, resolve
+    from dedup.engines.memory import FeatureSource, position
+    from dedup.featurize import featurize
+
+    texts = _shared_corpus(300, seed=5)
+    config = config_from_dict(settings)
+    features = featurize(record_table(texts, "s"), config)
+    group, rep = exact.groups(features.digests)
+    assert len(rep) < len(texts)  # exact repeats: a group of several records stands as one
+
+    def decided(farm: Any) -> Any:
+        source = FeatureSource(features)
+        return resolve.resolve(source, group, rep, position(features), config, resolve.Clock(), 1, None, farm)
+
+    verified: list[int] = []
+    decide = resolve.decide
+
+    def counted(*args: Any) -> Any:
+        verified.append(int(args[5].keep.sum()))  # the verdicts of the candidate pairs
+        return decide(*args)
+
+    monkeypatch.setattr(resolve, "decide", counted)
+    alone = decided(None)
+    monkeypatch.setattr(resolve, "decide", decide)
+    assert alone.groups > 10 and alone.verified_pairs > 50
+    assert (alone.duplicate_of >= 0).any() and (alone.matched_by == resolve.EXACT).any()
+    monkeypatch.setattr(resolve, "SHARE_PAIRS", 1)
+    for farm in [_Sharing(), _Sharing(refuse=True), _Sharing(error=BrokenProcessPool("killed"))]:
+        shared = decided(farm)
+        for name in ("duplicate_of", "matched_by", "exact_group", "similarity", "containment", "cluster"):
+            assert np.array_equal(getattr(shared, name), getattr(alone, name), equal_nan=True), name
+        assert np.array_equal(shared.cluster_size, alone.cluster_size)
+        counts = ("candidate_pairs", "verified_pairs", "groups", "bands", "rows")
+        assert [getattr(shared, c) for c in counts] == [getattr(alone, c) for c in counts]
+        assert len(farm.parts) == (0 if farm.refuse else 1)
+    # The part handed over holds whole groups, about `SHARED` of the verified pairs, and decides
+    # some records otherwise than alone would (it is no empty or trivial share).
+    farm = _Sharing()
+    decided(farm)
+    (part,) = farm.parts
+    share = int(part.verdict.keep.sum()) / verified[0]
+    assert 0.3 < share <= resolve.SHARED + 0.05
+    # Its candidate pairs are the run's between its groups; some of the run's cross the parts.
+    from dedup import lsh
+
+    bands, _ = lsh.resolve_params(config.lsh, config.minhash.num_perm)
+    candidates = resolve.candidate_pairs(FeatureSource(features), rep, bands, config.lsh.max_bucket)
+    units = group[part.rows[part.rep]]  # the part's exact groups, as the run numbers them
+    inside = np.zeros(len(rep), dtype=bool)
+    inside[units] = True
+    ends = inside[candidates]
+    assert (ends[:, 0] != ends[:, 1]).any()
+    assert np.array_equal(units[part.pairs], candidates[ends[:, 0] & ends[:, 1]])
+    there = part.decide()
+    assert (there.duplicate_of >= 0).sum() > 10
+    rows = part.rows
+    named = there.duplicate_of >= 0
+    assert np.array_equal(rows[there.duplicate_of[named]], alone.duplicate_of[rows[named]])
+
+
+def test_the_keep_step_shares_its_groups_with_a_worker_and_writes_what_one_process_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import resolve
+
+    texts = _shared_corpus(400, seed=9)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
+    one = _run(tmp_path, "one", workers=1)
+    monkeypatch.setattr(resolve, "SHARE_PAIRS", 1)
+    futures: list[Any] = []
+    decide = shards.Featurizers.decide
+
+    def counted(featurizers: shards.Featurizers, part: Any) -> Any:
+        futures.append(decide(featurizers, part))
+        return futures[-1]
+
+    monkeypatch.setattr(shards.Featurizers, "decide", counted)
+    two = _run(tmp_path, "two", workers=2)
+    assert len(futures) == 1 and futures[0] is not None
+    assert (
+        futures[0].exception() is None and (futures[0].result().duplicate_of >= 0).any()
+    )  # a worker decided
+    _same_outputs(tmp_path / "two", tmp_path / "one")
+    assert (two.groups, two.verified_pairs, two.candidate_pairs) == (
+        one.groups,
+        one.verified_pairs,
+        one.candidate_pairs,
+    )
+    assert two.warnings == []
+
+
+def test_a_worker_that_dies_deciding_a_share_of_the_groups_leaves_it_to_the_run_which_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from dedup import resolve
+
+    texts = _shared_corpus(400, seed=9)
+    write_jsonl(tmp_path / "in.jsonl", [{"id": f"n{i}", "text": t} for i, t in enumerate(texts)])
+    _run(tmp_path, "one", workers=1)
+    monkeypatch.setattr(resolve, "SHARE_PAIRS", 1)
+    decide = shards.Featurizers.decide
+
+    def dying(featurizers: shards.Featurizers, part: Any) -> Any:
+        pool = featurizers._pool
+        assert pool is not None
+        real = pool.submit
+        pool.submit = lambda *_: real(signal.raise_signal, signal.SIGKILL)  # type: ignore[method-assign]
+        try:
+            return decide(featurizers, part)
+        finally:
+            pool.submit = real  # type: ignore[method-assign]
+
+    monkeypatch.setattr(shards.Featurizers, "decide", dying)
+    two = _run(tmp_path, "two", workers=2)
+    _same_outputs(tmp_path / "two", tmp_path / "one")
+    assert len(two.warnings) == 1
+    assert (
+        "a share of its groups) were read by the run's own process: a worker process stopped"
+        in two.warnings[0]
+    )
+
+
 def test_the_workers_stop_before_the_keep_step_when_the_figures_rule_is_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

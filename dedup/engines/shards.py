@@ -41,7 +41,7 @@ from dedup.featurize import featurize
 from dedup.io import fields, readers, work
 from dedup.outputs import rejects_table
 from dedup.records import ID, PARAGRAPHS, SOURCE_FILE, SOURCE_LINE, TEXT, Reject, fail_fast
-from dedup.resolve import Clock, collector_paused
+from dedup.resolve import Clock, Duplicates, Part, collector_paused
 
 #: Seconds a failing run waits, at most, for the thread managing its worker processes to end.
 ABANDON_WAIT = 10.0
@@ -168,19 +168,32 @@ def _process_apart(
     except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
         raise ShardWriteError.of(err) from None
     finally:
-        _give_back_memory()
+        give_back_memory()
     return clock.timings
 
 
-def _give_back_memory() -> None:
-    """Return the memory a finished shard freed to the system: Arrow's pool, then the C heap.
+def give_back_memory() -> None:
+    """Return the memory a process freed to the system: Arrow's pool, then the C heap.
 
     A worker waits between shards, and after the last one through the keep step; what it freed
-    would otherwise stay in its allocators' free lists, counted in its resident memory.
+    would otherwise stay in its allocators' free lists, counted in its resident memory. The run's
+    own process calls it after the keep step, before it writes the outputs.
     """
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: no `malloc_trim`
         ctypes.CDLL(None).malloc_trim(0)
+
+
+def _decide_apart(part: Part) -> Duplicates:
+    """A share of the keep step's groups decided in a worker process (`resolve.Part.decide`).
+
+    The part's source is the run's shards, mapped here from their files (`ShardSource` travels as
+    them). What the worker freed goes back to the system after: it idles through the rest of the run.
+    """
+    try:
+        return part.decide()
+    finally:
+        give_back_memory()
 
 
 def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -303,8 +316,9 @@ class Featurizers:
     module once: a child forked from the run's own process would inherit its OpenMP and Arrow thread
     pools in whatever state they were in, which a fork leaves unusable. Nothing starts before the
     first `submit`; `close` stops the processes, dropping shards not yet started. Between the
-    shards and `close` the workers read part of the keep step's figures rule (`conflicts`, a
-    `resolve.Farm`: its pairs are cut into `count` parts, one read by the run's own process).
+    shards and `close` the workers take part in the keep step (a `resolve.Farm`): a share of its
+    groups (`decide`) and parts of its figures rule (`conflicts`: its pairs cut into `count` parts,
+    one read by the run's own process).
     """
 
     def __init__(self, count: int, config: Config, store: work.WorkDir) -> None:
@@ -314,7 +328,7 @@ class Featurizers:
         self._started = False
         self._lifeline: Connection | None = None  # this process's end; the workers', `_watched`
         self._watched: Connection
-        self._handed: list[Future[npt.NDArray[np.bool_]]] = []  # parts of the figures rule
+        self._handed: list[Future[Any]] = []  # parts of the keep step (figures rule, groups)
         self._refused = 0  # parts of it no worker took
 
     def submit(self, piece: readers.ReadBatch, file: str, name: str) -> Future[dict[str, float]]:
@@ -354,8 +368,21 @@ class Featurizers:
         self._handed.append(future)
         return future
 
+    def decide(self, part: Part) -> Future[Duplicates] | None:
+        """A share of the keep step's groups decided in a worker (`resolve.Farm`); None when none runs."""
+        if self._pool is None:
+            return None
+        try:
+            with _main_module_hidden():
+                future = self._pool.submit(_decide_apart, part)
+        except (RuntimeError, OSError, EOFError):  # a broken or shut-down pool raises RuntimeError
+            self._refused += 1
+            return None
+        self._handed.append(future)
+        return future
+
     def lost(self) -> str | None:
-        """Why parts of the figures rule were read by the run's own process after all; None if none.
+        """Why parts of the keep step were done by the run's own process after all; None if none.
 
         Asked once the parts handed over have been waited for (`resolve` reads a failed part itself).
         """
@@ -366,7 +393,10 @@ class Featurizers:
         if not died:
             why = "the worker processes had stopped (one was killed, or out of memory)"
         parts = died + self._refused
-        return f"{parts} part(s) of the keep step's figures rule were read by the run's own process: {why}"
+        return (
+            f"{parts} part(s) of the keep step (its figures rule or a share of its groups) were "
+            f"read by the run's own process: {why}"
+        )
 
     @property
     def running(self) -> bool:
@@ -514,6 +544,10 @@ class ShardSource:
 
     def __len__(self) -> int:
         return len(self.valid)
+
+    def __reduce__(self) -> tuple[type[ShardSource], tuple[list[Shard], npt.NDArray[np.int64], Config]]:
+        """Pickled as its shards, rows and config: another process maps the files itself."""
+        return (ShardSource, (self.shards, self.valid, self.config))
 
     def _locate(
         self, rows: npt.NDArray[np.int64]
