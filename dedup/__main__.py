@@ -1,5 +1,5 @@
 """`python -m dedup` runs the command line."""
 
-from dedup.cli import main
+from dedup.cli import entry
 
-main(prog_name="dedup")
+entry()

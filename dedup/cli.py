@@ -10,7 +10,9 @@ input (an id holding a terminal escape sequence) escaped.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import importlib
 import importlib.util
 import os
@@ -125,6 +127,20 @@ def _terminable(resumes: bool) -> Iterator[None]:
 def main() -> None:
     """Near-duplicate detection and content dedup for text corpora."""
     _quiet_thread_pools()
+
+
+def entry() -> None:
+    """The `dedup` command (`main`), without the garbage collector's last walk at interpreter exit.
+
+    A finished command holds NumPy's, Arrow's and pandas's modules, hundreds of thousands of
+    objects, and the collection that interpreter shutdown runs walks each of them: 0.035 s of a
+    0.35 s run on the seed. `gc.freeze`, run at exit after every other exit hook (it is registered
+    first), puts them where no collection looks; they are still freed as their modules go, and the
+    commands close and sync their files before they return. Whole runs side by side (medians of
+    11 pairs): the seed 0.348 s -> 0.313 s, the 5-copies news corpus 1.03x.
+    """
+    atexit.register(gc.freeze)
+    main(prog_name="dedup")
 
 
 @main.command()

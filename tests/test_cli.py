@@ -303,3 +303,37 @@ def test_the_command_quiets_idle_thread_pools_unless_the_caller_set_them(
         check=False,
     )
     assert done.stdout.splitlines() == [seen], done.stderr
+
+
+_FROZEN_AT_EXIT = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # runs after dedup's
+from dedup import cli
+print("frozen before:", gc.get_freeze_count() > 0)
+sys.argv = ["dedup", "run", "configs/news.yaml", "-q"]
+cli.entry()
+"""
+
+
+def test_the_command_leaves_the_last_garbage_collection_out_and_still_writes_everything(seeded: Path) -> None:
+    """`dedup` (the console script and `python -m dedup`) freezes the heap at exit, not before."""
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "dedup"]
+    assert script.value == "dedup.cli:entry"
+    assert (ROOT / "dedup" / "__main__.py").read_text(encoding="utf-8").rstrip().endswith("entry()")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", _FROZEN_AT_EXIT],
+        cwd=seeded,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["frozen before: False", "frozen at exit: True"]
+    report = json.loads((seeded / "out" / "news" / "report.json").read_text(encoding="utf-8"))
+    assert (report["read"], report["kept"], report["exact_duplicates"]) == (2, 1, 1)
+    unique = pq.read_table(seeded / "out" / "news" / "unique.parquet")
+    assert [len(p) for p in unique["paragraphs"].to_pylist()] == [28]
