@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -616,24 +618,33 @@ def test_the_keep_step_hands_figures_to_the_workers_and_decides_as_one_process(
     assert one.kept > unsplit.kept  # the figures rule split copies that state other figures
 
 
+@contextlib.contextmanager
+def _killing(featurizers: shards.Featurizers) -> Iterator[None]:
+    """Inside, a task handed to the workers kills the worker that takes it (as the kernel's
+    out-of-memory killer would) instead of running."""
+    import signal
+
+    pool = featurizers._pool
+    assert pool is not None
+    real = pool.submit
+    pool.submit = lambda *_: real(signal.raise_signal, signal.SIGKILL)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pool.submit = real  # type: ignore[method-assign]
+
+
 def test_a_worker_that_dies_in_the_keep_step_leaves_its_part_to_the_run_which_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import signal
 
     one = _notices_by_one_worker(tmp_path, monkeypatch)
     assert one.warnings == []
     conflicts = shards.Featurizers.conflicts
 
     def dying(featurizers: shards.Featurizers, texts: list[str], pairs: Any) -> Any:
-        pool = featurizers._pool
-        assert pool is not None
-        real = pool.submit
-        pool.submit = lambda *_: real(signal.raise_signal, signal.SIGKILL)  # type: ignore[method-assign]
-        try:  # the worker that takes the part dies (killed, as by the kernel's out-of-memory killer)
+        with _killing(featurizers):
             return conflicts(featurizers, texts, pairs)
-        finally:
-            pool.submit = real  # type: ignore[method-assign]
 
     monkeypatch.setattr(shards.Featurizers, "conflicts", dying)
     two = _run(tmp_path, "two", workers=2)
@@ -792,7 +803,6 @@ def test_the_keep_step_shares_its_groups_with_a_worker_and_writes_what_one_proce
 def test_a_worker_that_dies_deciding_a_share_of_the_groups_leaves_it_to_the_run_which_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import signal
 
     from dedup import resolve
 
@@ -803,14 +813,8 @@ def test_a_worker_that_dies_deciding_a_share_of_the_groups_leaves_it_to_the_run_
     decide = shards.Featurizers.decide
 
     def dying(featurizers: shards.Featurizers, part: Any) -> Any:
-        pool = featurizers._pool
-        assert pool is not None
-        real = pool.submit
-        pool.submit = lambda *_: real(signal.raise_signal, signal.SIGKILL)  # type: ignore[method-assign]
-        try:
+        with _killing(featurizers):
             return decide(featurizers, part)
-        finally:
-            pool.submit = real  # type: ignore[method-assign]
 
     monkeypatch.setattr(shards.Featurizers, "decide", dying)
     two = _run(tmp_path, "two", workers=2)
