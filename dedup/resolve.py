@@ -39,9 +39,10 @@ GROUP_ROUNDS = 8
 #: first round reads 12,450 pairs of 20,519 records, 1.5 s in one process; later rounds read < 300).
 FARM_PAIRS = 2_000
 #: The keep step shares its groups with another process (a `Farm`) from this many verified pairs
-#: on. Whole runs at 2 workers, sharing against not (medians of 11 pairs of runs, 2 cores): at
-#: 573 verified pairs (Reuters+BBC) 0.999x, nothing to gain; at 17,916 (Reuters+BBC and one edited
-#: copy of each record) 1.04x; at 157,923 (five copies) 1.084x.
+#: on (as verification first finds them, before the figures rule splits any). Whole runs at 2
+#: workers, sharing against not (medians of 11 pairs of runs, 2 cores), by report.json's
+#: `verified_pairs`: at 573 (Reuters+BBC) 0.999x, nothing to gain; at 17,916 (Reuters+BBC and one
+#: edited copy of each record) 1.04x; at 157,923 (five copies; 160,569 as first verified) 1.084x.
 SHARE_PAIRS = 5_000
 #: The share of the verified pairs (whole groups) decided in another process when the keep step
 #: is shared. Less than half: that process maps the shards cold (on the 5-copies news corpus, at
@@ -194,6 +195,12 @@ class Clock:
         """Time the block under `name` (and tell the progress display)."""
         if self.on_stage is not None:
             self.on_stage(name)
+        with self.more(name):
+            yield
+
+    @contextmanager
+    def more(self, name: str) -> Iterator[None]:
+        """Add the block's seconds to `name`, a stage already told, without telling it again."""
         start = time.perf_counter()
         try:
             yield
@@ -667,7 +674,7 @@ def _decide_shared(
     # 1.004x that way, 1.054x without; `SHARED`).
     helper = farm if farm.count > 2 else None
     found = decide(source, group, rep, rank, pairs[here], mine, config, clock, workers, helper)
-    with clock.stage("cluster"):
+    with clock.more("cluster"):  # waiting for the share: the keep step's seconds in this process
         try:
             there = future.result()
         except (BrokenExecutor, OSError, EOFError, MemoryError):  # the process failed: decided here

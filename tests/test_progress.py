@@ -11,7 +11,7 @@ from rich.console import Console
 
 from dedup import config_from_dict, run
 from dedup.progress import NullProgress, RichDisplay
-from tests.conftest import write_jsonl
+from tests.conftest import article, write_jsonl
 from tests.corpus import news_rows
 
 WIDTH = 132
@@ -161,6 +161,43 @@ def test_a_real_run_shows_each_stage_once(
     assert f"{report.read} records in 2 shards at" in shards
     size = (tmp_path / "a.jsonl").stat().st_size + (tmp_path / "b.jsonl").stat().st_size
     assert f"{size:,} B" in shards or f"{size / 1e3:.1f} kB" in shards
+
+
+def test_a_run_sharing_its_keep_step_with_a_worker_shows_each_stage_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, term: Terminal
+) -> None:
+    import random
+
+    from dedup import resolve
+    from dedup.engines import shards
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(resolve, "SHARE_PAIRS", 1)
+    shared: list[object] = []
+    decide = shards.Featurizers.decide
+
+    def watched(featurizers: shards.Featurizers, part: resolve.Part) -> object:
+        shared.append(decide(featurizers, part))
+        return shared[-1]
+
+    monkeypatch.setattr(shards.Featurizers, "decide", watched)
+    rng = random.Random(3)
+    base = [" ".join(article(900 + i, paragraphs=3, words=30)) for i in range(100)]
+    rows = [
+        {"id": f"r{i}", "text": base[rng.randrange(len(base))] + f" Edition {i % 7}."} for i in range(400)
+    ]
+    write_jsonl(tmp_path / "a.jsonl", rows)
+    config = config_from_dict(
+        {"input": {"paths": ["a.jsonl"]}, "output": {"dir": "out"}, "workers": 2, "memory_budget": "1MB"}
+    )
+    with RichDisplay(term.console, auto_refresh=False) as display:
+        report = run(config, progress=display)
+    assert (
+        report.shards["workers"] == 2 and len(shared) == 1 and shared[0] is not None
+    )  # a worker took a share
+    names = [row.split()[1] for row in term.screen()]
+    assert sorted(set(names), key=names.index) == names, names
+    assert names[names.index("verify") :] == ["verify", "cluster", "figures", "similarity", "write"]
 
 
 def test_the_null_display_takes_every_call() -> None:
