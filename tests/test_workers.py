@@ -744,6 +744,15 @@ def test_a_keep_step_shared_with_another_process_decides_as_one_process(
         counts = ("candidate_pairs", "verified_pairs", "groups", "bands", "rows")
         assert [getattr(shared, c) for c in counts] == [getattr(alone, c) for c in counts]
         assert len(farm.parts) == (0 if farm.refuse else 1)
+    # No share where its memory would pass its part of the budget (the default 4GB here).
+    cost = resolve.SHARE_BYTES_PER_RECORD * len(texts) + resolve.SHARE_BYTES_PER_PAIR * alone.candidate_pairs
+    for margin, parts in ((0.99, 0), (1.01, 1)):
+        monkeypatch.setattr(resolve, "SHARE_BUDGET", cost / 4e9 * margin)
+        farm = _Sharing()
+        assert np.array_equal(decided(farm).duplicate_of, alone.duplicate_of)
+        assert len(farm.parts) == parts, margin
+    monkeypatch.undo()
+    monkeypatch.setattr(resolve, "SHARE_PAIRS", 1)
     # The part handed over holds whole groups, about `SHARED` of the verified pairs, and decides
     # some records otherwise than alone would (it is no empty or trivial share).
     farm = _Sharing()
