@@ -380,6 +380,17 @@ def test_digests_made_from_texts_are_the_kept_ones_exactly(tmp_path: Path) -> No
 def test_a_shard_is_handed_over_with_its_own_bytes_not_its_read_block() -> None:
     import pickle
 
+    piece = _handed_block()
+    handed = shards.Handed.of(piece)
+    back = pickle.loads(pickle.dumps(handed)).batch()
+    assert back.records.schema == piece.records.schema  # ns times and dictionaries cross unchanged
+    assert back.records.equals(piece.records)
+    assert (back.rejects, back.skipped_blank, back.skipped_records) == (piece.rejects, 3, {"request": 2})
+    assert len(pickle.dumps(handed)) < 20_000 < len(pickle.dumps(piece))
+
+
+def _handed_block() -> Any:
+    """A read block of 20,000 records (ns times, a dictionary column) and a 10-row shard cut from it."""
     import numpy as np
     import pyarrow as pa
 
@@ -396,13 +407,83 @@ def test_a_shard_is_handed_over_with_its_own_bytes_not_its_read_block() -> None:
         }
     )
     rejects = [Reject("in", 105, "not JSON", "read", None, None, "{")]
-    piece = readers.ReadBatch(block.slice(100, 10), rejects, 3, {"request": 2})
-    handed = shards.Handed.of(piece)
-    back = pickle.loads(pickle.dumps(handed)).batch()
-    assert back.records.schema == piece.records.schema  # ns times and dictionaries cross unchanged
+    return readers.ReadBatch(block.slice(100, 10), rejects, 3, {"request": 2})
+
+
+def test_a_shard_handed_through_a_file_crosses_whole_and_its_worker_removes_the_file(
+    tmp_path: Path,
+) -> None:
+    import pickle
+
+    piece = _handed_block()
+    path = tmp_path / "00000-00000.handed.arrow"
+    handed = shards.Handed.of(piece, path)
+    assert handed.path == str(path) and path.is_file() and handed.stream == b""
+    crossed = pickle.loads(pickle.dumps(handed))
+    assert len(pickle.dumps(handed)) < 2_000  # the records stay in the file
+    back = crossed.batch()
+    assert not path.exists()  # taken: the mapping outlives the name
+    assert back.records.schema == piece.records.schema
     assert back.records.equals(piece.records)
-    assert (back.rejects, back.skipped_blank, back.skipped_records) == (rejects, 3, {"request": 2})
-    assert len(pickle.dumps(handed)) < 20_000 < len(pickle.dumps(piece))
+    assert (back.rejects, back.skipped_blank, back.skipped_records) == (piece.rejects, 3, {"request": 2})
+
+
+def test_a_handed_file_that_cannot_be_written_leaves_the_records_in_memory(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    piece = _handed_block()
+    handed = shards.Handed.of(piece, tmp_path / "file" / "00000-00000.handed.arrow")
+    assert handed.path is None and handed.stream
+    assert handed.batch().records.equals(piece.records)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_run_hands_its_shards_to_the_workers_through_files_it_does_not_leave(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup.engines.local import _Run
+
+    _corpus(tmp_path)
+    made: dict[str, bool] = {}  # each shard's handed file: written
+    left: dict[str, bool] = {}  # ... and still there once the worker made the shard
+    of, done = shards.Handed.of, _Run._shard_done
+
+    def recorded(piece: Any, path: Path | None = None) -> shards.Handed:
+        handed = of(piece, path)
+        made[Path(str(handed.path)).name] = Path(str(handed.path)).is_file()
+        return handed
+
+    def checked(state: _Run, name: str, *rest: Any) -> None:
+        left[name] = state.work.handed_file(name).exists()
+        done(state, name, *rest)
+
+    monkeypatch.setattr(shards.Handed, "of", recorded)
+    monkeypatch.setattr(_Run, "_shard_done", checked)
+    report = _run(tmp_path, "two", workers=2)
+    assert report.shards["workers"] == 2 and len(made) == report.shards["total"] >= 3
+    assert made == {f"{name}.handed.arrow": True for name in left}
+    assert left == dict.fromkeys(left, False)  # each worker removed the file it took
+
+
+def test_handed_files_of_an_interrupted_run_go_when_its_folder_opens_again(tmp_path: Path) -> None:
+    from dedup.io import work
+
+    store = work.WorkDir.open(tmp_path, "key")
+    stale, kept = store.handed_file("00000-00001"), store.shard_file("00000-00001", "arrow")
+    for path in (stale, kept):
+        path.write_bytes(b"x")
+    again = work.WorkDir.open(tmp_path, "key")
+    assert again.handed_file("00000-00001") == stale and not stale.exists()
+    assert kept.read_bytes() == b"x"  # a shard's pieces stay for the rerun
+
+
+def test_handed_records_a_worker_cannot_read_are_its_error_not_its_death(tmp_path: Path) -> None:
+    from dedup.io import work
+
+    store = work.WorkDir.open(tmp_path, "key")
+    gone = shards.Handed(b"", [], 0, {}, path=str(store.handed_file("00000-00000")))
+    with pytest.raises(shards.ShardWriteError) as caught:
+        shards._process_apart(gone, "in", "00000-00000", config_from_dict({}), store)
+    assert "00000-00000.handed.arrow" in str(caught.value)
 
 
 def _failed(error: BaseException) -> Any:

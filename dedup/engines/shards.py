@@ -165,7 +165,7 @@ def _process_apart(
     clock = Clock({})
     try:
         process(handed.batch(), file, name, config, store, clock)
-    except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
+    except OSError as err:  # reading or writing the shard failed (a full disk): the run's own error
         raise ShardWriteError.of(err) from None
     finally:
         give_back_memory()
@@ -215,7 +215,10 @@ def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDAr
 
 
 class ShardWriteError(OSError):
-    """A worker could not write its shard (the `OSError` it met, told apart from a worker's death)."""
+    """A worker could not write its shard, or read the records handed to it in the checkpoint folder.
+
+    The `OSError` it met, told apart from a worker's death.
+    """
 
     @classmethod
     def of(cls, err: OSError) -> ShardWriteError:
@@ -239,28 +242,63 @@ class Handed:
     on 5 copies of Reuters+BBC at `workers: 0`, 0.22 s of the run's own process went to that copy.
     The types of the records' columns cross unchanged (an IPC stream holds the schema).
 
+    The stream goes through a file in the run's checkpoint folder when one is given (`of`): the
+    run's process writes it once and the worker maps it, where a stream sent through the pool's
+    pipe is copied five times more, each time into fresh memory (into bytes, into the pickle, into
+    the pipe, out of it, out of the pickle). On the 5-copies news corpus at `workers: 0` that made
+    whole runs 3.6% faster (median of 15 paired runs). The worker removes the file once it has
+    mapped it (`batch`); a file that cannot be written leaves the stream in memory, as bytes.
+
     Attributes:
-        stream: the records (`readers.ReadBatch.records`) as an Arrow IPC stream, bytes.
+        stream: the records (`readers.ReadBatch.records`) as an Arrow IPC stream, bytes; empty
+            when `path` holds them.
         rejects, skipped_blank, skipped_records: as in `readers.ReadBatch`.
+        path: the file holding the stream, or None.
     """
 
     stream: bytes
     rejects: list[Reject]
     skipped_blank: int
     skipped_records: dict[str, int]
+    path: str | None = None
 
     @classmethod
-    def of(cls, piece: readers.ReadBatch) -> Handed:
-        """The shard `piece`, its records written to an IPC stream (only the rows of a slice)."""
+    def of(cls, piece: readers.ReadBatch, path: Path | None = None) -> Handed:
+        """The shard `piece`, its records written to an IPC stream (only the rows of a slice).
+
+        Args:
+            piece: the shard as read.
+            path: a file to hold the stream; None (or a file that cannot be written) keeps it in memory.
+        """
+        rest = (piece.rejects, piece.skipped_blank, piece.skipped_records)
+        if path is not None:
+            try:
+                with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, piece.records.schema) as out:
+                    out.write_table(piece.records)
+            except OSError:  # a full disk or a folder gone: the stream goes in memory instead
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
+            else:
+                return cls(b"", *rest, path=str(path))
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, piece.records.schema) as writer:
             writer.write_table(piece.records)
-        stream = sink.getvalue().to_pybytes()
-        return cls(stream, piece.rejects, piece.skipped_blank, piece.skipped_records)
+        return cls(sink.getvalue().to_pybytes(), *rest)
 
     def batch(self) -> readers.ReadBatch:
-        """The shard as it was read (its records read back from the stream, without a copy)."""
-        records = pa.ipc.open_stream(self.stream).read_all()
+        """The shard as it was read (its records read back from the stream, without a copy).
+
+        A stream in a file is mapped and the file removed (the mapping outlives its name).
+
+        Raises:
+            OSError: the file cannot be read.
+        """
+        if self.path is None:
+            records = pa.ipc.open_stream(self.stream).read_all()
+        else:
+            records = pa.ipc.open_stream(pa.memory_map(self.path)).read_all()
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
         return readers.ReadBatch(records, self.rejects, self.skipped_blank, self.skipped_records)
 
 
@@ -345,7 +383,7 @@ class Featurizers:
             self._pool = ProcessPoolExecutor(
                 self.count, mp_context=self.warm(), initializer=_watch, initargs=(self._watched,)
             )
-        job = Handed.of(piece)
+        job = Handed.of(piece, self.store.handed_file(name))
         with _main_module_hidden():  # a worker starts here, when one more is needed
             return self._pool.submit(_process_apart, job, file, name, self.config, self.store)
 

@@ -39,6 +39,8 @@ from pyarrow import ipc
 from dedup.io.writers import digest_file
 
 WORK = ".dedup-work"
+#: The suffix of a shard's records handed to a worker process (`WorkDir.handed_file`).
+HANDED = "handed.arrow"
 _HASH_BLOCK = 4 << 20
 
 
@@ -176,6 +178,8 @@ class WorkDir:
         work = cls(base / key)
         for folder in (work.shards, work.files, work.stage):
             folder.mkdir(parents=True, exist_ok=True)
+        for stale in work.shards.glob(f"*.{HANDED}"):  # handed to a worker that never took it
+            stale.unlink(missing_ok=True)
         return work
 
     @staticmethod
@@ -198,6 +202,14 @@ class WorkDir:
     def shard_file(self, name: str, piece: str) -> Path:
         """The path of one piece of a shard (`arrow`, `rejects.arrow`, `<array>.npy`)."""
         return self.shards / f"{name}.{piece}"
+
+    def handed_file(self, name: str) -> Path:
+        """Where shard `name`'s records wait for the worker process that makes it.
+
+        The worker removes the file as it takes the records; `open` removes those of an
+        interrupted run. No shard's marker names it: it is never a checkpoint.
+        """
+        return self.shard_file(name, HANDED)
 
     def save_shard(
         self,
