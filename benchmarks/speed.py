@@ -12,7 +12,7 @@ reading the JSONL.gz, the dedup work and writing its output. CPU is user + syste
 process the run started (its worker processes adopted and reaped here, `_become_subreaper`); peak
 RSS is the largest single process's maximum resident memory (from `wait4`), and memory the largest
 total PSS of all its processes, sampled every 0.1 s from /proc. Rows are
-interleaved (each repeat runs every method on both corpora before the next repeat starts) and the
+interleaved (each repeat runs every method on both corpora, Reuters+BBC first, before the next repeat starts) and the
 median of the repeats is reported. Each peer runs twice, in separate rows: at its own documented
 defaults, and at dedup's shingles and threshold (lowercased `\\w+` word 3-grams inside paragraphs,
 128 permutations, threshold 0.5). The rows say what each one computes (shingles, threshold,
@@ -381,6 +381,7 @@ def main() -> None:
                         runs[name][label].append(result)
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "cores": os.cpu_count(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "limit": args.limit,
         "repeats": args.repeats,
@@ -486,6 +487,31 @@ def _targets(summary: dict[str, dict[str, dict[str, float | None]]]) -> list[str
     return lines
 
 
+def _cores(results: dict[str, Any]) -> int:
+    """The measuring machine's cores (older results name them only in `machine`)."""
+    if "cores" in results:
+        return int(results["cores"])
+    return int(results["machine"].split(", ")[1].split()[0])
+
+
+def _bound(summary: dict[str, dict[str, dict[str, float | None]]], cores: int) -> list[str]:
+    """What the workers target can reach on this machine, from the rows' own CPU seconds."""
+    one, both = summary.get("dedup", {}).get("5x", {}), summary.get("dedup_2w", {}).get("5x", {})
+    wall_one, cpu_one, cpu_both = one.get("wall_s"), one.get("cpu_s"), both.get("cpu_s")
+    if wall_one is None or cpu_one is None or cpu_both is None:
+        return []
+    least = cpu_both / cores
+    return [
+        f"A run cannot take less wall time than its CPU time spread over every core. On {cores} "
+        f"cores the `workers 0` run on 5 copies, at {cpu_both:.2f} s of CPU, takes at least "
+        f"{least:.2f} s; `workers 1` / `workers 0` is therefore at most {wall_one / least:.2f}x on "
+        f"this machine, with every core busy from start to exit. The `workers 1` run keeps "
+        f"{cpu_one / wall_one:.2f} cores busy on its own ({cpu_one:.2f} s of CPU in {wall_one:.2f} s: "
+        "Arrow's threads and the Parquet encoder's), and the two workers' run does more work "
+        "than it (shards handed over and read back, the fork server's imports).",
+    ]
+
+
 def render(results: dict[str, Any], out: Path) -> None:
     """Write speed.md (and speed.png) from measured results."""
     summary = _summary(results)
@@ -510,12 +536,15 @@ def render(results: dict[str, Any], out: Path) -> None:
         f"({OURS}); what each row computes is in the settings table, and how many records each kept "
         "shows where the work differs. Every method runs from compiled bytecode, as a user's runs do "
         "from their second on (the harness compiles dedup's modules first; the peers' wheels are "
-        "compiled at install).",
+        "compiled at install). Each repeat runs the methods in the order of the tables, each on "
+        "Reuters+BBC and then on 5 copies, so every method's 5-copies run follows its own "
+        "Reuters+BBC run.",
         "",
         "## Targets",
         "",
         *_targets(summary),
         "",
+        *(line for text in _bound(summary, _cores(results)) for line in (text, "")),
         "## Whole runs",
         "",
         "| method | Reuters+BBC wall s | CPU s | peak RSS MiB | memory MiB | kept | 5 copies wall s | CPU s | peak RSS MiB | memory MiB | kept | growth 1x -> 5x, wall | growth, CPU |",
