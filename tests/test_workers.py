@@ -476,14 +476,57 @@ def test_handed_files_of_an_interrupted_run_go_when_its_folder_opens_again(tmp_p
     assert kept.read_bytes() == b"x"  # a shard's pieces stay for the rerun
 
 
-def test_handed_records_a_worker_cannot_read_are_its_error_not_its_death(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["removed", "cut short"])
+def test_handed_records_a_worker_cannot_read_are_told_as_such_not_as_a_write_error(
+    tmp_path: Path, damage: str
+) -> None:
     from dedup.io import work
 
     store = work.WorkDir.open(tmp_path, "key")
-    gone = shards.Handed(b"", [], 0, {}, path=str(store.handed_file("00000-00000")))
-    with pytest.raises(shards.ShardWriteError) as caught:
-        shards._process_apart(gone, "in", "00000-00000", config_from_dict({}), store)
-    assert "00000-00000.handed.arrow" in str(caught.value)
+    path = store.handed_file("00000-00000")
+    handed = shards.Handed.of(_handed_block(), path)
+    if damage == "removed":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(shards.HandedReadError) as caught:
+        shards._process_apart(handed, "in", "00000-00000", config_from_dict({}), store)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_worker_that_cannot_read_its_shard_stops_the_run_keeping_the_shards_made(tmp_path: Path) -> None:
+    """What the run says (not a write error on the output folder), and the checkpoints stay."""
+    import click
+
+    from dedup.cli import main
+
+    _corpus(tmp_path)
+    config = tmp_path / "run.yaml"
+    out = tmp_path / "out"
+    config.write_text(
+        f"input: {{paths: [{tmp_path / 'in.jsonl'}]}}\noutput: {{dir: {out}}}\n"
+        "workers: 2\nmemory_budget: 1MB\n",
+        encoding="utf-8",
+    )
+    first = shards.Handed.of
+
+    def damaged(piece: Any, path: Path | None = None) -> shards.Handed:
+        handed = first(piece, path)
+        if path is not None and path.name.startswith("00000-00002"):
+            path.write_bytes(b"")  # the checkpoint folder changed under the run
+        return handed
+
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(click.ClickException) as caught:
+        patch.setattr(shards.Handed, "of", damaged)
+        main(["run", str(config), "-q"], standalone_mode=False)
+    said = caught.value.format_message()  # what `dedup run` prints after "Error: "
+    assert caught.value.exit_code == 1
+    assert said.startswith("a worker process could not read the records handed to it: ")
+    assert "00000-00002.handed.arrow" in said and "cannot write" not in said
+    made = sorted(p.name for p in (out / ".dedup-work").rglob("00000-0000[01].json"))
+    assert made == ["00000-00000.json", "00000-00001.json"]  # kept for the rerun
+    rerun = main(["run", str(config), "-q"], standalone_mode=False)
+    assert rerun in (0, None) and (out / "report.json").is_file()
 
 
 def _failed(error: BaseException) -> Any:

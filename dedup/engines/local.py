@@ -71,6 +71,7 @@ from dedup.engines import workers
 from dedup.engines.position import read_position
 from dedup.engines.shards import (
     Featurizers,
+    HandedReadError,
     Limits,
     Shard,
     ShardSource,
@@ -488,6 +489,11 @@ class _Steps:
                     timings = future.result()
                 except ShardWriteError:
                     raise  # the worker could not write the shard: the run's own `OSError`
+                except HandedReadError as err:
+                    raise EngineError(
+                        f"a worker process could not read the records handed to it: {err} (removed "
+                        "or damaged during the run); run again to resume from the shards already made"
+                    ) from None
                 except (BrokenProcessPool, OSError, EOFError, MemoryError):
                     raise _worker_died() from None
             then(timings)

@@ -164,8 +164,9 @@ def _process_apart(
         os.kill(os.getpid(), signal.SIGKILL)
     clock = Clock({})
     try:
-        process(handed.batch(), file, name, config, store, clock)
-    except OSError as err:  # reading or writing the shard failed (a full disk): the run's own error
+        batch = handed.batch()  # `HandedReadError` as it is: no write failed
+        process(batch, file, name, config, store, clock)
+    except OSError as err:  # writing the shard failed (a full disk): the run's own error, not a death
         raise ShardWriteError.of(err) from None
     finally:
         give_back_memory()
@@ -215,10 +216,7 @@ def _conflicts_apart(texts: list[str], pairs: npt.NDArray[np.int64]) -> npt.NDAr
 
 
 class ShardWriteError(OSError):
-    """A worker could not write its shard, or read the records handed to it in the checkpoint folder.
-
-    The `OSError` it met, told apart from a worker's death.
-    """
+    """A worker could not write its shard (the `OSError` it met, told apart from a worker's death)."""
 
     @classmethod
     def of(cls, err: OSError) -> ShardWriteError:
@@ -231,6 +229,14 @@ class ShardWriteError(OSError):
         if err.errno is None:
             return cls(str(err))
         return cls(err.errno, err.strerror, err.filename)
+
+
+class HandedReadError(Exception):
+    """A worker could not read the records handed to it: their file was removed or damaged.
+
+    Its text is `<file>: <cause>`. The run stops and keeps the shards made for a rerun
+    (`dedup.engines.local`), as when a worker dies; no write failed.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,12 +297,16 @@ class Handed:
         A stream in a file is mapped and the file removed (the mapping outlives its name).
 
         Raises:
-            OSError: the file cannot be read.
+            HandedReadError: the file is gone or does not hold a whole stream.
         """
         if self.path is None:
             records = pa.ipc.open_stream(self.stream).read_all()
         else:
-            records = pa.ipc.open_stream(pa.memory_map(self.path)).read_all()
+            try:
+                records = pa.ipc.open_stream(pa.memory_map(self.path)).read_all()
+            except (OSError, pa.ArrowException) as err:
+                cause = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+                raise HandedReadError(f"{self.path}: {cause}") from None
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
         return readers.ReadBatch(records, self.rejects, self.skipped_blank, self.skipped_records)
