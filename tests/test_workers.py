@@ -529,6 +529,43 @@ def test_a_worker_that_cannot_read_its_shard_stops_the_run_keeping_the_shards_ma
     assert rerun in (0, None) and (out / "report.json").is_file()
 
 
+@pytest.mark.parametrize(
+    ("records", "text_bytes", "least"),
+    [(122, 1 << 30, 120), (10**6, 64 << 10, 20)],  # a shard full by its count, or by its bytes
+)
+def test_rejected_lines_fill_a_shard_by_where_they_stand_not_one_record_a_shard(
+    tmp_path: Path, records: int, text_bytes: int, least: int
+) -> None:
+    """Every other line is broken JSON: a cut takes the rejects before it, not the whole batch's."""
+    import json
+
+    from dedup.io import readers
+    from dedup.settings import InputConfig
+
+    n = 9_000  # three read batches (`readers.BATCH_SIZE`): shards carry over from one to the next
+    lines = []
+    for i in range(n):
+        line = json.dumps({"id": f"r{i}", "text": f"record {i} " + "word " * 400})
+        lines.append(line[:-1] if i % 2 else line)  # an odd line loses its closing brace
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    limits = shards.Limits(records=records, text_bytes=text_bytes)
+    made = list(shards.pieces(readers.read(InputConfig(paths=(str(path),))), limits))
+    held = [p.records.num_rows + len(p.rejects) for p in made]
+    assert sum(held) == n and all(h <= records for h in held)
+    assert all(h >= least for h in held[:-1]), held[:10]  # not a shard per record
+    longest = max(len(line) for line in lines)
+    for piece in made:  # past the bytes: the record that crosses them, and the reject after it
+        raw = sum(len(r.raw or "") for r in piece.rejects)
+        assert sum(len(t) for t in piece.records["text"].to_pylist()) + raw < text_bytes + 2 * longest
+    ids = [i for p in made for i in p.records["id"].to_pylist()]
+    assert ids == [f"r{i}" for i in range(0, n, 2)]
+    for piece in made:  # a reject stands in the shard of the records around its line
+        own = piece.records["source_line"].to_pylist()
+        assert all(r.source_line is not None and r.source_line <= own[-1] + 1 for r in piece.rejects)
+    assert [r.source_line for p in made for r in p.rejects] == list(range(2, n + 1, 2))
+
+
 def _failed(error: BaseException) -> Any:
     from concurrent.futures import Future
 

@@ -103,8 +103,9 @@ from dedup.resolve import Clock, Duplicates, resolve
 from dedup.settings import NORMALIZE_VERSION
 
 OUTPUTS = ("unique.parquet", "duplicates.parquet", "rejects.parquet")
-#: The layout of the checkpoints; a change makes older ones stale.
-CHECKPOINT_LAYOUT = 6
+#: The layout of the checkpoints; a change makes older ones stale (7: shards cut where their
+#: rejects stand, `shards.pieces`).
+CHECKPOINT_LAYOUT = 7
 
 
 def crash_point(name: str) -> None:

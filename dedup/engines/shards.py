@@ -94,9 +94,10 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
         while True:
             sizes = np.asarray(pc.binary_length(batch.records[TEXT]).to_numpy(zero_copy_only=False), np.int64)
             raw = sum(len(r.raw or "") for r in batch.rejects)
-            room = limits.records - count - len(batch.rejects)
-            over = np.flatnonzero(np.cumsum(sizes) + size + raw >= limits.text_bytes)
-            cut = max(0, min(room, int(over[0]) + 1 if len(over) else len(sizes)))
+            counts, texts = _first_parts(batch, sizes)
+            fit = int(np.searchsorted(counts, limits.records - count, side="right"))
+            over = np.flatnonzero(texts + size >= limits.text_bytes)
+            cut = min(fit, int(over[0]) + 1 if len(over) else len(sizes))
             if cut == 0 and not held:
                 cut = 1
             if cut >= batch.records.num_rows:
@@ -114,6 +115,30 @@ def pieces(batches: Iterator[readers.ReadBatch], limits: Limits) -> Iterator[rea
             held, count, size = [], 0, 0
     if held:
         yield _merge(held)
+
+
+def _first_parts(
+    batch: readers.ReadBatch, sizes: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """What the first part of `batch` holds when it is `split` before record `k + 1`, for each `k`.
+
+    The rejects go with the part holding their line (`split`): the first part takes those before
+    the next record's line, and all of them when it takes every record.
+
+    Returns:
+        `(counts, text)`, `int64 (n,)` each: records and rejects, and bytes of text (the records'
+        and the rejects' raw text), in the first `k + 1` records' part.
+    """
+    n = len(sizes)
+    at = np.array([-1 if r.source_line is None else r.source_line for r in batch.rejects], dtype=np.int64)
+    raw = np.array([len(r.raw or "") for r in batch.rejects], dtype=np.int64)
+    order = np.argsort(at, kind="stable")
+    raw_before = np.zeros(len(at) + 1, dtype=np.int64)
+    np.cumsum(raw[order], out=raw_before[1:])
+    lines = np.asarray(batch.records[SOURCE_LINE].to_numpy(zero_copy_only=False), dtype=np.int64)
+    taken = np.append(np.searchsorted(at[order], lines[1:], side="left"), len(at))[:n]
+    counts = np.arange(1, n + 1, dtype=np.int64) + taken
+    return counts, np.cumsum(sizes) + raw_before[taken]
 
 
 def process(
