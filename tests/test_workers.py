@@ -476,7 +476,21 @@ def test_handed_files_of_an_interrupted_run_go_when_its_folder_opens_again(tmp_p
     assert kept.read_bytes() == b"x"  # a shard's pieces stay for the rerun
 
 
-@pytest.mark.parametrize("damage", ["removed", "cut short"])
+def _cut_where_a_message_ends(data: bytes) -> bytes:
+    """The longest prefix of an IPC stream that Arrow reads without an error, and with fewer rows."""
+    import pyarrow as pa
+
+    whole = pa.ipc.open_stream(data).read_all().num_rows
+    for end in range(len(data) - 8, 0, -8):
+        try:
+            if pa.ipc.open_stream(data[:end]).read_all().num_rows < whole:
+                return data[:end]
+        except (OSError, pa.ArrowException):
+            continue
+    raise AssertionError("no prefix reads as a shorter stream")
+
+
+@pytest.mark.parametrize("damage", ["removed", "cut short", "cut where a message ends"])
 def test_handed_records_a_worker_cannot_read_are_told_as_such_not_as_a_write_error(
     tmp_path: Path, damage: str
 ) -> None:
@@ -487,8 +501,10 @@ def test_handed_records_a_worker_cannot_read_are_told_as_such_not_as_a_write_err
     handed = shards.Handed.of(_handed_block(), path)
     if damage == "removed":
         path.unlink()
-    else:
+    elif damage == "cut short":
         path.write_bytes(path.read_bytes()[:100])
+    else:  # Arrow reads it as a whole stream with fewer records
+        path.write_bytes(_cut_where_a_message_ends(path.read_bytes()))
     with pytest.raises(shards.HandedReadError) as caught:
         shards._process_apart(handed, "in", "00000-00000", config_from_dict({}), store)
     assert str(caught.value).startswith(f"{path}: ")

@@ -285,6 +285,8 @@ class Handed:
             when `path` holds them.
         rejects, skipped_blank, skipped_records: as in `readers.ReadBatch`.
         path: the file holding the stream, or None.
+        rows: how many records the file holds: a stream cut where one of its messages ends reads
+            as a whole shorter one, so the count is what tells it apart.
     """
 
     stream: bytes
@@ -292,6 +294,7 @@ class Handed:
     skipped_blank: int
     skipped_records: dict[str, int]
     path: str | None = None
+    rows: int = 0
 
     @classmethod
     def of(cls, piece: readers.ReadBatch, path: Path | None = None) -> Handed:
@@ -310,7 +313,7 @@ class Handed:
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
             else:
-                return cls(b"", *rest, path=str(path))
+                return cls(b"", *rest, path=str(path), rows=piece.records.num_rows)
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, piece.records.schema) as writer:
             writer.write_table(piece.records)
@@ -322,7 +325,7 @@ class Handed:
         A stream in a file is mapped and the file removed (the mapping outlives its name).
 
         Raises:
-            HandedReadError: the file is gone or does not hold a whole stream.
+            HandedReadError: the file is gone, or does not hold the whole stream it was given.
         """
         if self.path is None:
             records = pa.ipc.open_stream(self.stream).read_all()
@@ -332,6 +335,10 @@ class Handed:
             except (OSError, pa.ArrowException) as err:
                 cause = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
                 raise HandedReadError(f"{self.path}: {cause}") from None
+            if records.num_rows != self.rows:
+                raise HandedReadError(
+                    f"{self.path}: it holds {records.num_rows:,} of the shard's {self.rows:,} records"
+                )
             with contextlib.suppress(OSError):
                 os.unlink(self.path)
         return readers.ReadBatch(records, self.rejects, self.skipped_blank, self.skipped_records)
